@@ -1,0 +1,131 @@
+"""Session-wide test servers (samples-python ``tests/conftest.py`` pattern), on free ports.
+
+- ``time_skipping_env``: the time-skipping test server, for unit tests of workflows (a year of
+  deadlines in seconds).
+- ``nats_server`` / ``temporal_dev``: a real nats-server with JetStream and the real Temporal
+  dev server, for integration tests.
+- ``stack``: those two plus the worker, intake and registry running in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from tests.servers import NatsServer, binary, free_port, serve_asgi
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    server = NatsServer(tmp_path_factory.mktemp("nats")).start()
+    yield server
+    server.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal_dev() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary("temporal"),
+        data_converter=pydantic_data_converter,
+        port=free_port(),
+        ui=False,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    """A fresh task queue per test, so workers of different tests never share work."""
+    return f"tq-{uuid.uuid4()}"
+
+
+@dataclass
+class Stack:
+    """The real stack, started in-process by the ``stack`` fixture."""
+
+    nats_url: str
+    temporal: Client
+    task_queue: str
+    intake_url: str
+    registry_url: str
+    database_url: str
+
+
+def _database_url(tmp: Path) -> str:
+    return f"sqlite:///{tmp / 'registry.db'}"
+
+
+@pytest_asyncio.fixture(scope="session")
+async def stack(
+    nats_server: NatsServer, temporal_dev: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    from services.connections import connect_nats, ensure_streams
+    from services.intake.app import create_app as create_intake
+    from services.registry.app import create_app as create_registry
+    from services.settings import IntakeSettings, StackSettings
+    from workflows.activities import PublishActivities
+    from workflows.worker import build_worker
+
+    queue = f"stack-{uuid.uuid4()}"
+    target = temporal_dev.client.service_client.config.target_host
+    db_url = _database_url(tmp_path_factory.mktemp("registry"))
+    env = {
+        "NATS_URL": nats_server.url,
+        "TEMPORAL_ADDRESS": target,
+        "LAWLINK_TASK_QUEUE": queue,
+        "DATABASE_URL": db_url,
+        "INTAKE_MAX_DELIVER": "3",
+        "INTAKE_BACKOFF": "[0.2, 0.2, 0.2]",
+        "INTAKE_UPDATE_TIMEOUT": "10",
+    }
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        settings = StackSettings()
+        nc = await connect_nats(settings, "test-worker")
+        js = nc.jetstream()
+        await ensure_streams(js)
+        worker = build_worker(temporal_dev.client, queue, PublishActivities(js))
+        intake_port, registry_port = free_port(), free_port()
+        async with worker:
+            intake_server, intake_task = await serve_asgi(create_intake(IntakeSettings()), intake_port)
+            registry_server, registry_task = await serve_asgi(create_registry(settings), registry_port)
+            yield Stack(
+                nats_url=nats_server.url,
+                temporal=temporal_dev.client,
+                task_queue=queue,
+                intake_url=f"http://127.0.0.1:{intake_port}",
+                registry_url=f"http://127.0.0.1:{registry_port}",
+                database_url=db_url,
+            )
+            for server, task in ((intake_server, intake_task), (registry_server, registry_task)):
+                server.should_exit = True
+                await task
+        await nc.drain()
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -1,0 +1,238 @@
+"""The registry of Rizhao agencies that Lawlink connects, read from ``agencies.json``.
+
+Every event names its sender by agency id, and every process must know who the *other* side is
+(the procuratorate that supervises a transfer, the justice bureau that coordinates a dispute, the
+township a power was delegated to). Keeping that knowledge in one validated data file, instead of
+in constants scattered through workflows, means a reorganisation is a data change and a typo in
+the file is caught when it is loaded, not when a deadline is missed.
+
+Conventions of the data file:
+
+* ``parent`` is the government the agency is a department of: ``rz-gov`` for city departments,
+  the district/county government (``rz-dg``, ``rz-ls``, ``rz-wl``, ``rz-ju``) for district
+  departments and for townships. It is ``null`` for bodies that are not government departments
+  (procuratorates, discipline commissions, the reform office) or are managed vertically (tax).
+* ``district`` is the id of the district/county government for district- and township-level
+  entries (a district government's ``district`` is its own id) and ``null`` at city level.
+* District- and township-level ids start with their district id (``rz-dg-shijiu``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from contracts.envelope import AGENCY_ID_PATTERN
+
+DEFAULT_PATH = Path(__file__).parent / "agencies.json"
+
+
+class AgencyKind(StrEnum):
+    """What role an agency plays; processes route by kind, not by name."""
+
+    ADMINISTRATIVE = "administrative"  # 行政执法机关
+    POLICE = "police"  # 公安
+    PROCURATORATE = "procuratorate"  # 检察院
+    DISCIPLINE = "discipline"  # 纪委监委
+    JUSTICE = "justice"  # 司法局 (行政执法监督)
+    TOWNSHIP = "township"  # 乡镇人民政府 / 街道办事处
+    GOVERNMENT = "government"  # 人民政府 and its service hotline
+    REFORM_OFFICE = "reform_office"  # 机构编制委员会办公室 (编办)
+
+
+class AgencyLevel(StrEnum):
+    """Administrative tier; supervision is looked up within the same tier first."""
+
+    CITY = "city"
+    DISTRICT = "district"  # 区/县
+    TOWNSHIP = "township"  # 乡/镇/街道
+
+
+class Agency(BaseModel):
+    """One agency of the registry.
+
+    Attributes:
+        id: Stable ASCII id used in subjects and envelopes (``rz-scjgj``).
+        name_zh: Official Chinese name, shown to officers.
+        name_en: English name, for logs and documentation.
+        kind: Role of the agency.
+        level: Tier of the agency.
+        parent: Id of the government it is a department of, if any.
+        district: Id of the district/county government for district and township levels.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=AGENCY_ID_PATTERN, examples=["rz-scjgj"])
+    name_zh: str = Field(min_length=1, max_length=100, examples=["日照市市场监督管理局"])
+    name_en: str = Field(
+        min_length=1, max_length=200, examples=["Rizhao Municipal Administration for Market Regulation"]
+    )
+    kind: AgencyKind
+    level: AgencyLevel
+    parent: str | None = Field(default=None, pattern=AGENCY_ID_PATTERN)
+    district: str | None = Field(default=None, pattern=AGENCY_ID_PATTERN)
+
+    @model_validator(mode="after")
+    def _district_matches_level(self) -> Self:
+        """City entries have no district; lower tiers must say which district they are in."""
+        if self.level is AgencyLevel.CITY and self.district is not None:
+            raise ValueError("district must be null for a city-level agency")
+        if self.level is not AgencyLevel.CITY and self.district is None:
+            raise ValueError(f"district is required for a {self.level}-level agency")
+        if self.district is not None and not (
+            self.id == self.district or self.id.startswith(self.district + "-")
+        ):
+            raise ValueError(f"id must start with its district id {self.district!r}")
+        return self
+
+
+def _describe(index: int, raw: Any) -> str:
+    """Name an entry for an error message by position and, when readable, by id."""
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+        return f"agencies entry #{index} (id {raw['id']!r})"
+    return f"agencies entry #{index}"
+
+
+def _check_links(registry: dict[str, Agency]) -> None:
+    """Refuse parents and districts that do not point at a suitable existing government.
+
+    A dangling or wrong-kind link would make ``supervisor_of`` silently answer about the wrong
+    jurisdiction, so the whole file is refused instead.
+    """
+    for index, agency in enumerate(registry.values()):
+        where = _describe(index, {"id": agency.id})
+        if agency.parent is not None:
+            parent = registry.get(agency.parent)
+            if parent is None:
+                raise ValueError(f"{where}: field parent: unknown agency {agency.parent!r}")
+            if parent.kind is not AgencyKind.GOVERNMENT:
+                raise ValueError(
+                    f"{where}: field parent: {agency.parent!r} is a {parent.kind}, not a government"
+                )
+        if agency.district is not None:
+            district = registry.get(agency.district)
+            if district is None:
+                raise ValueError(f"{where}: field district: unknown agency {agency.district!r}")
+            if (
+                district.kind is not AgencyKind.GOVERNMENT
+                or district.level is not AgencyLevel.DISTRICT
+                or district.district != district.id
+            ):
+                raise ValueError(
+                    f"{where}: field district: {agency.district!r} is not a district/county government"
+                )
+        seen = {agency.id}
+        current = agency
+        while current.parent is not None:
+            if current.parent in seen:
+                raise ValueError(f"{where}: field parent: cycle through {current.parent!r}")
+            seen.add(current.parent)
+            current = registry[current.parent]
+
+
+def load_agencies(path: Path | None = None) -> dict[str, Agency]:
+    """Read and validate the agency registry.
+
+    Args:
+        path: JSON file to read; defaults to ``agencies.json`` next to this module.
+
+    Returns:
+        The agencies by id, in file order.
+
+    Raises:
+        ValueError: The file is not a JSON list, an entry is invalid, an id is duplicated, or a
+            ``parent``/``district`` does not name a suitable existing government. The message
+            names the entry and the field, so the file can be fixed without a debugger.
+        OSError: The file cannot be read.
+    """
+    source = DEFAULT_PATH if path is None else path
+    try:
+        raw = json.loads(source.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source}: not valid JSON: {exc}") from exc
+    if not isinstance(raw, list):
+        raise ValueError(f"{source}: expected a JSON list of agencies, got {type(raw).__name__}")
+
+    registry: dict[str, Agency] = {}
+    for index, entry in enumerate(raw):
+        where = _describe(index, entry)
+        try:
+            agency = Agency.model_validate(entry)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"field {'.'.join(str(part) for part in err['loc']) or '(entry)'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ValueError(f"{where}: {problems}") from exc
+        if agency.id in registry:
+            raise ValueError(f"{where}: field id: duplicate id {agency.id!r}")
+        registry[agency.id] = agency
+    _check_links(registry)
+    return registry
+
+
+@cache
+def agencies() -> Mapping[str, Agency]:
+    """The packaged registry, loaded once per process.
+
+    Returns a read-only view so that no caller can alter what every other caller sees.
+    """
+    return MappingProxyType(load_agencies())
+
+
+def get_agency(agency_id: str) -> Agency | None:
+    """The packaged agency with this id, or ``None`` if there is none (e.g. a forged sender)."""
+    return agencies().get(agency_id)
+
+
+def supervisor_of(agency_id: str, kind: AgencyKind) -> Agency | None:
+    """The agency of ``kind`` responsible for the jurisdiction of ``agency_id``.
+
+    Supervision follows territory: a district department or a township is watched by the
+    procuratorate, police, discipline commission or justice bureau of its own district/county,
+    a city department by the city-level one. When the district has no agency of that kind (the
+    reform office exists only at city level) the city-level one is returned.
+
+    When several agencies of the kind share the jurisdiction (the city government and the 12345
+    hotline it runs), the one that is not a department of another candidate wins, then file order.
+    The answer may be the agency itself, e.g. a district justice bureau asking for its justice bureau.
+
+    Args:
+        agency_id: Id of the supervised agency.
+        kind: Kind of the supervising agency wanted.
+
+    Returns:
+        The supervising agency, or ``None`` if ``agency_id`` is unknown or no agency of ``kind``
+        exists in the district or at city level.
+    """
+    registry = agencies()
+    agency = registry.get(agency_id)
+    if agency is None:
+        return None
+    if agency.district is not None:
+        found = _pick(registry, kind, AgencyLevel.DISTRICT, agency.district)
+        if found is not None:
+            return found
+    return _pick(registry, kind, AgencyLevel.CITY, None)
+
+
+def _pick(
+    registry: Mapping[str, Agency], kind: AgencyKind, level: AgencyLevel, district: str | None
+) -> Agency | None:
+    """The head agency of ``kind`` at one tier and district, if any."""
+    candidates = [
+        a for a in registry.values() if a.kind is kind and a.level is level and a.district == district
+    ]
+    ids = {a.id for a in candidates}
+    for candidate in candidates:
+        if candidate.parent not in ids:
+            return candidate
+    return candidates[0] if candidates else None

@@ -1,0 +1,101 @@
+"""Connections every service makes the same way: NATS with the streams in place, Temporal with
+the pydantic data converter (the contracts are pydantic models with datetimes)."""
+
+from __future__ import annotations
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from contracts import subjects
+from services.settings import StackSettings
+
+DEAD_LETTER_STREAM = "LAWLINK_DEAD"
+INTAKE_DURABLE = "intake"
+MAX_DELIVERIES_ADVISORY = (
+    f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{subjects.STREAM_IN}.{INTAKE_DURABLE}"
+)
+INTAKE_ERRORS_BUCKET = "lawlink_intake_errors"
+
+_DAY = 24 * 3600.0
+
+
+def stream_configs() -> list[StreamConfig]:
+    """The streams Lawlink needs; every service ensures them so start order does not matter."""
+    return [
+        StreamConfig(
+            name=subjects.STREAM_IN,
+            subjects=[subjects.IN_ALL],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=90 * _DAY,
+            duplicate_window=subjects.DUPLICATE_WINDOW_SECONDS,
+        ),
+        StreamConfig(
+            name=subjects.STREAM_OUT,
+            subjects=[subjects.OUT_ALL],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            duplicate_window=subjects.DUPLICATE_WINDOW_SECONDS,
+        ),
+        StreamConfig(
+            name="LAWLINK_REJECTED",
+            subjects=[subjects.REJECTED_ALL],
+            storage=StorageType.FILE,
+            max_age=30 * _DAY,
+            duplicate_window=subjects.DUPLICATE_WINDOW_SECONDS,
+        ),
+        StreamConfig(
+            name=subjects.STREAM_NOTIFY,
+            subjects=[subjects.NOTIFY_ALL],
+            storage=StorageType.FILE,
+            max_age=90 * _DAY,
+            duplicate_window=subjects.DUPLICATE_WINDOW_SECONDS,
+        ),
+        # Max-deliveries advisories are kept in a stream so no dead letter is lost while the
+        # registry is down (DESIGN.md pitfalls: dead letters come from that advisory).
+        StreamConfig(
+            name=DEAD_LETTER_STREAM,
+            subjects=[MAX_DELIVERIES_ADVISORY],
+            storage=StorageType.FILE,
+            discard=DiscardPolicy.OLD,
+        ),
+    ]
+
+
+async def ensure_streams(js: JetStreamContext) -> None:
+    """Create or update the streams (idempotent)."""
+    for config in stream_configs():
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)
+
+
+async def connect_nats(settings: StackSettings, name: str) -> NatsClient:
+    """Connect to NATS with the service's credentials, if the stack uses them."""
+    kwargs: dict[str, object] = {"name": f"lawlink-{name}", "max_reconnect_attempts": -1}
+    if settings.nats_user:
+        kwargs["user"] = settings.nats_user
+        kwargs["password"] = settings.nats_password
+    return await nats.connect(settings.nats_url, **kwargs)
+
+
+async def connect_temporal(settings: StackSettings) -> Client:
+    """Connect a Temporal client that (de)serialises the pydantic contracts."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def nats_connect_kwargs(settings: StackSettings) -> dict[str, object]:
+    """Credentials for FastStream's broker, matching :func:`connect_nats`."""
+    if settings.nats_user:
+        return {"user": settings.nats_user, "password": settings.nats_password}
+    return {}

@@ -1,0 +1,186 @@
+"""What intake does with one inbound message, whichever door it came through (NATS or HTTP)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from nats.js import JetStreamContext
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from contracts import subjects
+from contracts.envelope import AGENCY_ID_PATTERN
+from contracts.validation import EventRejected, Rejection, ValidatedEvent, validate_event
+from contracts.workflow_io import CaseStart, ReceiveResult
+from services.intake.routing import ROUTES, Mode, Route, workflow_id
+from workflows.case_base import REFUSED_ERROR_TYPE
+
+log = logging.getLogger("lawlink.intake")
+
+_AGENCY_RE = re.compile(AGENCY_ID_PATTERN)
+
+
+class Outcome(StrEnum):
+    """How an inbound message ended."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """The outcome, the refusal if any, and the case's state after the event."""
+
+    outcome: Outcome
+    rejection: Rejection | None = None
+    state: str | None = None
+
+
+class TransientError(Exception):
+    """Temporal did not take the event now; the message is redelivered with back-off."""
+
+
+class Intake:
+    """Validates, authorises, routes and answers; shared by the NATS consumer and HTTP."""
+
+    def __init__(
+        self,
+        client: Client,
+        js: JetStreamContext,
+        task_queue: str,
+        rule_settings: Mapping[str, str],
+        update_timeout: float = 20.0,
+    ) -> None:
+        self._client = client
+        self._js = js
+        self._task_queue = task_queue
+        self._rule_settings = dict(rule_settings)
+        self._update_timeout = update_timeout
+
+    def check(self, raw: bytes, sender: str | None, subject_type: str | None = None) -> ValidatedEvent:
+        """Validate statically (envelope, payload, sender); raises :class:`EventRejected`."""
+        event = validate_event(raw, sender)
+        if subject_type is not None and subject_type != event.envelope.type:
+            raise EventRejected(
+                Rejection.single(
+                    {
+                        "event_id": str(event.envelope.event_id),
+                        "type": event.envelope.type,
+                        "source_agency": event.envelope.source_agency,
+                        "case_id": event.envelope.case_id,
+                    },
+                    "type",
+                    f"{event.envelope.type!r} does not match the subject's type {subject_type!r}",
+                )
+            )
+        return event
+
+    async def submit(self, raw: bytes, sender: str | None, subject_type: str | None = None) -> IntakeResult:
+        """Handle one message end to end.
+
+        Bad input is answered on ``lawlink.rejected.<sender>`` and returned as REJECTED (the
+        caller acks it: redelivering cannot make it valid). A failure to reach Temporal raises
+        :class:`TransientError` (the caller naks with back-off).
+        """
+        try:
+            event = self.check(raw, sender, subject_type)
+        except EventRejected as exc:
+            await self.publish_rejection(raw, sender, exc.rejection)
+            return IntakeResult(Outcome.REJECTED, rejection=exc.rejection)
+        route = ROUTES[event.envelope.type]
+        try:
+            result = await self._dispatch(route, event)
+        except EventRejected as exc:
+            await self.publish_rejection(raw, sender or event.envelope.source_agency, exc.rejection)
+            return IntakeResult(Outcome.REJECTED, rejection=exc.rejection)
+        outcome = Outcome.DUPLICATE if result.duplicate else Outcome.ACCEPTED
+        return IntakeResult(outcome, state=result.state)
+
+    async def _dispatch(self, route: Route, event: ValidatedEvent) -> ReceiveResult:
+        env = event.envelope
+        wid = workflow_id(route.process, env.case_id)
+        hints = {
+            "event_id": str(env.event_id),
+            "type": env.type,
+            "source_agency": env.source_agency,
+            "case_id": env.case_id,
+        }
+        try:
+            if route.mode is Mode.UPDATE_WITH_START:
+                start = WithStartWorkflowOperation(
+                    route.workflow_type,
+                    CaseStart(process=route.process, case_id=env.case_id, rule_settings=self._rule_settings),
+                    id=wid,
+                    task_queue=self._task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    result_type=None,
+                )
+                return await self._client.execute_update_with_start_workflow(
+                    route.update,
+                    env,
+                    start_workflow_operation=start,
+                    id=str(env.event_id),
+                    result_type=ReceiveResult,
+                    rpc_timeout=timedelta(seconds=self._update_timeout),
+                )
+            handle = self._client.get_workflow_handle(wid)
+            return await handle.execute_update(
+                route.update,
+                env,
+                id=str(env.event_id),
+                result_type=ReceiveResult,
+                rpc_timeout=timedelta(seconds=self._update_timeout),
+            )
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError) and cause.type == REFUSED_ERROR_TYPE:
+                details = cause.details[0] if cause.details else {}
+                field = details.get("field", "type") if isinstance(details, dict) else "type"
+                raise EventRejected(Rejection.single(hints, field, cause.message)) from None
+            raise TransientError(f"workflow {wid} failed the update: {exc.cause or exc}") from exc
+        except WorkflowAlreadyStartedError:
+            raise EventRejected(
+                Rejection.single(hints, "case_id", f"case {env.case_id!r} of {route.process} is already closed")
+            ) from None
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise EventRejected(
+                    Rejection.single(hints, "case_id", f"no open {route.process} case {env.case_id!r}")
+                ) from None
+            if exc.status == RPCStatusCode.FAILED_PRECONDITION or "already completed" in str(exc):
+                raise EventRejected(
+                    Rejection.single(hints, "case_id", f"case {env.case_id!r} of {route.process} is closed")
+                ) from None
+            raise TransientError(f"Temporal refused the call ({exc.status}): {exc}") from exc
+        except (TimeoutError, ConnectionError) as exc:
+            raise TransientError(f"Temporal did not answer: {exc}") from exc
+
+    async def publish_rejection(self, raw: bytes, sender: str | None, rejection: Rejection) -> None:
+        """Tell the sender why; the message id makes a redelivered bad message answer once."""
+        agency = sender or rejection.source_agency
+        if not agency or not _AGENCY_RE.match(agency):
+            log.warning("rejected input with no agency to answer: %s: %s", rejection.field, rejection.reason)
+            return
+        digest = hashlib.sha256(raw).hexdigest()[:32]
+        await self._js.publish(
+            subjects.rejected(agency),
+            rejection.model_dump_json().encode(),
+            stream="LAWLINK_REJECTED",
+            headers={"Nats-Msg-Id": f"rejected:{agency}:{digest}"},
+        )
+        log.info("rejected %s from %s: %s: %s", rejection.event_id, agency, rejection.field, rejection.reason)
+

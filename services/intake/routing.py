@@ -1,0 +1,67 @@
+"""The one routing table: which workflow takes each event type, and how.
+
+An event that may open its process is sent with update-with-start (the workflow is created if
+it does not run yet, found if it does); every other event is an Update on the running workflow.
+Both use the ``receive`` Update with the event_id as the Update id, so Temporal and the
+workflow both de-duplicate, and the validator's refusal comes straight back to intake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from temporalio import workflow as wf
+
+from contracts.catalog import EVENT_TYPES
+from workflows.registry import WORKFLOW_BY_PROCESS
+
+
+class Mode(StrEnum):
+    """How intake hands an event to Temporal."""
+
+    UPDATE_WITH_START = "update_with_start"
+    UPDATE = "update"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one event type goes."""
+
+    event_type: str
+    process: str
+    workflow_type: str
+    mode: Mode
+    update: str = "receive"
+
+
+def workflow_id(process: str, case_id: str) -> str:
+    """A case's workflow id: ``<process>/<case_id>`` (starting twice finds the one that runs)."""
+    return f"{process}/{case_id}"
+
+
+def build_routes() -> Mapping[str, Route]:
+    """Derive the table from the catalog and the worker's workflows.
+
+    Raises:
+        ValueError: when an event type's process has no workflow (caught by a unit test, so a
+            new event type cannot ship unrouted).
+    """
+    routes: dict[str, Route] = {}
+    for spec in EVENT_TYPES.values():
+        workflow_cls = WORKFLOW_BY_PROCESS.get(spec.process)
+        if workflow_cls is None:
+            raise ValueError(f"no workflow carries process {spec.process!r} (event {spec.type})")
+        definition = wf._Definition.must_from_class(workflow_cls)
+        routes[spec.type] = Route(
+            event_type=spec.type,
+            process=spec.process,
+            workflow_type=definition.name or workflow_cls.__name__,
+            mode=Mode.UPDATE_WITH_START if spec.opens else Mode.UPDATE,
+        )
+    return MappingProxyType(routes)
+
+
+ROUTES: Mapping[str, Route] = build_routes()

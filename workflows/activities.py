@@ -1,0 +1,32 @@
+"""The only side effects of the workflows: publishing domain events to JetStream."""
+
+from __future__ import annotations
+
+from nats.js import JetStreamContext
+from temporalio import activity
+
+from contracts import subjects
+from contracts.domain import DomainEvent
+from workflows.case_base import PUBLISH_ACTIVITY
+
+
+class PublishActivities:
+    """Activities bound to a JetStream context (built once by the worker; a fake in tests)."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self._js = js
+
+    @activity.defn(name=PUBLISH_ACTIVITY)
+    async def publish_domain_event(self, event: DomainEvent) -> None:
+        """Publish ``event`` on ``lawlink.out.<process>.<case_id>``, once.
+
+        The ``Nats-Msg-Id`` is ``<workflow_id>:<seq>``, derived from the workflow's own
+        sequence, so a retried activity (or a replayed workflow task) publishes nothing twice
+        within the stream's duplicate window; the registry upserts by ``event_id`` beyond it.
+        """
+        await self._js.publish(
+            subjects.outbound(event.process, event.case_id),
+            event.model_dump_json().encode(),
+            stream=subjects.STREAM_OUT,
+            headers={"Nats-Msg-Id": event.msg_id()},
+        )

@@ -1,0 +1,437 @@
+"""The shared machinery of every case workflow: events in, domain events out, deadlines.
+
+Each process (``case_transfer``, ``jurisdiction_dispute`` ...) is a subclass that says which
+events are valid in which state (:meth:`CaseWorkflow.refusal`) and what each does
+(:meth:`CaseWorkflow.on_event`). Everything else is here, once: de-duplication by ``event_id``,
+the ``receive`` Update with its validator (so intake learns synchronously why an event was
+refused), publishing domain events through the activity, and statutory deadlines with their
+warning a working day before, the breach and the escalation (DOMAIN.md: a deadline never decides
+an outcome by itself).
+
+Follows the entity pattern of samples-python ``message_passing/safe_message_handlers``: all
+state in one model, an idempotency guard in every handler, a lock around handlers that await,
+and ``all_handlers_finished`` before returning or continuing as new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from contracts.catalog import EVENT_TYPES
+    from contracts.common import Payload
+    from contracts.deadline_models import DeadlineInfo, DeadlineStatus
+    from contracts.domain import DomainEvent, EntryKind
+    from contracts.envelope import Envelope
+    from contracts.workflow_io import CaseStart, CaseStatus, HistoryItem, ReceiveResult, YearScheduleIn
+    from workflows import deadlines as dl
+
+PUBLISH_ACTIVITY = "publish_domain_event"
+REFUSED_ERROR_TYPE = "EventRefused"
+# Keep the workflow's own memory of seen event ids bounded; Temporal also de-duplicates
+# Updates by id, and the registry upserts by event_id.
+MAX_SEEN_IDS = 5000
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an event is not valid now: the field it is about and the reason, for the sender."""
+
+    field: str
+    reason: str
+
+
+class DeadlineState(BaseModel):
+    """A deadline as the workflow tracks it (the public part is :class:`DeadlineInfo`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    info: DeadlineInfo
+    warned: bool = False
+    version: int = 0
+    key: str = ""
+
+
+class CaseState(BaseModel):
+    """Everything a case workflow remembers; carried whole across continue-as-new."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    process: str = ""
+    case_id: str = ""
+    state: str = "new"
+    closed: bool = False
+    seq: int = 0
+    seen: list[str] = Field(default_factory=list)
+    parties: list[str] = Field(default_factory=list)
+    deadlines: dict[str, DeadlineState] = Field(default_factory=dict)
+    history: list[HistoryItem] = Field(default_factory=list)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseWorkflow:
+    """Base class of the process workflows. Subclasses set ``PROCESS`` and implement the hooks."""
+
+    PROCESS: ClassVar[str] = ""
+
+    @workflow.init
+    def __init__(self, start: CaseStart) -> None:
+        # Initialised from the start input before any handler runs: with update-with-start the
+        # first event's Update is handled in the same workflow task that starts the run.
+        self._lock = asyncio.Lock()
+        self._start = start
+        self._rules: dict[str, dl.Rule] = dl.load_rules(start.rule_settings)
+        self._calendar = dl.WorkCalendar(extra=_schedules(start.calendar))
+        if start.carry is not None:
+            self.s = CaseState.model_validate(start.carry)
+        else:
+            self.s = CaseState(process=start.process, case_id=start.case_id)
+
+    # ----- hooks for the processes -------------------------------------------------------
+
+    def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
+        """Return why ``env`` is not valid in the current state, or None to accept it."""
+        raise NotImplementedError
+
+    async def on_event(self, env: Envelope, payload: Payload) -> None:
+        """Move the process one step for an accepted event."""
+        raise NotImplementedError
+
+    async def on_breach(self, deadline: DeadlineState) -> None:
+        """React to a breached deadline beyond the generic warning and escalation."""
+
+    # ----- lifecycle -----------------------------------------------------------------------
+
+    async def run_case(self, start: CaseStart) -> CaseStatus:
+        """Body of every subclass's ``@workflow.run``: wait until closed, continue as new when
+        the history grows, and leave no handler unfinished."""
+        for deadline_id, d in self.s.deadlines.items():
+            if d.info.status == DeadlineStatus.OPEN:
+                self._watch(deadline_id)
+        while True:
+            await workflow.wait_condition(
+                lambda: self.s.closed or workflow.info().is_continue_as_new_suggested()
+            )
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if self.s.closed:
+                return self.status()
+            if workflow.info().is_continue_as_new_suggested():
+                self.continue_as_new()
+
+    def continue_as_new(self) -> None:
+        """Start a fresh run carrying only the live state (history stays small over years)."""
+        workflow.continue_as_new(
+            self._start.model_copy(
+                update={
+                    "carry": self.s.model_dump(mode="json"),
+                    "calendar": self._start.calendar,
+                }
+            )
+        )
+
+    # ----- the one entry point for agency events ------------------------------------------
+
+    @workflow.update
+    async def receive(self, env: Envelope) -> ReceiveResult:
+        """Take an agency's event (intake calls this with the event_id as the Update id)."""
+        async with self._lock:
+            event_id = str(env.event_id)
+            if event_id in self.s.seen:
+                return ReceiveResult(accepted=True, duplicate=True, state=self.s.state)
+            payload = _payload(env)
+            refusal = self.refusal(env, payload)
+            if refusal is not None:
+                raise _refused(refusal)
+            self._remember(event_id)
+            await self.emit(
+                env.type,
+                kind=EntryKind.RECEIVED,
+                actor=env.source_agency,
+                event_id=event_id,
+                causation_id=event_id,
+                payload=self.received_payload(env, payload),
+                at=env.occurred_at,
+            )
+            await self.on_event(env, payload)
+            return ReceiveResult(accepted=True, duplicate=False, state=self.s.state)
+
+    @receive.validator
+    def validate_receive(self, env: Envelope) -> None:
+        """Refuse, before anything is written to history, what is not valid now."""
+        if str(env.event_id) in self.s.seen:
+            return
+        if env.case_id != self.s.case_id and self.s.case_id:
+            raise _refused(Refusal("case_id", f"this workflow carries case {self.s.case_id!r}"))
+        try:
+            payload = _payload(env)
+        except ApplicationError:
+            raise
+        refusal = self.refusal(env, payload)
+        if refusal is not None:
+            raise _refused(refusal)
+
+    def received_payload(self, env: Envelope, payload: Payload) -> dict[str, Any]:
+        """What of an accepted event goes on the bus; confidential processes override this."""
+        return payload.model_dump(mode="json")
+
+    @workflow.query
+    def status(self) -> CaseStatus:
+        """Current state, open deadlines and history."""
+        return CaseStatus(
+            process=self.s.process,
+            case_id=self.s.case_id,
+            state=self.s.state,
+            closed=self.s.closed,
+            open_deadlines=tuple(
+                d.info for d in self.s.deadlines.values() if d.info.status in _LIVE
+            ),
+            history=tuple(self.s.history),
+            data=self.s.data,
+        )
+
+    @workflow.signal
+    async def calendar_updated(self, schedule: YearScheduleIn) -> None:
+        """A year's official schedule arrived: recompute the provisional deadlines."""
+        async with self._lock:
+            extra = dict(self._calendar.extra)
+            extra[schedule.year] = _schedules((schedule,))[schedule.year]
+            self._calendar = dl.WorkCalendar(extra=extra)
+            kept = tuple(s for s in self._start.calendar if s.year != schedule.year)
+            self._start = self._start.model_copy(update={"calendar": (*kept, schedule)})
+            for deadline_id, d in list(self.s.deadlines.items()):
+                if d.info.status != DeadlineStatus.OPEN or not d.info.provisional:
+                    continue
+                rule = self._rules[d.info.rule]
+                due = dl.compute_due(d.info.starts_at, rule, self._calendar)
+                d.info = d.info.model_copy(
+                    update={"due_at": due.due_at, "warn_at": due.warn_at, "provisional": due.provisional}
+                )
+                d.version += 1
+                await self.emit("deadline.recomputed", kind=EntryKind.DEADLINE, deadline=d.info)
+
+    # ----- helpers for subclasses -----------------------------------------------------------
+
+    def transition(self, state: str) -> None:
+        """Set the process state (the next emitted event carries it)."""
+        self.s.state = state
+
+    def add_parties(self, *agency_ids: str | None) -> None:
+        """Record agencies involved in the case (the read model and notifier use them)."""
+        for agency_id in agency_ids:
+            if agency_id and agency_id not in self.s.parties:
+                self.s.parties.append(agency_id)
+
+    async def emit(
+        self,
+        event_type: str,
+        *,
+        kind: EntryKind = EntryKind.STEP,
+        actor: str | None = None,
+        payload: dict[str, Any] | None = None,
+        deadline: DeadlineInfo | None = None,
+        event_id: str | None = None,
+        causation_id: str | None = None,
+        at: datetime | None = None,
+    ) -> DomainEvent:
+        """Publish one domain event; the activity de-duplicates by ``<workflow_id>:<seq>``."""
+        self.s.seq += 1
+        info = workflow.info()
+        event = DomainEvent(
+            event_id=event_id or str(workflow.uuid4()),
+            type=event_type,
+            occurred_at=at or workflow.now(),
+            process=self.s.process,
+            case_id=self.s.case_id,
+            workflow_id=info.workflow_id,
+            seq=self.s.seq,
+            kind=kind,
+            state=self.s.state,
+            actor=actor,
+            causation_id=causation_id,
+            parties=tuple(self.s.parties),
+            closed=self.s.closed,
+            deadline=deadline,
+            payload=payload or {},
+        )
+        self.s.history.append(
+            HistoryItem(seq=event.seq, type=event_type, at=event.occurred_at, actor=actor, state=self.s.state)
+        )
+        await workflow.execute_activity(
+            PUBLISH_ACTIVITY,
+            event,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
+        )
+        return event
+
+    async def open_deadline(
+        self,
+        rule_name: str,
+        *,
+        party: str | None,
+        escalate_to: tuple[str, ...] = (),
+        key: str = "",
+        start: datetime | None = None,
+    ) -> DeadlineState:
+        """Start the clock of a statutory time limit for ``party`` and announce it.
+
+        ``key`` distinguishes several deadlines of one rule (one opinion per party...).
+        """
+        rule = self._rules[rule_name]
+        starts_at = start or workflow.now()
+        due = dl.compute_due(starts_at, rule, self._calendar)
+        deadline_id = f"{rule_name}:{key}" if key else rule_name
+        if deadline_id in self.s.deadlines:
+            deadline_id = f"{deadline_id}#{self.s.seq + 1}"
+        info = DeadlineInfo(
+            deadline_id=deadline_id,
+            rule=rule_name,
+            label_zh=rule.label_zh,
+            label_en=rule.label_en,
+            source=rule.source,
+            party=party,
+            starts_at=starts_at,
+            due_at=due.due_at,
+            warn_at=due.warn_at,
+            counting=str(rule.counting),
+            length=rule.length,
+            provisional=due.provisional,
+            status=DeadlineStatus.OPEN,
+            escalate_to=escalate_to,
+        )
+        state = DeadlineState(info=info, key=key)
+        self.s.deadlines[deadline_id] = state
+        await self.emit("deadline.set", kind=EntryKind.DEADLINE, deadline=info)
+        self._watch(deadline_id)
+        return state
+
+    async def close_deadline(self, rule_name: str, *, key: str = "", cancelled: bool = False) -> None:
+        """The step the deadline waited for happened (or no longer applies)."""
+        for d in self.s.deadlines.values():
+            if d.info.rule != rule_name or d.key != key:
+                continue
+            if d.info.status == DeadlineStatus.OPEN:
+                status = DeadlineStatus.CANCELLED if cancelled else DeadlineStatus.MET
+                d.info = d.info.model_copy(update={"status": status})
+                await self.emit(
+                    "deadline.cancelled" if cancelled else "deadline.met",
+                    kind=EntryKind.DEADLINE,
+                    deadline=d.info,
+                    payload={"late": False},
+                )
+            elif d.info.status == DeadlineStatus.BREACHED and not cancelled:
+                # A late step: the deadline stays breached on record, the step is noted.
+                d.info = d.info.model_copy(update={"status": DeadlineStatus.MET})
+                await self.emit("deadline.met", kind=EntryKind.DEADLINE, deadline=d.info, payload={"late": True})
+
+    async def cancel_open_deadlines(self) -> None:
+        """Cancel every open deadline (the case closed or took another path)."""
+        for d in self.s.deadlines.values():
+            if d.info.status in _LIVE:
+                d.info = d.info.model_copy(update={"status": DeadlineStatus.CANCELLED})
+                await self.emit("deadline.cancelled", kind=EntryKind.DEADLINE, deadline=d.info)
+
+    def deadline(self, rule_name: str, key: str = "") -> DeadlineState | None:
+        """The newest deadline of a rule (and key), if any."""
+        found = None
+        for d in self.s.deadlines.values():
+            if d.info.rule == rule_name and d.key == key:
+                found = d
+        return found
+
+    async def close(self, state: str, *, actor: str | None = None, payload: dict[str, Any] | None = None) -> None:
+        """End the process in ``state``: cancel what still runs, announce it, and return."""
+        self.transition(state)
+        await self.cancel_open_deadlines()
+        self.s.closed = True
+        await self.emit("case.closed", actor=actor, payload={"state": state, **(payload or {})})
+
+    def _remember(self, event_id: str) -> None:
+        self.s.seen.append(event_id)
+        if len(self.s.seen) > MAX_SEEN_IDS:
+            del self.s.seen[: len(self.s.seen) - MAX_SEEN_IDS]
+
+    # ----- deadline watchers ------------------------------------------------------------------
+
+    def _watch(self, deadline_id: str) -> None:
+        asyncio.create_task(self._watch_deadline(deadline_id), name=f"deadline:{deadline_id}")
+
+    async def _watch_deadline(self, deadline_id: str) -> None:
+        while True:
+            d = self.s.deadlines[deadline_id]
+            if d.info.status != DeadlineStatus.OPEN:
+                return
+            version = d.version
+            if d.info.warn_at is not None and not d.warned:
+                if await self._until(d.info.warn_at, deadline_id, version):
+                    async with self._lock:
+                        if self._still(deadline_id, version):
+                            d.warned = True
+                            await self.emit("deadline.warning", kind=EntryKind.DEADLINE, deadline=d.info)
+                continue
+            if await self._until(d.info.due_at, deadline_id, version):
+                async with self._lock:
+                    if self._still(deadline_id, version):
+                        d.info = d.info.model_copy(update={"status": DeadlineStatus.BREACHED})
+                        await self.emit("deadline.breached", kind=EntryKind.DEADLINE, deadline=d.info)
+                        for target in d.info.escalate_to:
+                            await self.emit(
+                                "escalation.raised",
+                                kind=EntryKind.ESCALATION,
+                                deadline=d.info,
+                                payload={"target": target, "rule": d.info.rule, "party": d.info.party},
+                            )
+                        await self.on_breach(d)
+                return
+
+    def _still(self, deadline_id: str, version: int) -> bool:
+        d = self.s.deadlines[deadline_id]
+        return d.info.status == DeadlineStatus.OPEN and d.version == version
+
+    async def _until(self, when: datetime, deadline_id: str, version: int) -> bool:
+        """Sleep until ``when``; False if the deadline closed or was recomputed meanwhile."""
+        remaining = (when - workflow.now()).total_seconds()
+        if remaining <= 0:
+            return True
+        try:
+            await workflow.wait_condition(
+                lambda: not self._still(deadline_id, version) or self.s.closed, timeout=remaining
+            )
+        except TimeoutError:
+            return True
+        return False
+
+
+_LIVE = (DeadlineStatus.OPEN, DeadlineStatus.BREACHED)
+
+
+def _payload(env: Envelope) -> Payload:
+    spec = EVENT_TYPES.get(env.type)
+    if spec is None:
+        raise _refused(Refusal("type", f"unknown event type {env.type!r}"))
+    try:
+        return spec.payload.model_validate(env.payload)
+    except Exception as exc:  # intake validated already; this guards direct callers
+        raise _refused(Refusal("payload", str(exc))) from None
+
+
+def _refused(refusal: Refusal) -> ApplicationError:
+    return ApplicationError(
+        refusal.reason, {"field": refusal.field, "reason": refusal.reason}, type=REFUSED_ERROR_TYPE, non_retryable=True
+    )
+
+
+def _schedules(items: tuple[YearScheduleIn, ...]) -> dict[int, dl.YearSchedule]:
+    return {
+        s.year: dl.parse_year_schedule({"year": s.year, "holidays": list(s.holidays), "workdays": list(s.workdays)})
+        for s in items
+    }

@@ -1,0 +1,60 @@
+"""The Temporal worker: runs every process workflow and the publishing activity."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from services.connections import connect_nats, connect_temporal, ensure_streams
+from services.settings import StackSettings
+from workflows.activities import PublishActivities
+from workflows.registry import WORKFLOWS
+
+log = logging.getLogger("lawlink.worker")
+
+# Deterministic, side-effect-free modules the sandbox may share instead of re-importing per run
+# (DESIGN.md pitfalls: re-imports grow memory per workflow).
+PASSTHROUGH = ("contracts", "chinese_calendar", "pydantic", "pydantic_core", "annotated_types")
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    """The sandbox with Lawlink's pass-through modules."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
+def build_worker(client: Client, task_queue: str, activities: PublishActivities, **options: object) -> Worker:
+    """A worker for every Lawlink workflow on ``task_queue`` (tests build theirs the same way)."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=[activities.publish_domain_event],
+        workflow_runner=sandbox_runner(),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def main() -> None:
+    """Connect to NATS and Temporal and run until interrupted."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = StackSettings()
+    nc = await connect_nats(settings, "worker")
+    js = nc.jetstream()
+    await ensure_streams(js)
+    client = await connect_temporal(settings)
+    worker = build_worker(client, settings.task_queue, PublishActivities(js))
+    log.info("worker on task queue %s, Temporal %s", settings.task_queue, settings.temporal_address)
+    try:
+        await worker.run()
+    finally:
+        await nc.drain()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
