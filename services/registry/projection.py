@@ -14,6 +14,7 @@ from sqlmodel import Session
 from contracts.catalog import CONFIDENTIAL_PROCESSES
 from contracts.domain import DomainEvent, EntryKind
 from services.registry.models import Case, Deadline, TimelineEntry
+from services.registry.projectors import PROJECTORS
 
 
 def project(session: Session, events: Iterable[DomainEvent]) -> int:
@@ -41,6 +42,8 @@ def project(session: Session, events: Iterable[DomainEvent]) -> int:
         _case(session, event)
         if event.deadline is not None:
             _deadline(session, event)
+        for projector in PROJECTORS:
+            projector(session, event)
         added += 1
         session.flush()
     return added
