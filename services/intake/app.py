@@ -35,6 +35,7 @@ from services.connections import (
     ensure_streams,
     nats_connect_kwargs,
 )
+from services.calendar_store import load_schedules
 from services.intake.core import Intake, Outcome, TransientError
 from services.settings import IntakeSettings
 
@@ -104,6 +105,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             settings.task_queue,
             rule_settings_from_env(),
             update_timeout=settings.intake_update_timeout_seconds,
+            calendar=load_schedules,
         )
         await broker.start()
         log.info("intake consuming %s as durable %r", subjects.IN_ALL, INTAKE_DURABLE)

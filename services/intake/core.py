@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -23,7 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from contracts import subjects
 from contracts.envelope import AGENCY_ID_PATTERN
 from contracts.validation import EventRejected, Rejection, ValidatedEvent, validate_event
-from contracts.workflow_io import CaseStart, ReceiveResult
+from contracts.workflow_io import CaseStart, ReceiveResult, YearScheduleIn
 from services.intake.routing import ROUTES, Mode, Route, workflow_id
 from workflows.case_base import REFUSED_ERROR_TYPE
 
@@ -63,12 +63,14 @@ class Intake:
         task_queue: str,
         rule_settings: Mapping[str, str],
         update_timeout: float = 20.0,
+        calendar: Callable[[], tuple[YearScheduleIn, ...]] = tuple,
     ) -> None:
         self._client = client
         self._js = js
         self._task_queue = task_queue
         self._rule_settings = dict(rule_settings)
         self._update_timeout = update_timeout
+        self._calendar = calendar
 
     def check(self, raw: bytes, sender: str | None, subject_type: str | None = None) -> ValidatedEvent:
         """Validate statically (envelope, payload, sender); raises :class:`EventRejected`."""
@@ -122,7 +124,12 @@ class Intake:
             if route.mode is Mode.UPDATE_WITH_START:
                 start = WithStartWorkflowOperation(
                     route.workflow_type,
-                    CaseStart(process=route.process, case_id=env.case_id, rule_settings=self._rule_settings),
+                    CaseStart(
+                        process=route.process,
+                        case_id=env.case_id,
+                        rule_settings=self._rule_settings,
+                        calendar=self._calendar(),
+                    ),
                     id=wid,
                     task_queue=self._task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -38,8 +38,11 @@ log = logging.getLogger("lawlink.registry")
 BATCH = 200
 
 
-def create_app(settings: StackSettings | None = None) -> FastAPI:
-    """Build the registry app (a function so tests can run it on their own database)."""
+def create_app(settings: StackSettings | None = None, *, consume: bool = True) -> FastAPI:
+    """Build the registry app (a function so tests can run it on their own database).
+
+    ``consume=False`` serves the API without consuming NATS (API tests, read replicas).
+    """
     settings = settings or StackSettings()
     broker = NatsBroker(settings.nats_url, **nats_connect_kwargs(settings))  # type: ignore[arg-type]
     holder: dict[str, Engine] = {}
@@ -134,14 +137,16 @@ def create_app(settings: StackSettings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(migrate, settings.database_url)
         holder["engine"] = make_engine(settings.database_url)
-        await broker.connect()
-        await ensure_streams(broker.config.connection_state.stream)
-        await broker.start()
-        log.info("registry projecting %s into %s", subjects.OUT_ALL, settings.database_url.split("@")[-1])
+        if consume:
+            await broker.connect()
+            await ensure_streams(broker.config.connection_state.stream)
+            await broker.start()
+            log.info("registry projecting %s into %s", subjects.OUT_ALL, settings.database_url.split("@")[-1])
         try:
             yield
         finally:
-            await broker.stop()
+            if consume:
+                await broker.stop()
             holder["engine"].dispose()
 
     app = FastAPI(title="Lawlink registry", lifespan=lifespan)
@@ -186,6 +191,12 @@ def create_app(settings: StackSettings | None = None) -> FastAPI:
     def get_deadlines(case_id: str, process: str | None = None) -> list[DeadlinePublic]:
         with Session(engine()) as session:
             return queries.deadlines(session, case_id=case_id, process=process)
+
+    @app.get("/api/deadlines", response_model=list[DeadlinePublic])
+    def get_open_deadlines(provisional: bool | None = None, status: str | None = None, party: str | None = None,
+                           limit: int = Query(default=1000, ge=1, le=100000)) -> list[DeadlinePublic]:
+        with Session(engine()) as session:
+            return queries.open_deadlines(session, provisional=provisional, status=status, party=party, limit=limit)
 
     @app.get("/api/dead-letters", response_model=list[DeadLetterPublic])
     def get_dead_letters() -> list[DeadLetter]:

@@ -80,6 +80,20 @@ def deadlines(session: Session, *, case_id: str, process: str | None = None) -> 
     return [DeadlinePublic.model_validate(r, from_attributes=True) for r in rows]
 
 
+def open_deadlines(session: Session, *, provisional: bool | None = None, status: str | None = None,
+                   party: str | None = None, limit: int = 10000) -> list[DeadlinePublic]:
+    """Deadlines across cases, soonest first (operators, calendar recompute, digests)."""
+    query = select(Deadline)
+    if provisional is not None:
+        query = query.where(Deadline.provisional == provisional)
+    if status:
+        query = query.where(Deadline.status == status)
+    if party:
+        query = query.where(Deadline.party == party)
+    rows = session.exec(query.order_by(col(Deadline.due_at)).limit(limit)).all()
+    return [DeadlinePublic.model_validate(r, from_attributes=True) for r in rows]
+
+
 def dead_letters(session: Session, *, include_replayed: bool = True) -> list[DeadLetter]:
     """Dead letters, newest first."""
     query = select(DeadLetter)

@@ -1,0 +1,56 @@
+"""The contract itself: committed schemas are current, every example is valid, every type routed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from contracts.catalog import DOMAIN_EVENT_TYPES, EVENT_TYPES
+from contracts.export import SCHEMAS, build_schemas
+from contracts.validation import validate_event
+from services.intake.routing import ROUTES, Mode
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "examples"
+EXAMPLE_FILES = sorted(p for p in EXAMPLES.glob("*/*.json"))
+
+
+def test_committed_schemas_are_current() -> None:
+    expected = build_schemas()
+    committed = {p.name: p.read_text(encoding="utf-8") for p in SCHEMAS.glob("*.json")}
+    stale = sorted(n for n in expected if committed.get(n) != expected[n])
+    extra = sorted(set(committed) - set(expected))
+    assert not stale and not extra, (
+        f"contracts/schemas is stale (run `make schemas`): changed {stale}, no longer generated {extra}"
+    )
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_example_envelope_is_valid(path: Path) -> None:
+    event = validate_event(path.read_bytes())
+    assert event.envelope.type.startswith(path.parent.name + ".") or event.spec.process == path.parent.name
+    assert path.stem == event.envelope.type.split(".", 1)[1], "example files are named after their step"
+
+
+def test_every_event_type_has_an_example() -> None:
+    covered = {json.loads(p.read_text(encoding="utf-8"))["type"] for p in EXAMPLE_FILES}
+    missing = sorted(set(EVENT_TYPES) - covered)
+    assert not missing, f"event types without an example under contracts/examples/: {missing}"
+
+
+def test_every_event_type_is_routed_to_its_workflow() -> None:
+    assert set(ROUTES) == set(EVENT_TYPES)
+    for event_type, route in ROUTES.items():
+        spec = EVENT_TYPES[event_type]
+        assert route.process == spec.process
+        assert route.mode is (Mode.UPDATE_WITH_START if spec.opens else Mode.UPDATE)
+    for process in {s.process for s in EVENT_TYPES.values()}:
+        assert any(EVENT_TYPES[t].opens for t in EVENT_TYPES if EVENT_TYPES[t].process == process), (
+            f"process {process} has no event that opens it"
+        )
+
+
+def test_every_type_has_labels_in_both_languages() -> None:
+    for spec in list(EVENT_TYPES.values()) + list(DOMAIN_EVENT_TYPES.values()):
+        assert spec.label_zh and spec.label_en, spec.type
