@@ -207,7 +207,7 @@ class CaseWorkflow:
             self._calendar = dl.WorkCalendar(extra=extra)
             kept = tuple(s for s in self._start.calendar if s.year != schedule.year)
             self._start = self._start.model_copy(update={"calendar": (*kept, schedule)})
-            for deadline_id, d in list(self.s.deadlines.items()):
+            for d in list(self.s.deadlines.values()):
                 if d.info.status != DeadlineStatus.OPEN or not d.info.provisional:
                     continue
                 rule = self._rules[d.info.rule]

@@ -1,0 +1,64 @@
+"""The dev stack's NATS config: an agency publishes only as itself and reads only its own replies."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+import nats
+import pytest
+from nats.errors import TimeoutError as NatsTimeout
+
+from services.devstack import render_nats_conf, resolve_ports
+from tests.servers import binary, free_port, wait_for_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+
+async def test_agency_user_can_publish_only_its_own_subjects(tmp_path) -> None:  # noqa: ANN001
+    port = free_port()
+    ports = resolve_ports({"LAWLINK_NATS_PORT": str(port)})
+    conf = tmp_path / "nats.conf"
+    conf.write_text(render_nats_conf(ports, tmp_path / "js", "svc-pw", {"rz-scjgj": "a-pw", "rz-sthjj": "b-pw"}))
+    proc = subprocess.Popen([binary("nats-server"), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        url = f"nats://127.0.0.1:{port}"
+        errors: list[Exception] = []
+
+        async def on_error(exc: Exception) -> None:
+            errors.append(exc)
+
+        service = await nats.connect(url, user="lawlink", password="svc-pw")
+        agency = await nats.connect(url, user="rz-scjgj", password="a-pw", error_cb=on_error)
+        seen = await service.subscribe("lawlink.in.>")
+
+        await agency.publish("lawlink.in.rz-scjgj.case_transfer.crime_suspected", b"{}")
+        await agency.publish("lawlink.in.rz-sthjj.case_transfer.crime_suspected", b"{}")  # someone else's
+        await agency.flush()
+        msg = await seen.next_msg(timeout=2)
+        assert msg.subject == "lawlink.in.rz-scjgj.case_transfer.crime_suspected"
+        with pytest.raises(NatsTimeout):
+            await seen.next_msg(timeout=0.5)
+
+        await agency.subscribe("lawlink.rejected.rz-sthjj")  # another agency's refusals
+        await agency.flush()
+        await asyncio.sleep(0.3)
+        assert any("permissions violation" in str(e).lower() for e in errors)
+
+        with pytest.raises(Exception):
+            await nats.connect(url, user="rz-scjgj", password="wrong", max_reconnect_attempts=0, allow_reconnect=False)
+        await agency.close()
+        await service.close()
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+def test_ports_are_configurable_and_validated() -> None:
+    assert resolve_ports({}).nats == 4322  # never the usual 4222 a system NATS may hold
+    assert resolve_ports({"LAWLINK_CONSOLE_PORT": "9000"}).console == 9000
+    with pytest.raises(ValueError, match="LAWLINK_NATS_PORT"):
+        resolve_ports({"LAWLINK_NATS_PORT": "abc"})
+    with pytest.raises(ValueError, match="same port"):
+        resolve_ports({"LAWLINK_NATS_PORT": "8380"})
