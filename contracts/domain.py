@@ -7,7 +7,6 @@ part travels in ``payload``.
 
 from __future__ import annotations
 
-
 from enum import StrEnum
 from typing import Any
 

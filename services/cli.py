@@ -7,7 +7,6 @@ Every command reads its endpoints from the environment, and falls back to
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 from pathlib import Path

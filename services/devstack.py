@@ -213,7 +213,7 @@ def run_stack(state: Path, fresh: bool = False) -> int:
     print("Lawlink dev stack (state in .lawlink/; Ctrl-C stops everything)")
     print(f"  console      {env['CONSOLE_URL']}")
     print(f"  Temporal UI  {env['TEMPORAL_UI_URL']}")
-    print(f"  endpoints    source .lawlink/stack.env")
+    print("  endpoints    source .lawlink/stack.env")
     child_env = {**os.environ, **env, **{k: v for k, v in secret_values.items() if k != "LAWLINK_AGENCY_PASSWORDS"}}
     child_env["PYTHONUNBUFFERED"] = "1"
     honcho = str(Path(sys.executable).parent / "honcho")

@@ -28,6 +28,7 @@ from nats.js.kv import KeyValue
 
 from contracts import subjects
 from contracts.validation import EventRejected
+from services.calendar_store import load_schedules
 from services.connections import (
     INTAKE_DURABLE,
     INTAKE_ERRORS_BUCKET,
@@ -35,7 +36,6 @@ from services.connections import (
     ensure_streams,
     nats_connect_kwargs,
 )
-from services.calendar_store import load_schedules
 from services.intake.core import Intake, Outcome, TransientError
 from services.settings import IntakeSettings
 

@@ -29,7 +29,13 @@ from contracts.domain import DomainEvent
 from services.connections import DEAD_LETTER_STREAM, INTAKE_ERRORS_BUCKET, ensure_streams, nats_connect_kwargs
 from services.registry import queries
 from services.registry.db import make_engine, migrate
-from services.registry.models import CasePublic, DeadLetter, DeadLetterPublic, DeadlinePublic, TimelineEntryPublic
+from services.registry.models import (
+    CasePublic,
+    DeadLetter,
+    DeadLetterPublic,
+    DeadlinePublic,
+    TimelineEntryPublic,
+)
 from services.registry.projection import project
 from services.settings import StackSettings
 
