@@ -29,7 +29,10 @@ async def _eventually(fetch, predicate, timeout: float = 20.0):  # noqa: ANN001,
 async def _timeline(stack, case_id: str) -> list[dict]:  # noqa: ANN001
     async with httpx.AsyncClient(base_url=stack.registry_url) as http:
         resp = await http.get(f"/api/cases/{case_id}/timeline")
-        return resp.json() if resp.status_code == 200 else []
+        if resp.status_code == 404:
+            return []
+        resp.raise_for_status()
+        return resp.json()
 
 
 async def _publish(nc, data: dict) -> None:  # noqa: ANN001

@@ -32,6 +32,7 @@ async def test_agency_user_can_publish_only_its_own_subjects(tmp_path) -> None: 
         service = await nats.connect(url, user="lawlink", password="svc-pw")
         agency = await nats.connect(url, user="rz-scjgj", password="a-pw", error_cb=on_error)
         seen = await service.subscribe("lawlink.in.>")
+        await service.flush()  # the subscription is registered before anyone publishes
 
         await agency.publish("lawlink.in.rz-scjgj.case_transfer.crime_suspected", b"{}")
         await agency.publish("lawlink.in.rz-sthjj.case_transfer.crime_suspected", b"{}")  # someone else's
