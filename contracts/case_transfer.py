@@ -1,18 +1,72 @@
-"""Payloads of process 1, administrative-to-criminal case transfer (行刑衔接).
+"""Payloads of process 1, administrative-to-criminal case transfer (行刑衔接), forward direction.
 
-Source: 国务院令第310号《行政执法机关移送涉嫌犯罪案件的规定》(2020 revision).
+Source: 国务院令第310号《行政执法机关移送涉嫌犯罪案件的规定》(2020 revision); the supervision
+steps follow the Public Security Ministry's criminal-case procedure rules (立案监督). Each model
+carries what an agency's back-office system already holds at that step: document numbers (文号),
+the officers who acted, the suspected offence and amount, documents by reference (name, kind,
+sha256, URI), and written reasons wherever a decision is negative (art. 5, 8, 9 require them).
+
+Checks that need only the message itself (a refusal without reasons, a transfer without the
+documents art. 6 lists, a police id that is not a police agency) live here, so intake refuses
+them before anything reaches a workflow; checks that need the case (is this the police the case
+went to?) live in ``workflows/case_transfer.py``.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import StrEnum
+from typing import Self
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
-from contracts.agencies import AgencyKind
-from contracts.common import Attachment, DomainEventSpec, EventSpec, Officer, Payload
+from contracts.agencies import AgencyKind, get_agency
+from contracts.common import Attachment, AttachmentKind, DomainEventSpec, EventSpec, Officer, Payload
+from contracts.envelope import AGENCY_ID_PATTERN
 
 PROCESS = "case_transfer"
+
+_AGENCY_SIDE = frozenset({AgencyKind.ADMINISTRATIVE, AgencyKind.TOWNSHIP})
+_POLICE = frozenset({AgencyKind.POLICE})
+_PROCURATORATE = frozenset({AgencyKind.PROCURATORATE})
+
+DocNo = Field(min_length=1, max_length=80, description="文书文号")
+Reasons = Field(default=None, min_length=1, max_length=4000, description="理由（否定性决定必填）")
+
+
+def check_agency(value: str, kinds: frozenset[AgencyKind], what: str) -> str:
+    """Refuse an agency id that is unknown or of the wrong kind (the field name comes from pydantic).
+
+    Used by field validators, so the rejection names the payload field that holds the id.
+    """
+    agency = get_agency(value)
+    if agency is None:
+        raise ValueError(f"unknown agency {value!r}")
+    if agency.kind not in kinds:
+        allowed = ", ".join(sorted(k.value for k in kinds))
+        raise ValueError(f"{value!r} is a {agency.kind.value} agency; {what} must be of kind {allowed}")
+    return value
+
+
+def require_reasons(negative: bool, reasons: str | None, what: str) -> None:
+    """A negative decision without written reasons is not a decision the law accepts."""
+    if negative and not (reasons and reasons.strip()):
+        raise ValueError(f"reasons: required when {what}")
+
+
+def require_kinds(attachments: list[Attachment], kinds: tuple[AttachmentKind, ...], rule: str) -> None:
+    """Refuse a message that lacks a document the cited article requires."""
+    present = {a.kind for a in attachments}
+    missing = [k.value for k in kinds if k not in present]
+    if missing:
+        raise ValueError(f"attachments: missing {', '.join(missing)} ({rule})")
+
+
+def _unique_officers(officers: list[Officer]) -> list[Officer]:
+    numbers = [o.certificate_no for o in officers]
+    if len(set(numbers)) != len(numbers):
+        raise ValueError("the same certificate_no is listed twice; name each officer once")
+    return officers
 
 
 class CrimeSuspected(Payload):
@@ -33,17 +87,360 @@ class CrimeSuspected(Payload):
     attachments: list[Attachment] = Field(default_factory=list)
 
 
+class TeamFormed(Payload):
+    """The special team of at least two officers (专案组, art. 5) is named."""
+
+    team_no: str | None = Field(default=None, max_length=80, description="专案组编号或指定文书文号")
+    officers: list[Officer] = Field(min_length=2, max_length=20, description="专案组成员（至少二人，第5条）")
+    leader_certificate_no: str | None = Field(default=None, min_length=4, max_length=40, description="组长执法证号")
+
+    @field_validator("officers")
+    @classmethod
+    def _unique(cls, value: list[Officer]) -> list[Officer]:
+        return _unique_officers(value)
+
+    @model_validator(mode="after")
+    def _leader_in_team(self) -> Self:
+        """The leader must be one of the named members."""
+        if self.leader_certificate_no is not None and self.leader_certificate_no not in {
+            o.certificate_no for o in self.officers
+        }:
+            raise ValueError("leader_certificate_no: not one of the officers named")
+        return self
+
+
+class TransferReportSubmitted(Payload):
+    """The team's written report goes to the head (书面报告, art. 5)."""
+
+    report_no: str = DocNo
+    suspected_offence: str = Field(min_length=1, max_length=200, description="涉嫌罪名")
+    amount_involved: Decimal | None = Field(default=None, ge=0, max_digits=16, decimal_places=2)
+    summary: str = Field(min_length=1, max_length=4000, description="核实情况与移送建议")
+    officers: list[Officer] = Field(min_length=2, description="报告署名的专案组成员")
+    attachments: list[Attachment] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _has_report(self) -> Self:
+        require_kinds(self.attachments, (AttachmentKind.INVESTIGATION_REPORT,), "the written report, art. 5")
+        return self
+
+
+class HeadDecision(StrEnum):
+    """What the head decides on the report."""
+
+    APPROVE = "approve"  # 批准移送
+    REFUSE = "refuse"  # 不批准移送
+
+
+class HeadDecided(Payload):
+    """The head (正职负责人或主持工作的负责人) approves or refuses within 3 days (art. 5)."""
+
+    decision: HeadDecision
+    decided_by: str = Field(min_length=1, max_length=50, description="作出决定的负责人姓名及职务")
+    decision_no: str | None = Field(default=None, max_length=80, description="审批文书文号")
+    reasons: str | None = Reasons
+
+    @model_validator(mode="after")
+    def _reasons_on_refusal(self) -> Self:
+        require_reasons(self.decision is HeadDecision.REFUSE, self.reasons, "the head refuses the transfer (art. 5)")
+        return self
+
+
+class Transferred(Payload):
+    """The case goes to the police with the documents of art. 6; the procuratorate gets a copy."""
+
+    transfer_letter_no: str = Field(min_length=1, max_length=80, description="涉嫌犯罪案件移送书文号")
+    police_agency: str = Field(pattern=AGENCY_ID_PATTERN, description="接受移送的同级公安机关")
+    procuratorate_copy: str = Field(pattern=AGENCY_ID_PATTERN, description="抄送的同级人民检察院")
+    suspected_offence: str = Field(min_length=1, max_length=200)
+    amount_involved: Decimal | None = Field(default=None, ge=0, max_digits=16, decimal_places=2)
+    penalty_already_imposed: bool = Field(default=False, description="是否已作出行政处罚决定（第11条）")
+    penalty_decision_no: str | None = Field(default=None, max_length=80, description="行政处罚决定书文号")
+    attachments: list[Attachment] = Field(min_length=4)
+
+    @field_validator("police_agency")
+    @classmethod
+    def _police(cls, value: str) -> str:
+        return check_agency(value, _POLICE, "the receiving authority")
+
+    @field_validator("procuratorate_copy")
+    @classmethod
+    def _procuratorate(cls, value: str) -> str:
+        return check_agency(value, _PROCURATORATE, "the copy")
+
+    @model_validator(mode="after")
+    def _art6_documents(self) -> Self:
+        require_kinds(
+            self.attachments,
+            (
+                AttachmentKind.TRANSFER_LETTER,
+                AttachmentKind.INVESTIGATION_REPORT,
+                AttachmentKind.ITEM_LIST,
+                AttachmentKind.EXPERT_REPORT,
+            ),
+            "art. 6",
+        )
+        if self.penalty_already_imposed:
+            if not self.penalty_decision_no:
+                raise ValueError("penalty_decision_no: required when a penalty was already imposed (art. 11)")
+            require_kinds(self.attachments, (AttachmentKind.PENALTY_DECISION,), "art. 11: attach the penalty decision")
+        return self
+
+
+class PoliceReceived(Payload):
+    """The police sign the receipt (回执, art. 7) and say whether the case is theirs."""
+
+    receipt_no: str = DocNo
+    received_by: Officer = Field(description="签收民警（警号填入 certificate_no）")
+    within_jurisdiction: bool = Field(default=True, description="是否属于本机关管辖")
+    reasons: str | None = Reasons
+
+    @model_validator(mode="after")
+    def _reasons_when_not_ours(self) -> Self:
+        require_reasons(not self.within_jurisdiction, self.reasons, "the case is not within the police's jurisdiction")
+        return self
+
+
+class PoliceForwarded(Payload):
+    """The police forward a case that is not theirs to the competent police (art. 7, 24 h)."""
+
+    forward_letter_no: str = DocNo
+    forwarded_to: str = Field(pattern=AGENCY_ID_PATTERN, description="有管辖权的公安机关")
+    reasons: str = Field(min_length=1, max_length=4000)
+
+    @field_validator("forwarded_to")
+    @classmethod
+    def _police(cls, value: str) -> str:
+        return check_agency(value, _POLICE, "the competent authority")
+
+
+class PoliceDecision(StrEnum):
+    """Whether the police file the case."""
+
+    FILE = "file"  # 立案
+    REFUSE = "refuse"  # 不予立案
+
+
+class PoliceDecided(Payload):
+    """The police file the case or refuse with reasons, returning the file (art. 8)."""
+
+    decision: PoliceDecision
+    decision_no: str = Field(min_length=1, max_length=80, description="立案决定书/不予立案通知书文号")
+    reasons: str | None = Reasons
+    file_returned: bool = Field(default=False, description="不予立案时是否已退回案卷材料")
+    attachments: list[Attachment] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _reasons_on_refusal(self) -> Self:
+        require_reasons(self.decision is PoliceDecision.REFUSE, self.reasons, "the police refuse to file (art. 8)")
+        return self
+
+
+class ReconsiderationRequested(Payload):
+    """The agency asks the police to reconsider a refusal within 3 days (art. 9)."""
+
+    request_no: str = DocNo
+    reasons: str = Field(min_length=1, max_length=4000)
+    attachments: list[Attachment] = Field(default_factory=list)
+
+
+class SupervisionRequested(Payload):
+    """The agency asks the procuratorate to supervise the refusal (立案监督, art. 9)."""
+
+    request_no: str = DocNo
+    procuratorate: str = Field(pattern=AGENCY_ID_PATTERN, description="建议立案监督的人民检察院")
+    reasons: str = Field(min_length=1, max_length=4000)
+    attachments: list[Attachment] = Field(default_factory=list)
+
+    @field_validator("procuratorate")
+    @classmethod
+    def _procuratorate(cls, value: str) -> str:
+        return check_agency(value, _PROCURATORATE, "the supervising body")
+
+
+class ReconsiderationOutcome(StrEnum):
+    """What the police decide on reconsideration."""
+
+    FILE = "file"  # 撤销不予立案决定，立案
+    UPHOLD = "uphold"  # 维持不予立案决定
+
+
+class ReconsiderationDecided(Payload):
+    """The police decide the reconsideration within 3 days (art. 9)."""
+
+    outcome: ReconsiderationOutcome
+    decision_no: str = DocNo
+    reasons: str | None = Reasons
+
+    @model_validator(mode="after")
+    def _reasons_on_uphold(self) -> Self:
+        require_reasons(self.outcome is ReconsiderationOutcome.UPHOLD, self.reasons, "the refusal is upheld")
+        return self
+
+
+class PoliceExplained(Payload):
+    """The police explain to the procuratorate why they refused to file (7 days)."""
+
+    explanation_no: str = DocNo
+    explanation: str = Field(min_length=1, max_length=4000, description="不立案理由说明")
+    attachments: list[Attachment] = Field(default_factory=list)
+
+
+class FilingOrdered(Payload):
+    """The procuratorate finds the reasons wrong and orders filing (通知立案; police file in 15 days)."""
+
+    notice_no: str = Field(min_length=1, max_length=80, description="通知立案书文号")
+    reasons: str = Field(min_length=1, max_length=4000)
+
+
+class SupervisionConcluded(Payload):
+    """The procuratorate finds the refusal's reasons sound; supervision ends without an order."""
+
+    conclusion_no: str = DocNo
+    reasons: str = Field(min_length=1, max_length=4000, description="认为不立案理由成立的理由")
+
+
+class MaterialsHandedOver(Payload):
+    """After filing, the agency hands over exhibits and materials within 3 days (art. 12)."""
+
+    handover_no: str = DocNo
+    received_by: Officer = Field(description="接收民警")
+    items_summary: str = Field(min_length=1, max_length=4000, description="移交物品和材料概要")
+    attachments: list[Attachment] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _item_list(self) -> Self:
+        require_kinds(self.attachments, (AttachmentKind.ITEM_LIST,), "art. 12: the list of items handed over")
+        return self
+
+
+class CriminalOutcome(StrEnum):
+    """How the criminal side ended."""
+
+    PROSECUTED = "prosecuted"  # 提起公诉
+    NOT_PROSECUTED = "not_prosecuted"  # 不起诉
+    CASE_DISMISSED = "case_dismissed"  # 撤销案件
+    JUDGMENT = "judgment"  # 已判决
+
+
+class CriminalOutcomeReported(Payload):
+    """The police or procuratorate report the criminal outcome; the transfer ends."""
+
+    outcome: CriminalOutcome
+    document_no: str = DocNo
+    summary: str = Field(min_length=1, max_length=4000)
+
+
+class AdministrativeCaseClosed(Payload):
+    """The agency closes its administrative case after the transfer (结案)."""
+
+    closing_no: str = DocNo
+    reasons: str = Field(min_length=1, max_length=4000)
+
+
+class ReturnedForPenalty(Payload):
+    """Filing is finally refused: the agency handles the case itself (art. 10).
+
+    A penalty never replaces a transfer (art. 11): the workflow accepts this only once the
+    refusal is final. Fines already paid are credited against a later criminal fine.
+    """
+
+    penalty_imposed: bool = Field(description="是否依法作出行政处罚")
+    penalty_decision_no: str | None = Field(default=None, max_length=80)
+    fine_amount: Decimal | None = Field(default=None, ge=0, max_digits=16, decimal_places=2, description="罚款金额（元）")
+    reasons: str = Field(min_length=1, max_length=4000, description="处理情况说明")
+
+    @model_validator(mode="after")
+    def _decision_no(self) -> Self:
+        if self.penalty_imposed and not self.penalty_decision_no:
+            raise ValueError("penalty_decision_no: required when a penalty is imposed")
+        if not self.penalty_imposed and self.fine_amount:
+            raise ValueError("fine_amount: no fine without a penalty decision")
+        return self
+
+
+class ClueProposal(Payload):
+    """The payload of ``discipline_referral.clue_proposed``: ids and the rule, no personal content.
+
+    The justice bureau may confirm it by sending ``discipline_referral.clue_identified`` with the
+    ``proposal_id``, ``source`` ``case_transfer_escalation`` and ``related_case_id`` (process 3).
+    """
+
+    proposal_id: str
+    process: str
+    case_id: str
+    workflow_id: str
+    agency: str
+    rule: str
+    rule_source: str
+    deadline_id: str
+    due_at: AwareDatetime
+    justice_bureau: str | None = Field(description="可确认该线索的司法局")
+    source: str = Field(default="case_transfer_escalation",
+                        description="与 discipline_referral.clue_identified 的 source 取值一致")
+    basis: str
+
+
 EVENTS: tuple[EventSpec, ...] = (
-    EventSpec(
-        type="case_transfer.crime_suspected",
-        payload=CrimeSuspected,
-        senders=frozenset({AgencyKind.ADMINISTRATIVE, AgencyKind.TOWNSHIP}),
-        opens=True,
-        label_zh="发现涉嫌犯罪",
-        label_en="Crime suspected",
-    ),
+    EventSpec("case_transfer.crime_suspected", CrimeSuspected, _AGENCY_SIDE, opens=True,
+              label_zh="发现涉嫌犯罪", label_en="Crime suspected"),
+    EventSpec("case_transfer.team_formed", TeamFormed, _AGENCY_SIDE,
+              label_zh="组成专案组", label_en="Special team formed"),
+    EventSpec("case_transfer.transfer_report_submitted", TransferReportSubmitted, _AGENCY_SIDE,
+              label_zh="提交移送书面报告", label_en="Transfer report submitted"),
+    EventSpec("case_transfer.head_decided", HeadDecided, _AGENCY_SIDE,
+              label_zh="负责人作出移送决定", label_en="Head decided"),
+    EventSpec("case_transfer.transferred", Transferred, _AGENCY_SIDE,
+              label_zh="向公安机关移送", label_en="Transferred to the police"),
+    EventSpec("case_transfer.police_received", PoliceReceived, _POLICE,
+              label_zh="公安机关签收", label_en="Police signed the receipt"),
+    EventSpec("case_transfer.police_forwarded", PoliceForwarded, _POLICE,
+              label_zh="公安机关转送", label_en="Police forwarded the case"),
+    EventSpec("case_transfer.police_decided", PoliceDecided, _POLICE,
+              label_zh="公安机关作出立案决定", label_en="Police decided on filing"),
+    EventSpec("case_transfer.reconsideration_requested", ReconsiderationRequested, _AGENCY_SIDE,
+              label_zh="提请复议", label_en="Reconsideration requested"),
+    EventSpec("case_transfer.supervision_requested", SupervisionRequested, _AGENCY_SIDE,
+              label_zh="建议检察院立案监督", label_en="Procuratorate supervision requested"),
+    EventSpec("case_transfer.reconsideration_decided", ReconsiderationDecided, _POLICE,
+              label_zh="公安机关作出复议决定", label_en="Reconsideration decided"),
+    EventSpec("case_transfer.police_explained", PoliceExplained, _POLICE,
+              label_zh="公安机关说明不立案理由", label_en="Police explained the refusal"),
+    EventSpec("case_transfer.filing_ordered", FilingOrdered, _PROCURATORATE,
+              label_zh="检察院通知立案", label_en="Procuratorate ordered filing"),
+    EventSpec("case_transfer.supervision_concluded", SupervisionConcluded, _PROCURATORATE,
+              label_zh="检察院认为不立案理由成立", label_en="Procuratorate found the refusal sound"),
+    EventSpec("case_transfer.materials_handed_over", MaterialsHandedOver, _AGENCY_SIDE,
+              label_zh="移交涉案物品和材料", label_en="Exhibits and materials handed over"),
+    EventSpec("case_transfer.criminal_outcome_reported", CriminalOutcomeReported, _POLICE | _PROCURATORATE,
+              label_zh="刑事处理结果反馈", label_en="Criminal outcome reported"),
+    EventSpec("case_transfer.administrative_case_closed", AdministrativeCaseClosed, _AGENCY_SIDE,
+              label_zh="行政案件结案", label_en="Administrative case closed"),
+    EventSpec("case_transfer.returned_for_penalty", ReturnedForPenalty, _AGENCY_SIDE,
+              label_zh="不予立案后依法作出行政处理", label_en="Handled administratively after final refusal"),
 )
 
+# fmt: off
 DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
     DomainEventSpec("case_transfer.opened", "移送程序启动", "Transfer process opened"),
+    DomainEventSpec("case_transfer.team_assigned", "专案组已组成", "Special team in place"),
+    DomainEventSpec("case_transfer.awaiting_head_decision", "报告待负责人审批", "Report awaits the head's decision"),
+    DomainEventSpec("case_transfer.transfer_approved", "负责人批准移送", "Head approved the transfer"),
+    DomainEventSpec("case_transfer.transfer_refused_by_head", "负责人不批准移送", "Head refused the transfer"),
+    DomainEventSpec("case_transfer.sent_to_police", "已移送公安机关并抄送检察院", "Sent to the police, copy to the procuratorate"),
+    DomainEventSpec("case_transfer.accepted_by_police", "公安机关已受理", "Police accepted the case"),
+    DomainEventSpec("case_transfer.forward_pending", "公安机关认为不属本机关管辖", "Police will forward the case"),
+    DomainEventSpec("case_transfer.forwarded_to_competent", "已转送有管辖权的公安机关", "Forwarded to the competent police"),
+    DomainEventSpec("case_transfer.case_filed", "公安机关已立案", "Police filed the case"),
+    DomainEventSpec("case_transfer.filing_refused", "公安机关不予立案", "Police refused to file"),
+    DomainEventSpec("case_transfer.reconsideration_pending", "复议审查中", "Reconsideration under way"),
+    DomainEventSpec("case_transfer.refusal_upheld", "复议维持不予立案", "Refusal upheld on reconsideration"),
+    DomainEventSpec("case_transfer.supervision_started", "检察院立案监督中", "Procuratorate supervision under way"),
+    DomainEventSpec("case_transfer.explanation_received", "已收到不立案理由说明", "Police explanation received"),
+    DomainEventSpec("case_transfer.filing_order_issued", "检察院已通知立案", "Filing order issued"),
+    DomainEventSpec("case_transfer.refusal_final", "不予立案决定确定", "Refusal to file is final"),
+    DomainEventSpec("case_transfer.materials_complete", "涉案物品和材料已移交", "Exhibits and materials handed over"),
+    DomainEventSpec("discipline_referral.clue_proposed", "拟移送纪检监察机关的问题线索（待司法局确认）",
+                    "Discipline referral proposed (for the justice bureau to confirm)", ("escalation",)),
 )
+# fmt: on

@@ -25,6 +25,8 @@ dead_letters_app = typer.Typer(help="Messages intake gave up on, and their repla
 calendar_app = typer.Typer(help="China's working-day calendar.", no_args_is_help=True)
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(__import__("services.console.cli_users", fromlist=["app"]).app, name="users")
+app.add_typer(__import__("services.notifier.cli_webhooks", fromlist=["app"]).app, name="webhooks")
 
 out = Console()
 err = Console(stderr=True)
@@ -32,7 +34,7 @@ err = Console(stderr=True)
 STACK_ENV = Path(".lawlink/stack.env")
 
 
-def load_stack_env(path: Path = STACK_ENV) -> None:
+def load_stack_env(path: Path = STACK_ENV, only: tuple[str, ...] | None = None) -> None:
     """Fill unset variables from ``stack.env`` (the shell's own values win)."""
     if not path.exists():
         return
@@ -41,11 +43,15 @@ def load_stack_env(path: Path = STACK_ENV) -> None:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, value = line.removeprefix("export ").split("=", 1)
+        if only is not None and key.strip() not in only:
+            continue
         os.environ.setdefault(key.strip(), value.strip().strip("'\""))
 
 
 def _settings():  # noqa: ANN202 - StackSettings, imported late so --help stays fast
     load_stack_env()
+    # The dev stack's service password lives beside it, readable by its owner only.
+    load_stack_env(STACK_ENV.with_name("secrets.env"), only=("NATS_PASSWORD",))
     from services.settings import StackSettings
 
     return StackSettings()
@@ -90,7 +96,7 @@ def emit(
     async def publish() -> tuple[int, bool]:
         from services.connections import connect_nats
 
-        nc = await connect_nats(settings, "cli")
+        nc = await connect_nats(settings, "cli", persistent=False)
         try:
             ack = await nc.jetstream().publish(
                 subject, raw, stream=subjects.STREAM_IN, headers={"Nats-Msg-Id": str(env.event_id)}
@@ -105,6 +111,15 @@ def emit(
         _fail(f"could not publish to {settings.nats_url}: {exc} (is `make run` up?)")
     note = " (duplicate: already sent)" if duplicate else ""
     out.print(f"published {env.type} [{env.event_id}] for case {env.case_id} on {subject}, stream seq {seq}{note}")
+
+
+def _local(timestamp: str) -> str:
+    """An API timestamp in Beijing time, as the agencies read it."""
+    from datetime import datetime
+
+    from workflows.deadlines import SHANGHAI
+
+    return datetime.fromisoformat(timestamp).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _read(file: str) -> bytes:
@@ -141,7 +156,7 @@ def timeline(
         out.print_json(data=rows)
         return
     table = Table(title=f"{case_id} · {'时间线' if lang == 'zh' else 'timeline'}")
-    for col in ("#", "时间 time", "事件 event", "类别 kind", "主体 actor", "状态 state"):
+    for col in ("#", "时间 time (UTC+8)", "事件 event", "类别 kind", "主体 actor", "状态 state"):
         table.add_column(col)
     for row in rows:
         label = row["label_zh"] if lang == "zh" else row["label_en"]
@@ -150,7 +165,7 @@ def timeline(
             detail = ""
         table.add_row(
             str(row["seq"]),
-            row["occurred_at"][:19].replace("T", " "),
+            _local(row["occurred_at"]),
             f"{label} [dim]{row['type']}[/]{detail}",
             row["kind"],
             row.get("actor") or "—",
@@ -173,7 +188,7 @@ def cases(
         table.add_column(col)
     for row in resp.json():
         table.add_row(row["process"], row["case_id"], row["state"], row.get("agency") or "—",
-                      row["updated_at"][:19].replace("T", " "), str(row["events"]))
+                      _local(row["updated_at"]), str(row["events"]))
     out.print(table)
 
 

@@ -178,6 +178,19 @@ def render_procfile(ports: Ports, state: Path) -> str:
     return "".join(f"{name}: {cmd}\n" for name, cmd in lines.items())
 
 
+def prepare_database(database_url: str) -> list[tuple[str, str, str | None, str]]:
+    """Migrate the read model and create the console's demo accounts (new ones only)."""
+    from services.console.cli_users import create_demo_users
+    from services.registry.db import make_engine, migrate
+
+    migrate(database_url)
+    engine = make_engine(database_url)
+    try:
+        return create_demo_users(engine)
+    finally:
+        engine.dispose()
+
+
 def run_stack(state: Path, fresh: bool = False) -> int:
     """Prepare ``state`` and hand over to honcho (returns only if honcho cannot start)."""
     if fresh and state.exists():
@@ -210,9 +223,14 @@ def run_stack(state: Path, fresh: bool = False) -> int:
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{state / 'lawlink.db'}"
     env = write_stack_env(state / "stack.env", ports, database_url)
     (state / "Procfile").write_text(render_procfile(ports, state), encoding="utf-8")
+    demo_accounts = prepare_database(database_url)
     print("Lawlink dev stack (state in .lawlink/; Ctrl-C stops everything)")
     print(f"  console      {env['CONSOLE_URL']}")
     print(f"  Temporal UI  {env['TEMPORAL_UI_URL']}")
+    if demo_accounts:
+        print("  demo accounts (passwords shown only this once; `lawlink users add` makes more):")
+        for username, role, agency, password in demo_accounts:
+            print(f"    {username:<16} {password:<20} {role:<18} {agency or ''}")
     print("  endpoints    source .lawlink/stack.env")
     child_env = {**os.environ, **env, **{k: v for k, v in secret_values.items() if k != "LAWLINK_AGENCY_PASSWORDS"}}
     child_env["PYTHONUNBUFFERED"] = "1"

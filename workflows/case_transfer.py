@@ -1,23 +1,155 @@
 """Process 1, administrative-to-criminal case transfer (行刑衔接), forward direction.
 
-Source: 国务院令第310号 (2020 revision). This module carries the first step: a suspected crime
-opens the case and starts the head's decision deadline (art. 5). The remaining steps of
-DOMAIN.md process 1 are added to the same state machine.
+Source: 国务院令第310号《行政执法机关移送涉嫌犯罪案件的规定》(2020 revision); supervision of a
+refusal to file follows the Public Security Ministry's criminal-case procedure rules. Every
+step of DOMAIN.md process 1 is one inbound event type (``contracts/case_transfer.py``); this
+module is the state machine that says which of them is valid when, and who may send it.
+
+The machine, by state (closed states in capitals)::
+
+    new ─crime_suspected→ opened ─team_formed→ team_formed ─transfer_report_submitted→ reported
+    reported ─head_decided(refuse)→ REFUSED_BY_HEAD
+    reported ─head_decided(approve)→ approved ─transferred→ transferred
+    transferred ─police_received(ours)→ received ─police_decided(file)→ filed
+    transferred ─police_received(not ours)→ forwarding ─police_forwarded→ transferred (new police)
+    received ─police_forwarded→ transferred (new police)
+    received ─police_decided(refuse)→ police_refused
+    police_refused ─reconsideration_requested→ reconsideration
+        reconsideration ─reconsideration_decided(file)→ filed
+        reconsideration ─reconsideration_decided(uphold)→ refusal_upheld
+    police_refused | refusal_upheld ─supervision_requested→ supervision
+        supervision ─police_explained→ explained ─supervision_concluded→ refusal_final
+        supervision | explained ─filing_ordered→ filing_ordered ─police_decided(file)→ filed
+        supervision | explained ─police_decided(file)→ filed   (police change their mind)
+    police_refused | refusal_upheld | refusal_final ─returned_for_penalty→ RETURNED_FOR_PENALTY
+    filed ─materials_handed_over→ materials_handed_over
+    filed | materials_handed_over ─criminal_outcome_reported→ CONCLUDED
+    filed | materials_handed_over ─administrative_case_closed→ ADMINISTRATIVE_CLOSED
+
+Design choices, each traceable to a rule:
+
+- Reconsideration and supervision are sequential, not parallel: art. 9 lets the agency refer to
+  the procuratorate within 3 days of the *reconsideration decision*, so while a reconsideration
+  is pending a supervision request is refused with that reason.
+- The head's 3-day clock (art. 5) runs "from receipt of the report". Issue 2 opened it when the
+  crime is suspected (so a case that never gets a report still has a clock); when the report
+  arrives the clock is re-anchored to it (the first one is cancelled, or stays breached if the
+  agency was already late, and a new one keyed ``report`` starts).
+- Windows the agency may use (reconsideration, supervision, referral after reconsideration) are
+  deadlines with the agency as party and no escalation: letting one lapse is the agency's right,
+  and the breach only records that it lapsed; a late request is still accepted and marked late.
+- A penalty never replaces a transfer (art. 11): ``returned_for_penalty`` is refused until the
+  refusal to file is final in this process.
+- Escalations (art. 16, 17): the agency late at step 3 or 4 notifies the justice bureau
+  (generic escalation) and emits a ``discipline_referral.clue_proposed`` the justice bureau may
+  confirm (process 3); police late at any of their steps notify the procuratorate.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.agencies import AgencyKind, supervisor_of
+    from contracts import case_transfer as ct
+    from contracts.agencies import AgencyKind, AgencyLevel, get_agency, supervisor_of
     from contracts.common import Payload
+    from contracts.domain import EntryKind
     from contracts.envelope import Envelope
     from contracts.workflow_io import CaseStart, CaseStatus
-    from workflows.case_base import CaseWorkflow, Refusal
+    from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
+
+P = "case_transfer."
 
 # States of the forward transfer.
+NEW = "new"
 OPENED = "opened"
+TEAM_FORMED = "team_formed"
+REPORTED = "reported"
+APPROVED = "approved"
+TRANSFERRED = "transferred"
+FORWARDING = "forwarding"
+RECEIVED = "received"
+POLICE_REFUSED = "police_refused"
+RECONSIDERATION = "reconsideration"
+REFUSAL_UPHELD = "refusal_upheld"
+SUPERVISION = "supervision"
+EXPLAINED = "explained"
+FILING_ORDERED = "filing_ordered"
+REFUSAL_FINAL = "refusal_final"
+FILED = "filed"
+MATERIALS_HANDED_OVER = "materials_handed_over"
+# Closed states.
+REFUSED_BY_HEAD = "refused_by_head"
+CONCLUDED = "concluded"
+ADMINISTRATIVE_CLOSED = "administrative_closed"
+RETURNED_FOR_PENALTY = "returned_for_penalty"
+
+# Rules (workflows/deadlines.py RULES).
+R_HEAD = P + "head_decision"
+R_TRANSFER = P + "transfer_after_approval"
+R_FORWARD = P + "police_forward"
+R_POLICE = P + "police_decision"
+R_RECON_REQ = P + "reconsideration_request"
+R_SUPERV_REQ = P + "supervision_request"
+R_RECON_DEC = P + "reconsideration_decision"
+R_REFER = P + "refer_after_reconsideration"
+R_EXPLAIN = P + "police_explanation"
+R_FILE_ORDER = P + "filing_after_order"
+R_MATERIALS = P + "materials_handover"
+
+# Which events each state accepts (the first check of ``refusal``).
+VALID_IN: dict[str, frozenset[str]] = {
+    P + "crime_suspected": frozenset({NEW}),
+    P + "team_formed": frozenset({OPENED}),
+    P + "transfer_report_submitted": frozenset({TEAM_FORMED}),
+    P + "head_decided": frozenset({REPORTED}),
+    P + "transferred": frozenset({APPROVED}),
+    P + "police_received": frozenset({TRANSFERRED}),
+    P + "police_forwarded": frozenset({FORWARDING, RECEIVED}),
+    P + "police_decided": frozenset({RECEIVED, SUPERVISION, EXPLAINED, FILING_ORDERED}),
+    P + "reconsideration_requested": frozenset({POLICE_REFUSED}),
+    P + "supervision_requested": frozenset({POLICE_REFUSED, REFUSAL_UPHELD}),
+    P + "reconsideration_decided": frozenset({RECONSIDERATION}),
+    P + "police_explained": frozenset({SUPERVISION}),
+    P + "filing_ordered": frozenset({SUPERVISION, EXPLAINED}),
+    P + "supervision_concluded": frozenset({EXPLAINED}),
+    P + "materials_handed_over": frozenset({FILED}),
+    P + "criminal_outcome_reported": frozenset({FILED, MATERIALS_HANDED_OVER}),
+    P + "administrative_case_closed": frozenset({FILED, MATERIALS_HANDED_OVER}),
+    P + "returned_for_penalty": frozenset({POLICE_REFUSED, REFUSAL_UPHELD, REFUSAL_FINAL}),
+}
+
+# Who may send each event within the case (intake already checked the agency *kind*).
+_AGENCY_EVENTS = frozenset(
+    P + s
+    for s in (
+        "team_formed", "transfer_report_submitted", "head_decided", "transferred",
+        "reconsideration_requested", "supervision_requested", "materials_handed_over",
+        "administrative_case_closed", "returned_for_penalty",
+    )
+)
+_POLICE_EVENTS = frozenset(
+    P + s for s in ("police_received", "police_forwarded", "police_decided", "reconsideration_decided",
+                    "police_explained")
+)
+_PROCURATORATE_EVENTS = frozenset(P + s for s in ("filing_ordered", "supervision_concluded"))
+
+# Specific reasons for the most likely out-of-order events (the generic one lists valid states).
+_WHY: dict[tuple[str, str], str] = {
+    (P + "head_decided", OPENED): "the head decides on the team's written report (art. 5); no report yet",
+    (P + "head_decided", TEAM_FORMED): "the head decides on the team's written report (art. 5); no report yet",
+    (P + "transfer_report_submitted", OPENED): "the report is written by the special team (art. 5); form it first",
+    (P + "transferred", REPORTED): "the head has not approved the transfer yet (art. 5)",
+    (P + "supervision_requested", RECONSIDERATION): (
+        "a reconsideration is pending; the agency may refer to the procuratorate within 3 days "
+        "of the reconsideration decision (art. 9)"
+    ),
+}
+
+# Agency-late rules that make the case a discipline-referral candidate (art. 16).
+DISCIPLINE_RULES = frozenset({R_HEAD, R_TRANSFER})
 
 
 @workflow.defn(name="CaseTransfer")
@@ -31,31 +163,283 @@ class CaseTransferWorkflow(CaseWorkflow):
         """Run until the transfer closes."""
         return await self.run_case(start)
 
+    # ----- who is who ----------------------------------------------------------------------
+
+    @property
+    def _agency(self) -> str:
+        return str(self.s.data.get("agency", ""))
+
+    @property
+    def _police(self) -> str:
+        return str(self.s.data.get("police", ""))
+
+    @property
+    def _procuratorate(self) -> str:
+        """The procuratorate that watches the police: the one copied, or the one asked to supervise."""
+        chosen = self.s.data.get("procuratorate")
+        if chosen:
+            return str(chosen)
+        found = supervisor_of(self._police or self._agency, AgencyKind.PROCURATORATE)
+        return found.id if found else ""
+
+    def _justice(self) -> tuple[str, ...]:
+        found = supervisor_of(self._agency, AgencyKind.JUSTICE)
+        return (found.id,) if found else ()
+
+    def _watchers_of_police(self) -> tuple[str, ...]:
+        return (self._procuratorate,) if self._procuratorate else ()
+
+    # ----- validity --------------------------------------------------------------------------
+
     def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
-        """The only event valid on a new case is the one that opens it."""
-        if env.type == "case_transfer.crime_suspected":
-            if self.s.state != "new":
+        """Why ``env`` is not valid now: wrong state, wrong sender for this case, or a decision
+        the case's history rules out. None accepts it."""
+        kind = env.type
+        valid = VALID_IN.get(kind)
+        if valid is None:
+            return Refusal("type", f"{kind} does not belong to the case-transfer process")
+        if self.s.state not in valid:
+            if kind == P + "crime_suspected":
                 return Refusal("type", f"case {env.case_id} is already open (state {self.s.state})")
-            return None
-        return Refusal("type", f"{env.type} is not valid in state {self.s.state}")
+            if kind == P + "returned_for_penalty":
+                return Refusal(
+                    "type",
+                    f"a penalty never replaces a transfer (art. 11): handling the case administratively is "
+                    f"possible only once filing is finally refused; the case is in state {self.s.state}",
+                )
+            why = _WHY.get((kind, self.s.state))
+            if why is None:
+                expected = ", ".join(sorted(valid))
+                why = f"{kind} is not valid in state {self.s.state} (valid in: {expected})"
+            return Refusal("type", why)
+        sender = env.source_agency
+        if kind in _AGENCY_EVENTS and sender != self._agency:
+            return Refusal("source_agency", f"only {self._agency}, the agency that opened this case, may send {kind}")
+        if kind in _POLICE_EVENTS and sender != self._police:
+            return Refusal("source_agency", f"the case is with {self._police}; {sender} may not send {kind}")
+        if kind in _PROCURATORATE_EVENTS and sender != self._procuratorate:
+            return Refusal(
+                "source_agency", f"{self._procuratorate} supervises this case; {sender} may not send {kind}"
+            )
+        if kind == P + "criminal_outcome_reported" and sender not in (self._police, self._procuratorate):
+            return Refusal("source_agency", f"only {self._police} or {self._procuratorate} report the criminal outcome")
+        return self._payload_refusal(kind, payload)
+
+    def _payload_refusal(self, kind: str, payload: Payload) -> Refusal | None:
+        if isinstance(payload, ct.Transferred):
+            return _same_level_police(self._agency, payload.police_agency)
+        if isinstance(payload, ct.PoliceForwarded) and payload.forwarded_to == self._police:
+            return Refusal("payload.forwarded_to", "the case is already with this police agency")
+        if isinstance(payload, ct.PoliceDecided) and payload.decision is ct.PoliceDecision.REFUSE:
+            if self.s.state == FILING_ORDERED:
+                notice = self.s.data.get("filing_order_no", "")
+                return Refusal("payload.decision", f"the procuratorate ordered filing ({notice}); the police must file")
+            if self.s.state in (SUPERVISION, EXPLAINED):
+                return Refusal(
+                    "payload.decision",
+                    "the refusal is already on record and under supervision; send police_explained instead",
+                )
+        return None
+
+    # ----- steps -----------------------------------------------------------------------------
 
     async def on_event(self, env: Envelope, payload: Payload) -> None:
+        """Move the transfer one step (the event was checked by :meth:`refusal`)."""
+        handler = getattr(self, "_on_" + env.type.removeprefix(P))
+        await handler(env, payload)
+
+    async def _step(self, state: str, event_type: str, env: Envelope, **payload: Any) -> None:
+        """Enter ``state`` and announce it as a step caused by ``env``."""
+        self.transition(state)
+        await self.emit(P + event_type, actor=env.source_agency, causation_id=str(env.event_id), payload=payload)
+
+    async def _met(self, *rules: str, key: str = "") -> None:
+        for rule in rules:
+            await self.close_deadline(rule, key=key)
+
+    async def _cancel(self, *rules: str) -> None:
+        for rule in rules:
+            await self.close_deadline(rule, cancelled=True)
+
+    async def _on_crime_suspected(self, env: Envelope, p: ct.CrimeSuspected) -> None:
         """Open the case and start the head's 3-day decision deadline (art. 5)."""
-        if env.type == "case_transfer.crime_suspected":
-            agency = env.source_agency
-            justice = supervisor_of(agency, AgencyKind.JUSTICE)
-            self.add_parties(agency)
-            self.s.data["agency"] = agency
-            self.s.data["enforcement_case_no"] = payload.model_dump().get("enforcement_case_no")
-            self.transition(OPENED)
-            await self.emit(
-                "case_transfer.opened",
-                actor=agency,
-                causation_id=str(env.event_id),
-                payload={"agency": agency, "case_title": payload.model_dump().get("case_title")},
-            )
-            await self.open_deadline(
-                "case_transfer.head_decision",
-                party=agency,
-                escalate_to=tuple(a.id for a in (justice,) if a is not None),
-            )
+        agency = env.source_agency
+        self.add_parties(agency)
+        self.s.data.update(agency=agency, enforcement_case_no=p.enforcement_case_no, case_title=p.case_title)
+        await self._step(OPENED, "opened", env, agency=agency, case_title=p.case_title,
+                         suspected_offence=p.suspected_offence)
+        await self.open_deadline(R_HEAD, party=agency, escalate_to=self._justice())
+
+    async def _on_team_formed(self, env: Envelope, p: ct.TeamFormed) -> None:
+        await self._step(TEAM_FORMED, "team_assigned", env, officers=len(p.officers))
+
+    async def _on_transfer_report_submitted(self, env: Envelope, p: ct.TransferReportSubmitted) -> None:
+        """Re-anchor the head's clock to the report (art. 5: 3 days from receipt of the report)."""
+        await self._step(REPORTED, "awaiting_head_decision", env, report_no=p.report_no)
+        await self._cancel(R_HEAD)
+        await self.open_deadline(R_HEAD, party=self._agency, escalate_to=self._justice(), key="report")
+
+    async def _on_head_decided(self, env: Envelope, p: ct.HeadDecided) -> None:
+        await self._met(R_HEAD)
+        await self._met(R_HEAD, key="report")
+        if p.decision is ct.HeadDecision.APPROVE:
+            await self._step(APPROVED, "transfer_approved", env, decided_by=p.decided_by)
+            await self.open_deadline(R_TRANSFER, party=self._agency, escalate_to=self._justice())
+            return
+        # Refusal: the case stays with the agency, visible to the procuratorate and justice bureau.
+        watchers = [a for a in (self._procuratorate, *self._justice()) if a]
+        self.add_parties(*watchers)
+        self.transition(REFUSED_BY_HEAD)
+        await self.emit(
+            P + "transfer_refused_by_head", actor=env.source_agency, causation_id=str(env.event_id),
+            payload={"decided_by": p.decided_by, "reasons": p.reasons, "visible_to": watchers},
+        )
+        await self.close(REFUSED_BY_HEAD, actor=env.source_agency, payload={"reasons": p.reasons})
+
+    async def _on_transferred(self, env: Envelope, p: ct.Transferred) -> None:
+        self.s.data.update(police=p.police_agency, procuratorate=p.procuratorate_copy,
+                           transfer_letter_no=p.transfer_letter_no)
+        self.add_parties(p.police_agency, p.procuratorate_copy)
+        await self._met(R_TRANSFER)
+        await self._step(TRANSFERRED, "sent_to_police", env, police=p.police_agency,
+                         procuratorate_copy=p.procuratorate_copy, penalty_already_imposed=p.penalty_already_imposed)
+
+    async def _on_police_received(self, env: Envelope, p: ct.PoliceReceived) -> None:
+        if p.within_jurisdiction:
+            await self._step(RECEIVED, "accepted_by_police", env, receipt_no=p.receipt_no)
+            await self.open_deadline(R_POLICE, party=self._police, escalate_to=self._watchers_of_police())
+        else:
+            await self._step(FORWARDING, "forward_pending", env, receipt_no=p.receipt_no, reasons=p.reasons)
+            await self.open_deadline(R_FORWARD, party=self._police, escalate_to=self._watchers_of_police())
+
+    async def _on_police_forwarded(self, env: Envelope, p: ct.PoliceForwarded) -> None:
+        """The competent police take over; they sign a receipt of their own next (art. 7)."""
+        await self._met(R_FORWARD)
+        await self._cancel(R_POLICE)
+        previous = self._police
+        self.s.data["police"] = p.forwarded_to
+        self.add_parties(p.forwarded_to)
+        await self._step(TRANSFERRED, "forwarded_to_competent", env, previous=previous,
+                         forwarded_to=p.forwarded_to, reasons=p.reasons)
+
+    async def _on_police_decided(self, env: Envelope, p: ct.PoliceDecided) -> None:
+        if p.decision is ct.PoliceDecision.FILE:
+            await self._filed(env, p.decision_no)
+            return
+        await self._met(R_POLICE)
+        await self._step(POLICE_REFUSED, "filing_refused", env, decision_no=p.decision_no, reasons=p.reasons,
+                         file_returned=p.file_returned)
+        await self.open_deadline(R_RECON_REQ, party=self._agency)
+        await self.open_deadline(R_SUPERV_REQ, party=self._agency)
+
+    async def _filed(self, env: Envelope, decision_no: str) -> None:
+        """Filing ends every police clock: the one it answers is met, the others no longer apply."""
+        await self._met(R_POLICE, R_RECON_DEC, R_FILE_ORDER)
+        await self._cancel(R_EXPLAIN)
+        await self._step(FILED, "case_filed", env, decision_no=decision_no)
+        await self.open_deadline(R_MATERIALS, party=self._agency, escalate_to=self._justice())
+
+    async def _on_reconsideration_requested(self, env: Envelope, p: ct.ReconsiderationRequested) -> None:
+        await self._met(R_RECON_REQ)
+        await self._cancel(R_SUPERV_REQ)
+        await self._step(RECONSIDERATION, "reconsideration_pending", env, request_no=p.request_no)
+        await self.open_deadline(R_RECON_DEC, party=self._police, escalate_to=self._watchers_of_police())
+
+    async def _on_reconsideration_decided(self, env: Envelope, p: ct.ReconsiderationDecided) -> None:
+        if p.outcome is ct.ReconsiderationOutcome.FILE:
+            await self._filed(env, p.decision_no)
+            return
+        await self._met(R_RECON_DEC)
+        await self._step(REFUSAL_UPHELD, "refusal_upheld", env, decision_no=p.decision_no, reasons=p.reasons)
+        await self.open_deadline(R_REFER, party=self._agency)
+
+    async def _on_supervision_requested(self, env: Envelope, p: ct.SupervisionRequested) -> None:
+        await self._met(R_SUPERV_REQ, R_REFER)
+        await self._cancel(R_RECON_REQ)
+        self.s.data["procuratorate"] = p.procuratorate
+        self.add_parties(p.procuratorate)
+        await self._step(SUPERVISION, "supervision_started", env, procuratorate=p.procuratorate,
+                         request_no=p.request_no)
+        await self.open_deadline(R_EXPLAIN, party=self._police, escalate_to=self._watchers_of_police())
+
+    async def _on_police_explained(self, env: Envelope, p: ct.PoliceExplained) -> None:
+        await self._met(R_EXPLAIN)
+        await self._step(EXPLAINED, "explanation_received", env, explanation_no=p.explanation_no)
+
+    async def _on_filing_ordered(self, env: Envelope, p: ct.FilingOrdered) -> None:
+        await self._cancel(R_EXPLAIN)
+        self.s.data["filing_order_no"] = p.notice_no
+        await self._step(FILING_ORDERED, "filing_order_issued", env, notice_no=p.notice_no)
+        await self.open_deadline(R_FILE_ORDER, party=self._police, escalate_to=self._watchers_of_police())
+
+    async def _on_supervision_concluded(self, env: Envelope, p: ct.SupervisionConcluded) -> None:
+        await self._step(REFUSAL_FINAL, "refusal_final", env, conclusion_no=p.conclusion_no, reasons=p.reasons)
+
+    async def _on_materials_handed_over(self, env: Envelope, p: ct.MaterialsHandedOver) -> None:
+        await self._met(R_MATERIALS)
+        await self._step(MATERIALS_HANDED_OVER, "materials_complete", env, handover_no=p.handover_no)
+
+    async def _on_criminal_outcome_reported(self, env: Envelope, p: ct.CriminalOutcomeReported) -> None:
+        await self.close(CONCLUDED, actor=env.source_agency,
+                         payload={"outcome": p.outcome.value, "document_no": p.document_no})
+
+    async def _on_administrative_case_closed(self, env: Envelope, p: ct.AdministrativeCaseClosed) -> None:
+        await self.close(ADMINISTRATIVE_CLOSED, actor=env.source_agency, payload={"closing_no": p.closing_no})
+
+    async def _on_returned_for_penalty(self, env: Envelope, p: ct.ReturnedForPenalty) -> None:
+        """The agency handles the case itself (art. 10); fines paid are credited later (art. 11)."""
+        await self.close(
+            RETURNED_FOR_PENALTY,
+            actor=env.source_agency,
+            payload={"penalty_imposed": p.penalty_imposed, "penalty_decision_no": p.penalty_decision_no},
+        )
+
+    # ----- escalation beyond the generic one -------------------------------------------------
+
+    async def on_breach(self, deadline: DeadlineState) -> None:
+        """The agency late at step 3 or 4 (art. 16): propose a discipline referral.
+
+        The proposal names only ids and the rule breached (no personal content): the justice
+        bureau confirms it in process 3 by sending ``discipline_referral.clue_identified`` with
+        the ``proposal_id``.
+        """
+        info = deadline.info
+        if info.rule not in DISCIPLINE_RULES:
+            return
+        justice = self._justice()
+        proposal = ct.ClueProposal(
+            proposal_id=str(workflow.uuid4()),
+            process=self.s.process,
+            case_id=self.s.case_id,
+            workflow_id=workflow.info().workflow_id,
+            agency=self._agency,
+            rule=info.rule,
+            rule_source=info.source,
+            deadline_id=info.deadline_id,
+            due_at=info.due_at,
+            justice_bureau=justice[0] if justice else None,
+            basis="国务院令第310号第16条：逾期不移送，由本级或者上级人民政府责令限期移送，并追究责任",
+        )
+        self.s.data.setdefault("discipline_proposals", []).append(proposal.proposal_id)
+        await self.emit(
+            "discipline_referral.clue_proposed",
+            kind=EntryKind.ESCALATION,
+            deadline=info,
+            payload=proposal.model_dump(mode="json"),
+        )
+
+
+def _same_level_police(agency_id: str, police_id: str) -> Refusal | None:
+    """Art. 3: the case goes to the police of the same level (a township's is its district's)."""
+    agency, police = get_agency(agency_id), get_agency(police_id)
+    if agency is None or police is None:
+        return Refusal("payload.police_agency", f"unknown agency {police_id!r}")
+    level = AgencyLevel.DISTRICT if agency.level is AgencyLevel.TOWNSHIP else agency.level
+    if police.level is not level or police.district != agency.district:
+        expected = supervisor_of(agency_id, AgencyKind.POLICE)
+        hint = f" (expected {expected.id})" if expected else ""
+        return Refusal(
+            "payload.police_agency",
+            f"{police_id} is not the police of the same level as {agency_id}{hint} (art. 3)",
+        )
+    return None

@@ -19,10 +19,9 @@ import re
 from calendar import monthrange
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
@@ -43,8 +42,15 @@ __all__ = [
     "working_days_between",
 ]
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-"""The legal time zone of every deadline: days are counted on the Shanghai wall calendar."""
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+"""The legal time zone of every deadline: days are counted on the Shanghai wall calendar.
+
+A fixed UTC+08:00 rather than ``ZoneInfo("Asia/Shanghai")``: China has kept UTC+8 without
+daylight saving since 1991 (the tests check the two agree), and the fixed offset reads no tz
+database at import (the same answer on every worker host) and works inside the Temporal
+sandbox, which wraps ``ZoneInfo`` instances in a proxy that ``datetime`` rejects whenever this
+module is not passed through.
+"""
 
 RULE_ENV_PREFIX = "LAWLINK_RULE_"
 STATE_COUNCIL_DAYS_ENV = "LAWLINK_STATE_COUNCIL_DAYS"
@@ -264,7 +270,8 @@ def load_rules(env: Mapping[str, str]) -> dict[str, Rule]:
             continue
         name = by_var.get(var)
         if name is None:
-            raise ValueError(f"{var}: no such rule (known: {', '.join(sorted(by_var))})")
+            settable = ", ".join(v for v, n in sorted(by_var.items()) if rules[n].setting)
+            raise ValueError(f"{var}: no such rule (settable: {settable})")
         rule = rules[name]
         if not rule.setting:
             raise ValueError(f"{var}: rule {name} is fixed by {rule.source} and is not a setting")
@@ -330,7 +337,9 @@ def _parse_dates(data: Mapping, key: str, year: int) -> tuple[date, ...]:
         if d in seen:
             raise ValueError(f"{where}: {item} is listed twice")
         if key == "workdays" and d.weekday() < 5:
-            raise ValueError(f"{where}: {item} is a {_WEEKDAYS[d.weekday()]}; adjusted workdays are weekend days")
+            raise ValueError(
+                f"{where}: {item} is a {_WEEKDAYS[d.weekday()]}; adjusted workdays are weekend days"
+            )
         seen.add(d)
     return tuple(sorted(seen))
 

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from services.demos import case_transfer_opening
+from services.demos import case_transfer, case_transfer_opening
+from services.demos import dispute
+from services.demos import delegation
+from services.demos import discipline
 from services.demos.base import DemoContext
 
 Demo = Callable[[DemoContext], Awaitable[None]]
 
 DEMOS: dict[str, Demo] = {
     "opening": case_transfer_opening.play,
+    "case-transfer": case_transfer.play,
+    "dispute": dispute.play,
+    "delegation": delegation.play,
+    "discipline": discipline.play,
 }

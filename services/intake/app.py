@@ -28,7 +28,6 @@ from nats.js.kv import KeyValue
 
 from contracts import subjects
 from contracts.validation import EventRejected
-from services.calendar_store import load_schedules
 from services.connections import (
     INTAKE_DURABLE,
     INTAKE_ERRORS_BUCKET,
@@ -36,12 +35,12 @@ from services.connections import (
     ensure_streams,
     nats_connect_kwargs,
 )
-from services.intake.core import Intake, Outcome, TransientError
+from services.intake.core import CachedSchedules, Intake, Outcome, TransientError
 from services.settings import IntakeSettings
 
 log = logging.getLogger("lawlink.intake")
 
-RULE_SETTING_PREFIXES = ("LAWLINK_RULE_", "LAWLINK_STATE_COUNCIL_DAYS")
+RULE_SETTING_PREFIXES = ("LAWLINK_RULE_", "LAWLINK_STATE_COUNCIL_DAYS", "LAWLINK_DELEGATION_REVIEW_PERIOD_SECONDS")
 
 
 def rule_settings_from_env() -> dict[str, str]:
@@ -105,7 +104,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             settings.task_queue,
             rule_settings_from_env(),
             update_timeout=settings.intake_update_timeout_seconds,
-            calendar=load_schedules,
+            calendar=CachedSchedules(),
         )
         await broker.start()
         log.info("intake consuming %s as durable %r", subjects.IN_ALL, INTAKE_DURABLE)

@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 
 from contracts import subjects
 from contracts.domain import DomainEvent
+from services.discipline.consumer import register_content_consumer
 from services.connections import DEAD_LETTER_STREAM, INTAKE_ERRORS_BUCKET, ensure_streams, nats_connect_kwargs
 from services.registry import queries
 from services.registry.db import make_engine, migrate
@@ -138,6 +139,8 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         log.warning("dead letter: stream seq %s on %s after %s deliveries: %s", seq, original.subject,
                     advisory.get("deliveries"), last_error)
         await msg.ack()
+
+    register_content_consumer(broker, engine)  # referral content from lawlink.in, encrypted (process 3)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -15,6 +15,7 @@ from contracts.catalog import CONFIDENTIAL_PROCESSES
 from contracts.domain import DomainEvent, EntryKind
 from services.registry.models import Case, Deadline, TimelineEntry
 from services.registry.projectors import PROJECTORS
+import services.registry.tables  # noqa: F401,E402  (registers feature projectors such as the dispute inbox)
 
 
 def project(session: Session, events: Iterable[DomainEvent]) -> int:

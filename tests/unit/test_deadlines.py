@@ -1,6 +1,7 @@
 """Tests of the statutory time limits and the working-day calendar (workflows/deadlines.py)."""
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import pytest
@@ -68,6 +69,16 @@ def test_package_data_national_day_2025_and_spring_festival_2026() -> None:
     assert chinese_calendar.is_workday(date(2026, 2, 14))  # Saturday, worked
     assert chinese_calendar.is_workday(date(2026, 2, 28))  # Saturday, worked
     assert chinese_calendar.is_workday(date(2026, 2, 24))
+
+
+def test_shanghai_offset_matches_the_tz_database() -> None:
+    """SHANGHAI is a fixed +08:00; pin that Asia/Shanghai has no other offset in our range."""
+    zone = ZoneInfo("Asia/Shanghai")
+    d = datetime(2000, 1, 1, tzinfo=UTC)
+    while d.year < 2040:
+        assert d.astimezone(zone).utcoffset() == d.astimezone(SHANGHAI).utcoffset()
+        d += timedelta(days=7, hours=1)
+    assert sh(2025, 10, 1).isoformat() == "2025-10-01T00:00:00+08:00"
 
 
 # ----- the rule table ---------------------------------------------------------------------

@@ -1,0 +1,226 @@
+"""The console's words, Chinese first and English second.
+
+One table of ``key -> (zh, en)`` rather than gettext catalogues: the console has a few hundred
+words, the people who check the Chinese wording read Python as easily as ``.po`` files, and a
+missing key fails the unit tests instead of silently showing the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from contracts.agencies import get_agency
+from contracts.catalog import DOMAIN_EVENT_TYPES, PROCESS_MODULES
+
+PROCESS_LABELS: dict[str, tuple[str, str]] = {
+    "case_transfer": ("行刑衔接（案件移送）", "Administrative-to-criminal transfer"),
+    "reverse_transfer": ("行刑反向衔接", "Criminal-to-administrative transfer"),
+    "jurisdiction_dispute": ("管辖争议协调", "Jurisdiction dispute"),
+    "discipline_referral": ("问题线索移送纪检监察", "Discipline referral"),
+    "power_delegation": ("赋权乡镇街道", "Delegation to townships"),
+}
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "open": ("进行中", "open"),
+    "met": ("已按时完成", "met"),
+    "breached": ("已超期", "breached"),
+    "cancelled": ("已取消", "cancelled"),
+}
+
+COUNTING_LABELS: dict[str, tuple[str, str]] = {
+    "working_days": ("个工作日", "working days"),
+    "calendar_days": ("日", "calendar days"),
+    "hours": ("小时", "hours"),
+    "months": ("个月", "months"),
+}
+
+WORDS: dict[str, tuple[str, str]] = {
+    "app": ("日照行政执法协同平台", "Lawlink console"),
+    "sign_in": ("登录", "Sign in"),
+    "sign_out": ("退出", "Sign out"),
+    "username": ("用户名", "Username"),
+    "password": ("密码", "Password"),
+    "bad_login": ("用户名或密码错误", "Wrong username or password"),
+    "language": ("语言", "Language"),
+    "cases": ("案件", "Cases"),
+    "inbox": ("待协调争议", "Dispute inbox"),
+    "dashboard": ("运行监控", "Dashboard"),
+    "my_agency": ("本机关待办", "My agency"),
+    "audit": ("审计日志", "Audit log"),
+    "users": ("用户管理", "Users"),
+    "process": ("流程", "Process"),
+    "case_id": ("案件编号", "Case"),
+    "title": ("标题", "Title"),
+    "state": ("状态", "State"),
+    "agency": ("机关", "Agency"),
+    "parties": ("当事机关", "Parties"),
+    "updated": ("更新时间", "Updated"),
+    "opened": ("开始时间", "Opened"),
+    "no_cases": ("暂无案件", "No cases"),
+    "temporal_link": ("在 Temporal 中查看工作流", "Workflow in the Temporal UI"),
+    "timeline": ("时间线", "Timeline"),
+    "timeline_table": ("时间线明细", "Timeline, as a table"),
+    "deadlines": ("时限", "Deadlines"),
+    "open_deadlines": ("未届满时限", "Open deadlines"),
+    "rule": ("规则", "Rule"),
+    "party": ("责任方", "Party"),
+    "due": ("届满", "Due"),
+    "status": ("状态", "Status"),
+    "time": ("时间", "Time"),
+    "event": ("事件", "Event"),
+    "actor": ("主体", "Actor"),
+    "system": ("系统", "system"),
+    "provisional": ("暂定（当年节假日未公布）", "provisional (holiday schedule not yet published)"),
+    "days_left": ("剩余", "Left"),
+    "overdue": ("已超期", "Overdue"),
+    "due_today": ("今日届满", "Due today"),
+    "working_days_left": ("个工作日", "working days"),
+    "calendar_days_left": ("天", "days"),
+    "hours_left": ("小时", "hours"),
+    "current_state": ("当前状态", "Current state"),
+    "closed": ("已办结", "closed"),
+    "filter": ("筛选", "Filter"),
+    "all": ("全部", "all"),
+    "only_overdue": ("仅超期", "overdue only"),
+    "search_case": ("按案件编号搜索", "Search by case id"),
+    "claim": ("认领", "Claim"),
+    "unclaim": ("退回认领", "Release"),
+    "claimed_by": ("认领人", "Claimed by"),
+    "unclaimed": ("未认领", "unclaimed"),
+    "summary": ("争议概要", "Summary"),
+    "no_disputes": ("暂无待协调争议", "No disputes need a decision"),
+    "claims": ("各方主张", "Claims"),
+    "position": ("主张", "Position"),
+    "claims_it": ("主张管辖", "claims it"),
+    "declines_it": ("认为无管辖权", "declines it"),
+    "legal_basis": ("法律依据", "Legal basis"),
+    "reasons": ("理由", "Reasons"),
+    "filed_on": ("立案日期", "Filed on"),
+    "not_filed": ("未立案", "not filed"),
+    "first_to_file": ("“最先立案”规则建议", "First-to-file suggestion"),
+    "opinions": ("已收到的书面意见", "Opinions received"),
+    "no_opinions": ("尚未收到书面意见", "No opinions yet"),
+    "request_opinions": ("征求书面意见", "Request opinions"),
+    "due_date": ("截止日期", "Due date"),
+    "note": ("说明", "Note"),
+    "extend": ("延长期限（仅一次）", "Extend (once)"),
+    "working_days": ("工作日数", "Working days"),
+    "reason": ("理由", "Reason"),
+    "designate": ("指定管辖", "Designate"),
+    "designated_agency": ("被指定机关", "Designated agency"),
+    "refer": ("报请政府决定", "Refer to the government"),
+    "interim": ("指定临时处置机关", "Name an interim agency"),
+    "measures": ("紧急措施", "Urgent measures"),
+    "submit": ("提交", "Submit"),
+    "refused": ("操作未执行", "Not done"),
+    "action_sent": ("已提交，页面将随事件更新", "Sent; the page updates as the events arrive"),
+    "dispute": ("管辖争议", "Jurisdiction dispute"),
+    "open_dispute_page": ("打开争议处理页", "Open the dispute page"),
+    "counts": ("各流程案件数", "Cases by process and state"),
+    "due_today_list": ("今日届满", "Due today"),
+    "due_week_list": ("本周届满", "Due this week"),
+    "breached_by_agency": ("各机关超期数", "Breached deadlines by agency"),
+    "events_per_hour": ("每小时事件数（近24小时）", "Events per hour (last 24 h)"),
+    "dead_letters": ("死信（无法投递的消息）", "Dead letters"),
+    "no_dead_letters": ("暂无死信", "No dead letters"),
+    "replay": ("重新投递", "Replay"),
+    "replayed": ("已重投次数", "Replays"),
+    "subject": ("主题", "Subject"),
+    "deliveries": ("投递次数", "Deliveries"),
+    "last_error": ("最后错误", "Last error"),
+    "count": ("数量", "Count"),
+    "none": ("无", "none"),
+    "what_next": ("下一步：须在期限内完成", "What you must do next, and by when"),
+    "nothing_due": ("本机关暂无待办时限", "Nothing is due from your agency"),
+    "your_cases": ("本机关案件", "Your agency's cases"),
+    "confidential": ("涉密：仅纪检监察人员和移送机关负责人可查看内容",
+                     "Confidential: content only for discipline officers and the referring agency's head"),
+    "content": ("线索内容", "Referral content"),
+    "content_unavailable": ("内容存于加密存储，当前无法读取", "The content is in the encrypted store and cannot be read now"),
+    "forbidden": ("无权访问", "Forbidden"),
+    "forbidden_text": ("您的角色无权访问此页面，本次访问已记录。", "Your role may not open this page; the attempt was recorded."),
+    "not_found": ("未找到", "Not found"),
+    "who": ("用户", "Who"),
+    "what": ("操作", "What"),
+    "target": ("对象", "Target"),
+    "from_where": ("来源地址", "From"),
+    "outcome": ("结果", "Outcome"),
+    "detail": ("详情", "Detail"),
+    "role": ("角色", "Role"),
+    "display_name": ("姓名", "Name"),
+    "is_head": ("机关负责人", "Agency head"),
+    "add_user": ("新增用户", "Add user"),
+    "live": ("实时更新", "Live"),
+    "legend": ("图例", "Legend"),
+    "legend_step": ("流程阶段", "step"),
+    "legend_event": ("事件", "event"),
+    "legend_deadline": ("时限", "deadline"),
+    "legend_breach": ("超期", "breach"),
+    "now": ("现在", "now"),
+    "kind": ("类型", "Kind"),
+    "positive": ("积极争议（多方争管）", "positive (several claim it)"),
+    "negative": ("消极争议（无人管辖）", "negative (none will take it)"),
+    "request_id": ("请求编号", "Request id"),
+}
+
+
+def word(key: str, lang: str) -> str:
+    """The word for ``key`` in ``lang``; an unknown key raises, so a typo fails a test."""
+    zh, en = WORDS[key]
+    return zh if lang == "zh" else en
+
+
+def pick(pair: tuple[str, str] | None, lang: str, fallback: str = "") -> str:
+    """One side of a (zh, en) pair."""
+    if pair is None:
+        return fallback
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def _state_labels() -> dict[str, dict[str, tuple[str, str]]]:
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for module in PROCESS_MODULES:
+        labels = getattr(module, "STATE_LABELS", None)
+        process = getattr(module, "PROCESS", None)
+        if process and isinstance(labels, dict):
+            out[process] = {str(k): v for k, v in labels.items()}
+    return out
+
+
+_STATES = _state_labels()
+
+
+GENERIC_STATES: dict[str, tuple[str, str]] = {"new": ("新建", "new"), "closed": ("已办结", "closed")}
+
+
+def state_label(process: str, state: str, lang: str) -> str:
+    """A process state in words, when the process module names its states."""
+    return pick(_STATES.get(process, {}).get(state) or GENERIC_STATES.get(state), lang, state)
+
+
+def process_label(process: str, lang: str) -> str:
+    """A process in words."""
+    return pick(PROCESS_LABELS.get(process), lang, process)
+
+
+def event_label(event_type: str, lang: str) -> str:
+    """An event type in words (inbound and domain types alike)."""
+    spec = DOMAIN_EVENT_TYPES.get(event_type)
+    if spec is None:
+        return event_type
+    return spec.label_zh if lang == "zh" else spec.label_en
+
+
+def agency_label(agency_id: str | None, lang: str) -> str:
+    """An agency's name in ``lang``; unknown ids are shown as they are."""
+    if not agency_id:
+        return "—"
+    agency = get_agency(agency_id)
+    if agency is None:
+        return agency_id
+    return agency.name_zh if lang == "zh" else agency.name_en
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """``t(key)`` for templates."""
+    return lambda key: word(key, lang)

@@ -1,0 +1,121 @@
+"""Typed calls for the coordinator's decisions, as the console (and the demo) make them.
+
+Each function sends one Update to the dispute's workflow and returns what the workflow answered.
+A refusal by the workflow's validator (or by the handler, when another decision landed first)
+comes back as :class:`DisputeActionRefused` with the field and the reason, ready to show next to
+the form field; nothing changed in the dispute. Anything else (Temporal unreachable, a bug) is
+raised as it is, so it is never mistaken for a business refusal.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from contracts.envelope import CASE_ID_PATTERN
+from contracts.jurisdiction_dispute import (
+    ACTION_REFUSED_ERROR_TYPE,
+    PROCESS,
+    ClaimInput,
+    CoordinatorActionResult,
+    CoordinatorInput,
+    DesignateInput,
+    ExtendInput,
+    InterimAgencyInput,
+    ReferInput,
+    RequestOpinionsInput,
+    UnclaimInput,
+)
+from contracts.workflow_io import CaseStatus
+
+_CASE_ID = re.compile(CASE_ID_PATTERN)
+
+
+class DisputeActionRefused(Exception):
+    """A coordinator action the dispute refused; ``field`` names what to correct."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def workflow_id(case_id: str) -> str:
+    """The dispute's workflow id (``jurisdiction_dispute/<case_id>``)."""
+    return f"{PROCESS}/{case_id}"
+
+
+async def _execute(client: Client, case_id: str, update: str, data: CoordinatorInput) -> CoordinatorActionResult:
+    if not _CASE_ID.match(case_id):
+        raise DisputeActionRefused("case_id", f"{case_id!r} is not a valid case id")
+    handle = client.get_workflow_handle(workflow_id(case_id))
+    try:
+        return await handle.execute_update(
+            update, data, id=data.request_id, result_type=CoordinatorActionResult
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == ACTION_REFUSED_ERROR_TYPE:
+            details: Any = cause.details[0] if cause.details else {}
+            field = details.get("field", "$") if isinstance(details, dict) else "$"
+            raise DisputeActionRefused(field, cause.message) from None
+        raise
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND or "already completed" in str(exc):
+            raise DisputeActionRefused("case_id", f"no open jurisdiction dispute {case_id!r}") from None
+        raise
+
+
+async def claim(client: Client, case_id: str, data: ClaimInput) -> CoordinatorActionResult:
+    """Claim the dispute for ``data.coordinator`` (a repeated claim by the same user is a no-op)."""
+    return await _execute(client, case_id, "claim", data)
+
+
+async def unclaim(client: Client, case_id: str, data: UnclaimInput) -> CoordinatorActionResult:
+    """Release the claim back to the office's inbox."""
+    return await _execute(client, case_id, "unclaim", data)
+
+
+async def request_opinions(client: Client, case_id: str, data: RequestOpinionsInput) -> CoordinatorActionResult:
+    """Ask parties for written opinions (default due: 7 working days)."""
+    return await _execute(client, case_id, "request_opinions", data)
+
+
+async def extend(client: Client, case_id: str, data: ExtendInput) -> CoordinatorActionResult:
+    """Extend the designation deadline once, with a reason."""
+    return await _execute(client, case_id, "extend", data)
+
+
+async def designate(client: Client, case_id: str, data: DesignateInput) -> CoordinatorActionResult:
+    """Designate the competent agency (one of the parties) with written reasons."""
+    return await _execute(client, case_id, "designate", data)
+
+
+async def refer_to_government(client: Client, case_id: str, data: ReferInput) -> CoordinatorActionResult:
+    """Report a failed coordination to the government for decision."""
+    return await _execute(client, case_id, "refer_to_government", data)
+
+
+async def name_interim_agency(client: Client, case_id: str, data: InterimAgencyInput) -> CoordinatorActionResult:
+    """Name the agency that takes urgent measures while a negative dispute runs."""
+    return await _execute(client, case_id, "name_interim_agency", data)
+
+
+async def dispute_status(client: Client, case_id: str) -> CaseStatus:
+    """The workflow's own view (state, open deadlines, claim, suggestion) for the decision page.
+
+    Raises:
+        DisputeActionRefused: when no such dispute exists.
+    """
+    if not _CASE_ID.match(case_id):
+        raise DisputeActionRefused("case_id", f"{case_id!r} is not a valid case id")
+    try:
+        return await client.get_workflow_handle(workflow_id(case_id)).query("status", result_type=CaseStatus)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise DisputeActionRefused("case_id", f"no jurisdiction dispute {case_id!r}") from None
+        raise

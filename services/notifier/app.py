@@ -1,0 +1,245 @@
+"""Notifier service: domain events in, one notification per recipient out.
+
+Consumes ``lawlink.out.>`` from the durable consumer ``notifier`` (explicit acks, ``ack_wait``,
+``max_deliver`` and ``max_ack_pending`` set; DESIGN.md pitfalls). For each batch it stores the
+notifications (keyed ``<domain_event_id>:<recipient>``, so a redelivered domain event adds
+nothing), publishes each on ``lawlink.notify.<agency>`` through JetStream with that key as
+``Nats-Msg-Id``, queues webhook deliveries, and only then acks. A database or NATS failure naks
+the batch with a delay; nothing is lost and nothing is sent twice.
+
+HTTP API for the console and operators: ``GET /api/notifications``, ``GET
+/api/notifications/unread-count``, ``POST /api/notifications/{id}/read``, ``GET /api/digest``,
+``GET /api/deliveries``, ``POST /api/deliveries/{id}/replay``.
+
+Run: ``uvicorn services.notifier.app:app`` (``make run`` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import anyio
+from fastapi import FastAPI, HTTPException, Query
+from faststream import AckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from contracts import subjects
+from contracts.domain import DomainEvent
+from services.connections import ensure_streams, nats_connect_kwargs
+from services.notifier import queries, store
+from services.notifier.config import NotifierSettings
+from services.notifier.messages import Notification
+from services.notifier.recipients import notifications_for
+from services.notifier.tables import DeliveryPublic
+from services.notifier.webhooks import WebhookDispatcher, reset_for_replay
+from services.registry.db import make_engine, migrate
+
+log = logging.getLogger("lawlink.notifier")
+
+
+async def _migrate(url: str, attempts: int = 10) -> None:
+    """Upgrade the shared schema; the registry may be migrating the same database right now
+    (``make run`` starts both), so a failed attempt is retried after the other one finished."""
+    for attempt in range(attempts):
+        try:
+            await anyio.to_thread.run_sync(migrate, url)
+            return
+        except Exception:  # noqa: BLE001 - retried, then re-raised
+            if attempt == attempts - 1:
+                raise
+            log.warning("schema migration attempt %d failed; retrying", attempt + 1, exc_info=True)
+            await asyncio.sleep(0.5 * (attempt + 1))
+
+
+def create_app(settings: NotifierSettings | None = None) -> FastAPI:
+    """Build the notifier app (a function so tests run it on their own database and durable)."""
+    settings = settings or NotifierSettings()
+    broker = NatsBroker(settings.nats_url, **nats_connect_kwargs(settings))  # type: ignore[arg-type]
+    holder: dict[str, object] = {}
+
+    def engine() -> Engine:
+        return holder["engine"]  # type: ignore[return-value]
+
+    def dispatcher() -> WebhookDispatcher:
+        return holder["dispatcher"]  # type: ignore[return-value]
+
+    def save(notes: list[Notification]) -> store.Recorded:
+        with Session(engine()) as session:
+            result = store.record(session, notes, now=datetime.now(UTC))
+            session.commit()
+            return result
+
+    def published(ids: list[str]) -> None:
+        with Session(engine()) as session:
+            store.mark_published(session, ids, now=datetime.now(UTC))
+            session.commit()
+
+    async def handle(events: list[DomainEvent]) -> int:
+        """Store, publish and queue the notifications of ``events``; raises on any failure."""
+        notes = [n for event in events for n in notifications_for(event, console_url=settings.console_url)]
+        result = await anyio.to_thread.run_sync(save, notes)
+        js = broker.config.connection_state.stream
+        sent: list[str] = []
+        for note in result.to_publish:
+            await js.publish(
+                subjects.notify(note.recipient),
+                note.model_dump_json().encode(),
+                stream=subjects.STREAM_NOTIFY,
+                headers={"Nats-Msg-Id": note.notification_id},
+            )
+            sent.append(note.notification_id)
+        await anyio.to_thread.run_sync(published, sent)
+        for delivery_id, agency in result.deliveries:
+            dispatcher().submit(delivery_id, agency)
+        return len(sent)
+
+    @broker.subscriber(
+        subjects.OUT_ALL,
+        stream=JStream(subjects.STREAM_OUT, declare=False),
+        durable=settings.notifier_durable,
+        config=ConsumerConfig(
+            ack_wait=settings.notifier_ack_wait_seconds,
+            max_deliver=settings.notifier_max_deliver,
+            max_ack_pending=settings.notifier_batch * 2,
+        ),
+        pull_sub=PullSub(batch_size=settings.notifier_batch, timeout=0.2, batch=True),
+        ack_policy=AckPolicy.MANUAL,
+        title="lawlink.out.<process>.<case_id>",
+        description="Domain events; each becomes one notification per recipient on lawlink.notify.<agency>.",
+    )
+    async def on_domain_events(msg: NatsMessage) -> None:
+        raws = msg.raw_message if isinstance(msg.raw_message, list) else [msg.raw_message]
+        events: list[DomainEvent] = []
+        for raw in raws:
+            try:
+                events.append(DomainEvent.model_validate_json(raw.data))
+            except ValidationError as exc:
+                # Only our workflows publish here: a malformed event is a bug to see, not to retry.
+                log.error("malformed domain event on %s not notified: %s", raw.subject, exc)
+                await raw.term()
+        try:
+            await handle(events)
+        except Exception:
+            log.exception("could not notify %d domain events; they will be redelivered", len(events))
+            for raw in raws:
+                if not raw._ackd:
+                    await raw.nak(delay=2.0)
+            return
+        for raw in raws:
+            if not raw._ackd:
+                await raw.ack()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await _migrate(settings.database_url)
+        holder["engine"] = make_engine(settings.database_url)
+        holder["dispatcher"] = WebhookDispatcher(
+            engine(), timeout=settings.webhook_timeout_seconds, backoff=settings.webhook_backoff_seconds
+        )
+        resumed = await dispatcher().start()
+        await broker.connect()
+        await ensure_streams(broker.config.connection_state.stream)
+        await broker.start()
+        log.info("notifier consuming %s as durable %r (%d webhook deliveries resumed)",
+                 subjects.OUT_ALL, settings.notifier_durable, resumed)
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await dispatcher().stop()
+            engine().dispose()
+
+    app = FastAPI(title="Lawlink notifier", lifespan=lifespan)
+
+    def _bad(exc: ValueError | LookupError, status: int) -> HTTPException:
+        field, _, reason = str(exc).strip("'\"").partition(": ")
+        return HTTPException(status, detail={"field": field, "reason": reason or str(exc)})
+
+    @app.get("/api/notifications", response_model=list[queries.NotificationView])
+    def get_notifications(
+        agency: str,
+        role: str | None = None,
+        user: str | None = None,
+        unread: bool = False,
+        limit: int = Query(default=50, ge=1, le=500),
+        offset: int = Query(default=0, ge=0),
+    ) -> list[queries.NotificationView]:
+        """The bell: an agency's notifications visible to a role, newest first."""
+        with Session(engine()) as session:
+            try:
+                return queries.list_notifications(session, agency=agency, role=role, user=user,
+                                                  unread_only=unread, limit=limit, offset=offset)
+            except ValueError as exc:
+                raise _bad(exc, 422) from None
+
+    @app.get("/api/notifications/unread-count")
+    def get_unread_count(agency: str, user: str, role: str | None = None) -> dict[str, int]:
+        """The bell's badge."""
+        with Session(engine()) as session:
+            try:
+                return {"unread": queries.unread_count(session, agency=agency, user=user, role=role)}
+            except ValueError as exc:
+                raise _bad(exc, 422) from None
+
+    @app.post("/api/notifications/{notification_id}/read")
+    def post_read(notification_id: str, user: str) -> dict[str, object]:
+        """Mark one notification read for one user."""
+        with Session(engine()) as session:
+            try:
+                changed = queries.mark_read(session, notification_id=notification_id, user=user)
+            except LookupError as exc:
+                raise _bad(exc, 404) from None
+            except ValueError as exc:
+                raise _bad(exc, 422) from None
+            return {"id": notification_id, "read": True, "changed": changed}
+
+    @app.get("/api/digest", response_model=queries.Digest)
+    def get_digest(agency: str) -> queries.Digest:
+        """Due today / overdue for one agency."""
+        with Session(engine()) as session:
+            return queries.digest(session, agency=agency, console_url=settings.console_url)
+
+    @app.get("/api/deliveries", response_model=list[DeliveryPublic])
+    def get_deliveries(status: str | None = None, agency: str | None = None,
+                       limit: int = Query(default=200, ge=1, le=10000)) -> list[DeliveryPublic]:
+        """Webhook deliveries (``status=failed`` lists what awaits replay)."""
+        with Session(engine()) as session:
+            try:
+                return queries.deliveries(session, status=status, agency=agency, limit=limit)
+            except ValueError as exc:
+                raise _bad(exc, 422) from None
+
+    @app.post("/api/deliveries/{delivery_id}/replay")
+    async def post_replay(delivery_id: int) -> dict[str, object]:
+        """Send a failed delivery again (after the agency fixed its endpoint)."""
+
+        def reset() -> list[tuple[int, str]]:
+            with Session(engine()) as session:
+                return reset_for_replay(session, delivery_ids=[delivery_id])
+
+        try:
+            queued = await anyio.to_thread.run_sync(reset)
+        except LookupError as exc:
+            raise _bad(exc, 404) from None
+        for queued_id, agency in queued:
+            dispatcher().submit(queued_id, agency)
+        return {"id": delivery_id, "queued": bool(queued)}
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.state.engine = engine
+    app.state.dispatcher = dispatcher
+    app.state.broker = broker
+    return app
+
+
+app = create_app()

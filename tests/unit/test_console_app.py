@@ -1,0 +1,521 @@
+"""The console over HTTP: every role against every endpoint, need-to-know, CSRF, forms, audit.
+
+Runs FastAPI's TestClient on a temporary SQLite read model filled through the registry's own
+projection (``services.registry.projection.project``), with fakes for Temporal and the registry's
+replay endpoint, so the tests are fast and check what a browser would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+from sqlmodel import Session, select
+
+from contracts.deadline_models import DeadlineInfo, DeadlineStatus
+from contracts.domain import DomainEvent, EntryKind
+from contracts.jurisdiction_dispute import CoordinatorActionResult
+from services.console.actions import ActionRefused
+from services.console.app import create_app
+from services.console.auth import create_user
+from services.console.live import Change
+from services.console.settings import ConsoleSettings, MissingSecret, resolve_session_secret
+from services.console.tables import AuditEntry, ConsoleUser
+from services.registry.db import make_engine, migrate
+from services.registry.models import DeadLetter
+from services.registry.projection import project
+
+PASSWORD = "correct-horse-battery"
+NOW = datetime.now(UTC)
+
+# username -> (role, agency, is_head)
+USERS: dict[str, tuple[str, str | None, bool]] = {
+    "coord": ("coordinator", "rz-sfj", False),
+    "oper": ("operator", None, False),
+    "officer": ("agency_officer", "rz-scjgj", False),
+    "head": ("agency_officer", "rz-scjgj", True),
+    "other": ("agency_officer", "rz-sthjj", False),
+    "disc": ("discipline_officer", "rz-jwjw", False),
+    "admin": ("admin", None, False),
+}
+
+
+def _ev(process: str, case_id: str, seq: int, type_: str, state: str, *, kind: EntryKind = EntryKind.STEP,
+        actor: str | None = None, parties: tuple[str, ...] = (), payload: dict[str, Any] | None = None,
+        deadline: DeadlineInfo | None = None, at: datetime | None = None, closed: bool = False) -> DomainEvent:
+    return DomainEvent(event_id=str(uuid.uuid4()), type=type_, occurred_at=at or NOW - timedelta(hours=10 - seq),
+                       process=process, case_id=case_id, workflow_id=f"{process}/{case_id}", seq=seq, kind=kind,
+                       state=state, actor=actor, parties=parties, closed=closed, deadline=deadline,
+                       payload=payload or {})
+
+
+def _deadline(rule: str, party: str | None, due: datetime, status: DeadlineStatus = DeadlineStatus.OPEN,
+              counting: str = "working_days") -> DeadlineInfo:
+    return DeadlineInfo(deadline_id=rule, rule=rule, label_zh=f"{rule} 时限", label_en=f"{rule} limit",
+                        source="test source", party=party, starts_at=NOW - timedelta(days=2), due_at=due,
+                        warn_at=None, counting=counting, length=3, provisional=False, status=status)
+
+
+def _events() -> list[DomainEvent]:
+    ct, jd, dr = "case_transfer", "jurisdiction_dispute", "discipline_referral"
+    head = _deadline("case_transfer.head_decision", "rz-scjgj", NOW + timedelta(days=5), counting="calendar_days")
+    late = _deadline("case_transfer.police_decision", "rz-scjgj", NOW - timedelta(days=1), DeadlineStatus.BREACHED)
+    designation = _deadline("jurisdiction_dispute.designation", "rz-sfj", NOW + timedelta(days=9))
+    opinion = _deadline("jurisdiction_dispute.opinion", "rz-zhzfj", NOW - timedelta(days=1), DeadlineStatus.BREACHED)
+    claims = [
+        {"agency": "rz-scjgj", "position": "claims", "legal_basis": "《行政处罚法》第22条", "reasons": "违法行为发生地",
+         "filed_on": "2026-10-08"},
+        {"agency": "rz-zhzfj", "position": "claims", "legal_basis": "《城市管理执法办法》第8条", "reasons": "职责范围",
+         "filed_on": "2026-10-10"},
+    ]
+    opened = {"kind": "positive", "parties": ["rz-scjgj", "rz-zhzfj"], "coordinator_office": "rz-sfj",
+              "government": "rz-gov", "case_title": "某海产品加工厂无证经营案", "enforcement_case_no": "日市监立〔2026〕88号",
+              "summary": "两机关均主张管辖", "claims": claims,
+              "suggestion": {"agency": "rz-scjgj", "reason_zh": "最先立案：rz-scjgj", "reason_en": "first to file: rz-scjgj",
+                             "filing_dates": {"rz-scjgj": "2026-10-08", "rz-zhzfj": "2026-10-10"}}}
+    parties = ("rz-scjgj", "rz-zhzfj")
+    return [
+        _ev(ct, "CT-1", 1, "case_transfer.crime_suspected", "opened", kind=EntryKind.RECEIVED, actor="rz-scjgj",
+            parties=("rz-scjgj",), payload={"case_title": "某公司销售假冒商品案"}),
+        _ev(ct, "CT-1", 2, "deadline.set", "opened", kind=EntryKind.DEADLINE, parties=("rz-scjgj",), deadline=head),
+        _ev(ct, "CT-1", 3, "deadline.breached", "opened", kind=EntryKind.DEADLINE, parties=("rz-scjgj",), deadline=late),
+        _ev(ct, "CT-2", 1, "case_transfer.crime_suspected", "opened", kind=EntryKind.RECEIVED, actor="rz-sthjj",
+            parties=("rz-sthjj",), payload={"case_title": "某化工厂超标排放案"}),
+        _ev(jd, "JD-1", 1, "jurisdiction_dispute.dispute_raised", "negotiating", kind=EntryKind.RECEIVED,
+            actor="rz-scjgj", parties=parties),
+        _ev(jd, "JD-1", 2, "jurisdiction_dispute.opened", "negotiating", actor="rz-scjgj", parties=parties, payload=opened),
+        _ev(jd, "JD-1", 3, "jurisdiction_dispute.coordination_accepted", "coordinating", kind=EntryKind.RECEIVED,
+            actor="rz-sfj", parties=parties),
+        _ev(jd, "JD-1", 4, "deadline.set", "coordinating", kind=EntryKind.DEADLINE, parties=parties, deadline=designation),
+        _ev(jd, "JD-2", 1, "jurisdiction_dispute.dispute_raised", "negotiating", kind=EntryKind.RECEIVED,
+            actor="rz-zhzfj", parties=parties),
+        _ev(jd, "JD-2", 2, "jurisdiction_dispute.opened", "negotiating", actor="rz-zhzfj", parties=parties,
+            payload={**opened, "case_title": "第二起争议"}),
+        _ev(jd, "JD-2", 3, "jurisdiction_dispute.coordination_accepted", "opinions_requested", kind=EntryKind.RECEIVED,
+            actor="rz-sfj", parties=parties),
+        _ev(jd, "JD-2", 4, "deadline.breached", "opinions_requested", kind=EntryKind.DEADLINE, parties=parties,
+            deadline=opinion),
+        _ev(dr, "DR-1", 1, "discipline_referral.clue_identified", "identified", kind=EntryKind.RECEIVED,
+            actor="rz-scjgj", parties=("rz-scjgj",), payload={"case_title": "SECRET-TITLE"}),
+    ]
+
+
+class FakeActions:
+    """Stands in for Temporal: records calls, refuses when told to."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, BaseModel]] = []
+        self.refuse: ActionRefused | None = None
+
+    async def run(self, action: str, case_id: str, data: BaseModel) -> CoordinatorActionResult:
+        if self.refuse is not None:
+            raise self.refuse
+        self.calls.append((action, case_id, data))
+        return CoordinatorActionResult(action=action, state="coordinating", duplicate=True)
+
+
+class Env:
+    """One console over one temporary database."""
+
+    def __init__(self, app: Any, engine: Any, actions: FakeActions, replayed: list[int]) -> None:
+        self.app, self.engine, self.actions, self.replayed = app, engine, actions, replayed
+
+    def client(self, username: str | None = None) -> TestClient:
+        client = TestClient(self.app, follow_redirects=False)
+        if username is not None:
+            login(client, username)
+        return client
+
+    def audit(self) -> list[AuditEntry]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(AuditEntry).order_by(AuditEntry.id)).all())
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> Any:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token, "next": "/"})
+
+
+def csrf(client: TestClient, path: str = "/") -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('console') / 'console.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        project(session, _events())
+        session.add(DeadLetter(stream_seq=7, subject="lawlink.in.rz-scjgj.case_transfer.crime_suspected", deliveries=3,
+                               last_error="Temporal unavailable", body="{}", recorded_at=NOW))
+        for username, (role, agency, is_head) in USERS.items():
+            create_user(session, username=username, password=PASSWORD, role=role, agency=agency, is_head=is_head,
+                        display_name=f"{username}-name")
+        session.commit()
+    actions = FakeActions()
+    replayed: list[int] = []
+
+    async def replayer(letter_id: int) -> dict[str, Any]:
+        replayed.append(letter_id)
+        return {"id": letter_id}
+
+    settings = ConsoleSettings(DATABASE_URL=url, LAWLINK_SESSION_SECRET="s" * 32, LAWLINK_ENV="test")
+    app = create_app(settings, actions=actions, replayer=replayer, live=False)
+    with TestClient(app):  # runs the lifespan once (migrations are idempotent)
+        yield Env(app, engine, actions, replayed)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def clients(env: Env) -> dict[str, TestClient]:
+    return {name: env.client(name) for name in USERS}
+
+
+# ----- every role x every endpoint -----------------------------------------------------------
+
+ALL = set(USERS)
+GET_MATRIX: list[tuple[str, set[str]]] = [
+    ("/", ALL),
+    ("/api/cases", ALL),
+    ("/cases/case_transfer/CT-1", ALL - {"other"}),
+    ("/api/cases/case_transfer/CT-1", ALL - {"other"}),
+    ("/cases/case_transfer/CT-2", ALL - {"officer", "head"}),
+    ("/inbox", {"coord"}),
+    ("/api/inbox", {"coord"}),
+    ("/disputes/JD-1", {"coord", "admin"}),
+    ("/dashboard", {"oper", "admin"}),
+    ("/api/dashboard", {"oper", "admin"}),
+    ("/agency", {"officer", "head", "other"}),
+    ("/api/agency", {"officer", "head", "other"}),
+    ("/audit", {"admin"}),
+    ("/api/audit", {"admin"}),
+    ("/users", {"admin"}),
+]
+
+
+@pytest.mark.parametrize("path,allowed", GET_MATRIX, ids=[p for p, _ in GET_MATRIX])
+def test_every_role_against_every_page(env: Env, clients: dict[str, TestClient], path: str, allowed: set[str]) -> None:
+    for username, client in clients.items():
+        before = len(env.audit())
+        resp = client.get(path)
+        if username in allowed:
+            assert resp.status_code == 200, (username, path, resp.status_code)
+        else:
+            assert resp.status_code == 403, (username, path, resp.status_code)
+            rows = env.audit()[before:]
+            assert [(r.username, r.outcome) for r in rows] == [(username, "forbidden")], (username, path)
+
+
+POST_MATRIX: list[tuple[str, dict[str, str], set[str]]] = [
+    ("/disputes/JD-1/claim", {}, {"coord"}),
+    ("/dead-letters/1/replay", {}, {"oper"}),
+    ("/users", {"username": "", "role": "operator", "password": "x"}, {"admin"}),
+]
+
+
+@pytest.mark.parametrize("path,data,allowed", POST_MATRIX, ids=[p for p, _, _ in POST_MATRIX])
+def test_every_role_against_every_action(env: Env, clients: dict[str, TestClient], path: str, data: dict[str, str],
+                                         allowed: set[str]) -> None:
+    for username, client in clients.items():
+        token = csrf(client)
+        before = len(env.audit())
+        resp = client.post(path, data={**data, "csrf_token": token})
+        rows = env.audit()[before:]
+        if username in allowed:
+            assert resp.status_code in (303, 422), (username, path, resp.status_code, resp.text[:300])
+            assert rows and rows[-1].outcome in ("ok", "invalid") and rows[-1].username == username
+        else:
+            assert resp.status_code == 403, (username, path, resp.status_code)
+            assert [(r.username, r.outcome) for r in rows] == [(username, "forbidden")]
+
+
+def test_signed_out_pages_redirect_and_api_answers_401(env: Env) -> None:
+    anonymous = env.client()
+    resp = anonymous.get("/inbox")
+    assert resp.status_code == 303 and resp.headers["location"].startswith("/login?next=%2Finbox")
+    assert anonymous.get("/api/cases").status_code == 401
+    assert anonymous.get("/events").status_code == 401
+    assert anonymous.get("/healthz").status_code == 200
+
+
+def test_forged_cookie_is_no_session(env: Env) -> None:
+    forged = env.client()
+    forged.cookies.set("lawlink_session", "not-a-signed-value")
+    assert forged.get("/api/cases").status_code == 401
+
+
+# ----- sign-in, CSRF, logout, language -------------------------------------------------------
+
+
+def test_login_is_audited_and_wrong_password_refused(env: Env) -> None:
+    client = env.client()
+    resp = login(client, "oper", "wrong-password-1")
+    assert resp.status_code == 401 and "用户名或密码错误" in resp.text
+    assert env.audit()[-1].outcome == "refused" and env.audit()[-1].action == "login"
+    resp = login(client, "oper")
+    assert resp.status_code == 303 and resp.headers["location"] == "/dashboard"
+    cookie = resp.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert env.audit()[-1].outcome == "ok"
+
+
+def test_login_without_its_csrf_token_is_refused(env: Env) -> None:
+    client = env.client()
+    client.get("/login")
+    resp = client.post("/login", data={"username": "oper", "password": PASSWORD, "csrf_token": "forged"})
+    assert resp.status_code == 403
+    assert env.audit()[-1].outcome == "csrf_failed"
+
+
+def test_post_without_csrf_token_is_forbidden_and_audited(env: Env, clients: dict[str, TestClient]) -> None:
+    calls = len(env.actions.calls)
+    resp = clients["coord"].post("/disputes/JD-1/claim", data={"csrf_token": "wrong"})
+    assert resp.status_code == 403
+    assert env.audit()[-1].outcome == "csrf_failed"
+    assert len(env.actions.calls) == calls
+
+
+def test_logout_ends_the_session_even_for_a_kept_cookie(env: Env) -> None:
+    client = env.client("oper")
+    kept = client.cookies.get("lawlink_session")
+    resp = client.post("/logout", data={"csrf_token": csrf(client, "/dashboard")})
+    assert resp.status_code == 303
+    again = env.client()
+    again.cookies.set("lawlink_session", kept)
+    assert again.get("/api/dashboard").status_code == 401
+
+
+def test_language_switch_persists_per_user(env: Env) -> None:
+    client = env.client("admin")
+    assert "审计日志" in client.get("/audit").text
+    resp = client.post("/lang", data={"lang": "en", "csrf_token": csrf(client, "/audit"), "next": "/audit"})
+    assert resp.status_code == 303 and resp.headers["location"] == "/audit"
+    page = client.get("/audit").text
+    assert "Audit log" in page and 'lang="en"' in page
+    fresh = env.client("admin")  # a new sign-in (another computer) keeps the choice
+    assert "Audit log" in fresh.get("/audit").text
+    bad = client.post("/lang", data={"lang": "fr", "csrf_token": csrf(client, "/audit")})
+    assert bad.status_code == 422 and bad.json()["field"] == "lang"
+    client.post("/lang", data={"lang": "zh", "csrf_token": csrf(client, "/audit")})
+    assert "审计日志" in client.get("/audit").text
+
+
+def test_open_redirect_through_next_is_refused(env: Env) -> None:
+    client = env.client()
+    page = client.get("/login?next=https://evil.example/")
+    assert 'name="next" value="/"' in page.text
+
+
+# ----- cases, agency officers, need-to-know ---------------------------------------------------
+
+
+def test_agency_officer_lists_only_its_own_cases(clients: dict[str, TestClient]) -> None:
+    ids = {c["case_id"] for c in clients["officer"].get("/api/cases").json()}
+    assert "CT-1" in ids and "JD-1" in ids and "CT-2" not in ids
+    ids = {c["case_id"] for c in clients["other"].get("/api/cases").json()}
+    assert ids == {"CT-2"}
+    ids = {c["case_id"] for c in clients["oper"].get("/api/cases").json()}
+    assert {"CT-1", "CT-2", "JD-1", "JD-2", "DR-1"} <= ids
+
+
+def test_agency_view_says_what_is_due_next(clients: dict[str, TestClient]) -> None:
+    body = clients["officer"].get("/api/agency").json()
+    assert body["agency"] == "rz-scjgj"
+    rules = [t["rule"] for t in body["todo"]]
+    assert rules == ["case_transfer.police_decision", "case_transfer.head_decision"]  # soonest (overdue) first
+    assert body["todo"][0]["overdue"] is True and body["todo"][1]["overdue"] is False
+    page = clients["officer"].get("/agency").text
+    assert "已超期" in page and "CT-1" in page
+
+
+def test_case_page_shows_svg_timeline_table_deadlines_and_temporal_link(clients: dict[str, TestClient]) -> None:
+    page = clients["oper"].get("/cases/case_transfer/CT-1").text
+    assert "<svg" in page and "tl-state" in page and "tl-event" in page
+    assert 'class="tl-event tl-breach"' in page and "#dc2626" in page  # the breach, in red
+    assert "tl-deadline-breached" in page and "tl-deadline-open" in page
+    assert 'id="timeline-table"' in page and "已超过时限" in page
+    assert "case_transfer%2FCT-1" in page  # the Temporal UI link, workflow id encoded
+    assert "剩余" in page  # countdown of the open deadline
+
+
+def test_discipline_referral_is_need_to_know(env: Env, clients: dict[str, TestClient]) -> None:
+    path = "/api/cases/discipline_referral/DR-1"
+    for who in ("disc", "head"):
+        body = clients[who].get(path).json()
+        assert "timeline" in body and body["confidential"] is True, who
+    for who in ("officer", "coord", "oper", "admin"):
+        body = clients[who].get(path).json()
+        assert set(body) == {"process", "case_id", "state", "closed", "confidential"}, who
+        page = clients[who].get("/cases/discipline_referral/DR-1").text
+        assert 'id="need-to-know"' in page and "timeline-table" not in page, who
+    assert clients["other"].get(path).status_code == 403
+    listed = {c["case_id"]: c for c in clients["oper"].get("/api/cases").json()}
+    assert listed["DR-1"]["title"] is None and listed["DR-1"]["agency"] is None
+    assert "SECRET-TITLE" not in clients["oper"].get("/").text
+
+
+# ----- coordinator inbox and dispute page -----------------------------------------------------
+
+
+def test_inbox_sorted_by_deadline_with_days_left_and_overdue_badge(clients: dict[str, TestClient]) -> None:
+    rows = clients["coord"].get("/api/inbox").json()
+    assert [r["case_id"] for r in rows] == ["JD-2", "JD-1"]
+    assert rows[0]["overdue"] is True and rows[1]["overdue"] is False
+    assert rows[1]["unit"] == "working_days_left" and 0 < rows[1]["left"] <= 9
+    page = clients["coord"].get("/inbox").text
+    assert page.index("JD-2") < page.index("JD-1")
+    assert "badge overdue" in page and "个工作日" in page and "某海产品加工厂无证经营案" in page
+
+
+def test_inbox_filters(clients: dict[str, TestClient]) -> None:
+    coord = clients["coord"]
+    assert [r["case_id"] for r in coord.get("/api/inbox?overdue=true").json()] == ["JD-2"]
+    assert [r["case_id"] for r in coord.get("/api/inbox?q=d-1").json()] == ["JD-1"]
+    assert [r["case_id"] for r in coord.get("/api/inbox?state=coordinating").json()] == ["JD-1"]
+    assert coord.get("/api/inbox?agency=rz-sthjj").json() == []
+    assert len(coord.get("/api/inbox?agency=rz-zhzfj").json()) == 2
+
+
+def test_dispute_page_shows_claims_basis_suggestion(clients: dict[str, TestClient]) -> None:
+    page = clients["coord"].get("/disputes/JD-1").text
+    assert "《行政处罚法》第22条" in page and "《城市管理执法办法》第8条" in page
+    assert "最先立案：rz-scjgj" in page and 'id="form-designate"' in page
+    assert 'id="form-designate"' not in clients["admin"].get("/disputes/JD-1").text  # admins read, never act
+
+
+def test_designate_sends_the_update_with_the_users_identity(env: Env, clients: dict[str, TestClient]) -> None:
+    client = clients["coord"]
+    token = csrf(client, "/disputes/JD-1")
+    resp = client.post("/disputes/JD-1/designate", data={"csrf_token": token, "agency": "rz-scjgj",
+                                                         "reason": "最先立案", "request_id": "req-1"})
+    assert resp.status_code == 303 and resp.headers["location"] == "/disputes/JD-1?done=designate"
+    action, case_id, data = env.actions.calls[-1]
+    assert (action, case_id) == ("designate", "JD-1")
+    assert data.model_dump() == {"coordinator": "coord", "coordinator_name": "coord-name",
+                                 "coordinator_agency": "rz-sfj", "request_id": "req-1", "agency": "rz-scjgj",
+                                 "reason": "最先立案"}
+    assert env.audit()[-1].action == "dispute.designate" and env.audit()[-1].outcome == "ok"
+
+
+def test_refused_action_shows_the_validators_reason_next_to_the_field(env: Env, clients: dict[str, TestClient]) -> None:
+    client = clients["coord"]
+    env.actions.refuse = ActionRefused("reason", "designation needs written reasons")
+    try:
+        resp = client.post("/disputes/JD-1/designate", data={"csrf_token": csrf(client, "/disputes/JD-1"),
+                                                             "agency": "rz-scjgj", "reason": ""})
+    finally:
+        env.actions.refuse = None
+    assert resp.status_code == 422
+    assert 'data-field="reason">designation needs written reasons' in resp.text
+    assert 'id="action-refused"' in resp.text
+    assert env.audit()[-1].outcome == "refused"
+
+
+def test_bad_form_input_is_answered_next_to_the_field_without_calling_temporal(env: Env, clients: dict[str, TestClient]) -> None:
+    client = clients["coord"]
+    calls = len(env.actions.calls)
+    resp = client.post("/disputes/JD-1/extend", data={"csrf_token": csrf(client, "/disputes/JD-1"),
+                                                      "working_days": "20", "reason": "材料多"})
+    assert resp.status_code == 422
+    assert 'data-field="working_days"' in resp.text and 'value="20"' in resp.text
+    assert len(env.actions.calls) == calls
+    assert env.audit()[-1].outcome == "invalid"
+
+
+def test_request_opinions_carries_parties_and_due_date(env: Env, clients: dict[str, TestClient]) -> None:
+    client = clients["coord"]
+    resp = client.post("/disputes/JD-1/request_opinions", data={
+        "csrf_token": csrf(client, "/disputes/JD-1"), "agencies": ["rz-scjgj", "rz-zhzfj"], "due_date": "2099-01-05"})
+    assert resp.status_code == 303
+    data = env.actions.calls[-1][2]
+    assert data.agencies == ["rz-scjgj", "rz-zhzfj"] and str(data.due_date) == "2099-01-05"
+
+
+# ----- operator dashboard, dead letters, admin --------------------------------------------------
+
+
+def test_dashboard_counts_breaches_and_charts(clients: dict[str, TestClient]) -> None:
+    body = clients["oper"].get("/api/dashboard").json()
+    counts = {(c["process"], c["state"]): c["count"] for c in body["counts"]}
+    assert counts[("case_transfer", "opened")] == 2 and counts[("jurisdiction_dispute", "coordinating")] == 1
+    breached = {b["agency"]: b["count"] for b in body["breached_by_agency"]}
+    assert breached == {"rz-scjgj": 1, "rz-zhzfj": 1}
+    assert sum(h["count"] for h in body["events_per_hour"]) >= 10
+    assert body["dead_letters"][0]["subject"].startswith("lawlink.in.rz-scjgj")
+    page = clients["oper"].get("/dashboard").text
+    assert page.count('class="chart"') == 3 and "重新投递" in page
+
+
+def test_replay_goes_to_the_registry(env: Env, clients: dict[str, TestClient]) -> None:
+    client = clients["oper"]
+    with Session(env.engine) as session:
+        letter_id = session.exec(select(DeadLetter.id)).first()
+    resp = client.post(f"/dead-letters/{letter_id}/replay", data={"csrf_token": csrf(client, "/dashboard")})
+    assert resp.status_code == 303 and env.replayed[-1] == letter_id
+    assert env.audit()[-1].action == "dead_letter.replay" and env.audit()[-1].outcome == "ok"
+
+
+def test_admin_adds_user_and_bad_input_is_shown_by_the_field(env: Env, clients: dict[str, TestClient]) -> None:
+    client = clients["admin"]
+    resp = client.post("/users", data={"csrf_token": csrf(client, "/users"), "username": "newbie", "role": "agency_officer",
+                                       "password": "long-enough-pw"})
+    assert resp.status_code == 422 and "an agency officer must be bound to one agency" in resp.text
+    resp = client.post("/users", data={"csrf_token": csrf(client, "/users"), "username": "newbie", "role": "operator",
+                                       "password": "long-enough-pw"})
+    assert resp.status_code == 303
+    with Session(env.engine) as session:
+        user = session.exec(select(ConsoleUser).where(ConsoleUser.username == "newbie")).one()
+        assert user.password_hash.startswith("$argon2id$") and "long-enough-pw" not in user.password_hash
+    audit_rows = client.get("/api/audit").json()
+    assert {"username", "action", "at", "ip", "outcome", "target"} <= set(audit_rows[0])
+
+
+# ----- live refresh, assets, settings ------------------------------------------------------------
+
+
+def test_live_hub_filters_changes_for_agency_officers(env: Env) -> None:
+    hub = env.app.state.hub
+
+    async def run() -> list[str]:
+        got: list[str] = []
+        stream = hub.stream(lambda c: "rz-scjgj" in c.parties, heartbeat=0.05)
+        got.append(await stream.__anext__())
+        hub.publish(Change("case_transfer", "CT-2", "x", parties=("rz-sthjj",)))
+        hub.publish(Change("case_transfer", "CT-1", "case_transfer.opened", parties=("rz-scjgj",)))
+        got.append(await stream.__anext__())
+        await stream.aclose()
+        return got
+
+    first, second = asyncio.run(run())
+    assert first.startswith("retry:")
+    assert second.startswith("event: change\n") and '"case_id": "CT-1"' in second
+    assert hub.listeners == 0
+
+
+def test_assets_are_served_by_the_console_with_licence_and_no_cdn(env: Env) -> None:
+    client = env.client("oper")
+    page = client.get("/dashboard").text
+    srcs = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert srcs and all(s.startswith("/") or s.startswith("http://127.0.0.1") for s in srcs), srcs
+    htmx = client.get("/static/vendor/htmx/htmx-2.0.11.min.js")
+    assert htmx.status_code == 200 and "htmx" in htmx.text[:2000]
+    assert "Zero-Clause BSD" in client.get("/static/vendor/htmx/LICENSE").text
+    assert client.get("/static/console.js").status_code == 200
+    assert "script-src 'self'" in client.get("/dashboard").headers["content-security-policy"]
+
+
+def test_session_secret_is_required_outside_development() -> None:
+    with pytest.raises(MissingSecret, match="LAWLINK_SESSION_SECRET"):
+        resolve_session_secret(ConsoleSettings(LAWLINK_ENV="production"))
+    with pytest.raises(MissingSecret, match="at least 16"):
+        resolve_session_secret(ConsoleSettings(LAWLINK_SESSION_SECRET="short", LAWLINK_ENV="production"))
+    assert len(resolve_session_secret(ConsoleSettings(LAWLINK_ENV="development"))) >= 32

@@ -1,0 +1,161 @@
+"""Replay every recorded history under ``tests/histories/`` against today's workflow code
+(sdk-python ``tests/worker/test_replayer.py``).
+
+A recorded history stands for a case already running: if a workflow change issues different
+commands for the same events (a step emitted more or less, a timer moved, an activity
+reordered) without ``workflow.patched()``, the replay raises a nondeterminism error here, in
+``make test``, instead of wedging running cases in production. The histories are recorded by
+``python -m tests.histories.record`` (see its docstring for when, rarely, to re-record); files
+written by other recorders (``power_delegation_*.json``) are replayed the same way.
+
+The negative test replays the ``CaseTransfer`` history against a deliberately altered copy of
+the workflow, to prove the replay check fails when it should.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from contracts.common import Payload
+from contracts.envelope import Envelope
+from contracts.workflow_io import CaseStart, CaseStatus
+from workflows.case_transfer import CaseTransferWorkflow
+from workflows.registry import WORKFLOWS
+from workflows.worker import sandbox_runner
+
+pytestmark = pytest.mark.timeout(120)
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+FILES = sorted(HISTORIES.glob("*.json"))
+CLOSING = {"EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED", "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"}
+
+
+def load(path: Path) -> WorkflowHistory:
+    """A recorded history with the workflow id it ran under.
+
+    Two layouts are accepted: the plain ``WorkflowHistory.to_json()`` (``{"events": [...]}``;
+    the id is rebuilt as ``<process>/<case_id>`` from the :class:`CaseStart` input of the first
+    event, as intake names workflows) and ``{"workflow_id": ..., "history": {...}}``.
+    """
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if "events" in data:
+        probe = WorkflowHistory.from_json("unknown", data)
+        start = probe.events[0].workflow_execution_started_event_attributes
+        if not start.input.payloads:
+            raise ValueError(f"{path.name}: the first event carries no workflow input to name the workflow by")
+        case = pydantic_data_converter.payload_converter.from_payload(start.input.payloads[0], CaseStart)
+        return dataclasses.replace(probe, workflow_id=f"{case.process}/{case.case_id}")
+    if "workflow_id" in data and "history" in data:
+        return WorkflowHistory.from_json(data["workflow_id"], data["history"])
+    raise ValueError(f"{path.name}: neither a history ({{'events': ...}}) nor {{'workflow_id', 'history'}}")
+
+
+def workflow_type(history: WorkflowHistory) -> str:
+    """The workflow type that ran the history (its ``@workflow.defn`` name)."""
+    return history.events[0].workflow_execution_started_event_attributes.workflow_type.name
+
+
+def event_types(path: Path) -> list[str]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [e["eventType"] for e in data.get("history", data)["events"]]
+
+
+def replayer(*workflows: type) -> Replayer:
+    """A Replayer configured as the worker is (same sandbox and data converter)."""
+    return Replayer(
+        workflows=list(workflows or WORKFLOWS),
+        workflow_runner=sandbox_runner(),
+        data_converter=pydantic_data_converter,
+    )
+
+
+def altered_replayer(*workflows: type) -> Replayer:
+    """The same Replayer for workflow classes defined in this module: the sandbox would re-import
+    the module (and its file reads at import time), so this module is passed through; the
+    workflow code itself still runs under the worker's sandbox restrictions."""
+    runner = sandbox_runner()
+    return Replayer(
+        workflows=list(workflows),
+        workflow_runner=dataclasses.replace(
+            runner, restrictions=runner.restrictions.with_passthrough_modules(__name__)
+        ),
+        data_converter=pydantic_data_converter,
+    )
+
+
+def test_every_registered_workflow_has_a_recorded_history() -> None:
+    recorded = {workflow_type(load(p)) for p in FILES}
+    # The SDK keeps a class's @workflow.defn on it; its name is the type histories record.
+    registered = {workflow._Definition.must_from_class(wf).name for wf in WORKFLOWS}
+    missing = sorted(registered - recorded)
+    assert not missing, f"no history under tests/histories/ for {missing}: run python -m tests.histories.record"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_history_is_a_whole_path(path: Path) -> None:
+    """Guard against recording a trivial history: a deadline timer fired, an Update was taken,
+    and the run ended (completed or continued as new), so the whole path is replayed."""
+    types = event_types(path)
+    assert types[0] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
+    assert "EVENT_TYPE_TIMER_FIRED" in types, "no timer fired in this history"
+    assert "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED" in types, "no Update in this history"
+    assert types[-1] in CLOSING, f"history ends with {types[-1]}, not with the run closing"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+async def test_recorded_history_replays(path: Path) -> None:
+    history = load(path)
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure!r}"
+
+
+# ----- the check can fail ---------------------------------------------------------------------------
+
+
+@workflow.defn(name="CaseTransfer")
+class UnalteredCaseTransferWorkflow(CaseTransferWorkflow):
+    """The control: the same subclassing and sandbox setup as the altered class, no change."""
+
+    @workflow.run
+    async def run(self, start: CaseStart) -> CaseStatus:
+        return await self.run_case(start)
+
+
+@workflow.defn(name="CaseTransfer")
+class AlteredCaseTransferWorkflow(CaseTransferWorkflow):
+    """CaseTransfer with one unpatched change: an extra domain event when the team is formed.
+
+    Only for the negative test below; never registered with a worker.
+    """
+
+    @workflow.run
+    async def run(self, start: CaseStart) -> CaseStatus:
+        return await self.run_case(start)
+
+    async def on_event(self, env: Envelope, payload: Payload) -> None:
+        await super().on_event(env, payload)
+        if env.type == "case_transfer.team_formed":
+            await self.emit("case_transfer.team_briefed")
+
+
+async def test_an_unpatched_change_fails_the_replay() -> None:
+    history = load(HISTORIES / "CaseTransfer.json")
+    types = event_types(HISTORIES / "CaseTransfer.json")
+    assert types.count("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED") > 2  # team_formed is in it
+    # The control replays, so what fails below is the change and not the test's setup.
+    control = await altered_replayer(UnalteredCaseTransferWorkflow).replay_workflow(history)
+    assert control.replay_failure is None
+    with pytest.raises(NondeterminismError) as info:
+        await altered_replayer(AlteredCaseTransferWorkflow).replay_workflow(history)
+    # The extra activity comes where the history has the team_formed Update completing.
+    assert "Nondeterminism error" in str(info.value), info.value

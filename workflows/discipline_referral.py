@@ -1,0 +1,430 @@
+"""Process 3, referral of problem clues to discipline inspection (移送纪检监察机关): DOMAIN.md §3.
+
+Steps: a clue is identified (by the body that will refer it, by the justice bureau confirming a
+process-1 escalation or a 12345 complaint), the referring body's head approves or declines it
+(5 working days, a setting), it is referred to the commission of the level that manages the
+official, the commission receives it and either keeps it, forwards it to the competent commission
+(5 working days, 条例 art. 171) or returns it; it disposes of it in one of four ways (谈话函询 closes
+within 30 days of the talk or reply); it reports the outcome; the referrer rectifies.
+
+Confidentiality: every payload this workflow receives carries the clue's content, and none of it
+goes on ``lawlink.out``. :meth:`received_payload` publishes only the fields
+``contracts.discipline_referral.PUBLIC_FIELDS`` lists (ids, kinds, dates); step events carry
+ids and states; refusal reasons name states and agency ids, never content; ``self.s.data`` (the
+``status`` query) holds ids only. The commission's disposition is a state (its kind), never its
+remarks.
+
+The 30-day disposition expectation is a reminder, never an outcome: when it falls due the
+commission is reminded (``discipline_referral.reminder_sent``) and a new period starts, up to
+:data:`MAX_REMINDERS` times, while the workflow keeps waiting for the real disposition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from contracts import discipline_referral as c
+    from contracts.agencies import AgencyKind, AgencyLevel, get_agency, supervisor_of
+    from contracts.common import Payload
+    from contracts.domain import EntryKind
+    from contracts.envelope import Envelope
+    from contracts.hotline import ComplaintReceived
+    from contracts.workflow_io import CaseStart, CaseStatus
+    from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
+
+P = "discipline_referral."
+HEAD_APPROVAL = P + "head_approval"
+FORWARD = P + "forward"
+INQUIRY_CLOSE = P + "inquiry_close"
+EXPECTATION = P + "disposition_expectation"
+
+MAX_REMINDERS = 6
+"""Reminders sent to a silent commission before the workflow just waits (and the overdue list
+shows it): six 30-day periods is half a year of reminders."""
+
+# States.
+NEW = "new"
+PROPOSED = "proposed"  # a hotline complaint awaits the justice bureau's confirmation
+IDENTIFIED = "identified"  # awaits the head's approval
+APPROVED = "approved"
+DECLINED = "declined"
+DISMISSED = "dismissed"
+REFERRED = "referred"
+RECEIVED = "received"
+FORWARD_PENDING = "forward_pending"
+FORWARDED = "forwarded"
+RETURNED = "returned"
+OUTCOME_PENDING_RECTIFICATION = "rectifying"
+RECTIFIED = "rectified"
+CONCLUDED = "concluded"  # outcome reported, no rectification needed
+
+DISPOSITION_STATES: dict[c.Disposition, str] = {
+    c.Disposition.TALK_OR_LETTER_INQUIRY: "inquiry",
+    c.Disposition.PRELIMINARY_VERIFICATION: "verification",
+    c.Disposition.HELD_FOR_LATER: "held",
+    c.Disposition.CLOSED: "closed_by_commission",
+}
+
+# Which state each inbound type may arrive in.
+_VALID_IN: dict[str, tuple[str, ...]] = {
+    "hotline.complaint_received": (NEW,),
+    P + "clue_identified": (NEW, PROPOSED),
+    P + "proposal_dismissed": (NEW, PROPOSED),
+    P + "referral_approved": (IDENTIFIED,),
+    P + "referral_declined": (IDENTIFIED,),
+    P + "referred": (APPROVED,),
+    P + "referral_received": (REFERRED, FORWARDED),
+    P + "referral_forwarded": (RECEIVED, FORWARD_PENDING),
+    P + "referral_returned": (RECEIVED, FORWARD_PENDING),
+    P + "disposition_decided": (RECEIVED, DISPOSITION_STATES[c.Disposition.HELD_FOR_LATER]),
+    P + "outcome_reported": tuple(DISPOSITION_STATES.values()),
+    P + "rectified": (OUTCOME_PENDING_RECTIFICATION,),
+}
+_REFERRER_STEPS = frozenset(
+    {P + "referral_approved", P + "referral_declined", P + "referred", P + "rectified"}
+)
+_COMMISSION_STEPS = frozenset(
+    {
+        P + "referral_received",
+        P + "referral_forwarded",
+        P + "referral_returned",
+        P + "disposition_decided",
+        P + "outcome_reported",
+    }
+)
+
+
+def _escalation_for(agency_id: str) -> tuple[str, ...]:
+    """Who is told when a referring body's head is late: its justice bureau (enforcement
+    supervision); a justice bureau that is late itself answers to its government."""
+    justice = supervisor_of(agency_id, AgencyKind.JUSTICE)
+    if justice is not None and justice.id != agency_id:
+        return (justice.id,)
+    agency = get_agency(agency_id)
+    return (agency.parent,) if agency is not None and agency.parent else ()
+
+
+def _commission_supervisor(commission_id: str) -> tuple[str, ...]:
+    """A district commission late to forward is supervised by the city commission."""
+    agency = get_agency(commission_id)
+    if agency is None or agency.level is AgencyLevel.CITY:
+        return ()
+    city = supervisor_of("rz-gov", AgencyKind.DISCIPLINE)
+    return (city.id,) if city is not None else ()
+
+
+@workflow.defn(name="DisciplineReferral")
+class DisciplineReferralWorkflow(CaseWorkflow):
+    """One problem clue, from identification (or proposal) to rectification."""
+
+    PROCESS = "discipline_referral"
+
+    @workflow.run
+    async def run(self, start: CaseStart) -> CaseStatus:
+        """Run until the referral closes (declined, dismissed, returned, concluded, rectified)."""
+        return await self.run_case(start)
+
+    # ----- confidentiality ---------------------------------------------------------------
+
+    def received_payload(self, env: Envelope, payload: Payload) -> dict[str, Any]:
+        """Only ids, kinds and dates of an accepted event go on the bus; never its content."""
+        return c.public_part(env.type, payload)
+
+    # ----- validity ----------------------------------------------------------------------
+
+    def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
+        """Why ``env`` is not valid now (in words that name states and agencies, not content)."""
+        state = self.s.state
+        allowed = _VALID_IN.get(env.type)
+        if allowed is None:
+            return Refusal("type", f"{env.type} does not belong to a discipline referral")
+        if state not in allowed:
+            return Refusal("type", f"{env.type} is not valid in state {state}")
+        sender = env.source_agency
+        data = self.s.data
+        if env.type in _REFERRER_STEPS and sender != data.get("referring_agency"):
+            return Refusal(
+                "source_agency", f"only the referring body {data.get('referring_agency')} may send {env.type}"
+            )
+        if env.type in _COMMISSION_STEPS and sender != data.get("commission"):
+            return Refusal(
+                "source_agency", f"the clue is with commission {data.get('commission')}, not {sender}"
+            )
+        if env.type == P + "clue_identified":
+            return self._identification_refusal(env, payload)
+        if env.type == P + "proposal_dismissed":
+            assert isinstance(payload, c.ProposalDismissed)
+            if state == PROPOSED:
+                if sender != data.get("justice_bureau"):
+                    return Refusal(
+                        "source_agency",
+                        f"the proposal is for {data.get('justice_bureau')} to confirm or dismiss",
+                    )
+                if payload.proposal_id != data.get("proposal_id"):
+                    return Refusal(
+                        "payload.proposal_id", f"this case carries proposal {data.get('proposal_id')}"
+                    )
+        if env.type == P + "referred":
+            assert isinstance(payload, c.Referred)
+            allowed_commissions = self._commissions_for(sender)
+            if payload.commission not in allowed_commissions:
+                return Refusal(
+                    "payload.commission",
+                    f"{payload.commission} does not supervise {sender}; refer to one of {', '.join(allowed_commissions)}",
+                )
+        if env.type == P + "referral_forwarded":
+            assert isinstance(payload, c.ReferralForwarded)
+            if payload.forwarded_to in data.get("commissions", []):
+                return Refusal("payload.forwarded_to", f"{payload.forwarded_to} already had this clue")
+        return None
+
+    def _identification_refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
+        assert isinstance(payload, c.ClueIdentified)
+        sender = get_agency(env.source_agency)
+        if sender is None:  # intake refuses unknown senders; this guards direct callers
+            return Refusal("source_agency", f"unknown agency {env.source_agency!r}")
+        if payload.source is c.ClueSource.CASE_TRANSFER_ESCALATION and sender.kind is not AgencyKind.JUSTICE:
+            return Refusal("source_agency", "only a justice bureau confirms a case-transfer escalation")
+        if self.s.state == PROPOSED:
+            if env.source_agency != self.s.data.get("justice_bureau"):
+                return Refusal(
+                    "source_agency", f"the proposal is for {self.s.data.get('justice_bureau')} to confirm"
+                )
+            if payload.proposal_id != self.s.data.get("proposal_id"):
+                return Refusal(
+                    "payload.proposal_id", f"this case carries proposal {self.s.data.get('proposal_id')}"
+                )
+            if payload.source is not c.ClueSource.HOTLINE_COMPLAINT:
+                return Refusal(
+                    "payload.source",
+                    "a proposal from the 12345 hotline is confirmed with source hotline_complaint",
+                )
+        return None
+
+    @staticmethod
+    def _commissions_for(referrer: str) -> tuple[str, ...]:
+        """The commissions a referrer may send to: its own territory's and the city's."""
+        found: list[str] = []
+        for agency in (
+            supervisor_of(referrer, AgencyKind.DISCIPLINE),
+            supervisor_of("rz-gov", AgencyKind.DISCIPLINE),
+        ):
+            if agency is not None and agency.id not in found:
+                found.append(agency.id)
+        return tuple(found)
+
+    # ----- the state machine -------------------------------------------------------------
+
+    async def on_event(self, env: Envelope, payload: Payload) -> None:
+        """Move the referral one step."""
+        handler = getattr(self, "_on_" + env.type.split(".", 1)[1])
+        await handler(env, payload)
+
+    async def _on_complaint_received(self, env: Envelope, payload: Payload) -> None:
+        """A 12345 complaint proposes a clue; the complained-about agency's justice bureau decides."""
+        assert isinstance(payload, ComplaintReceived)
+        justice = supervisor_of(payload.subject_agency, AgencyKind.JUSTICE)
+        assert justice is not None  # every district and the city have a justice bureau
+        self.s.data.update(
+            {"proposal_id": env.case_id, "justice_bureau": justice.id, "source": "hotline_complaint"}
+        )
+        self.add_parties(env.source_agency, justice.id)
+        self.transition(PROPOSED)
+        await self.emit(
+            P + "clue_proposed",
+            kind=EntryKind.ESCALATION,
+            actor=env.source_agency,
+            causation_id=str(env.event_id),
+            payload={"proposal_id": env.case_id, "source": "hotline_complaint", "justice_bureau": justice.id},
+        )
+
+    async def _on_clue_identified(self, env: Envelope, payload: Payload) -> None:
+        """Open the referral and start the head's approval deadline."""
+        assert isinstance(payload, c.ClueIdentified)
+        referrer = env.source_agency
+        self.s.data.update(
+            {
+                "referring_agency": referrer,
+                "source": payload.source.value,
+                "proposal_id": payload.proposal_id or self.s.data.get("proposal_id"),
+                "related_process": payload.related_process
+                or ("case_transfer" if payload.source is c.ClueSource.CASE_TRANSFER_ESCALATION else None),
+                "related_case_id": payload.related_case_id,
+                "commissions": [],
+                "reminders": 0,
+            }
+        )
+        self.add_parties(referrer)
+        self.transition(IDENTIFIED)
+        await self.emit(
+            P + "opened",
+            actor=referrer,
+            causation_id=str(env.event_id),
+            payload={
+                k: v
+                for k, v in self.s.data.items()
+                if k in ("source", "proposal_id", "related_case_id") and v
+            },
+        )
+        await self.open_deadline(HEAD_APPROVAL, party=referrer, escalate_to=_escalation_for(referrer))
+
+    async def _on_proposal_dismissed(self, env: Envelope, payload: Payload) -> None:
+        """The justice bureau dismisses the proposal: recorded, and the case ends."""
+        assert isinstance(payload, c.ProposalDismissed)
+        self.s.data.setdefault("proposal_id", payload.proposal_id)
+        self.s.data.setdefault("justice_bureau", env.source_agency)
+        self.add_parties(env.source_agency)
+        self.transition(DISMISSED)
+        await self.emit(
+            P + "dismissed",
+            actor=env.source_agency,
+            causation_id=str(env.event_id),
+            payload={"proposal_id": payload.proposal_id},
+        )
+        await self.close(DISMISSED, actor=env.source_agency)
+
+    async def _on_referral_approved(self, env: Envelope, payload: Payload) -> None:
+        await self.close_deadline(HEAD_APPROVAL)
+        self.transition(APPROVED)
+        await self.emit(P + "approved", actor=env.source_agency, causation_id=str(env.event_id))
+
+    async def _on_referral_declined(self, env: Envelope, payload: Payload) -> None:
+        """Declined with reasons (kept encrypted): the referral ends."""
+        await self.close_deadline(HEAD_APPROVAL)
+        self.transition(DECLINED)
+        await self.emit(P + "declined", actor=env.source_agency, causation_id=str(env.event_id))
+        await self.close(DECLINED, actor=env.source_agency)
+
+    async def _on_referred(self, env: Envelope, payload: Payload) -> None:
+        """Sent to the commission: the disposition expectation (a reminder) starts."""
+        assert isinstance(payload, c.Referred)
+        await self._hand_to(payload.commission)
+        self.transition(REFERRED)
+        await self.emit(
+            P + "sent",
+            actor=env.source_agency,
+            causation_id=str(env.event_id),
+            payload={"commission": payload.commission},
+        )
+        await self._expect_disposition()
+
+    async def _on_referral_received(self, env: Envelope, payload: Payload) -> None:
+        """Signed for; a commission without jurisdiction has 5 working days to forward."""
+        assert isinstance(payload, c.ReferralReceived)
+        commission = env.source_agency
+        if payload.within_jurisdiction:
+            self.transition(RECEIVED)
+            await self.emit(P + "accepted", actor=commission, causation_id=str(env.event_id))
+            return
+        self.transition(FORWARD_PENDING)
+        await self.emit(P + "forward_pending", actor=commission, causation_id=str(env.event_id))
+        await self.open_deadline(
+            FORWARD, party=commission, escalate_to=_commission_supervisor(commission), key=commission
+        )
+
+    async def _on_referral_forwarded(self, env: Envelope, payload: Payload) -> None:
+        """The competent commission takes over; the expectation restarts for it."""
+        assert isinstance(payload, c.ReferralForwarded)
+        previous = env.source_agency
+        await self.close_deadline(FORWARD, key=previous)
+        await self._cancel_expectation()
+        await self._hand_to(payload.forwarded_to)
+        self.transition(FORWARDED)
+        await self.emit(
+            P + "forwarded",
+            actor=previous,
+            causation_id=str(env.event_id),
+            payload={"from": previous, "commission": payload.forwarded_to},
+        )
+        await self._expect_disposition()
+
+    async def _on_referral_returned(self, env: Envelope, payload: Payload) -> None:
+        """No commission has jurisdiction: the clue goes back and the referral ends."""
+        await self.close_deadline(FORWARD, key=env.source_agency)
+        self.transition(RETURNED)
+        await self.emit(P + "returned", actor=env.source_agency, causation_id=str(env.event_id))
+        await self.close(RETURNED, actor=env.source_agency)
+
+    async def _on_disposition_decided(self, env: Envelope, payload: Payload) -> None:
+        """Record the disposition's kind as a state; an inquiry must close within 30 days."""
+        assert isinstance(payload, c.DispositionDecided)
+        commission = env.source_agency
+        await self._close_expectation()
+        state = DISPOSITION_STATES[payload.disposition]
+        self.s.data["disposition"] = payload.disposition.value
+        self.transition(state)
+        await self.emit(
+            P + "disposed",
+            actor=commission,
+            causation_id=str(env.event_id),
+            payload={"disposition": payload.disposition.value},
+        )
+        if payload.disposition is c.Disposition.TALK_OR_LETTER_INQUIRY:
+            # From the talk or reply when the commission names it, else from when the decision reached us.
+            await self.open_deadline(INQUIRY_CLOSE, party=commission, start=payload.inquiry_on)
+
+    async def _on_outcome_reported(self, env: Envelope, payload: Payload) -> None:
+        """The outcome reaches the referrer; it rectifies, or the referral concludes."""
+        assert isinstance(payload, c.OutcomeReported)
+        await self.close_deadline(INQUIRY_CLOSE)
+        self.s.data["rectification_required"] = payload.rectification_required
+        state = OUTCOME_PENDING_RECTIFICATION if payload.rectification_required else CONCLUDED
+        self.transition(state)
+        await self.emit(
+            P + "outcome_received",
+            actor=env.source_agency,
+            causation_id=str(env.event_id),
+            payload={"rectification_required": payload.rectification_required},
+        )
+        if not payload.rectification_required:
+            await self.close(CONCLUDED, actor=env.source_agency)
+
+    async def _on_rectified(self, env: Envelope, payload: Payload) -> None:
+        self.transition(RECTIFIED)
+        await self.emit(P + "rectification_recorded", actor=env.source_agency, causation_id=str(env.event_id))
+        await self.close(RECTIFIED, actor=env.source_agency)
+
+    # ----- helpers -----------------------------------------------------------------------
+
+    async def _hand_to(self, commission: str) -> None:
+        self.s.data["commission"] = commission
+        self.s.data.setdefault("commissions", []).append(commission)
+        self.add_parties(commission)
+
+    async def _expect_disposition(self) -> None:
+        """Start a 30-day expectation period for the commission holding the clue."""
+        key = f"{self.s.data['commission']}#{self.s.data.get('reminders', 0)}"
+        self.s.data["expect_key"] = key
+        await self.open_deadline(EXPECTATION, party=self.s.data["commission"], key=key)
+
+    async def _close_expectation(self) -> None:
+        key = self.s.data.pop("expect_key", None)
+        if key is not None:
+            await self.close_deadline(EXPECTATION, key=key)
+
+    async def _cancel_expectation(self) -> None:
+        key = self.s.data.pop("expect_key", None)
+        if key is not None:
+            await self.close_deadline(EXPECTATION, key=key, cancelled=True)
+
+    async def on_breach(self, deadline: DeadlineState) -> None:
+        """A silent commission is reminded and a new period starts; nothing is decided."""
+        if deadline.info.rule != EXPECTATION or deadline.key != self.s.data.get("expect_key"):
+            return
+        reminders = int(self.s.data.get("reminders", 0)) + 1
+        self.s.data["reminders"] = reminders
+        commission = self.s.data["commission"]
+        await self.emit(
+            P + "reminder_sent",
+            kind=EntryKind.REQUEST,
+            deadline=deadline.info,
+            payload={"target": commission, "reminder": reminders},
+        )
+        # The breached period stays on record; the next one starts now.
+        await self.close_deadline(EXPECTATION, key=deadline.key, cancelled=True)
+        self.s.data.pop("expect_key", None)
+        if reminders < MAX_REMINDERS:
+            await self._expect_disposition()

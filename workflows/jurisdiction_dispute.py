@@ -1,0 +1,605 @@
+"""Process 2, jurisdiction dispute coordination (管辖争议协调): DOMAIN.md section 2.
+
+Agencies' steps (raise, agree, ask for coordination, accept or reject it, submit opinions,
+acknowledge a designation) arrive through intake as events on the ``receive`` Update. The
+coordinator's steps are Updates of their own, each with a validator, because a person at the
+justice bureau drives them from the console and must learn at once, and in words, why an action
+is refused: designating an agency that is not a party, deciding without reasons, extending
+twice, acting on a dispute someone else claimed. A refused action changes nothing and leaves no
+trace in the history; an accepted one emits a domain event with the coordinator as actor.
+
+Time limits (all settings, no national numbers exist): negotiation 5 working days, acceptance 3,
+opinions 7, designation 15 from acceptance with one extension of up to 10, acknowledgement 2.
+A breach warns and escalates (negotiation → the coordinating office; the office's own limits →
+its government) and never decides the dispute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.agencies import AgencyKind, get_agency
+    from contracts.common import Payload
+    from contracts.deadline_models import DeadlineStatus
+    from contracts.domain import EntryKind
+    from contracts.envelope import Envelope
+    from contracts.jurisdiction_dispute import (
+        ACTION_REFUSED_ERROR_TYPE,
+        COORDINATOR_STATES,
+        PARTY_KINDS,
+        ClaimInput,
+        CoordinatorActionResult,
+        CoordinatorInput,
+        DesignateInput,
+        DisputeKind,
+        DisputeRaised,
+        ExtendInput,
+        InterimAgencyInput,
+        ReferInput,
+        RequestOpinionsInput,
+        State,
+        UnclaimInput,
+        coordinating_office,
+        first_to_file,
+        government_of,
+    )
+    from contracts.workflow_io import CaseStart, CaseStatus
+    from workflows import deadlines as dl
+    from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
+
+P = "jurisdiction_dispute."
+NEGOTIATION = P + "negotiation"
+ACCEPTANCE = P + "coordination_acceptance"
+OPINION = P + "opinion"
+DESIGNATION = P + "designation"
+EXTENSION = P + "extension"
+ACKNOWLEDGEMENT = P + "acknowledgement"
+
+In = TypeVar("In", bound=CoordinatorInput)
+
+
+def _action_refused(refusal: Refusal) -> ApplicationError:
+    """The error a refused coordinator action raises; the console's client maps it back."""
+    return ApplicationError(
+        refusal.reason,
+        {"field": refusal.field, "reason": refusal.reason},
+        type=ACTION_REFUSED_ERROR_TYPE,
+        non_retryable=True,
+    )
+
+
+@workflow.defn(name="JurisdictionDispute")
+class JurisdictionDisputeWorkflow(CaseWorkflow):
+    """One jurisdiction dispute, from the first event to the designated agency taking the case."""
+
+    PROCESS = "jurisdiction_dispute"
+
+    @workflow.run
+    async def run(self, start: CaseStart) -> CaseStatus:
+        """Run until the dispute is agreed, rejected or acknowledged by the designated agency."""
+        return await self.run_case(start)
+
+    # ----- what the workflow knows -------------------------------------------------------------
+
+    @property
+    def _d(self) -> dict[str, Any]:
+        return self.s.data
+
+    def _parties(self) -> list[str]:
+        return list(self._d.get("parties", []))
+
+    def _office(self) -> str:
+        return str(self._d.get("office", ""))
+
+    def _acting_office(self) -> str:
+        """Who decides now: the coordinating office, or its government after a referral."""
+        if self.s.state == State.REFERRED:
+            return str(self._d.get("government") or "")
+        return self._office()
+
+    def _escalate_office(self) -> tuple[str, ...]:
+        return tuple(a for a in (self._office(),) if a)
+
+    def _escalate_government(self) -> tuple[str, ...]:
+        return tuple(a for a in (self._d.get("government"),) if a)
+
+    def _today(self) -> date:
+        """Today on the Shanghai calendar (due dates are counted there)."""
+        return workflow.now().astimezone(dl.SHANGHAI).date()
+
+    # ----- agency events (through intake) -------------------------------------------------------
+
+    def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
+        """Which agency events are valid now, and from whom."""
+        step = env.type.removeprefix(P)
+        state = self.s.state
+        sender = env.source_agency
+        if step == "dispute_raised":
+            if state != State.NEW:
+                return Refusal("type", f"dispute {env.case_id} is already open (state {state})")
+            assert isinstance(payload, DisputeRaised)
+            sender_agency = get_agency(sender)
+            if sender not in payload.parties and (sender_agency is None or sender_agency.kind is not AgencyKind.JUSTICE):
+                return Refusal("source_agency", f"{sender} is not a party to the dispute; only a party or a justice bureau may raise it")
+            return None
+        if state == State.NEW:
+            return Refusal("case_id", f"no jurisdiction dispute {env.case_id!r} has been raised")
+        if self.s.closed:
+            return Refusal("case_id", f"dispute {env.case_id} is closed (state {state})")
+        parties = self._parties()
+        if step in ("agreement_reached", "coordination_requested", "opinion_submitted", "designation_acknowledged"):
+            if sender not in parties:
+                return Refusal("source_agency", f"{sender} is not a party to dispute {env.case_id} (parties: {', '.join(parties)})")
+        if step == "agreement_reached":
+            if state != State.NEGOTIATING:
+                return Refusal("type", f"an agreement ends negotiation only; the dispute is in state {state}")
+            agreed = payload.model_dump()["agreed_agency"]
+            if agreed not in parties:
+                return Refusal("payload.agreed_agency", f"{agreed} is not a party to the dispute (parties: {', '.join(parties)})")
+            signed = set(payload.model_dump()["signatories"])
+            strangers = sorted(signed - set(parties))
+            if strangers:
+                return Refusal("payload.signatories", f"not parties to the dispute: {', '.join(strangers)}")
+            missing = [p for p in parties if p not in signed]
+            if missing:
+                return Refusal("payload.signatories", f"every party must sign the agreement; missing: {', '.join(missing)}")
+            return None
+        if step == "coordination_requested":
+            if state != State.NEGOTIATING:
+                return Refusal("type", f"coordination can be requested only during negotiation; the dispute is in state {state}")
+            return None
+        if step in ("coordination_accepted", "coordination_rejected"):
+            if state != State.COORDINATION_REQUESTED:
+                return Refusal("type", f"{env.type} is not valid in state {state}")
+            if sender != self._office():
+                return Refusal("source_agency", f"only the coordinating office {self._office()} may decide on the request")
+            return None
+        if step == "opinion_submitted":
+            if sender not in self._d.get("opinions_pending", []):
+                return Refusal("source_agency", f"no opinion is outstanding from {sender} (state {state})")
+            return None
+        if step == "designation_acknowledged":
+            if state != State.DESIGNATED:
+                return Refusal("type", f"nothing to acknowledge: the dispute is in state {state}")
+            if sender != self._d.get("designated_agency"):
+                return Refusal("source_agency", f"{sender} was not designated; {self._d.get('designated_agency')} was")
+            return None
+        return Refusal("type", f"{env.type} is not valid in state {state}")
+
+    async def on_event(self, env: Envelope, payload: Payload) -> None:
+        """Move the dispute one step for an accepted agency event."""
+        step = env.type.removeprefix(P)
+        cause = str(env.event_id)
+        sender = env.source_agency
+        if step == "dispute_raised":
+            assert isinstance(payload, DisputeRaised)
+            await self._open(env, payload)
+        elif step == "agreement_reached":
+            agreed = payload.model_dump()["agreed_agency"]
+            self._d["designated_agency"] = agreed
+            await self.close_deadline(NEGOTIATION)
+            await self.close(State.AGREED, actor=sender, payload={"agency": agreed, "by": "agreement"})
+        elif step == "coordination_requested":
+            self._d["coordination_requested_by"] = sender
+            self.transition(State.COORDINATION_REQUESTED)
+            await self._cancel(NEGOTIATION)
+            await self.open_deadline(ACCEPTANCE, party=self._office(), escalate_to=self._escalate_government())
+        elif step == "coordination_accepted":
+            self._d["accepted_at"] = workflow.now().isoformat()
+            self.transition(State.COORDINATING)
+            await self.close_deadline(ACCEPTANCE)
+            await self.open_deadline(DESIGNATION, party=self._office(), escalate_to=self._escalate_government())
+        elif step == "coordination_rejected":
+            await self.close_deadline(ACCEPTANCE)
+            await self.close(State.REJECTED, actor=sender, payload={"reason": payload.model_dump()["reason"]})
+        elif step == "opinion_submitted":
+            pending = [a for a in self._d.get("opinions_pending", []) if a != sender]
+            self._d["opinions_pending"] = pending
+            self._d.setdefault("opinions", {})[sender] = {"at": env.occurred_at.isoformat(), "event_id": cause}
+            if not pending:
+                self.transition(State.COORDINATING)
+            await self.close_deadline(OPINION, key=sender)
+        elif step == "designation_acknowledged":
+            await self.close_deadline(ACKNOWLEDGEMENT)
+            await self.close(State.RESOLVED, actor=sender,
+                             payload={"agency": sender, "by": self._d.get("designated_by_kind", "coordinator")})
+
+    async def _open(self, env: Envelope, payload: DisputeRaised) -> None:
+        """Record the parties, pick the coordinating office, suggest first-to-file, start talks."""
+        parties = payload.parties
+        office = payload.coordinator_office or coordinating_office(parties)
+        suggestion = first_to_file(payload.kind, payload.claims)
+        self._d.update(
+            kind=payload.kind.value,
+            parties=parties,
+            office=office,
+            government=government_of(office),
+            raised_by=env.source_agency,
+            title=payload.case_title,
+            enforcement_case_no=payload.enforcement_case_no,
+            summary=payload.summary,
+            claims=[c.model_dump(mode="json") for c in payload.claims],
+            suggestion=suggestion.model_dump(mode="json"),
+            claimed_by=None,
+            claimed_by_name=None,
+            opinions_pending=[],
+            extended=None,
+        )
+        self.add_parties(*parties)
+        self.transition(State.NEGOTIATING)
+        await self.emit(
+            P + "opened",
+            actor=env.source_agency,
+            causation_id=str(env.event_id),
+            payload={
+                "kind": payload.kind.value,
+                "parties": parties,
+                "coordinator_office": office,
+                "government": self._d["government"],
+                "case_title": payload.case_title,
+                "enforcement_case_no": payload.enforcement_case_no,
+                "summary": payload.summary,
+                "claims": self._d["claims"],
+                "suggestion": self._d["suggestion"],
+            },
+        )
+        await self.open_deadline(NEGOTIATION, party=None, escalate_to=self._escalate_office())
+
+    # ----- coordinator decisions (Updates with validators) ---------------------------------------
+
+    @workflow.update
+    async def claim(self, data: ClaimInput) -> CoordinatorActionResult:
+        """Take the dispute into the coordinator's own work list."""
+        return await self._act("claim", data, self._check_claim, self._do_claim)
+
+    @claim.validator
+    def _validate_claim(self, data: ClaimInput) -> None:
+        self._validate(data, self._check_claim)
+
+    @workflow.update
+    async def unclaim(self, data: UnclaimInput) -> CoordinatorActionResult:
+        """Give the dispute back to the office's shared inbox."""
+        return await self._act("unclaim", data, self._check_unclaim, self._do_unclaim)
+
+    @unclaim.validator
+    def _validate_unclaim(self, data: UnclaimInput) -> None:
+        self._validate(data, self._check_unclaim)
+
+    @workflow.update
+    async def request_opinions(self, data: RequestOpinionsInput) -> CoordinatorActionResult:
+        """Ask parties for written opinions, each with its own due date."""
+        return await self._act("request_opinions", data, self._check_request_opinions, self._do_request_opinions)
+
+    @request_opinions.validator
+    def _validate_request_opinions(self, data: RequestOpinionsInput) -> None:
+        self._validate(data, self._check_request_opinions)
+
+    @workflow.update
+    async def extend(self, data: ExtendInput) -> CoordinatorActionResult:
+        """Extend the designation deadline, once, by up to 10 working days, with a reason."""
+        return await self._act("extend", data, self._check_extend, self._do_extend)
+
+    @extend.validator
+    def _validate_extend(self, data: ExtendInput) -> None:
+        self._validate(data, self._check_extend)
+
+    @workflow.update
+    async def designate(self, data: DesignateInput) -> CoordinatorActionResult:
+        """Designate the competent agency, with written reasons."""
+        return await self._act("designate", data, self._check_designate, self._do_designate)
+
+    @designate.validator
+    def _validate_designate(self, data: DesignateInput) -> None:
+        self._validate(data, self._check_designate)
+
+    @workflow.update
+    async def refer_to_government(self, data: ReferInput) -> CoordinatorActionResult:
+        """Coordination failed: the government decides (the claim is released to it)."""
+        return await self._act("refer_to_government", data, self._check_refer, self._do_refer)
+
+    @refer_to_government.validator
+    def _validate_refer(self, data: ReferInput) -> None:
+        self._validate(data, self._check_refer)
+
+    @workflow.update
+    async def name_interim_agency(self, data: InterimAgencyInput) -> CoordinatorActionResult:
+        """Negative disputes: name the agency that takes urgent measures meanwhile."""
+        return await self._act("name_interim_agency", data, self._check_interim, self._do_interim)
+
+    @name_interim_agency.validator
+    def _validate_interim(self, data: InterimAgencyInput) -> None:
+        self._validate(data, self._check_interim)
+
+    # ----- the shared shape of every decision ------------------------------------------------------
+
+    def _validate(self, data: In, check: Callable[[In], Refusal | None]) -> None:
+        """Refuse before anything reaches history; a repeated request passes (the handler answers)."""
+        if data.request_id and data.request_id in self.s.seen:
+            return
+        refusal = check(data)
+        if refusal is not None:
+            raise _action_refused(refusal)
+
+    async def _act(
+        self,
+        action: str,
+        data: In,
+        check: Callable[[In], Refusal | None],
+        apply: Callable[[In], Awaitable[bool]],
+    ) -> CoordinatorActionResult:
+        """Check again under the lock (another decision may have landed since validation), apply."""
+        async with self._lock:
+            if data.request_id and data.request_id in self.s.seen:
+                return self._result(action, duplicate=True)
+            refusal = check(data)
+            if refusal is not None:
+                raise _action_refused(refusal)
+            if data.request_id:
+                self._remember(data.request_id)
+            changed = await apply(data)
+            return self._result(action, duplicate=not changed)
+
+    def _result(self, action: str, *, duplicate: bool) -> CoordinatorActionResult:
+        live = [d.info.due_at for d in self.s.deadlines.values() if d.info.status in (DeadlineStatus.OPEN, DeadlineStatus.BREACHED)]
+        return CoordinatorActionResult(
+            action=action,
+            state=self.s.state,
+            duplicate=duplicate,
+            claimed_by=self._d.get("claimed_by"),
+            designated_agency=self._d.get("designated_agency"),
+            due_at=min(live).isoformat() if live else None,
+        )
+
+    def _who(self, data: CoordinatorInput) -> dict[str, Any]:
+        return {
+            "coordinator": data.coordinator,
+            "coordinator_name": data.coordinator_name or self._d.get("claimed_by_name") or "",
+            "coordinator_agency": data.coordinator_agency,
+        }
+
+    def _check_actor(self, data: CoordinatorInput, states: frozenset[str], *, must_hold_claim: bool) -> Refusal | None:
+        """The common conditions: the dispute is open and in ``states``, the user acts for the
+        deciding office, and nobody else holds the claim (or, if required, the user holds it)."""
+        if self.s.state == State.NEW:
+            return Refusal("case_id", f"no jurisdiction dispute {self.s.case_id!r} has been raised")
+        if self.s.closed:
+            return Refusal("case_id", f"dispute {self.s.case_id} is closed (state {self.s.state})")
+        if self.s.state not in states:
+            return Refusal("state", f"not possible while the dispute is in state {self.s.state}")
+        acting = self._acting_office()
+        if data.coordinator_agency != acting:
+            agency = get_agency(data.coordinator_agency)
+            if agency is None:
+                return Refusal("coordinator_agency", f"unknown agency {data.coordinator_agency!r}")
+            return Refusal("coordinator_agency",
+                           f"{data.coordinator_agency} does not decide this dispute; {acting} does")
+        holder = self._d.get("claimed_by")
+        if holder and holder != data.coordinator:
+            return Refusal("coordinator", f"dispute {self.s.case_id} is claimed by {self._d.get('claimed_by_name') or holder} ({holder})")
+        if must_hold_claim and not holder:
+            return Refusal("coordinator", "claim the dispute before acting on it")
+        return None
+
+    def _reason(self, text: str, what: str) -> Refusal | None:
+        if not text.strip():
+            return Refusal("reason", f"{what} needs written reasons")
+        return None
+
+    # ----- claim / unclaim ---------------------------------------------------------------------
+
+    def _check_claim(self, data: ClaimInput) -> Refusal | None:
+        return self._check_actor(data, COORDINATOR_STATES | {State.REFERRED}, must_hold_claim=False)
+
+    async def _do_claim(self, data: ClaimInput) -> bool:
+        if self._d.get("claimed_by") == data.coordinator:
+            return False
+        self._d["claimed_by"] = data.coordinator
+        self._d["claimed_by_name"] = data.coordinator_name
+        await self.emit(P + "claimed", actor=data.coordinator, payload=self._who(data))
+        return True
+
+    def _check_unclaim(self, data: UnclaimInput) -> Refusal | None:
+        return self._check_actor(data, COORDINATOR_STATES | {State.REFERRED}, must_hold_claim=True)
+
+    async def _do_unclaim(self, data: UnclaimInput) -> bool:
+        who = self._who(data)
+        self._d["claimed_by"] = None
+        self._d["claimed_by_name"] = None
+        await self.emit(P + "unclaimed", actor=data.coordinator, payload={**who, "reason": data.reason})
+        return True
+
+    # ----- opinions ------------------------------------------------------------------------------
+
+    def _check_request_opinions(self, data: RequestOpinionsInput) -> Refusal | None:
+        refusal = self._check_actor(data, COORDINATOR_STATES, must_hold_claim=True)
+        if refusal is not None:
+            return refusal
+        parties = self._parties()
+        if len(set(data.agencies)) != len(data.agencies):
+            return Refusal("agencies", "an agency is listed twice")
+        for agency in data.agencies:
+            if agency not in parties:
+                return Refusal("agencies", f"{agency} is not a party to this dispute (parties: {', '.join(parties)})")
+            if agency in self._d.get("opinions_pending", []):
+                return Refusal("agencies", f"an opinion from {agency} is already outstanding")
+        if data.due_date is not None:
+            if data.due_date <= self._today():
+                return Refusal("due_date", f"{data.due_date.isoformat()} is not after today")
+            if not self._calendar.is_working_day(data.due_date)[0]:
+                return Refusal("due_date", f"{data.due_date.isoformat()} is not a working day")
+        return None
+
+    async def _do_request_opinions(self, data: RequestOpinionsInput) -> bool:
+        length = None
+        if data.due_date is not None:
+            length = dl.working_days_between(self._today(), data.due_date, self._calendar)
+        self._d["opinions_pending"] = [*self._d.get("opinions_pending", []), *data.agencies]
+        self.transition(State.OPINIONS_REQUESTED)
+        await self.emit(
+            P + "opinion_requested",
+            kind=EntryKind.REQUEST,
+            actor=data.coordinator,
+            payload={**self._who(data), "agencies": data.agencies, "note": data.note,
+                     "due_date": data.due_date.isoformat() if data.due_date else None},
+        )
+        for agency in data.agencies:
+            await self._open_with_length(OPINION, length, party=agency, escalate_to=self._escalate_office(), key=agency)
+        return True
+
+    # ----- extension -----------------------------------------------------------------------------
+
+    def _check_extend(self, data: ExtendInput) -> Refusal | None:
+        refusal = self._check_actor(data, COORDINATOR_STATES, must_hold_claim=True)
+        if refusal is not None:
+            return refusal
+        done = self._d.get("extended")
+        if done:
+            return Refusal("working_days",
+                           f"the designation deadline was already extended once ({done['working_days']} working days "
+                           f"by {done['coordinator']}); it cannot be extended again")
+        if not 1 <= data.working_days <= self._rules[EXTENSION].length:
+            return Refusal("working_days", f"an extension is 1 to {self._rules[EXTENSION].length} working days")
+        refusal = self._reason(data.reason, "an extension")
+        if refusal is not None:
+            return refusal
+        current = self.deadline(DESIGNATION)
+        if current is None or current.info.status != DeadlineStatus.OPEN:
+            return Refusal("working_days", "the designation deadline has already passed and can no longer be extended")
+        return None
+
+    async def _do_extend(self, data: ExtendInput) -> bool:
+        current = self.deadline(DESIGNATION)
+        assert current is not None
+        # The extension runs on from the last day of the original period, not from today.
+        last_day = (current.info.due_at.astimezone(dl.SHANGHAI) - timedelta(days=1)).date()
+        start = datetime.combine(last_day, time(0), tzinfo=dl.SHANGHAI)
+        self._d["extended"] = {"working_days": data.working_days, "reason": data.reason,
+                               "coordinator": data.coordinator, "at": workflow.now().isoformat()}
+        await self.emit(P + "extended", actor=data.coordinator,
+                        payload={**self._who(data), "working_days": data.working_days, "reason": data.reason,
+                                 "previous_due_at": current.info.due_at.isoformat()})
+        await self.close_deadline(DESIGNATION, cancelled=True)
+        await self._open_with_length(EXTENSION, data.working_days, party=self._office(),
+                                     escalate_to=self._escalate_government(), start=start)
+        return True
+
+    # ----- designation, referral, interim agency ----------------------------------------------
+
+    def _check_designate(self, data: DesignateInput) -> Refusal | None:
+        refusal = self._check_actor(data, COORDINATOR_STATES | {State.REFERRED}, must_hold_claim=True)
+        if refusal is not None:
+            return refusal
+        parties = self._parties()
+        if data.agency not in parties:
+            return Refusal("agency", f"{data.agency} is not a party to this dispute (parties: {', '.join(parties)})")
+        return self._reason(data.reason, "a designation")
+
+    async def _do_designate(self, data: DesignateInput) -> bool:
+        by_government = self.s.state == State.REFERRED
+        suggestion = (self._d.get("suggestion") or {}).get("agency")
+        self._d.update(designated_agency=data.agency, designation_reason=data.reason,
+                       designated_by=data.coordinator,
+                       designated_by_kind="government" if by_government else "coordinator")
+        await self._drop_pending_opinions()
+        self.transition(State.DESIGNATED)
+        await self.emit(
+            P + "jurisdiction_designated",
+            actor=data.coordinator,
+            payload={**self._who(data), "agency": data.agency, "reason": data.reason,
+                     "by": "government" if by_government else "coordinator",
+                     "suggested_agency": suggestion,
+                     "follows_suggestion": suggestion == data.agency if suggestion else None},
+        )
+        await self.close_deadline(DESIGNATION)
+        await self.close_deadline(EXTENSION)
+        await self.open_deadline(ACKNOWLEDGEMENT, party=data.agency, escalate_to=self._escalate_office())
+        return True
+
+    def _check_refer(self, data: ReferInput) -> Refusal | None:
+        refusal = self._check_actor(data, COORDINATOR_STATES, must_hold_claim=True)
+        if refusal is not None:
+            return refusal
+        if not self._d.get("government"):
+            return Refusal("coordinator_agency", f"{self._office()} has no government to refer to")
+        return self._reason(data.reason, "a referral to the government")
+
+    async def _do_refer(self, data: ReferInput) -> bool:
+        government = self._d["government"]
+        await self._drop_pending_opinions()
+        # The decision passes to the government: the office's claim ends with it.
+        self._d.update(referred_to=government, claimed_by=None, claimed_by_name=None)
+        self.transition(State.REFERRED)
+        await self.emit(P + "referred_to_government", actor=data.coordinator,
+                        payload={**self._who(data), "government": government, "reason": data.reason})
+        await self._cancel(DESIGNATION)
+        await self._cancel(EXTENSION)
+        return True
+
+    def _check_interim(self, data: InterimAgencyInput) -> Refusal | None:
+        states = frozenset({State.NEGOTIATING, State.COORDINATION_REQUESTED, *COORDINATOR_STATES, State.REFERRED})
+        refusal = self._check_actor(data, states, must_hold_claim=False)
+        if refusal is not None:
+            return refusal
+        if self._d.get("kind") != DisputeKind.NEGATIVE:
+            return Refusal("agency", "an interim agency is named only in a negative dispute (no agency will take the case)")
+        agency = get_agency(data.agency)
+        if agency is None or agency.kind not in PARTY_KINDS:
+            return Refusal("agency", f"{data.agency} is not an enforcement agency that can take urgent measures")
+        if not data.measures.strip():
+            return Refusal("measures", "name the urgent measures (e.g. evidence preservation)")
+        return self._reason(data.reason, "naming an interim agency")
+
+    async def _do_interim(self, data: InterimAgencyInput) -> bool:
+        if self._d.get("interim_agency") == data.agency and self._d.get("interim_measures") == data.measures:
+            return False
+        self._d.update(interim_agency=data.agency, interim_measures=data.measures)
+        await self.emit(P + "interim_agency_named", actor=data.coordinator,
+                        payload={**self._who(data), "agency": data.agency, "measures": data.measures,
+                                 "reason": data.reason})
+        return True
+
+    # ----- helpers ---------------------------------------------------------------------------
+
+    async def _drop_pending_opinions(self) -> None:
+        """The decision was taken: outstanding opinion requests no longer apply."""
+        for agency in self._d.get("opinions_pending", []):
+            await self._cancel(OPINION, key=agency)
+        self._d["opinions_pending"] = []
+
+    async def _cancel(self, rule_name: str, key: str = "") -> None:
+        """Cancel a deadline that no longer applies, open or already breached: unlike a late
+        step, a breached limit whose step will never come must not stay overdue in the inbox."""
+        for d in self.s.deadlines.values():
+            if d.info.rule == rule_name and d.key == key and d.info.status in (DeadlineStatus.OPEN, DeadlineStatus.BREACHED):
+                d.info = d.info.model_copy(update={"status": DeadlineStatus.CANCELLED})
+                await self.emit("deadline.cancelled", kind=EntryKind.DEADLINE, deadline=d.info)
+
+    async def _open_with_length(
+        self,
+        rule_name: str,
+        length: int | None,
+        *,
+        party: str | None,
+        escalate_to: tuple[str, ...],
+        key: str = "",
+        start: datetime | None = None,
+    ) -> DeadlineState:
+        """Open a deadline of ``rule_name`` whose length the coordinator chose (a due date, an
+        extension of N days). The rule's length is swapped only for this call, under the lock,
+        so the deadline records the chosen length and the table keeps the setting."""
+        if length is None:
+            return await self.open_deadline(rule_name, party=party, escalate_to=escalate_to, key=key, start=start)
+        original = self._rules[rule_name]
+        self._rules[rule_name] = replace(original, length=max(1, length))
+        try:
+            return await self.open_deadline(rule_name, party=party, escalate_to=escalate_to, key=key, start=start)
+        finally:
+            self._rules[rule_name] = original
+

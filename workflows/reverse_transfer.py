@@ -1,0 +1,310 @@
+"""The reverse path of process 1 (行刑反向衔接): a criminal case comes back for an administrative penalty.
+
+Two ways in, one workflow per case (id ``reverse_transfer/<case_id>``):
+
+- The procuratorate decides not to prosecute but a penalty is due
+  (最高检《人民检察院行刑反向衔接工作指引》, 2024)::
+
+      new ─non_prosecution_decided→ handover_pending      (3 working days, criminal department)
+      handover_pending ─handed_over→ under_review          (10 working days, extendable once by 10)
+      under_review ⇄ paused   (review_paused / review_resumed: police ask for review, a party appeals)
+      under_review ─opinion_issued→ awaiting_reply         (agency replies within 2 months of service)
+      under_review | paused ─review_ended→ REVIEW_ENDED
+      awaiting_reply ─agency_replied→ REPLIED
+
+- The police find no crime but an administrative violation (国务院令第310号 art. 13)::
+
+      new ─police_no_crime_found→ return_pending           ("promptly"; default 3 days, a setting)
+      return_pending ─police_returned→ awaiting_acceptance ─agency_accepted→ ACCEPTED
+
+The review clock and its pause
+------------------------------
+The review has a budget of working days (10, or 20 once extended). The workflow keeps how many
+working days were used before the current run of the clock (``used_before``) and the date the
+clock last started (``running_since``). A period's starting day is never counted, and neither
+is the day a pause begins (the clock stops when it does), so a pause on the last day leaves one
+working day after resumption instead of a period that silently vanished. On ``review_paused`` it adds the working days run since ``running_since`` to
+``used_before``, cancels the open review deadline (``deadline.cancelled``) and emits
+``reverse_transfer.clock_paused`` with the days used and left. On ``review_resumed`` it opens a
+new deadline of the same rule whose due date is the resumption day plus the remaining working
+days, and emits ``reverse_transfer.clock_resumed``.
+
+Because a deadline row is defined by its rule and its start (so a later calendar load can
+recompute it), the resumed deadline is opened with an *effective start*: the day from which the
+rule's full length ends exactly ``remaining`` working days after resumption (earlier than the
+resumption when days were used, later when an extension left more than the rule's length). Its
+``starts_at`` is therefore not the resumption time; the ``clock_resumed`` event carries the real
+times. If the budget was already spent when the clock stopped, the breached deadline stays on
+record and nothing new is opened: the breach stands and the review still waits for its decision.
+
+An extension (once, ``review_extended``) adds 10 working days to the budget. While the clock runs,
+the current deadline is replaced by one of rule ``reverse_transfer.review_extension`` that ends
+10 working days after the original one; while paused, the next resumption uses the larger
+budget. An extension asked for after the budget ran out is refused: it can only prolong a period
+that has not ended.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from contracts import reverse_transfer as rt
+    from contracts.agencies import AgencyKind, supervisor_of
+    from contracts.common import Payload
+    from contracts.envelope import Envelope
+    from contracts.workflow_io import CaseStart, CaseStatus
+    from workflows import deadlines as dl
+    from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
+
+P = "reverse_transfer."
+
+NEW = "new"
+HANDOVER_PENDING = "handover_pending"
+UNDER_REVIEW = "under_review"
+PAUSED = "paused"
+AWAITING_REPLY = "awaiting_reply"
+RETURN_PENDING = "return_pending"
+AWAITING_ACCEPTANCE = "awaiting_acceptance"
+# Closed states.
+REPLIED = "replied"
+REVIEW_ENDED = "review_ended"
+ACCEPTED = "accepted"
+
+R_HANDOVER = P + "internal_handover"
+R_REVIEW = P + "review"
+R_EXTENSION = P + "review_extension"
+R_REPLY = P + "agency_reply"
+R_POLICE_RETURN = P + "police_return"
+
+VALID_IN: dict[str, frozenset[str]] = {
+    P + "non_prosecution_decided": frozenset({NEW}),
+    P + "police_no_crime_found": frozenset({NEW}),
+    P + "handed_over": frozenset({HANDOVER_PENDING}),
+    P + "review_paused": frozenset({UNDER_REVIEW}),
+    P + "review_resumed": frozenset({PAUSED}),
+    P + "review_extended": frozenset({UNDER_REVIEW, PAUSED}),
+    P + "opinion_issued": frozenset({UNDER_REVIEW}),
+    P + "review_ended": frozenset({UNDER_REVIEW, PAUSED}),
+    P + "agency_replied": frozenset({AWAITING_REPLY}),
+    P + "police_returned": frozenset({RETURN_PENDING}),
+    P + "agency_accepted": frozenset({AWAITING_ACCEPTANCE}),
+}
+_WHY: dict[tuple[str, str], str] = {
+    (P + "opinion_issued", PAUSED): "the review is paused; resume it before issuing the opinion",
+    (P + "review_paused", PAUSED): "the review is already paused",
+    (P + "review_resumed", UNDER_REVIEW): "the review is not paused",
+    (P + "agency_replied", UNDER_REVIEW): "no procuratorial opinion has been served yet",
+}
+_PROCURATORATE_EVENTS = frozenset(
+    P + s for s in ("handed_over", "review_paused", "review_resumed", "review_extended", "opinion_issued",
+                    "review_ended")
+)
+_AGENCY_EVENTS = frozenset({P + "agency_replied", P + "agency_accepted"})
+_POLICE_EVENTS = frozenset({P + "police_returned"})
+
+
+@workflow.defn(name="ReverseTransfer")
+class ReverseTransferWorkflow(CaseWorkflow):
+    """One case returning from the criminal side to an administrative agency."""
+
+    PROCESS = "reverse_transfer"
+
+    @workflow.run
+    async def run(self, start: CaseStart) -> CaseStatus:
+        """Run until the reverse transfer closes."""
+        return await self.run_case(start)
+
+    # ----- validity --------------------------------------------------------------------------
+
+    def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
+        """Wrong state, wrong sender for this case, or a second extension: refused with the reason."""
+        kind = env.type
+        valid = VALID_IN.get(kind)
+        if valid is None:
+            return Refusal("type", f"{kind} does not belong to the reverse-transfer process")
+        if self.s.state not in valid:
+            if self.s.state != NEW and kind in (P + "non_prosecution_decided", P + "police_no_crime_found"):
+                return Refusal("type", f"case {env.case_id} is already open (state {self.s.state})")
+            why = _WHY.get((kind, self.s.state)) or (
+                f"{kind} is not valid in state {self.s.state} (valid in: {', '.join(sorted(valid))})"
+            )
+            return Refusal("type", why)
+        data, sender = self.s.data, env.source_agency
+        if kind in _PROCURATORATE_EVENTS and sender != data.get("procuratorate"):
+            return Refusal("source_agency", f"{data.get('procuratorate')} carries this review; {sender} may not send {kind}")
+        if kind in _AGENCY_EVENTS and sender != data.get("agency"):
+            return Refusal("source_agency", f"the case goes to {data.get('agency')}; {sender} may not send {kind}")
+        if kind in _POLICE_EVENTS and sender != data.get("police"):
+            return Refusal("source_agency", f"{data.get('police')} returns this case; {sender} may not send {kind}")
+        if kind == P + "review_extended":
+            if data.get("extended"):
+                return Refusal("type", "the review was already extended once; a second extension is not allowed")
+            if self._clock_spent():
+                return Refusal("type", "the review period has already run out; only a running period can be extended")
+        if isinstance(payload, rt.OpinionIssued) and payload.served_at > env.occurred_at:
+            return Refusal("payload.served_at", "service cannot be later than the event reporting it")
+        return None
+
+    # ----- steps -----------------------------------------------------------------------------
+
+    async def on_event(self, env: Envelope, payload: Payload) -> None:
+        """Move the reverse transfer one step (checked by :meth:`refusal`)."""
+        await getattr(self, "_on_" + env.type.removeprefix(P))(env, payload)
+
+    async def _step(self, state: str, event_type: str, env: Envelope, **payload: Any) -> None:
+        self.transition(state)
+        await self.emit(P + event_type, actor=env.source_agency, causation_id=str(env.event_id), payload=payload)
+
+    async def _on_non_prosecution_decided(self, env: Envelope, p: rt.NonProsecutionDecided) -> None:
+        procuratorate = env.source_agency
+        self.s.data.update(procuratorate=procuratorate, agency=p.agency, path="procuratorate",
+                           case_title=p.case_title, decision_no=p.decision_no)
+        self.add_parties(procuratorate, p.agency)
+        await self._step(HANDOVER_PENDING, "opened", env, path="procuratorate", agency=p.agency,
+                         case_title=p.case_title, decision_no=p.decision_no)
+        await self.open_deadline(R_HANDOVER, party=procuratorate, escalate_to=(procuratorate,))
+
+    async def _on_handed_over(self, env: Envelope, p: rt.HandedOver) -> None:
+        await self.close_deadline(R_HANDOVER)
+        today = _day(workflow.now())
+        self.s.data.update(budget=self._rules[R_REVIEW].length, used_before=0, running_since=today.isoformat(),
+                           review_rule=R_REVIEW, extended=False)
+        await self._step(UNDER_REVIEW, "under_review", env, department=p.receiving_department)
+        await self._open_review(R_REVIEW, start=workflow.now())
+
+    async def _on_review_paused(self, env: Envelope, p: rt.ReviewPaused) -> None:
+        used = self._used_now()
+        data = self.s.data
+        data.update(used_before=used, running_since=None, pause_reason=p.reason.value)
+        await self.close_deadline(str(data["review_rule"]), cancelled=True)
+        remaining = max(int(data["budget"]) - used, 0)
+        await self._step(PAUSED, "clock_paused", env, **rt.ReviewClock(
+            rule=str(data["review_rule"]), used_working_days=used, remaining_working_days=remaining,
+            reason=p.reason.value,
+        ).model_dump(mode="json"))
+
+    async def _on_review_resumed(self, env: Envelope, p: rt.ReviewResumed) -> None:
+        data = self.s.data
+        now = workflow.now()
+        used = int(data["used_before"])
+        remaining = max(int(data["budget"]) - used, 0)
+        data["running_since"] = _day(now).isoformat()
+        rule_name = R_EXTENSION if data.get("extended") else R_REVIEW
+        data["review_rule"] = rule_name
+        self.transition(UNDER_REVIEW)
+        due = None
+        if remaining > 0:
+            start = self._effective_start(now, remaining, self._rules[rule_name].length)
+            opened = await self._open_review(rule_name, start=start)
+            due = opened.info.due_at
+        await self.emit(P + "clock_resumed", actor=env.source_agency, causation_id=str(env.event_id),
+                        payload=rt.ReviewClock(rule=rule_name, used_working_days=used,
+                                               remaining_working_days=remaining, due_at=due).model_dump(mode="json"))
+
+    async def _on_review_extended(self, env: Envelope, p: rt.ReviewExtended) -> None:
+        data = self.s.data
+        data["extended"] = True
+        data["budget"] = int(data["budget"]) + self._rules[R_EXTENSION].length
+        due = None
+        if self.s.state == UNDER_REVIEW:
+            current = self.deadline(str(data["review_rule"]))
+            await self.close_deadline(str(data["review_rule"]), cancelled=True)
+            data["review_rule"] = R_EXTENSION
+            # The extension's working days follow the current last day (due_at is 00:00 after it).
+            if current is not None:
+                start = current.info.due_at - timedelta(days=1)
+            else:
+                remaining = int(data["budget"]) - self._used_now()
+                start = self._effective_start(workflow.now(), remaining, self._rules[R_EXTENSION].length)
+            opened = await self._open_review(R_EXTENSION, start=start)
+            due = opened.info.due_at
+        await self.emit(P + "clock_extended", actor=env.source_agency, causation_id=str(env.event_id),
+                        payload={"approved_by": p.approved_by, "budget_working_days": data["budget"],
+                                 "due_at": due.isoformat() if due else None})
+
+    async def _on_opinion_issued(self, env: Envelope, p: rt.OpinionIssued) -> None:
+        await self.close_deadline(R_REVIEW)
+        await self.close_deadline(R_EXTENSION)
+        self.s.data.update(agency=p.agency, opinion_no=p.opinion_no)
+        self.add_parties(p.agency)
+        await self._step(AWAITING_REPLY, "awaiting_reply", env, opinion_no=p.opinion_no, agency=p.agency,
+                         served_at=p.served_at.isoformat())
+        # 2 months from service; a service time later than the workflow's clock cannot start a
+        # period in the future, so the earlier of the two is used.
+        start = min(p.served_at, workflow.now())
+        justice = supervisor_of(p.agency, AgencyKind.JUSTICE)
+        await self.open_deadline(
+            R_REPLY, party=p.agency, start=start,
+            escalate_to=tuple(a for a in (str(self.s.data["procuratorate"]), justice.id if justice else None) if a),
+        )
+
+    async def _on_review_ended(self, env: Envelope, p: rt.ReviewEnded) -> None:
+        await self.close(REVIEW_ENDED, actor=env.source_agency, payload={"reasons": p.reasons})
+
+    async def _on_agency_replied(self, env: Envelope, p: rt.AgencyReplied) -> None:
+        await self.close_deadline(R_REPLY)
+        await self.close(REPLIED, actor=env.source_agency,
+                         payload={"adoption": p.adoption.value, "penalty_decision_no": p.penalty_decision_no})
+
+    async def _on_police_no_crime_found(self, env: Envelope, p: rt.PoliceNoCrimeFound) -> None:
+        police = env.source_agency
+        procuratorate = supervisor_of(police, AgencyKind.PROCURATORATE)
+        self.s.data.update(police=police, agency=p.agency, path="police", case_title=p.case_title,
+                           decision_no=p.decision_no)
+        self.add_parties(police, p.agency)
+        await self._step(RETURN_PENDING, "opened", env, path="police", agency=p.agency, case_title=p.case_title,
+                         decision_no=p.decision_no)
+        await self.open_deadline(R_POLICE_RETURN, party=police,
+                                 escalate_to=(procuratorate.id,) if procuratorate else ())
+
+    async def _on_police_returned(self, env: Envelope, p: rt.PoliceReturned) -> None:
+        await self.close_deadline(R_POLICE_RETURN)
+        await self._step(AWAITING_ACCEPTANCE, "awaiting_acceptance", env, return_letter_no=p.return_letter_no)
+
+    async def _on_agency_accepted(self, env: Envelope, p: rt.AgencyAccepted) -> None:
+        await self.close(ACCEPTED, actor=env.source_agency,
+                         payload={"enforcement_case_no": p.enforcement_case_no})
+
+    # ----- the review clock --------------------------------------------------------------------
+
+    async def _open_review(self, rule_name: str, *, start: datetime) -> DeadlineState:
+        procuratorate = str(self.s.data["procuratorate"])
+        return await self.open_deadline(rule_name, party=procuratorate, escalate_to=(procuratorate,), start=start)
+
+    def _used_now(self) -> int:
+        """Working days of the review budget used before today (neither the start day nor today counts)."""
+        data = self.s.data
+        used = int(data.get("used_before", 0))
+        since = data.get("running_since")
+        if since:
+            first, yesterday = date.fromisoformat(since), _day(workflow.now()) - timedelta(days=1)
+            if yesterday > first:
+                used += dl.working_days_between(first, yesterday, self._calendar)
+        return used
+
+    def _clock_spent(self) -> bool:
+        return "budget" in self.s.data and self._used_now() >= int(self.s.data["budget"])
+
+    def _effective_start(self, now: datetime, remaining: int, length: int) -> datetime:
+        """The start from which ``length`` working days end ``remaining`` working days after ``now``."""
+        local = now.astimezone(dl.SHANGHAI)
+        day = local.date()
+        offset = length - remaining
+        if offset < 0:
+            day, _ = dl.add_working_days(day, -offset, self._calendar)
+        else:
+            counted = 0
+            while counted < offset:
+                if self._calendar.is_working_day(day)[0]:
+                    counted += 1
+                day -= timedelta(days=1)
+        return datetime.combine(day, local.timetz())
+
+
+def _day(moment: datetime) -> date:
+    """The Shanghai calendar day of ``moment`` (deadlines count days on the Shanghai wall calendar)."""
+    return moment.astimezone(dl.SHANGHAI).date()
