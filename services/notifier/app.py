@@ -24,15 +24,14 @@ from datetime import UTC, datetime
 
 import anyio
 from fastapi import FastAPI, HTTPException, Query
-from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
-from pydantic import ValidationError
+from faststream.nats import NatsBroker
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from contracts import subjects
 from contracts.domain import DomainEvent
 from services.connections import ensure_streams, nats_connect_kwargs
+from services.domain_consumer import subscribe_domain_events
 from services.notifier import queries, store
 from services.notifier.config import NotifierSettings
 from services.notifier.messages import Notification
@@ -100,41 +99,16 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             dispatcher().submit(delivery_id, agency)
         return len(sent)
 
-    @broker.subscriber(
-        subjects.OUT_ALL,
-        stream=JStream(subjects.STREAM_OUT, declare=False),
+    subscribe_domain_events(
+        broker,
         durable=settings.notifier_durable,
-        config=ConsumerConfig(
-            ack_wait=settings.notifier_ack_wait_seconds,
-            max_deliver=settings.notifier_max_deliver,
-            max_ack_pending=settings.notifier_batch * 2,
-        ),
-        pull_sub=PullSub(batch_size=settings.notifier_batch, timeout=0.2, batch=True),
-        ack_policy=AckPolicy.MANUAL,
-        title="lawlink.out.<process>.<case_id>",
+        handle=handle,
+        log=log,
+        batch=settings.notifier_batch,
+        ack_wait=settings.notifier_ack_wait_seconds,
+        max_deliver=settings.notifier_max_deliver,
         description="Domain events; each becomes one notification per recipient on lawlink.notify.<agency>.",
     )
-    async def on_domain_events(msg: NatsMessage) -> None:
-        raws = msg.raw_message if isinstance(msg.raw_message, list) else [msg.raw_message]
-        events: list[DomainEvent] = []
-        for raw in raws:
-            try:
-                events.append(DomainEvent.model_validate_json(raw.data))
-            except ValidationError as exc:
-                # Only our workflows publish here: a malformed event is a bug to see, not to retry.
-                log.error("malformed domain event on %s not notified: %s", raw.subject, exc)
-                await raw.term()
-        try:
-            await handle(events)
-        except Exception:
-            log.exception("could not notify %d domain events; they will be redelivered", len(events))
-            for raw in raws:
-                if not raw._ackd:
-                    await raw.nak(delay=2.0)
-            return
-        for raw in raws:
-            if not raw._ackd:
-                await raw.ack()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

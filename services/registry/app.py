@@ -20,14 +20,14 @@ from fastapi import FastAPI, HTTPException, Query
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 from nats.js.errors import KeyNotFoundError, NotFoundError
-from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from contracts import subjects
 from contracts.domain import DomainEvent
-from services.discipline.consumer import register_content_consumer
 from services.connections import DEAD_LETTER_STREAM, INTAKE_ERRORS_BUCKET, ensure_streams, nats_connect_kwargs
+from services.discipline.consumer import register_content_consumer
+from services.domain_consumer import subscribe_domain_events
 from services.registry import queries
 from services.registry.db import make_engine, migrate
 from services.registry.models import (
@@ -63,37 +63,17 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             session.commit()
             return added
 
-    @broker.subscriber(
-        subjects.OUT_ALL,
-        stream=JStream(subjects.STREAM_OUT, declare=False),
+    async def handle(events: list[DomainEvent]) -> None:
+        await anyio.to_thread.run_sync(write, events)
+
+    subscribe_domain_events(
+        broker,
         durable="registry",
-        config=ConsumerConfig(ack_wait=60, max_deliver=20, max_ack_pending=BATCH * 2),
-        pull_sub=PullSub(batch_size=BATCH, timeout=0.2, batch=True),
-        ack_policy=AckPolicy.MANUAL,
-        title="lawlink.out.<process>.<case_id>",
+        handle=handle,
+        log=log,
+        batch=BATCH,
         description="Domain events projected into the read model.",
     )
-    async def on_domain_events(msg: NatsMessage) -> None:
-        raws = msg.raw_message if isinstance(msg.raw_message, list) else [msg.raw_message]
-        events: list[DomainEvent] = []
-        for raw in raws:
-            try:
-                events.append(DomainEvent.model_validate_json(raw.data))
-            except ValidationError as exc:
-                # Only our own workflows publish here; a malformed event is a bug to see, not to retry.
-                log.error("malformed domain event on %s dropped from projection: %s", raw.subject, exc)
-                await raw.term()
-        try:
-            await anyio.to_thread.run_sync(write, events)
-        except Exception:
-            log.exception("could not project %d domain events; they will be redelivered", len(events))
-            for raw in raws:
-                if not raw._ackd:
-                    await raw.nak(delay=2.0)
-            return
-        for raw in raws:
-            if not raw._ackd:
-                await raw.ack()
 
     @broker.subscriber(
         ">",
