@@ -37,6 +37,7 @@ from services.connections import (
 )
 from services.intake.core import CachedSchedules, Intake, Outcome, TransientError
 from services.settings import IntakeSettings
+from workflows.deadlines import load_rules
 
 log = logging.getLogger("lawlink.intake")
 
@@ -51,6 +52,10 @@ def rule_settings_from_env() -> dict[str, str]:
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     """Build the intake app (a function so tests can run several with their own settings)."""
     settings = settings or IntakeSettings()
+    # Every new workflow resolves its deadlines from these settings; a typo must stop intake at
+    # start-up with the variable's name, not fail each workflow task later.
+    rule_settings = rule_settings_from_env()
+    load_rules(rule_settings)
     broker = NatsBroker(settings.nats_url, **nats_connect_kwargs(settings))  # type: ignore[arg-type]
     state: dict[str, object] = {}
 
@@ -102,7 +107,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             client,
             js,
             settings.task_queue,
-            rule_settings_from_env(),
+            rule_settings,
             update_timeout=settings.intake_update_timeout_seconds,
             calendar=CachedSchedules(),
         )

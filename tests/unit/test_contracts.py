@@ -54,3 +54,11 @@ def test_every_event_type_is_routed_to_its_workflow() -> None:
 def test_every_type_has_labels_in_both_languages() -> None:
     for spec in list(EVENT_TYPES.values()) + list(DOMAIN_EVENT_TYPES.values()):
         assert spec.label_zh and spec.label_en, spec.type
+
+
+def test_intake_refuses_to_start_with_a_misspelt_deadline_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.intake.app import create_app
+
+    monkeypatch.setenv("LAWLINK_RULE_CASE_TRANSFER__HEAD_DECISON", "5")
+    with pytest.raises(ValueError, match="LAWLINK_RULE_CASE_TRANSFER__HEAD_DECISON"):
+        create_app()
