@@ -52,6 +52,14 @@ class DomainEvent(BaseModel):
         return f"{self.workflow_id}:{self.seq}"
 
 
+class DomainEventBatch(BaseModel):
+    """The domain events of one workflow step, published together (in order)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    events: tuple[DomainEvent, ...]
+
+
 # Types every process emits through the shared deadline and escalation machinery.
 COMMON_DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
     DomainEventSpec("deadline.set", "时限开始计算", "Deadline set", ("deadline",)),

@@ -15,9 +15,9 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
-from contracts.domain import DomainEvent
+from contracts.domain import DomainEvent, DomainEventBatch
 from contracts.workflow_io import CaseStart, ReceiveResult
-from workflows.case_base import PUBLISH_ACTIVITY
+from workflows.case_base import PUBLISH_ACTIVITY, PUBLISH_BATCH_ACTIVITY
 from workflows.worker import build_worker
 
 
@@ -30,6 +30,10 @@ class CollectingPublisher:
     @activity.defn(name=PUBLISH_ACTIVITY)
     async def publish_domain_event(self, event: DomainEvent) -> None:
         self.events.append(event)
+
+    @activity.defn(name=PUBLISH_BATCH_ACTIVITY)
+    async def publish_domain_events(self, batch: DomainEventBatch) -> None:
+        self.events.extend(batch.events)
 
     def types(self, case_id: str | None = None) -> list[str]:
         """Types published (for one case), in order."""

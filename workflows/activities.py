@@ -6,8 +6,8 @@ from nats.js import JetStreamContext
 from temporalio import activity
 
 from contracts import subjects
-from contracts.domain import DomainEvent
-from workflows.case_base import PUBLISH_ACTIVITY
+from contracts.domain import DomainEvent, DomainEventBatch
+from workflows.case_base import PUBLISH_ACTIVITY, PUBLISH_BATCH_ACTIVITY
 
 
 class PublishActivities:
@@ -30,3 +30,13 @@ class PublishActivities:
             stream=subjects.STREAM_OUT,
             headers={"Nats-Msg-Id": event.msg_id()},
         )
+
+    @activity.defn(name=PUBLISH_BATCH_ACTIVITY)
+    async def publish_domain_events(self, batch: DomainEventBatch) -> None:
+        """Publish the events of one workflow step, in order (run as a local activity).
+
+        Each keeps its own ``Nats-Msg-Id``, so a retry after a partial batch republishes only
+        duplicates that JetStream drops.
+        """
+        for event in batch.events:
+            await self.publish_domain_event(event)

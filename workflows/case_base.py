@@ -16,6 +16,8 @@ and ``all_handlers_finished`` before returning or continuing as new.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -30,12 +32,18 @@ with workflow.unsafe.imports_passed_through():
     from contracts.catalog import EVENT_TYPES
     from contracts.common import Payload
     from contracts.deadline_models import DeadlineInfo, DeadlineStatus
-    from contracts.domain import DomainEvent, EntryKind
+    from contracts.domain import DomainEvent, DomainEventBatch, EntryKind
     from contracts.envelope import Envelope
     from contracts.workflow_io import CaseStart, CaseStatus, HistoryItem, ReceiveResult, YearScheduleIn
     from workflows import deadlines as dl
 
 PUBLISH_ACTIVITY = "publish_domain_event"
+PUBLISH_BATCH_ACTIVITY = "publish_domain_events"
+# Runs started after this patch publish each step's domain events together, from one local
+# activity (``make bench``: three sequential activities per opening event were most of the
+# engine's cost). Histories recorded before it replay on the old path, one activity per event.
+PATCH_BATCHED_PUBLISH = "lawlink-batched-local-publish"
+_PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 REFUSED_ERROR_TYPE = "EventRefused"
 # Keep the workflow's own memory of seen event ids bounded; Temporal also de-duplicates
 # Updates by id, and the registry upserts by event_id.
@@ -88,6 +96,8 @@ class CaseWorkflow:
         # Initialised from the start input before any handler runs: with update-with-start the
         # first event's Update is handled in the same workflow task that starts the run.
         self._lock = asyncio.Lock()
+        self._outbox: list[DomainEvent] = []
+        self._batch_depth = 0
         self._start = start
         self._rules: dict[str, dl.Rule] = dl.load_rules(start.rule_settings)
         self._calendar = dl.WorkCalendar(extra=_schedules(start.calendar))
@@ -152,16 +162,17 @@ class CaseWorkflow:
             if refusal is not None:
                 raise _refused(refusal)
             self._remember(event_id)
-            await self.emit(
-                env.type,
-                kind=EntryKind.RECEIVED,
-                actor=env.source_agency,
-                event_id=event_id,
-                causation_id=event_id,
-                payload=self.received_payload(env, payload),
-                at=env.occurred_at,
-            )
-            await self.on_event(env, payload)
+            async with self.batch():
+                await self.emit(
+                    env.type,
+                    kind=EntryKind.RECEIVED,
+                    actor=env.source_agency,
+                    event_id=event_id,
+                    causation_id=event_id,
+                    payload=self.received_payload(env, payload),
+                    at=env.occurred_at,
+                )
+                await self.on_event(env, payload)
             return ReceiveResult(accepted=True, duplicate=False, state=self.s.state)
 
     @receive.validator
@@ -265,13 +276,38 @@ class CaseWorkflow:
         self.s.history.append(
             HistoryItem(seq=event.seq, type=event_type, at=event.occurred_at, actor=actor, state=self.s.state)
         )
-        await workflow.execute_activity(
-            PUBLISH_ACTIVITY,
-            event,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
-        )
+        self._outbox.append(event)
+        if self._batch_depth == 0 or not workflow.patched(PATCH_BATCHED_PUBLISH):
+            await self.flush()
         return event
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """Publish the domain events emitted inside the block together, when it ends."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if self._batch_depth == 0:
+                await self.flush()
+
+    async def flush(self) -> None:
+        """Publish what :meth:`emit` queued, in order."""
+        while self._outbox:
+            events, self._outbox = self._outbox, []
+            if workflow.patched(PATCH_BATCHED_PUBLISH):
+                await workflow.execute_local_activity(
+                    PUBLISH_BATCH_ACTIVITY,
+                    DomainEventBatch(events=events),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=_PUBLISH_RETRY,
+                )
+                continue
+            for event in events:
+                await workflow.execute_activity(
+                    PUBLISH_ACTIVITY, event, start_to_close_timeout=timedelta(seconds=30), retry_policy=_PUBLISH_RETRY
+                )
 
     async def open_deadline(
         self,
@@ -379,7 +415,7 @@ class CaseWorkflow:
                             await self.emit("deadline.warning", kind=EntryKind.DEADLINE, deadline=d.info)
                 continue
             if await self._until(d.info.due_at, deadline_id, version):
-                async with self._lock:
+                async with self._lock, self.batch():
                     if self._still(deadline_id, version):
                         d.info = d.info.model_copy(update={"status": DeadlineStatus.BREACHED})
                         await self.emit("deadline.breached", kind=EntryKind.DEADLINE, deadline=d.info)

@@ -133,7 +133,10 @@ class UnalteredCaseTransferWorkflow(CaseTransferWorkflow):
 
 @workflow.defn(name="CaseTransfer")
 class AlteredCaseTransferWorkflow(CaseTransferWorkflow):
-    """CaseTransfer with one unpatched change: an extra domain event when the team is formed.
+    """CaseTransfer with one unpatched change: an extra pause (a timer) when the team is formed.
+
+    (An extra domain event inside a step no longer changes the commands: a step's events are
+    published together by one local activity.)
 
     Only for the negative test below; never registered with a worker.
     """
@@ -145,7 +148,7 @@ class AlteredCaseTransferWorkflow(CaseTransferWorkflow):
     async def on_event(self, env: Envelope, payload: Payload) -> None:
         await super().on_event(env, payload)
         if env.type == "case_transfer.team_formed":
-            await self.emit("case_transfer.team_briefed")
+            await workflow.sleep(1)
 
 
 async def test_an_unpatched_change_fails_the_replay() -> None:
@@ -157,5 +160,5 @@ async def test_an_unpatched_change_fails_the_replay() -> None:
     assert control.replay_failure is None
     with pytest.raises(NondeterminismError) as info:
         await altered_replayer(AlteredCaseTransferWorkflow).replay_workflow(history)
-    # The extra activity comes where the history has the team_formed Update completing.
+    # The extra timer comes where the history has the team_formed Update completing.
     assert "Nondeterminism error" in str(info.value), info.value
