@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from services.temporal_codec import lawlink_data_converter
 from tests.servers import NatsServer, binary, free_port, serve_asgi
 
 
@@ -31,13 +31,17 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
     server.stop()
 
 
-@pytest_asyncio.fixture(scope="module")
+@pytest_asyncio.fixture
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One time-skipping server per test module: skipped time is global to a server, so a
-    module that jumps ten years ahead must not move the clock of another module's tests."""
+    """A fresh time-skipping server per test (about 0.1 s to start).
+
+    Skipped time is global to a server, and a workflow left behind by an earlier test (its
+    worker gone, an activity or timer still pending) can hold the server's clock so that the
+    next test's ``env.sleep`` hangs; one server per test rules both out.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=lawlink_data_converter(),
     )
     yield env
     await env.shutdown()
@@ -47,7 +51,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 async def temporal_dev() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=lawlink_data_converter(),
         port=free_port(),
         ui=False,
         dev_server_log_level="error",

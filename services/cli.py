@@ -50,8 +50,9 @@ def load_stack_env(path: Path = STACK_ENV, only: tuple[str, ...] | None = None) 
 
 def _settings():  # noqa: ANN202 - StackSettings, imported late so --help stays fast
     load_stack_env()
-    # The dev stack's service password lives beside it, readable by its owner only.
-    load_stack_env(STACK_ENV.with_name("secrets.env"), only=("NATS_PASSWORD",))
+    # The dev stack's service password lives beside it, readable by its owner only; so does the
+    # content key, without which no Temporal client may exist (services/temporal_codec.py).
+    load_stack_env(STACK_ENV.with_name("secrets.env"), only=("NATS_PASSWORD", "LAWLINK_CONTENT_KEY"))
     from services.settings import StackSettings
 
     return StackSettings()

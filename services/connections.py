@@ -9,10 +9,10 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from contracts import subjects
 from services.settings import StackSettings
+from services.temporal_codec import lawlink_data_converter
 
 DEAD_LETTER_STREAM = "LAWLINK_DEAD"
 INTAKE_DURABLE = "intake"
@@ -122,7 +122,7 @@ async def connect_temporal(settings: StackSettings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=lawlink_data_converter(),
     )
 
 

@@ -16,8 +16,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
 from contracts.domain import DomainEvent, DomainEventBatch
+from contracts.validation import Rejection
 from contracts.workflow_io import CaseStart, ReceiveResult
-from workflows.case_base import PUBLISH_ACTIVITY, PUBLISH_BATCH_ACTIVITY
+from workflows.case_base import PUBLISH_ACTIVITY, PUBLISH_BATCH_ACTIVITY, REJECT_ACTIVITY
 from workflows.worker import build_worker
 
 
@@ -26,6 +27,7 @@ class CollectingPublisher:
 
     def __init__(self) -> None:
         self.events: list[DomainEvent] = []
+        self.rejections: list[Rejection] = []
 
     @activity.defn(name=PUBLISH_ACTIVITY)
     async def publish_domain_event(self, event: DomainEvent) -> None:
@@ -34,6 +36,10 @@ class CollectingPublisher:
     @activity.defn(name=PUBLISH_BATCH_ACTIVITY)
     async def publish_domain_events(self, batch: DomainEventBatch) -> None:
         self.events.extend(batch.events)
+
+    @activity.defn(name=REJECT_ACTIVITY)
+    async def publish_rejection(self, rejection: Rejection) -> None:
+        self.rejections.append(rejection)
 
     def types(self, case_id: str | None = None) -> list[str]:
         """Types published (for one case), in order."""

@@ -7,7 +7,8 @@ from temporalio import activity
 
 from contracts import subjects
 from contracts.domain import DomainEvent, DomainEventBatch
-from workflows.case_base import PUBLISH_ACTIVITY, PUBLISH_BATCH_ACTIVITY
+from contracts.validation import Rejection
+from workflows.case_base import PUBLISH_ACTIVITY, PUBLISH_BATCH_ACTIVITY, REJECT_ACTIVITY
 
 
 class PublishActivities:
@@ -33,10 +34,21 @@ class PublishActivities:
 
     @activity.defn(name=PUBLISH_BATCH_ACTIVITY)
     async def publish_domain_events(self, batch: DomainEventBatch) -> None:
-        """Publish the events of one workflow step, in order (run as a local activity).
+        """Publish the events of one workflow step, in order.
 
         Each keeps its own ``Nats-Msg-Id``, so a retry after a partial batch republishes only
         duplicates that JetStream drops.
         """
         for event in batch.events:
             await self.publish_domain_event(event)
+
+    @activity.defn(name=REJECT_ACTIVITY)
+    async def publish_rejection(self, rejection: Rejection) -> None:
+        """Answer a refused opening event on ``lawlink.rejected.<agency>``, once per event."""
+        agency = rejection.source_agency or ""
+        await self._js.publish(
+            subjects.rejected(agency),
+            rejection.model_dump_json().encode(),
+            stream="LAWLINK_REJECTED",
+            headers={"Nats-Msg-Id": f"rejected:{agency}:{rejection.event_id}"},
+        )

@@ -34,15 +34,19 @@ with workflow.unsafe.imports_passed_through():
     from contracts.deadline_models import DeadlineInfo, DeadlineStatus
     from contracts.domain import DomainEvent, DomainEventBatch, EntryKind
     from contracts.envelope import Envelope
+    from contracts.validation import Rejection
     from contracts.workflow_io import CaseStart, CaseStatus, HistoryItem, ReceiveResult, YearScheduleIn
     from workflows import deadlines as dl
 
 PUBLISH_ACTIVITY = "publish_domain_event"
 PUBLISH_BATCH_ACTIVITY = "publish_domain_events"
-# Runs started after this patch publish each step's domain events together, from one local
-# activity (``make bench``: three sequential activities per opening event were most of the
-# engine's cost). Histories recorded before it replay on the old path, one activity per event.
-PATCH_BATCHED_PUBLISH = "lawlink-batched-local-publish"
+REJECT_ACTIVITY = "publish_rejection"
+SUBMIT_SIGNAL = "submit"
+# Runs started after this patch publish each step's domain events together, from one activity
+# (``make bench``: three sequential activities per opening event were most of the engine's
+# cost). Histories recorded before it replay on the old path, one activity per event. (Not a
+# local activity: the time-skipping test server cannot see those and fires timers under them.)
+PATCH_BATCHED_PUBLISH = "lawlink-batched-publish"
 _PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 REFUSED_ERROR_TYPE = "EventRefused"
 # Keep the workflow's own memory of seen event ids bounded; Temporal also de-duplicates
@@ -93,11 +97,12 @@ class CaseWorkflow:
 
     @workflow.init
     def __init__(self, start: CaseStart) -> None:
-        # Initialised from the start input before any handler runs: with update-with-start the
-        # first event's Update is handled in the same workflow task that starts the run.
+        # Initialised from the start input before any handler runs: with signal-with-start the
+        # opening event's signal is handled in the same workflow task that starts the run.
         self._lock = asyncio.Lock()
         self._outbox: list[DomainEvent] = []
         self._batch_depth = 0
+        self._publishing = 0
         self._start = start
         self._rules: dict[str, dl.Rule] = dl.load_rules(start.rule_settings)
         self._calendar = dl.WorkCalendar(extra=_schedules(start.calendar))
@@ -131,7 +136,9 @@ class CaseWorkflow:
             await workflow.wait_condition(
                 lambda: self.s.closed or workflow.info().is_continue_as_new_suggested()
             )
-            await workflow.wait_condition(workflow.all_handlers_finished)
+            # Handlers, and deadline watchers still publishing, finish before the run ends: a
+            # completion sent with an activity still being scheduled is refused by the server.
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._quiet())
             if self.s.closed:
                 return self.status()
             if workflow.info().is_continue_as_new_suggested():
@@ -154,25 +161,13 @@ class CaseWorkflow:
     async def receive(self, env: Envelope) -> ReceiveResult:
         """Take an agency's event (intake calls this with the event_id as the Update id)."""
         async with self._lock:
-            event_id = str(env.event_id)
-            if event_id in self.s.seen:
+            if str(env.event_id) in self.s.seen:
                 return ReceiveResult(accepted=True, duplicate=True, state=self.s.state)
-            payload = _payload(env)
-            refusal = self.refusal(env, payload)
+            payload, refusal = self._check(env)
             if refusal is not None:
                 raise _refused(refusal)
-            self._remember(event_id)
-            async with self.batch():
-                await self.emit(
-                    env.type,
-                    kind=EntryKind.RECEIVED,
-                    actor=env.source_agency,
-                    event_id=event_id,
-                    causation_id=event_id,
-                    payload=self.received_payload(env, payload),
-                    at=env.occurred_at,
-                )
-                await self.on_event(env, payload)
+            assert payload is not None
+            await self._take(env, payload)
             return ReceiveResult(accepted=True, duplicate=False, state=self.s.state)
 
     @receive.validator
@@ -180,15 +175,69 @@ class CaseWorkflow:
         """Refuse, before anything is written to history, what is not valid now."""
         if str(env.event_id) in self.s.seen:
             return
-        if env.case_id != self.s.case_id and self.s.case_id:
-            raise _refused(Refusal("case_id", f"this workflow carries case {self.s.case_id!r}"))
-        try:
-            payload = _payload(env)
-        except ApplicationError:
-            raise
-        refusal = self.refusal(env, payload)
+        _, refusal = self._check(env)
         if refusal is not None:
             raise _refused(refusal)
+
+    @workflow.signal(name=SUBMIT_SIGNAL)
+    async def submit(self, env: Envelope) -> None:
+        """Take an event that opens a case, sent with signal-with-start.
+
+        Intake does not wait for the worker here (an opening event costs the engine no more
+        than starting the workflow); a refusal is therefore answered by the workflow itself,
+        on ``lawlink.rejected.<agency>``, with the same body intake would have sent.
+        """
+        async with self._lock:
+            if str(env.event_id) in self.s.seen:
+                return
+            payload, refusal = self._check(env)
+            if refusal is not None:
+                await self._reject(env, refusal)
+                return
+            assert payload is not None
+            await self._take(env, payload)
+
+    def _check(self, env: Envelope) -> tuple[Payload | None, Refusal | None]:
+        """The payload, or why the event is not valid in the current state."""
+        if env.case_id != self.s.case_id and self.s.case_id:
+            return None, Refusal("case_id", f"this workflow carries case {self.s.case_id!r}")
+        spec = EVENT_TYPES.get(env.type)
+        if spec is None:
+            return None, Refusal("type", f"unknown event type {env.type!r}")
+        try:
+            payload = spec.payload.model_validate(env.payload)
+        except Exception as exc:  # intake validated already; this guards direct callers
+            return None, Refusal("payload", str(exc))
+        return payload, self.refusal(env, payload)
+
+    async def _take(self, env: Envelope, payload: Payload) -> None:
+        """Record an accepted event and move the process (caller holds the lock)."""
+        event_id = str(env.event_id)
+        self._remember(event_id)
+        async with self.batch():
+            await self.emit(
+                env.type,
+                kind=EntryKind.RECEIVED,
+                actor=env.source_agency,
+                event_id=event_id,
+                causation_id=event_id,
+                payload=self.received_payload(env, payload),
+                at=env.occurred_at,
+            )
+            await self.on_event(env, payload)
+
+    async def _reject(self, env: Envelope, refusal: Refusal) -> None:
+        await workflow.execute_activity(
+            REJECT_ACTIVITY,
+            Rejection.single(
+                {"event_id": str(env.event_id), "type": env.type, "source_agency": env.source_agency,
+                 "case_id": env.case_id},
+                refusal.field,
+                refusal.reason,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=_PUBLISH_RETRY,
+        )
 
     def received_payload(self, env: Envelope, payload: Payload) -> dict[str, Any]:
         """What of an accepted event goes on the bus; confidential processes override this."""
@@ -292,12 +341,23 @@ class CaseWorkflow:
             if self._batch_depth == 0:
                 await self.flush()
 
+    def _quiet(self) -> bool:
+        """Nothing queued, batched or being published."""
+        return not self._outbox and self._batch_depth == 0 and self._publishing == 0
+
     async def flush(self) -> None:
         """Publish what :meth:`emit` queued, in order."""
+        self._publishing += 1
+        try:
+            await self._drain()
+        finally:
+            self._publishing -= 1
+
+    async def _drain(self) -> None:
         while self._outbox:
             events, self._outbox = self._outbox, []
             if workflow.patched(PATCH_BATCHED_PUBLISH):
-                await workflow.execute_local_activity(
+                await workflow.execute_activity(
                     PUBLISH_BATCH_ACTIVITY,
                     DomainEventBatch(events=events),
                     start_to_close_timeout=timedelta(seconds=30),
@@ -448,16 +508,6 @@ class CaseWorkflow:
 
 
 _LIVE = (DeadlineStatus.OPEN, DeadlineStatus.BREACHED)
-
-
-def _payload(env: Envelope) -> Payload:
-    spec = EVENT_TYPES.get(env.type)
-    if spec is None:
-        raise _refused(Refusal("type", f"unknown event type {env.type!r}"))
-    try:
-        return spec.payload.model_validate(env.payload)
-    except Exception as exc:  # intake validated already; this guards direct callers
-        raise _refused(Refusal("payload", str(exc))) from None
 
 
 def _refused(refusal: Refusal) -> ApplicationError:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from workflows.case_transfer import CaseTransferWorkflow
+from workflows.discipline_referral import DisciplineReferralWorkflow
 from workflows.jurisdiction_dispute import JurisdictionDisputeWorkflow
 from workflows.power_delegation import PowerDelegationWorkflow
 from workflows.reverse_transfer import ReverseTransferWorkflow
-from workflows.discipline_referral import DisciplineReferralWorkflow
 
 WORKFLOWS: tuple[type, ...] = (CaseTransferWorkflow, JurisdictionDisputeWorkflow, PowerDelegationWorkflow, ReverseTransferWorkflow, DisciplineReferralWorkflow)
 

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from contracts.agencies import agencies
+from contracts.agencies import AgencyKind, agencies, get_agency
 from contracts.jurisdiction_dispute import PARTY_KINDS
 from services.console import access, read
 from services.console.actions import ACTIONS, ActionRefused, DisputeActions, TemporalDisputeActions
@@ -52,21 +52,29 @@ from services.console.auth import (
     set_language,
 )
 from services.console.i18n import (
+    CONTENT_LABELS,
     COUNTING_LABELS,
+    ITEM_STATE_LABELS,
+    REASON_LABELS,
     STATUS_LABELS,
+    WORDS,
     agency_label,
     event_label,
     pick,
     process_label,
     state_label,
     translator,
+    word,
 )
 from services.console.live import Change, LiveHub
 from services.console.settings import ConsoleSettings, resolve_session_secret
 from services.console.svg import bar_chart, column_chart, timeline_svg
 from services.console.tables import LANGS, ROLE_LABELS, Role
+from services.delegations.read_model import DelegatedItem, DelegatedItemPublic, items_by_township
 from services.discipline.content import Referral, access_for, read_content
 from services.discipline.crypto import ContentDecryptError, ContentKeyError, cipher_from_env
+from services.notifier import queries as notes
+from services.notifier.queries import ROLE_SEES
 from services.registry import queries
 from services.registry.db import make_engine, migrate
 from services.registry.models import Case, Deadline, DeadlinePublic
@@ -78,6 +86,7 @@ log = logging.getLogger("lawlink.console")
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 LANG_COOKIE = "lawlink_lang"
+DELEGATION = "power_delegation"
 LOGIN_CSRF_COOKIE = "lawlink_login_csrf"
 PROJECTION_WAIT_SECONDS = 3.0
 
@@ -100,9 +109,19 @@ class Forbidden(Exception):
 class NotFound(Exception):
     """No such case (or dispute, or dead letter)."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, field: str = "case_id") -> None:
         super().__init__(what)
         self.what = what
+        self.field = field
+
+
+class BadInput(Exception):
+    """A query or form field the console cannot use (answered next to the field, or as JSON 422)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 def _ip(request: Request) -> str | None:
@@ -113,6 +132,28 @@ def _local(t: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if t is None:
         return "—"
     return t.astimezone(SHANGHAI).strftime(fmt)
+
+
+def _due_label(due_at: datetime | None, counting: str | None, lang: str) -> str:
+    """A limit as officials say it: the last day "by end of day" (``due_at`` is the first instant
+    after the limit, so showing it would read a day late); hour limits keep their time."""
+    if due_at is None:
+        return "—"
+    if counting == "hours":
+        return _local(due_at)
+    return f"{read.last_day(due_at).isoformat()} {word('end_of_day', lang)}"
+
+
+def _content_value(value: Any, lang: str) -> str:
+    """One field of referral content as text: lists and records read as lines, not Python reprs;
+    agency ids as names; checksums left out (they help machines, not readers)."""
+    if isinstance(value, list):
+        return "；".join(_content_value(v, lang) for v in value) if value else "—"
+    if isinstance(value, dict):
+        parts = [agency_label(v, lang) if k == "agency" and isinstance(v, str) else _content_value(v, lang)
+                 for k, v in value.items() if k != "sha256" and v not in (None, "")]
+        return " · ".join(parts)
+    return "—" if value is None else str(value)
 
 
 def _safe_next(target: str | None) -> str:
@@ -238,9 +279,15 @@ def create_app(
         if user is not None:
             for path, key, permission in (("/inbox", "inbox", "inbox.view"), ("/dashboard", "dashboard", "dashboard.view"),
                                           ("/agency", "my_agency", "agency.view"), ("/", "cases", "cases.list"),
+                                          ("/digest", "digest", "digest.view"), ("/townships", "townships", "townships.list"),
                                           ("/audit", "audit", "audit.view"), ("/users", "users", "users.view")):
-                if access.allowed(user, permission):
-                    nav.append((path, key))
+                if not access.allowed(user, permission):
+                    continue
+                if path == "/digest" and not (user.agency or access.allowed(user, "digest.any_agency")):
+                    continue
+                if path == "/townships" and user.role is Role.AGENCY_OFFICER and not access.is_township(user.agency):
+                    continue
+                nav.append((path, key))
         base = {
             "user": user,
             "lang": lang,
@@ -258,8 +305,23 @@ def create_app(
             "role_label": lambda r: pick(ROLE_LABELS.get(Role(r)) if r in Role._value2member_map_ else None, lang, r),
             "local": _local,
             "temporal_link": temporal_link,
+            "bell": bell_of(user),
+            "due_label": lambda due_at, counting: _due_label(due_at, counting, lang),
+            "content_label": lambda k: pick(CONTENT_LABELS.get(k), lang, k),
+            "content_value": lambda v: _content_value(v, lang),
+            "counting_note": lambda c: word(f"counting_{c}", lang) if f"counting_{c}" in WORDS else (c or ""),
+            "reason_label": lambda r: pick(REASON_LABELS.get(r), lang, r),
+            "item_state_label": lambda s: pick(ITEM_STATE_LABELS.get(s), lang, s),
         }
         return TEMPLATES.TemplateResponse(request, template, {**base, **context}, status_code=status)
+
+    def bell_of(user: CurrentUser | None) -> dict[str, Any] | None:
+        """The header bell: unread notifications of the user's agency meant for their role."""
+        if user is None or not user.agency or user.role.value not in ROLE_SEES:
+            return None
+        with Session(engine) as session:
+            unread = notes.unread_count(session, agency=user.agency, user=user.username, role=user.role.value)
+        return {"agency": user.agency, "unread": unread}
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, _: NotSignedIn) -> Response:
@@ -278,8 +340,15 @@ def create_app(
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> Response:
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"field": "case_id", "reason": f"no {exc.what}"}, status_code=404)
+            return JSONResponse({"field": exc.field, "reason": f"no {exc.what}"}, status_code=404)
         return render(request, "error.html", user_of(request), status=404, title_key="not_found", text=exc.what)
+
+    @app.exception_handler(BadInput)
+    async def _bad_input(request: Request, exc: BadInput) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"field": exc.field, "reason": exc.reason}, status_code=422)
+        return render(request, "error.html", user_of(request), status=422, title_key="bad_input",
+                      text=f"{exc.field}: {exc.reason}")
 
     # ----- sign-in -----------------------------------------------------------------------------
 
@@ -413,12 +482,17 @@ def create_app(
             deadlines = queries.deadlines(session, case_id=case_id, process=process) if readable else []
             if readable and access.is_confidential(case):
                 content = referral_content(session, user, case)
+            townships: list[str] = []
+            if case.process == DELEGATION:
+                found = session.exec(select(DelegatedItem.township)
+                                     .where(DelegatedItem.workflow_id == case.workflow_id).distinct()).all()
+                townships = sorted(t for t in found if access.can_view_township(user, t))
         calendar = read.work_calendar()
         live = [(d, read.remaining(d, now, calendar)) for d in deadlines if d.status in read.LIVE_DEADLINE]
         svg = timeline_svg(entries, deadlines, process=process, now=now, closed=case.closed, lang=lang_of(request, user))
         return {"case": case, "readable": readable, "confidential": access.is_confidential(case), "entries": entries,
                 "deadlines": deadlines, "live_deadlines": live, "svg": svg, "now": now, "content": content,
-                "is_dispute": case.process == read.DISPUTE}
+                "is_dispute": case.process == read.DISPUTE, "townships": townships}
 
     @app.get("/cases/{process}/{case_id}", response_class=HTMLResponse)
     def case_page(request: Request, process: str, case_id: str) -> Response:
@@ -453,6 +527,8 @@ def create_app(
                           "occurred_at": c.occurred_at.isoformat(), "content": c.content}
                          for c in ctx["content"] or []] if ctx["confidential"] else None,
             )
+        if ctx["townships"]:
+            body["townships"] = [{"township": t, "url": f"/townships/{t}"} for t in ctx["townships"]]
         return body
 
     # ----- coordinator inbox and dispute page ------------------------------------------------
@@ -665,6 +741,210 @@ def create_app(
             "cases": [{**c, "updated_at": c["updated_at"].isoformat()} for c in cases],
         }
 
+    # ----- notifications: the bell, mark as read, the daily digest (issue 9) -------------------
+
+    def agency_param(request: Request, user: CurrentUser, agency: str, any_permission: str, permission: str) -> str | None:
+        """The agency a notifications or digest request is about: the user's own unless a role
+        with ``any_permission`` picked another. Unknown ids are bad input; another agency for a
+        role without the grant is forbidden (403, audited)."""
+        chosen = agency.strip() or (user.agency or "")
+        if not chosen:
+            return None
+        if get_agency(chosen) is None:
+            raise BadInput("agency", f"unknown agency {chosen!r}")
+        if not access.can_pick_agency(user, any_permission, chosen):
+            raise forbid(request, user, permission, f"agency/{chosen}", "another agency")
+        return chosen
+
+    def notification_rows(user: CurrentUser, agency: str | None, unread_only: bool, limit: int,
+                          offset: int) -> tuple[list[notes.NotificationView], int]:
+        if not agency:
+            return [], 0
+        role = user.role.value
+        with Session(engine) as session:
+            rows = notes.list_notifications(session, agency=agency, role=role, user=user.username,
+                                            unread_only=unread_only, limit=limit, offset=offset)
+            unread = notes.unread_count(session, agency=agency, user=user.username, role=role)
+        return rows, unread
+
+    def bounded(value: int, name: str, low: int, high: int) -> int:
+        if not low <= value <= high:
+            raise BadInput(name, f"must be between {low} and {high}, got {value}")
+        return value
+
+    @app.get("/notifications", response_class=HTMLResponse)
+    def notifications_page(request: Request, agency: str = "", unread: bool = False, limit: int = 100,
+                           offset: int = 0) -> Response:
+        user = guard(request, "notifications.view")
+        chosen = agency_param(request, user, agency, "notifications.any_agency", "notifications.view")
+        rows, count = notification_rows(user, chosen, unread, bounded(limit, "limit", 1, 500),
+                                        bounded(offset, "offset", 0, 1_000_000))
+        return render(request, "notifications.html", user, rows=rows, unread_count=count, agency=chosen or "",
+                      unread=unread, own=bool(chosen) and chosen == user.agency,
+                      can_pick=access.allowed(user, "notifications.any_agency"),
+                      all_agencies=list(agencies().values()), done=request.query_params.get("done"))
+
+    @app.get("/notifications/bell", response_class=HTMLResponse)
+    def notifications_bell(request: Request) -> Response:
+        """The bell alone: what the header re-fetches when the SSE stream says it rang."""
+        user = guard(request, "notifications.view")
+        return TEMPLATES.TemplateResponse(request, "_bell.html", {"bell": bell_of(user),
+                                                                  "t": translator(lang_of(request, user))})
+
+    @app.get("/api/notifications")
+    def api_notifications(request: Request, agency: str = "", unread: bool = False, limit: int = 100,
+                          offset: int = 0) -> dict[str, Any]:
+        user = guard(request, "notifications.view")
+        chosen = agency_param(request, user, agency, "notifications.any_agency", "notifications.view")
+        rows, count = notification_rows(user, chosen, unread, bounded(limit, "limit", 1, 500),
+                                        bounded(offset, "offset", 0, 1_000_000))
+        return {"agency": chosen, "unread": count, "items": [r.model_dump(mode="json") for r in rows]}
+
+    @app.get("/api/notifications/unread-count")
+    def api_unread_count(request: Request) -> dict[str, Any]:
+        user = guard(request, "notifications.view")
+        bell = bell_of(user)
+        return {"agency": user.agency, "unread": bell["unread"] if bell else 0}
+
+    def mark_one(request: Request, user: CurrentUser, notification_id: str) -> bool:
+        """Mark one notification read after checking it is the user's agency's and meant for
+        their role (the notifier's ``mark_read`` leaves that check to the console)."""
+        target = f"notification/{notification_id}"
+        with Session(engine) as session:
+            record = notes.get_notification(session, notification_id=notification_id)
+            if record is None:
+                audit(engine, action="notifications.read", outcome="not_found", user=user, target=target, ip=_ip(request))
+                raise NotFound(f"notification {notification_id}", field="id")
+            audience_ok = record.audience in ROLE_SEES.get(user.role.value, frozenset())
+            if not user.agency or record.agency != user.agency or not audience_ok:
+                raise forbid(request, user, "notifications.read", target,
+                             "notification of another agency" if record.agency != user.agency else "not for this role")
+            changed = notes.mark_read(session, notification_id=notification_id, user=user.username)
+        audit(engine, action="notifications.read", outcome="ok", user=user, target=target, ip=_ip(request),
+              detail=None if changed else "already read")
+        return changed
+
+    @app.post("/notifications/read-all")
+    async def notifications_read_all(request: Request) -> Response:
+        user = guard(request, "notifications.read", "notifications/all")
+        form = await request.form()
+        check_csrf(request, user, str(form.get("csrf_token", "")), "notifications.read")
+        if not user.agency:
+            raise forbid(request, user, "notifications.read", "notifications/all", "account bound to no agency")
+        with Session(engine) as session:
+            count = notes.mark_all_read(session, agency=user.agency, user=user.username, role=user.role.value)
+        audit(engine, action="notifications.read_all", outcome="ok", user=user, target=f"agency/{user.agency}",
+              ip=_ip(request), detail=f"{count} marked read")
+        return RedirectResponse("/notifications?done=read_all", status_code=303)
+
+    @app.post("/notifications/{notification_id}/read")
+    async def notification_read(request: Request, notification_id: str) -> Response:
+        user = guard(request, "notifications.read", f"notification/{notification_id}")
+        form = await request.form()
+        check_csrf(request, user, str(form.get("csrf_token", "")), "notifications.read")
+        await anyio.to_thread.run_sync(mark_one, request, user, notification_id)
+        return RedirectResponse(_safe_next(str(form.get("next") or "/notifications")), status_code=303)
+
+    @app.post("/api/notifications/{notification_id}/read")
+    async def api_notification_read(request: Request, notification_id: str) -> dict[str, Any]:
+        user = guard(request, "notifications.read", f"notification/{notification_id}")
+        check_csrf(request, user, None, "notifications.read")
+        changed = await anyio.to_thread.run_sync(mark_one, request, user, notification_id)
+        bell = bell_of(user)
+        return {"id": notification_id, "changed": changed, "unread": bell["unread"] if bell else 0}
+
+    def digest_of(agency: str | None) -> notes.Digest | None:
+        if not agency:
+            return None
+        with Session(engine) as session:
+            return notes.digest(session, agency=agency, now=datetime.now(UTC))
+
+    @app.get("/digest", response_class=HTMLResponse)
+    def digest_page(request: Request, agency: str = "") -> Response:
+        user = guard(request, "digest.view")
+        can_pick = access.allowed(user, "digest.any_agency")
+        try:
+            chosen = agency_param(request, user, agency, "digest.any_agency", "digest.view")
+        except BadInput as exc:
+            return render(request, "digest.html", user, status=422, data=None, agency=agency, can_pick=can_pick,
+                          all_agencies=list(agencies().values()), errors={exc.field: exc.reason})
+        return render(request, "digest.html", user, data=digest_of(chosen), agency=chosen or "", can_pick=can_pick,
+                      all_agencies=list(agencies().values()), errors={})
+
+    @app.get("/api/digest")
+    def api_digest(request: Request, agency: str = "") -> dict[str, Any]:
+        user = guard(request, "digest.view")
+        chosen = agency_param(request, user, agency, "digest.any_agency", "digest.view")
+        if chosen is None:
+            raise BadInput("agency", "this account is bound to no agency; pick one with ?agency=")
+        data = digest_of(chosen)
+        assert data is not None
+        return data.model_dump(mode="json")
+
+    # ----- townships: delegated items (issue 6) --------------------------------------------------
+
+    def township_ids() -> list[str]:
+        return [a.id for a in agencies().values() if a.kind is AgencyKind.TOWNSHIP]
+
+    def township_summaries(user: CurrentUser) -> list[dict[str, Any]]:
+        with Session(engine) as session:
+            counts = read.township_item_counts(session)
+        out = []
+        for township in township_ids():
+            if not access.can_view_township(user, township):
+                continue
+            by_state = counts.get(township, {})
+            agency = get_agency(township)
+            assert agency is not None
+            out.append({"township": township, "name_zh": agency.name_zh, "name_en": agency.name_en,
+                        "district": agency.district, "items": sum(by_state.values()), "by_state": by_state})
+        return out
+
+    def own_township_or_forbid(request: Request, user: CurrentUser) -> str | None:
+        """A township officer's own township; any other agency officer may list none (403)."""
+        if user.role is not Role.AGENCY_OFFICER:
+            return None
+        if access.is_township(user.agency):
+            return user.agency
+        raise forbid(request, user, "townships.list", "townships", "agency officer of a body that is not a township")
+
+    @app.get("/townships", response_class=HTMLResponse)
+    def townships_page(request: Request) -> Response:
+        user = guard(request, "townships.list")
+        own = own_township_or_forbid(request, user)
+        if own is not None:
+            return RedirectResponse(f"/townships/{own}", status_code=303)
+        return render(request, "townships.html", user, rows=township_summaries(user))
+
+    @app.get("/api/townships")
+    def api_townships(request: Request) -> list[dict[str, Any]]:
+        user = guard(request, "townships.list")
+        own_township_or_forbid(request, user)
+        return township_summaries(user)
+
+    def township_items(request: Request, user: CurrentUser, township: str,
+                       include_returned: bool) -> list[DelegatedItemPublic]:
+        if not access.is_township(township):
+            raise NotFound(f"township {township}", field="agency_id")
+        if not access.can_view_township(user, township):
+            raise forbid(request, user, "township.view", f"township/{township}", "another township")
+        with Session(engine) as session:
+            return items_by_township(session, township, include_returned=include_returned)
+
+    @app.get("/townships/{agency_id}", response_class=HTMLResponse)
+    def township_page(request: Request, agency_id: str, returned: bool = True) -> Response:
+        user = guard(request, "township.view", f"township/{agency_id}")
+        items = township_items(request, user, agency_id, returned)
+        now = datetime.now(UTC)
+        return render(request, "township.html", user, township=agency_id, items=items, returned=returned,
+                      review_days={i.code + "|" + i.case_id: read.days_until(i.next_review_at, now) for i in items})
+
+    @app.get("/api/townships/{agency_id}")
+    def api_township(request: Request, agency_id: str, returned: bool = True) -> dict[str, Any]:
+        user = guard(request, "township.view", f"township/{agency_id}")
+        items = township_items(request, user, agency_id, returned)
+        return {"township": agency_id, "items": [i.model_dump(mode="json") for i in items]}
+
     # ----- admin: audit and users ------------------------------------------------------------
 
     @app.get("/audit", response_class=HTMLResponse)
@@ -719,9 +999,7 @@ def create_app(
         user = guard(request, "live.stream")
 
         def accept(change: Change) -> bool:
-            if user.role is not Role.AGENCY_OFFICER:
-                return True
-            return bool(user.agency) and (user.agency in change.parties or user.agency == change.agency)
+            return access.sees_live(user, change)
 
         return StreamingResponse(hub.stream(accept, is_disconnected=request.is_disconnected),
                                  media_type="text/event-stream",

@@ -34,6 +34,34 @@ COUNTING_LABELS: dict[str, tuple[str, str]] = {
     "months": ("个月", "months"),
 }
 
+# Where one delegated power item stands (contracts.power_delegation.ItemState).
+ITEM_STATE_LABELS: dict[str, tuple[str, str]] = {
+    "granted": ("已赋权，待乡镇承接", "granted, awaiting acceptance"),
+    "pending_effect": ("已承接，待生效", "accepted, not yet in effect"),
+    "active": ("乡镇行使中", "exercised by the township"),
+    "under_review": ("评估中", "under review"),
+    "returning": ("已收回，待移交在办案件", "revoked, cases being handed back"),
+    "returned": ("已退回原部门", "returned to the department"),
+}
+
+# Why an agency is told (services.notifier.messages.Reason).
+REASON_LABELS: dict[str, tuple[str, str]] = {
+    "act": ("须办理", "Action required"),
+    "supervise": ("监督", "Supervision"),
+    "coordinate": ("协调", "Coordination"),
+    "inform": ("知悉", "For information"),
+}
+
+# Field names of referral content (the clue's payload), shown to the need-to-know circle.
+CONTENT_LABELS: dict[str, tuple[str, str]] = {
+    "source": ("线索来源", "Source"), "clue_no": ("线索编号", "Clue no."), "officials": ("涉及人员", "Officials"),
+    "misconduct": ("问题类型", "Misconduct"), "allegation": ("问题描述", "Allegation"),
+    "evidence": ("证据材料", "Evidence"), "commission": ("纪检监察机关", "Commission"),
+    "managing_level": ("管理层级", "Managing level"), "referral_letter_no": ("移送函文号", "Referral letter no."),
+    "attachments": ("附件", "Attachments"), "disposition": ("处置方式", "Disposition"), "outcome": ("处置结果", "Outcome"),
+    "reason": ("理由", "Reason"), "note": ("说明", "Note"),
+}
+
 WORDS: dict[str, tuple[str, str]] = {
     "app": ("日照行政执法协同平台", "Lawlink console"),
     "sign_in": ("登录", "Sign in"),
@@ -161,6 +189,54 @@ WORDS: dict[str, tuple[str, str]] = {
     "positive": ("积极争议（多方争管）", "positive (several claim it)"),
     "negative": ("消极争议（无人管辖）", "negative (none will take it)"),
     "request_id": ("请求编号", "Request id"),
+    "bad_input": ("输入有误", "Bad input"),
+    "notifications": ("通知", "Notifications"),
+    "unread": ("未读", "unread"),
+    "read": ("已读", "read"),
+    "mark_read": ("标为已读", "Mark read"),
+    "mark_all_read": ("全部标为已读", "Mark all read"),
+    "only_unread": ("仅未读", "unread only"),
+    "no_notifications": ("暂无通知", "No notifications"),
+    "no_agency_bound": ("您的账户未绑定机关；请选择要查看的机关。", "Your account is bound to no agency; pick one to look at."),
+    "notification_reason": ("类别", "Kind"),
+    "what_to_do": ("须办事项", "What to do"),
+    "received_at": ("收到时间", "Received"),
+    "marked_read": ("已标为已读", "Marked read"),
+    "digest": ("每日提醒", "Daily digest"),
+    "digest_of": ("每日提醒：今日届满与已超期", "Daily digest: due today and overdue"),
+    "digest_day": ("日期", "Day"),
+    "overdue_list": ("已超期", "Overdue"),
+    "supervising_list": ("本机关监督的超期事项", "Overdue deadlines this agency supervises"),
+    "pick_agency": ("选择机关", "Pick an agency"),
+    "show": ("查看", "Show"),
+    "townships": ("赋权乡镇", "Townships"),
+    "township": ("乡镇（街道）", "Township"),
+    "delegated_items": ("赋权事项", "Delegated items"),
+    "item_code": ("事项编码", "Code"),
+    "item_name": ("事项名称", "Item"),
+    "original_department": ("原行使部门", "Original department"),
+    "item_state": ("事项状态", "Item state"),
+    "effective_at": ("生效日期", "In effect from"),
+    "next_review": ("下次评估日期", "Next review"),
+    "activity": ("办案情况", "Activity"),
+    "handled": ("办理", "handled"),
+    "refused_cases": ("不予处罚/受理", "refused"),
+    "overturned": ("被撤销变更", "overturned"),
+    "complaint": ("投诉举报", "complaints"),
+    "delegation": ("赋权文件", "Delegation"),
+    "no_items": ("暂无赋权事项", "No delegated items"),
+    "items_total": ("事项数", "Items"),
+    "include_returned": ("含已退回事项", "include returned items"),
+    "open_township_page": ("查看乡镇赋权事项", "Delegated items of the township"),
+    "days_to_review": ("距评估", "to review"),
+    "days": ("天", "days"),
+    "district": ("所属区县", "District"),
+    "bell_label": ("未读通知", "unread notifications"),
+    "end_of_day": ("当日结束前", "by end of day"),
+    "counting_working_days": ("按工作日计算", "working days"),
+    "counting_calendar_days": ("按日历日计算", "calendar days"),
+    "counting_hours": ("按小时计算", "hours"),
+    "counting_months": ("按月计算", "months"),
 }
 
 
@@ -187,7 +263,47 @@ def _state_labels() -> dict[str, dict[str, tuple[str, str]]]:
     return out
 
 
-_STATES = _state_labels()
+# The console's own words for processes whose contracts module names no STATE_LABELS yet; a
+# module's own labels win (see _state_labels), so these only fill gaps.
+CONSOLE_STATE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "case_transfer": {
+        "opened": ("已发现涉嫌犯罪", "crime suspected"), "team_formed": ("已组成专案组", "team formed"),
+        "reported": ("已报请负责人审批", "report submitted"), "approved": ("已批准移送", "transfer approved"),
+        "transferred": ("已移送公安机关", "transferred to police"), "forwarding": ("公安机关转送中", "being forwarded"),
+        "received": ("公安机关已接收", "received by police"), "police_refused": ("公安机关不予立案", "police refused"),
+        "reconsideration": ("复议中", "reconsideration"), "refusal_upheld": ("维持不予立案", "refusal upheld"),
+        "supervision": ("检察监督中", "under supervision"), "explained": ("公安机关已说明理由", "police explained"),
+        "filing_ordered": ("检察机关通知立案", "filing ordered"), "refusal_final": ("不予立案已确定", "refusal final"),
+        "filed": ("公安机关已立案", "filed by police"), "materials_handed_over": ("涉案物品已移交", "materials handed over"),
+        "refused_by_head": ("负责人不批准移送", "refused by the head"), "concluded": ("已办结", "concluded"),
+        "administrative_closed": ("行政处理已结案", "administrative case closed"),
+        "returned_for_penalty": ("退回行政处罚", "returned for penalty"),
+    },
+    "discipline_referral": {
+        "proposed": ("待司法局确认", "proposed"), "identified": ("待负责人审批", "awaiting approval"),
+        "approved": ("已批准移送", "approved"), "declined": ("不予移送", "declined"), "dismissed": ("不予确认", "dismissed"),
+        "referred": ("已移送纪检监察机关", "referred"), "received": ("纪检监察机关已签收", "received"),
+        "forward_pending": ("待转送", "forward pending"), "forwarded": ("已转送", "forwarded"),
+        "returned": ("已退回", "returned"), "rectifying": ("整改中", "rectifying"), "rectified": ("已整改", "rectified"),
+        "concluded": ("已办结", "concluded"),
+    },
+    "power_delegation": {
+        "granted": ("已赋权，待乡镇承接", "granted"), "accepted": ("已承接，待生效", "accepted"),
+        "active": ("乡镇行使中", "active"), "under_review": ("评估中", "under review"),
+        "assessed": ("评估完成，待决定", "assessed"), "returning": ("收回事项移交中", "returning"),
+        "ended": ("已终止", "ended"),
+    },
+}
+
+
+def _merged_states() -> dict[str, dict[str, tuple[str, str]]]:
+    out = {p: dict(labels) for p, labels in CONSOLE_STATE_LABELS.items()}
+    for process, labels in _state_labels().items():
+        out.setdefault(process, {}).update(labels)
+    return out
+
+
+_STATES = _merged_states()
 
 
 GENERIC_STATES: dict[str, tuple[str, str]] = {"new": ("新建", "new"), "closed": ("已办结", "closed")}

@@ -1,10 +1,15 @@
-"""Live refresh: tell open pages that a case changed, so they re-fetch their fragment.
+"""Live refresh: tell open pages that a case changed, so they re-fetch their fragment, and ring
+the bell when a notification for the user's agency arrives.
 
 The console listens to ``lawlink.out.>`` with a plain core-NATS subscription (no durable: a
 missed message only means a page refreshes on the next one). The registry projects the same
 event from JetStream on its own schedule, so before telling the browsers the hub waits until
 the event's row is in the read model; otherwise a page would re-fetch too early and show the
 old state. Pages then re-render from the read model, like every other reader.
+
+Notifications are heard on ``lawlink.notify.>``: the notifier publishes one only after it has
+stored it, so the bell re-counts from the notification table at once. A console whose NATS user
+may not read that subject still works; its bells update on the next page load.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import anyio
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from contracts.subjects import NOTIFY_ALL
 from services.registry.models import TimelineEntry
 
 log = logging.getLogger("lawlink.console.live")
@@ -29,16 +35,24 @@ PROJECTION_WAIT_SECONDS = 3.0
 
 @dataclass(frozen=True)
 class Change:
-    """What the browsers are told: which case moved (never the event's content)."""
+    """What the browsers are told: which case moved (never the event's content).
+
+    ``kind="notify"``: a notification for ``agency`` with ``audience`` was stored; browsers are
+    told only that their bell should re-count.
+    """
 
     process: str
     case_id: str
     type: str
     parties: tuple[str, ...] = ()
     agency: str | None = None
+    kind: str = "change"
+    audience: str | None = None
 
     def sse(self) -> str:
-        """One SSE message (``event: change``)."""
+        """One SSE message (``event: change`` or ``event: notify``)."""
+        if self.kind == "notify":
+            return f"event: notify\ndata: {json.dumps({'agency': self.agency})}\n\n"
         data = json.dumps({"process": self.process, "case_id": self.case_id, "type": self.type})
         return f"event: change\ndata: {data}\n\n"
 
@@ -104,6 +118,11 @@ class LiveHub:
         except Exception as exc:  # noqa: BLE001 - live refresh is a convenience, not a dependency
             log.warning("live refresh disabled: cannot subscribe to lawlink.out.> at %s: %s", nats_url, exc)
             self._nc = None
+            return
+        try:
+            await self._nc.subscribe(NOTIFY_ALL, cb=self._on_notification)
+        except Exception as exc:  # noqa: BLE001 - the bell then updates on page loads only
+            log.warning("live bell disabled: cannot subscribe to %s: %s", NOTIFY_ALL, exc)
 
     async def stop(self) -> None:
         """Unsubscribe and close the connection."""
@@ -120,6 +139,16 @@ class LiveHub:
         except (ValueError, KeyError, TypeError):
             return
         asyncio.get_running_loop().create_task(self._after_projection(event_id, change))
+
+    async def _on_notification(self, msg) -> None:  # noqa: ANN001 - nats.aio.msg.Msg
+        """A stored notification: ring the bells of its agency (ids only, never the text)."""
+        try:
+            data = json.loads(msg.data)
+            change = Change(process=str(data["process"]), case_id=str(data["case_id"]), type=str(data["event_type"]),
+                            agency=str(data["recipient"]), kind="notify", audience=str(data["audience"]))
+        except (ValueError, KeyError, TypeError):
+            return
+        self.publish(change)
 
     async def _after_projection(self, event_id: str, change: Change) -> None:
         loop = asyncio.get_running_loop()

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, select
 from contracts.jurisdiction_dispute import COORDINATOR_STATES, OPEN_STATES
 from contracts.jurisdiction_dispute import State as DisputeState
 from services.calendar_store import load_schedules
+from services.delegations.read_model import DelegatedItem
 from services.disputes.inbox import DisputeTaskPublic, list_inbox
 from services.registry.models import Case, DeadLetter, Deadline, DeadlinePublic, TimelineEntry
 from workflows import deadlines as dl
@@ -267,3 +268,26 @@ def cases_of(session: Session, *, agency: str | None, process: str | None = None
 def dispute_is_open(state: str) -> bool:
     """True while a dispute has not ended."""
     return state in OPEN_STATES
+
+
+def township_item_counts(session: Session) -> dict[str, dict[str, int]]:
+    """Delegated items per township and item state (the township list's columns)."""
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    rows = session.exec(
+        select(DelegatedItem.township, DelegatedItem.state, func.count()).group_by(DelegatedItem.township,
+                                                                                     DelegatedItem.state)
+    ).all()
+    for township, state, count in rows:
+        out[township][state] = int(count)
+    return dict(out)
+
+
+def days_until(when: datetime | None, now: datetime) -> int | None:
+    """Calendar days from today to ``when``'s day in Shanghai (negative once passed; None: no date).
+
+    A review date is a calendar date set by the delegation (one year after it took effect), so
+    it is counted in calendar days, not working days.
+    """
+    if when is None:
+        return None
+    return (when.astimezone(dl.SHANGHAI).date() - now.astimezone(dl.SHANGHAI).date()).days

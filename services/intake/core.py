@@ -14,10 +14,9 @@ from pathlib import Path
 from nats.js import JetStreamContext
 from temporalio.client import (
     Client,
-    WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -161,8 +160,8 @@ class Intake:
             "case_id": env.case_id,
         }
         try:
-            if route.mode is Mode.UPDATE_WITH_START:
-                start = WithStartWorkflowOperation(
+            if route.mode is Mode.SIGNAL_WITH_START:
+                await self._client.start_workflow(
                     route.workflow_type,
                     CaseStart(
                         process=route.process,
@@ -172,18 +171,12 @@ class Intake:
                     ),
                     id=wid,
                     task_queue=self._task_queue,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    result_type=None,
-                )
-                return await self._client.execute_update_with_start_workflow(
-                    route.update,
-                    env,
-                    start_workflow_operation=start,
-                    id=str(env.event_id),
-                    result_type=ReceiveResult,
+                    start_signal=route.signal,
+                    start_signal_args=[env],
                     rpc_timeout=timedelta(seconds=self._update_timeout),
                 )
+                return ReceiveResult(accepted=True, duplicate=False, state="submitted")
             handle = self._client.get_workflow_handle(wid)
             return await handle.execute_update(
                 route.update,

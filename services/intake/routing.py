@@ -1,9 +1,11 @@
 """The one routing table: which workflow takes each event type, and how.
 
-An event that may open its process is sent with update-with-start (the workflow is created if
-it does not run yet, found if it does); every other event is an Update on the running workflow.
-Both use the ``receive`` Update with the event_id as the Update id, so Temporal and the
-workflow both de-duplicate, and the validator's refusal comes straight back to intake.
+An event that may open its process is sent with signal-with-start (the workflow is created if it
+does not run yet, found if it does): intake waits only for Temporal to take it, not for the
+worker, so opening a case costs what starting a workflow costs (``make bench``); the workflow
+itself answers a refusal on ``lawlink.rejected.<agency>``. Every other event is the ``receive``
+Update on the running workflow, with the event_id as the Update id: Temporal and the workflow
+both de-duplicate, and the validator's refusal comes straight back to intake.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from workflows.registry import WORKFLOW_BY_PROCESS
 class Mode(StrEnum):
     """How intake hands an event to Temporal."""
 
-    UPDATE_WITH_START = "update_with_start"
+    SIGNAL_WITH_START = "signal_with_start"
     UPDATE = "update"
 
 
@@ -35,6 +37,7 @@ class Route:
     workflow_type: str
     mode: Mode
     update: str = "receive"
+    signal: str = "submit"
 
 
 def workflow_id(process: str, case_id: str) -> str:
@@ -59,7 +62,7 @@ def build_routes() -> Mapping[str, Route]:
             event_type=spec.type,
             process=spec.process,
             workflow_type=definition.name or workflow_cls.__name__,
-            mode=Mode.UPDATE_WITH_START if spec.opens else Mode.UPDATE,
+            mode=Mode.SIGNAL_WITH_START if spec.opens else Mode.UPDATE,
         )
     return MappingProxyType(routes)
 

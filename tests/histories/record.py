@@ -264,6 +264,8 @@ async def record(names: list[str]) -> None:
     if unknown:
         raise SystemExit(f"unknown workflow type(s) {unknown}; choose from {sorted(SCENARIOS)}")
     for name in names or list(SCENARIOS):
+        # Plain converter on purpose: a history sealed by the codec with this run's key could never
+        # be replayed later; the example content recorded here is fictional (services/temporal_codec.py).
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter
         )

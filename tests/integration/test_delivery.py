@@ -90,14 +90,18 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(temporal_dev,
     target = temporal_dev.client.service_client.config.target_host
     async with private_stack(tmp_path, target, worker=False, update_timeout=1.0) as s:
         case_id = new_case_id("DLQ")
-        data = event("case_transfer", "crime_suspected", case_id=case_id)
-        await _publish(s["nc"], data)  # no worker polls this task queue: every delivery times out
+        # The opening event is taken by signal-with-start (Temporal accepts it without a worker);
+        # the next step is an Update, which needs the worker: none polls this task queue, so
+        # every delivery of it times out.
+        await _publish(s["nc"], event("case_transfer", "crime_suspected", case_id=case_id))
+        data = event("case_transfer", "team_formed", case_id=case_id)
+        await _publish(s["nc"], data)
 
         letters = await _poll(f"{s['registry']}/api/dead-letters", lambda rows: len(rows) == 1)
         letter = letters[0]
         assert letter["event_id"] == data["event_id"]
         assert letter["deliveries"] == 3
-        assert letter["subject"] == subjects.inbound("rz-scjgj", "case_transfer.crime_suspected")
+        assert letter["subject"] == subjects.inbound("rz-scjgj", "case_transfer.team_formed")
         assert letter["last_error"] and "update" in letter["last_error"].lower()
         assert json.loads(letter["body"])["case_id"] == case_id
 
@@ -114,8 +118,9 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(temporal_dev,
             )
             assert replayed.exit_code == 0, replayed.output
             rows = await _poll(f"{s['registry']}/api/cases/{case_id}/timeline",
-                               lambda rows: any(r["type"] == "case_transfer.opened" for r in rows))
+                               lambda rows: any(r["type"] == "case_transfer.team_formed" for r in rows))
             assert [r["type"] for r in rows].count("case_transfer.crime_suspected") == 1
+            assert [r["type"] for r in rows].count("case_transfer.team_formed") == 1
         await nc.close()
         after = await _poll(f"{s['registry']}/api/dead-letters", lambda rows: rows[0]["replay_count"] == 1)
         assert after[0]["replayed_at"]

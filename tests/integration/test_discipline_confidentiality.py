@@ -270,3 +270,71 @@ async def test_demo_discipline_plays_through_the_stack(stack) -> None:  # noqa: 
         await nc.close()
     printed = buffer.getvalue()
     assert "state: rectified" in printed and "discipline_referral" in printed
+
+
+async def test_referral_content_is_encrypted_in_temporal_history(stack) -> None:  # noqa: ANN001
+    """Temporal's history (the dev server's SQLite, the production PostgreSQL, the Web UI) holds
+    every event a workflow took: read with a client that has no codec, none of the referral's
+    content shows, while ordinary payloads (the workflow input) stay readable for operators."""
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from contracts.envelope import Envelope
+    from contracts.workflow_io import CaseStart, CaseStatus
+    from services.temporal_codec import ENCRYPTED_ENCODING
+
+    case_id = new_case_id("HOT")
+    nc = await nats.connect(stack.nats_url)
+    try:
+        for process, name, state, changes in [
+            ("hotline", "complaint_received", "proposed", {}),
+            (
+                P,
+                "clue_identified",
+                "identified",
+                {"agency": JUSTICE, "source": "hotline_complaint", "proposal_id": case_id},
+            ),
+            (P, "referral_approved", "approved", {"agency": JUSTICE}),
+            (
+                P,
+                "referred",
+                "referred",
+                {"agency": JUSTICE, "commission": COMMISSION, "managing_level": "district"},
+            ),
+        ]:
+            await _publish(nc, event(process, name, case_id=case_id, **changes))
+            await _until_state(stack, case_id, state)
+    finally:
+        await nc.close()
+
+    workflow_id = f"{P}/{case_id}"
+    # The workflow still works through the codec: its own status says where the referral is.
+    status = await stack.temporal.get_workflow_handle(workflow_id).query("status", result_type=CaseStatus)
+    assert status.state == "referred"
+
+    target = stack.temporal.service_client.config.target_host
+    plain_client = await Client.connect(target, data_converter=pydantic_data_converter)
+    history = await plain_client.get_workflow_handle(workflow_id).fetch_history()
+    raw = b"".join(e.SerializeToString() for e in history.events)
+    secrets = _secrets()
+    leaked = [s for s in secrets if s.encode() in raw or json.dumps(s).encode() in raw]
+    assert not leaked, f"referral content readable in Temporal's history: {leaked}"
+
+    # Every event the workflow took (the opening signal, each receive Update) is sealed...
+    inputs = [
+        p
+        for e in history.events
+        for p in (
+            *e.workflow_execution_signaled_event_attributes.input.payloads,
+            *e.workflow_execution_update_accepted_event_attributes.accepted_request.input.args.payloads,
+        )
+    ]
+    assert len(inputs) == 4
+    assert all(p.metadata["encoding"] == ENCRYPTED_ENCODING for p in inputs)
+    # ...and opens again with the stack's key (so the check above is not vacuous).
+    [opened] = await stack.temporal.data_converter.decode([inputs[0]], [Envelope])
+    assert opened.payload["complainant"]["phone"] in secrets
+    # The workflow input stays plain JSON, readable in the Temporal UI without the key.
+    start = history.events[0].workflow_execution_started_event_attributes.input.payloads[0]
+    assert start.metadata["encoding"] == b"json/plain"
+    assert pydantic_data_converter.payload_converter.from_payload(start, CaseStart).case_id == case_id

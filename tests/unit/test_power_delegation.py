@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.power_delegation import ItemDecision, ReviewDecisionIn, ReviewDecisionResult, ReviewOutcome
 from contracts.workflow_io import CaseStatus
+from services.temporal_codec import lawlink_data_converter
 from tests.events import event, new_case_id
 from tests.servers import binary
 from tests.workflow_harness import CollectingPublisher, run_worker, send, start_case
@@ -48,7 +48,7 @@ async def delegation_env() -> AsyncIterator[WorkflowEnvironment]:
     server per test costs under a second and makes each test independent.
     """
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter
+        test_server_existing_path=binary("temporal-test-server"), data_converter=lawlink_data_converter()
     )
     try:
         yield env

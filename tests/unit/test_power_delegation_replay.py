@@ -26,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from contracts.power_delegation import ItemDecision, ReviewOutcome
+from services.temporal_codec import lawlink_data_converter
 from tests.events import event, new_case_id
 from tests.servers import binary
 from tests.unit.test_power_delegation import (
@@ -77,7 +78,7 @@ async def test_recorded_history_replays(path: Path) -> None:
     assert {"timer_started_event_attributes", "workflow_execution_update_accepted_event_attributes"} <= types
     assert types & {"activity_task_scheduled_event_attributes", "marker_recorded_event_attributes"}
     replayer = Replayer(
-        workflows=list(WORKFLOWS), workflow_runner=sandbox_runner(), data_converter=pydantic_data_converter
+        workflows=list(WORKFLOWS), workflow_runner=sandbox_runner(), data_converter=lawlink_data_converter()
     )
     result = await replayer.replay_workflow(history)
     assert result.replay_failure is None

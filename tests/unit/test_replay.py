@@ -29,6 +29,7 @@ from temporalio.workflow import NondeterminismError
 from contracts.common import Payload
 from contracts.envelope import Envelope
 from contracts.workflow_io import CaseStart, CaseStatus
+from services.temporal_codec import lawlink_data_converter
 from workflows.case_transfer import CaseTransferWorkflow
 from workflows.registry import WORKFLOWS
 from workflows.worker import sandbox_runner
@@ -71,11 +72,12 @@ def event_types(path: Path) -> list[str]:
 
 
 def replayer(*workflows: type) -> Replayer:
-    """A Replayer configured as the worker is (same sandbox and data converter)."""
+    """A Replayer configured as the worker is (same sandbox and data converter, codec included:
+    plaintext histories recorded before it decode unchanged)."""
     return Replayer(
         workflows=list(workflows or WORKFLOWS),
         workflow_runner=sandbox_runner(),
-        data_converter=pydantic_data_converter,
+        data_converter=lawlink_data_converter(),
     )
 
 
@@ -89,7 +91,7 @@ def altered_replayer(*workflows: type) -> Replayer:
         workflow_runner=dataclasses.replace(
             runner, restrictions=runner.restrictions.with_passthrough_modules(__name__)
         ),
-        data_converter=pydantic_data_converter,
+        data_converter=lawlink_data_converter(),
     )
 
 
