@@ -1,0 +1,339 @@
+"""``make bench`` / ``python -m tests.bench [--quick]``: one run, every figure, as ratios.
+
+Order matters: the raw ceilings of Temporal and JetStream are measured first on the same fresh
+servers, so every Lawlink figure can be read as a fraction of what its engines do on this
+machine at this moment. Prints a table and writes ``.lawlink/bench.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.bench import phases, readmodel
+from tests.bench.noop import THREE_ACTIVITIES_WORKFLOW
+from tests.bench.report import print_table
+from tests.bench.stack import ROOT, BenchStack
+
+OUTPUT = ROOT / ".lawlink" / "bench.json"
+GOAL_RATIO = 0.9
+LONG_TIMERS_GOAL = 10_000
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each phase does (QUICK=1 shrinks everything to run in under a minute)."""
+
+    raw_starts: int
+    raw_concurrency: int
+    shape_runs: int
+    js_sync: int
+    js_pipelined: int
+    direct: int
+    ingest: tuple[int, ...]
+    latency_events: int
+    latency_seconds: float
+    delegations: int
+    cases: int
+    timeline_entries: int
+    other_entries: int
+    repeat_timeline: int
+    repeat_inbox: int
+
+
+FULL = Sizes(
+    raw_starts=1000,
+    raw_concurrency=64,
+    shape_runs=300,
+    js_sync=10_000,
+    js_pipelined=100_000,
+    direct=300,
+    ingest=(1000, 10_000),
+    latency_events=800,
+    latency_seconds=20.0,
+    delegations=1000,
+    cases=100_000,
+    timeline_entries=10_000,
+    other_entries=490_000,
+    repeat_timeline=20,
+    repeat_inbox=200,
+)
+QUICK = Sizes(
+    raw_starts=100,
+    raw_concurrency=32,
+    shape_runs=30,
+    js_sync=1000,
+    js_pipelined=5000,
+    direct=30,
+    ingest=(40, 120),
+    latency_events=30,
+    latency_seconds=3.0,
+    delegations=40,
+    cases=5000,
+    timeline_entries=1000,
+    other_entries=20_000,
+    repeat_timeline=5,
+    repeat_inbox=30,
+)
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        )
+    except (OSError, StopIteration):
+        mem_kb = 0
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def delegation_opening() -> tuple[str, str, str] | None:
+    """(process, step, workflow type) of the one-year delegation, when this checkout has it."""
+    from contracts.catalog import EVENT_TYPES
+    from services.intake.routing import ROUTES
+    from tests.events import EXAMPLES
+
+    for spec in EVENT_TYPES.values():
+        if spec.process == "power_delegation" and spec.opens and spec.type in ROUTES:
+            step = spec.type.split(".", 1)[1]
+            if (EXAMPLES / spec.process / f"{step}.json").exists():
+                return spec.process, step, ROUTES[spec.type].workflow_type
+    return None
+
+
+async def run(sizes: Sizes, quick: bool, keep: bool) -> dict[str, Any]:
+    """Every phase against one private stack; the stack is torn down whatever happens."""
+    started = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-", dir=ROOT / ".lawlink"))
+    stack = BenchStack(workdir)
+    result: dict[str, Any] = {
+        "mode": "quick" if quick else "full",
+        "started_at": datetime.now(UTC).isoformat(),
+        "machine": machine(),
+        "notes": [],
+    }
+    notes: list[str] = result["notes"]
+    events = phases.OpeningEvents(run=uuid.uuid4().hex[:6])
+
+    def say(text: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {text}", file=sys.stderr, flush=True)
+
+    try:
+        say(f"starting the private stack in {workdir}")
+        stack.start_servers()
+        say("1/6 raw ceilings")
+        raw_t = await phases.raw_temporal_starts(
+            stack, sizes.raw_starts, sizes.raw_concurrency, sizes.shape_runs
+        )
+        raw_js = await phases.raw_jetstream(stack, sizes.js_sync, sizes.js_pipelined)
+        result["raw"] = {"temporal_starts": raw_t, "jetstream": raw_js}
+        say(
+            f"   Temporal no-op starts {raw_t['rate']}/s, JetStream sync {raw_js['sync']['rate']}/s, "
+            f"pipelined {raw_js['pipelined']['rate']}/s"
+        )
+
+        stack.start_lawlink()
+        direct = await phases.direct_update_with_start(stack, events, sizes.direct, concurrency=32)
+        direct["ratio_to_raw_start"] = round(direct["rate"] / raw_t["rate"], 3)
+        result["raw"]["direct_update_with_start"] = direct
+        say(f"   real workflow via intake's code, no NATS: {direct['rate']}/s")
+
+        say("2/6 ingest + 3/6 latency + 6/6 growth")
+        growth = []
+        ingest_runs = []
+        max_rate = 0.0
+        latency_rate = None
+        for n in sizes.ingest:
+            timeout = max(120.0, n / max(1.0, raw_t["rate"]) * 40)
+            run_ = await phases.ingest(stack, events, n, f"ingest{n}", timeout)
+            run_["ratio_to_raw_start"] = round(run_["rate"] / raw_t["rate"], 3)
+            run_["ratio_to_direct"] = round(run_["rate"] / direct["rate"], 3)
+            shape = raw_t["shapes"].get(THREE_ACTIVITIES_WORKFLOW)
+            if shape:
+                run_["ratio_to_engine_shape"] = round(run_["rate"] / shape["rate"], 3)
+            ingest_runs.append(run_)
+            max_rate = max(max_rate, run_["rate"])
+            say(f"   ingest {n}: {run_['rate']}/s = {run_['ratio_to_raw_start']} of raw starts")
+            # The same offered rate after each size, so the p99s of the growth table compare.
+            latency_rate = latency_rate or max_rate / 2
+            n_probe = max(20, min(sizes.latency_events, int(latency_rate * sizes.latency_seconds)))
+            probe = await phases.latency(stack, events, latency_rate, n_probe, f"lat{n}")
+            say(
+                f"   latency after {n}: p99 publish→out {probe['publish_to_out_ms']['p99']} ms, "
+                f"→registry {probe['publish_to_registry_ms']['p99']} ms"
+            )
+            growth.append(
+                {
+                    "after_events": n,
+                    "ingest_rate": run_["rate"],
+                    "ingest_ratio_to_raw_start": run_["ratio_to_raw_start"],
+                    "p99_publish_to_out_ms": probe["publish_to_out_ms"]["p99"],
+                    "p99_publish_to_registry_ms": probe["publish_to_registry_ms"]["p99"],
+                    "latency": probe,
+                }
+            )
+        result["ingest"] = ingest_runs
+        result["latency"] = growth[0]["latency"]
+        result["growth"] = growth
+        best = max(r["ratio_to_raw_start"] for r in ingest_runs)
+        if best < GOAL_RATIO:
+            notes.append(
+                f"ingest reaches {best} of the raw no-op start rate (goal {GOAL_RATIO}); "
+                f"against the real workflow's own ceiling (no NATS) it reaches "
+                f"{max(r['ratio_to_direct'] for r in ingest_runs)}"
+            )
+
+        say("5/6 long timers")
+        opening = delegation_opening()
+        if opening is not None:
+            process, step, workflow_type = opening
+            delegations = phases.OpeningEvents(run=events.run, process=process, step=step)
+            opened = await phases.ingest(
+                stack, delegations, sizes.delegations, "delegation", max(300.0, sizes.delegations / 5)
+            )
+            timers = await phases.long_timers(stack, workflow_type, also_open=("CaseTransfer",))
+            timers["opened_by_bench"] = opened
+            notes.append(
+                f"long timers: {sizes.delegations} one-year {workflow_type} workflows opened through intake; "
+                "the CaseTransfer cases of the ingest phases stay open too, each on its head-decision timer"
+            )
+        else:
+            timers = await phases.long_timers(stack, "CaseTransfer")
+            notes.append(
+                "long timers: workflows/power_delegation.py is not in this checkout, so the open "
+                "CaseTransfer workflows the ingest phases left (each waiting on its head-decision "
+                "deadline timer and warning timer) stand in for the one-year delegations"
+            )
+        if not quick and timers["open_total"] < LONG_TIMERS_GOAL:
+            notes.append(f"long timers: only {timers['open_total']} open (goal {LONG_TIMERS_GOAL})")
+        result["long_timers"] = timers
+        say(f"   open workflows {timers['open_by_type']}; RSS {timers['rss_mib']}")
+        for name in ("intake", "registry", "worker"):
+            stack.stop_service(name)
+
+        say("4/6 read model")
+        result["read_model"] = await read_model_phase(stack, workdir, sizes, notes)
+    finally:
+        say("stopping the stack")
+        stack.stop()
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    result["wall_seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+async def read_model_phase(
+    stack: BenchStack, workdir: Path, sizes: Sizes, notes: list[str]
+) -> dict[str, Any]:
+    """Section 4 on SQLite, and on PostgreSQL when ``TEST_DATABASE_URL`` names one."""
+    if not readmodel.inbox_module_available():
+        notes.append(
+            "read model: services/disputes/inbox.py is not in this checkout, so the coordinator inbox is "
+            "not measured; GET /api/cases?process=case_transfer&state=opened&limit=50 stands in"
+        )
+    sizes_rm = {
+        "cases": sizes.cases,
+        "timeline_entries": sizes.timeline_entries,
+        "other_entries": sizes.other_entries,
+    }
+    out = {
+        "sqlite": await readmodel.measure(
+            stack,
+            "sqlite",
+            f"sqlite:///{workdir / 'readmodel.db'}",
+            sizes_rm,
+            sizes.repeat_timeline,
+            sizes.repeat_inbox,
+        )
+    }
+    pg = os.environ.get("TEST_DATABASE_URL")
+    if pg:
+        with readmodel.postgres_schema(pg) as url:
+            out["postgresql"] = await readmodel.measure(
+                stack, "postgresql", url, sizes_rm, sizes.repeat_timeline, sizes.repeat_inbox
+            )
+    else:
+        notes.append("read model: TEST_DATABASE_URL is not set, PostgreSQL not measured")
+    for db, rm in out.items():
+        for key in ("timeline", "cases", "inbox"):
+            if key in rm and not rm[key]["uses_index"]:
+                notes.append(
+                    f"read model: the {key} query on {db} does not use an index ({rm[key]['access']})"
+                )
+    return out
+
+
+async def run_read_model_only(sizes: Sizes, previous: dict[str, Any]) -> dict[str, Any]:
+    """Only section 4 (no engines needed), merged into an existing ``bench.json``: for working on
+    the read model's indexes without waiting for the ingest phases."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-", dir=ROOT / ".lawlink"))
+    stack = BenchStack(workdir)
+    result = dict(previous)
+    notes = [n for n in result.get("notes", []) if not n.startswith("read model:")]
+    try:
+        result["read_model"] = await read_model_phase(stack, workdir, sizes, notes)
+    finally:
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    notes.append(f"read model: measured separately at {datetime.now(UTC).isoformat(timespec='seconds')}")
+    result["notes"] = notes
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, run, print, write the JSON."""
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help="a small run, under a minute (make bench QUICK=1)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the stack's directory (logs, databases)")
+    parser.add_argument("--output", type=Path, default=OUTPUT, help=f"JSON file (default {OUTPUT})")
+    parser.add_argument(
+        "--read-model-only", action="store_true", help="only section 4, merged into the existing JSON file"
+    )
+    args = parser.parse_args(argv)
+    (ROOT / ".lawlink").mkdir(exist_ok=True)
+    sizes = QUICK if args.quick else FULL
+    if args.read_model_only:
+        if not args.output.exists():
+            parser.error(f"--read-model-only merges into {args.output}: run the whole bench first")
+        previous = json.loads(args.output.read_text(encoding="utf-8"))
+        result = asyncio.run(run_read_model_only(sizes, previous))
+    else:
+        result = asyncio.run(run(sizes, args.quick, args.keep))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    print_table(result)
+    print(f"figures written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

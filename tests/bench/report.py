@@ -1,0 +1,189 @@
+"""The table ``make bench`` prints (the same figures as ``.lawlink/bench.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _ms(p: dict[str, Any]) -> str:
+    return f"p50 {p['p50']} / p95 {p['p95']} / p99 {p['p99']} ms (n={p['n']})"
+
+
+def _mib(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f} MiB"
+
+
+def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(section, figure, value, ratio or goal) for every figure of a run."""
+    out: list[tuple[str, str, str, str]] = []
+    raw = result["raw"]
+    t = raw["temporal_starts"]
+    out.append(
+        (
+            "1 raw",
+            "Temporal no-op workflow starts",
+            f"{t['rate']}/s ({t['starts']} starts, {t['concurrency']} in flight)",
+            "= 1.00 (yardstick)",
+        )
+    )
+    for name, shape in t.get("shapes", {}).items():
+        label = "3 local activities" if "Local" in name else "3 activities"
+        out.append(
+            (
+                "1 raw",
+                f"engine only: update-with-start, {label}",
+                f"{shape['rate']}/s (Temporal CPU {shape['cpu_ms_per_event'].get('temporal')} ms/event)",
+                f"{round(shape['rate'] / t['rate'], 3)} of raw",
+            )
+        )
+    js = raw["jetstream"]
+    out.append(("1 raw", "JetStream publish, sync", f"{js['sync']['rate']}/s ({js['message_bytes']} B)", ""))
+    out.append(
+        (
+            "1 raw",
+            "JetStream publish, pipelined",
+            f"{js['pipelined']['rate']}/s (window {js['pipelined']['window']})",
+            "",
+        )
+    )
+    d = raw["direct_update_with_start"]
+    out.append(
+        (
+            "1 raw",
+            "real workflow, intake code without NATS",
+            f"{d['rate']}/s ({d['events']} events; Temporal CPU {d['cpu_ms_per_event'].get('temporal')} ms/event)",
+            f"{d['ratio_to_raw_start']} of raw",
+        )
+    )
+    for run in result["ingest"]:
+        out.append(
+            (
+                "2 ingest",
+                f"{run['events']} opening events via NATS → intake",
+                f"{run['rate']}/s (all acked {run['seconds_to_all_acked']} s)",
+                f"{run['ratio_to_raw_start']} of raw (goal ≥ 0.9); {run['ratio_to_direct']} of direct; "
+                f"{run.get('ratio_to_engine_shape')} of engine-only 3 activities",
+            )
+        )
+    if result["ingest"]:
+        last = result["ingest"][-1]
+        cpu = sorted(last["cpu_ms_per_event"].items(), key=lambda kv: -kv[1])
+        out.append(
+            (
+                "2 ingest",
+                f"CPU ms per event ({last['events']} run)",
+                ", ".join(f"{k} {v}" for k, v in cpu),
+                "where the time goes",
+            )
+        )
+    lat = result["latency"]
+    out.append(
+        (
+            "3 latency",
+            f"publish → lawlink.out @ {lat['offered_rate']}/s",
+            _ms(lat["publish_to_out_ms"]),
+            "50% of max rate",
+        )
+    )
+    out.append(
+        (
+            "3 latency",
+            f"publish → registry row @ {lat['offered_rate']}/s",
+            _ms(lat["publish_to_registry_ms"]),
+            "",
+        )
+    )
+    for db, rm in result.get("read_model", {}).items():
+        for key in ("timeline", "cases", "inbox"):
+            if key not in rm:
+                continue
+            q = rm[key]
+            if key == "timeline":
+                what = f"GET timeline, {q['items']} entries"
+            elif key == "cases":
+                what = f"GET /api/cases?process&state, {rm['seeded']['cases']} cases"
+            else:
+                what = (
+                    f"coordinator inbox list_inbox(agency), {rm['seeded']['inbox']['dispute_tasks']} disputes"
+                )
+            http = (
+                "HTTP —"
+                if q["http_ms"] is None
+                else f"HTTP p50 {q['http_ms']['p50']} / p99 {q['http_ms']['p99']} ms"
+            )
+            out.append(
+                (
+                    f"4 read {db}",
+                    what,
+                    f"{http}; SQL p50 {q['sql_ms']['p50']} / p99 {q['sql_ms']['p99']} ms",
+                    f"index ✓ ({q.get('access')})" if q["uses_index"] else f"NO INDEX ✗ ({q.get('access')})",
+                )
+            )
+    lt = result.get("long_timers")
+    if lt:
+        rss = lt["rss_mib"]
+        out.append(
+            (
+                "5 long timers",
+                "open workflows, each on its deadline timers",
+                ", ".join(
+                    f"{k} {v}"
+                    for k, v in lt.get("open_by_type", {lt["workflow_type"]: lt["open_workflows"]}).items()
+                ),
+                f"{lt.get('open_total', lt['open_workflows'])} (goal ≥ 10000)",
+            )
+        )
+        out.append(
+            (
+                "5 long timers",
+                "RSS worker / Temporal / intake / registry / nats",
+                " / ".join(_mib(rss.get(k)) for k in ("worker", "temporal", "intake", "registry", "nats")),
+                "",
+            )
+        )
+        out.append(
+            ("5 long timers", "status query of a sampled open workflow", _ms(lt["status_query_ms"]), "")
+        )
+    for g in result.get("growth", []):
+        out.append(
+            (
+                "6 growth",
+                f"after {g['after_events']} events",
+                f"ingest {g['ingest_rate']}/s; p99 →out {g['p99_publish_to_out_ms']} ms, →registry {g['p99_publish_to_registry_ms']} ms",
+                f"{g['ingest_ratio_to_raw_start']} of raw",
+            )
+        )
+    return out
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The table as Markdown (for tests/bench/README.md)."""
+    lines = ["| section | figure | value | ratio / goal |", "| --- | --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(result)]
+    return "\n".join(lines)
+
+
+def print_table(result: dict[str, Any]) -> None:
+    """Print the figures, the query plans and the notes."""
+    console = Console()
+    table = Table(
+        title=f"Lawlink bench ({result['mode']}, {result['wall_seconds']} s) on "
+        f"{result['machine']['nproc']} × {result['machine']['cpu']}"
+    )
+    for name in ("section", "figure", "value", "ratio / goal"):
+        table.add_column(name, overflow="fold")
+    for row in rows(result):
+        table.add_row(*row)
+    console.print(table)
+    for db, rm in result.get("read_model", {}).items():
+        for key in ("timeline", "cases", "inbox"):
+            if key not in rm:
+                continue
+            console.print(f"[bold]{db} {key} plan[/bold]: {rm[key]['sql']}")
+            for line in rm[key]["plan"]:
+                console.print(f"    {line}", markup=False)
+    for note in result.get("notes", []):
+        console.print(f"[yellow]note:[/yellow] {note}")

@@ -1,0 +1,297 @@
+"""The benchmark's private stack: every server a subprocess on free ports, in a fresh directory.
+
+Subprocesses rather than in-process services, so that each one's resident memory can be read
+from ``/proc/<pid>/status`` and none of them shares the benchmark driver's event loop (a driver
+publishing thousands of events would otherwise slow the very service it measures).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.servers import NatsServer, binary, free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rss_mib(pid: int | None) -> float | None:
+    """Resident memory of a process in MiB (``VmRSS``), or None when it is gone."""
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time a process has used so far (``/proc/<pid>/stat``), or None."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # After the command name: state is field 3, utime field 14 and stime field 15 (1-based).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def calendar_schedule_2027() -> dict[str, object]:
+    """A loaded holiday schedule for the year after chinese-calendar's data, so every opening
+    event carries one schedule in its start input, as it does on a real deployment."""
+    holidays = ["2027-01-01", *(f"2027-02-{d:02d}" for d in range(6, 13)), "2027-10-01", "2027-10-04"]
+    workdays = ["2027-02-20", "2027-10-09"]  # Saturdays worked in lieu (调休)
+    return {"year": 2027, "holidays": holidays, "workdays": workdays}
+
+
+@dataclass
+class Service:
+    """One subprocess of the stack, with its log file."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    port: int | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def rss(self) -> float | None:
+        """Its resident memory in MiB."""
+        return rss_mib(self.proc.pid) if self.proc.poll() is None else None
+
+    def check_alive(self) -> None:
+        """Fail loudly, with the tail of its log, when the service died."""
+        if self.proc.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+            raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; log {self.log}:\n{tail}")
+
+    def stop(self) -> None:
+        """SIGTERM (graceful: drains consumers), then SIGKILL after 10 s."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@dataclass
+class BenchStack:
+    """nats-server, Temporal dev server (fresh SQLite file), worker, intake and registry."""
+
+    workdir: Path
+    task_queue: str = "lawlink-bench"
+    nats: NatsServer | None = None
+    temporal: Service | None = None
+    temporal_port: int = 0
+    services: dict[str, Service] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    content_key: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode())
+
+    @property
+    def nats_url(self) -> str:
+        assert self.nats is not None
+        return self.nats.url
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def registry_db(self) -> Path:
+        return self.workdir / "registry.db"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.registry_db}"
+
+    def url(self, name: str) -> str:
+        """Base URL of an HTTP service of the stack."""
+        return f"http://127.0.0.1:{self.services[name].port}"
+
+    def env(self) -> dict[str, str]:
+        """The environment every Lawlink service of the stack reads (services/settings.py)."""
+        env = dict(os.environ)
+        env.update(
+            {
+                # A read-only registry (read-model phase) needs no engines: nothing listens there.
+                "NATS_URL": self.nats.url if self.nats is not None else "nats://127.0.0.1:1",
+                "TEMPORAL_ADDRESS": self.temporal_address,
+                "LAWLINK_TASK_QUEUE": self.task_queue,
+                "DATABASE_URL": self.database_url,
+                "LAWLINK_CALENDAR_DIR": str(self.workdir / "calendar"),
+                "PYTHONPATH": str(ROOT),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        # Run the services as a deployment does, with compiled bytecode: a development shell's
+        # PYTHONDONTWRITEBYTECODE would make the workflow sandbox recompile the workflow modules'
+        # source for every new workflow (measured: a quarter of the worker's CPU). The cache goes
+        # to the bench's directory, not into the source tree.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(self.workdir / "pycache")
+        # The registry stores discipline-referral content encrypted and refuses to start
+        # without a key: a throwaway one for the private stack.
+        env.setdefault("LAWLINK_CONTENT_KEY", self.content_key)
+        env.update(self.extra_env)
+        return env
+
+    # ----- lifecycle ----------------------------------------------------------------------------
+
+    def start_servers(self) -> None:
+        """The two engines: nats-server with JetStream and the Temporal dev server."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        calendar = self.workdir / "calendar"
+        calendar.mkdir(exist_ok=True)
+        (calendar / "2027.json").write_text(json.dumps(calendar_schedule_2027()), encoding="utf-8")
+        (self.workdir / "nats").mkdir(exist_ok=True)
+        self.nats = NatsServer(self.workdir / "nats").start()
+        self.temporal_port = free_port()
+        log = self.workdir / "temporal.log"
+        proc = subprocess.Popen(
+            [
+                binary("temporal"),
+                "server",
+                "start-dev",
+                "--db-filename",
+                str(self.workdir / "temporal.db"),
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(self.temporal_port),
+                "--http-port",
+                str(free_port()),
+                "--metrics-port",
+                str(free_port()),
+                "--headless",
+                "--log-level",
+                "error",
+            ],
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+        )
+        self.temporal = Service("temporal", proc, log, self.temporal_port)
+        wait_for_port(self.temporal_port, timeout=60)
+
+    def _spawn(self, name: str, args: list[str], port: int | None = None) -> Service:
+        log = self.workdir / f"{name}.log"
+        proc = subprocess.Popen(
+            [sys.executable, *args], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=self.env(), cwd=ROOT
+        )
+        service = Service(name, proc, log, port)
+        self.services[name] = service
+        return service
+
+    def spawn_python(self, name: str, module: str, *args: str) -> Service:
+        """A ``python -m module`` subprocess with the stack's environment (workers)."""
+        return self._spawn(name, ["-m", module, *args])
+
+    def spawn_asgi(self, name: str, target: str, *, factory: bool = False) -> Service:
+        """A uvicorn subprocess serving ``target`` on a free port."""
+        port = free_port()
+        args = [
+            "-m",
+            "uvicorn",
+            target,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+        if factory:
+            args.append("--factory")
+        return self._spawn(name, args, port)
+
+    def start_lawlink(self) -> None:
+        """Worker, intake and registry, as ``lawlink dev`` would run them."""
+        self.spawn_python("worker", "workflows.worker")
+        self.spawn_asgi("intake", "services.intake.app:app")
+        self.spawn_asgi("registry", "services.registry.app:app")
+        for name in ("intake", "registry"):
+            self.wait_healthy(name)
+
+    def wait_healthy(self, name: str, timeout: float = 90.0) -> None:
+        """Until the service answers ``/healthz`` (its lifespan finished: consumers running)."""
+        service = self.services[name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            service.check_alive()
+            try:
+                if httpx.get(f"{self.url(name)}/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{name} did not become healthy within {timeout}s (log {service.log})")
+
+    def check_alive(self) -> None:
+        """Every subprocess still runs."""
+        for service in self.services.values():
+            service.check_alive()
+        if self.temporal is not None:
+            self.temporal.check_alive()
+
+    def rss(self) -> dict[str, float | None]:
+        """Resident memory of every process of the stack, MiB."""
+        out = {name: s.rss() for name, s in self.services.items()}
+        if self.temporal is not None:
+            out["temporal"] = self.temporal.rss()
+        if self.nats is not None and self.nats.proc is not None:
+            out["nats"] = rss_mib(self.nats.proc.pid)
+        return out
+
+    def pids(self) -> dict[str, int]:
+        """Process id of every running process of the stack."""
+        out = {name: s.pid for name, s in self.services.items() if s.proc.poll() is None}
+        if self.temporal is not None:
+            out["temporal"] = self.temporal.pid
+        if self.nats is not None and self.nats.proc is not None:
+            out["nats"] = self.nats.proc.pid
+        return out
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by every process of the stack (diff two readings per phase)."""
+        out = {}
+        for name, pid in self.pids().items():
+            value = cpu_seconds(pid)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def stop_service(self, name: str) -> None:
+        """Stop one Lawlink subprocess and forget it."""
+        service = self.services.pop(name, None)
+        if service is not None:
+            service.stop()
+
+    def stop(self) -> None:
+        """Everything, Lawlink services first so they drain against live servers."""
+        for name in list(self.services):
+            self.stop_service(name)
+        if self.temporal is not None:
+            self.temporal.stop()
+            self.temporal = None
+        if self.nats is not None:
+            self.nats.stop()
+            self.nats = None
