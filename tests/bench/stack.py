@@ -147,9 +147,10 @@ class BenchStack:
         # to the bench's directory, not into the source tree.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(self.workdir / "pycache")
-        # The registry stores discipline-referral content encrypted and refuses to start
-        # without a key: a throwaway one for the private stack.
-        env.setdefault("LAWLINK_CONTENT_KEY", self.content_key)
+        # Every service that holds referral content (the registry's store, the Temporal payload
+        # codec of intake, worker and this driver) needs a key: a throwaway one for the stack.
+        os.environ.setdefault("LAWLINK_CONTENT_KEY", self.content_key)
+        env.setdefault("LAWLINK_CONTENT_KEY", os.environ["LAWLINK_CONTENT_KEY"])
         env.update(self.extra_env)
         return env
 
