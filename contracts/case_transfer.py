@@ -92,7 +92,9 @@ class TeamFormed(Payload):
 
     team_no: str | None = Field(default=None, max_length=80, description="专案组编号或指定文书文号")
     officers: list[Officer] = Field(min_length=2, max_length=20, description="专案组成员（至少二人，第5条）")
-    leader_certificate_no: str | None = Field(default=None, min_length=4, max_length=40, description="组长执法证号")
+    leader_certificate_no: str | None = Field(
+        default=None, min_length=4, max_length=40, description="组长执法证号"
+    )
 
     @field_validator("officers")
     @classmethod
@@ -142,7 +144,9 @@ class HeadDecided(Payload):
 
     @model_validator(mode="after")
     def _reasons_on_refusal(self) -> Self:
-        require_reasons(self.decision is HeadDecision.REFUSE, self.reasons, "the head refuses the transfer (art. 5)")
+        require_reasons(
+            self.decision is HeadDecision.REFUSE, self.reasons, "the head refuses the transfer (art. 5)"
+        )
         return self
 
 
@@ -183,7 +187,9 @@ class Transferred(Payload):
         if self.penalty_already_imposed:
             if not self.penalty_decision_no:
                 raise ValueError("penalty_decision_no: required when a penalty was already imposed (art. 11)")
-            require_kinds(self.attachments, (AttachmentKind.PENALTY_DECISION,), "art. 11: attach the penalty decision")
+            require_kinds(
+                self.attachments, (AttachmentKind.PENALTY_DECISION,), "art. 11: attach the penalty decision"
+            )
         return self
 
 
@@ -197,7 +203,9 @@ class PoliceReceived(Payload):
 
     @model_validator(mode="after")
     def _reasons_when_not_ours(self) -> Self:
-        require_reasons(not self.within_jurisdiction, self.reasons, "the case is not within the police's jurisdiction")
+        require_reasons(
+            not self.within_jurisdiction, self.reasons, "the case is not within the police's jurisdiction"
+        )
         return self
 
 
@@ -232,7 +240,9 @@ class PoliceDecided(Payload):
 
     @model_validator(mode="after")
     def _reasons_on_refusal(self) -> Self:
-        require_reasons(self.decision is PoliceDecision.REFUSE, self.reasons, "the police refuse to file (art. 8)")
+        require_reasons(
+            self.decision is PoliceDecision.REFUSE, self.reasons, "the police refuse to file (art. 8)"
+        )
         return self
 
 
@@ -347,7 +357,9 @@ class ReturnedForPenalty(Payload):
 
     penalty_imposed: bool = Field(description="是否依法作出行政处罚")
     penalty_decision_no: str | None = Field(default=None, max_length=80)
-    fine_amount: Decimal | None = Field(default=None, ge=0, max_digits=16, decimal_places=2, description="罚款金额（元）")
+    fine_amount: Decimal | None = Field(
+        default=None, ge=0, max_digits=16, decimal_places=2, description="罚款金额（元）"
+    )
     reasons: str = Field(min_length=1, max_length=4000, description="处理情况说明")
 
     @model_validator(mode="after")
@@ -376,48 +388,141 @@ class ClueProposal(Payload):
     deadline_id: str
     due_at: AwareDatetime
     justice_bureau: str | None = Field(description="可确认该线索的司法局")
-    source: str = Field(default="case_transfer_escalation",
-                        description="与 discipline_referral.clue_identified 的 source 取值一致")
+    source: str = Field(
+        default="case_transfer_escalation",
+        description="与 discipline_referral.clue_identified 的 source 取值一致",
+    )
     basis: str
 
 
 EVENTS: tuple[EventSpec, ...] = (
-    EventSpec("case_transfer.crime_suspected", CrimeSuspected, _AGENCY_SIDE, opens=True,
-              label_zh="发现涉嫌犯罪", label_en="Crime suspected"),
-    EventSpec("case_transfer.team_formed", TeamFormed, _AGENCY_SIDE,
-              label_zh="组成专案组", label_en="Special team formed"),
-    EventSpec("case_transfer.transfer_report_submitted", TransferReportSubmitted, _AGENCY_SIDE,
-              label_zh="提交移送书面报告", label_en="Transfer report submitted"),
-    EventSpec("case_transfer.head_decided", HeadDecided, _AGENCY_SIDE,
-              label_zh="负责人作出移送决定", label_en="Head decided"),
-    EventSpec("case_transfer.transferred", Transferred, _AGENCY_SIDE,
-              label_zh="向公安机关移送", label_en="Transferred to the police"),
-    EventSpec("case_transfer.police_received", PoliceReceived, _POLICE,
-              label_zh="公安机关签收", label_en="Police signed the receipt"),
-    EventSpec("case_transfer.police_forwarded", PoliceForwarded, _POLICE,
-              label_zh="公安机关转送", label_en="Police forwarded the case"),
-    EventSpec("case_transfer.police_decided", PoliceDecided, _POLICE,
-              label_zh="公安机关作出立案决定", label_en="Police decided on filing"),
-    EventSpec("case_transfer.reconsideration_requested", ReconsiderationRequested, _AGENCY_SIDE,
-              label_zh="提请复议", label_en="Reconsideration requested"),
-    EventSpec("case_transfer.supervision_requested", SupervisionRequested, _AGENCY_SIDE,
-              label_zh="建议检察院立案监督", label_en="Procuratorate supervision requested"),
-    EventSpec("case_transfer.reconsideration_decided", ReconsiderationDecided, _POLICE,
-              label_zh="公安机关作出复议决定", label_en="Reconsideration decided"),
-    EventSpec("case_transfer.police_explained", PoliceExplained, _POLICE,
-              label_zh="公安机关说明不立案理由", label_en="Police explained the refusal"),
-    EventSpec("case_transfer.filing_ordered", FilingOrdered, _PROCURATORATE,
-              label_zh="检察院通知立案", label_en="Procuratorate ordered filing"),
-    EventSpec("case_transfer.supervision_concluded", SupervisionConcluded, _PROCURATORATE,
-              label_zh="检察院认为不立案理由成立", label_en="Procuratorate found the refusal sound"),
-    EventSpec("case_transfer.materials_handed_over", MaterialsHandedOver, _AGENCY_SIDE,
-              label_zh="移交涉案物品和材料", label_en="Exhibits and materials handed over"),
-    EventSpec("case_transfer.criminal_outcome_reported", CriminalOutcomeReported, _POLICE | _PROCURATORATE,
-              label_zh="刑事处理结果反馈", label_en="Criminal outcome reported"),
-    EventSpec("case_transfer.administrative_case_closed", AdministrativeCaseClosed, _AGENCY_SIDE,
-              label_zh="行政案件结案", label_en="Administrative case closed"),
-    EventSpec("case_transfer.returned_for_penalty", ReturnedForPenalty, _AGENCY_SIDE,
-              label_zh="不予立案后依法作出行政处理", label_en="Handled administratively after final refusal"),
+    EventSpec(
+        "case_transfer.crime_suspected",
+        CrimeSuspected,
+        _AGENCY_SIDE,
+        opens=True,
+        label_zh="发现涉嫌犯罪",
+        label_en="Crime suspected",
+    ),
+    EventSpec(
+        "case_transfer.team_formed",
+        TeamFormed,
+        _AGENCY_SIDE,
+        label_zh="组成专案组",
+        label_en="Special team formed",
+    ),
+    EventSpec(
+        "case_transfer.transfer_report_submitted",
+        TransferReportSubmitted,
+        _AGENCY_SIDE,
+        label_zh="提交移送书面报告",
+        label_en="Transfer report submitted",
+    ),
+    EventSpec(
+        "case_transfer.head_decided",
+        HeadDecided,
+        _AGENCY_SIDE,
+        label_zh="负责人作出移送决定",
+        label_en="Head decided",
+    ),
+    EventSpec(
+        "case_transfer.transferred",
+        Transferred,
+        _AGENCY_SIDE,
+        label_zh="向公安机关移送",
+        label_en="Transferred to the police",
+    ),
+    EventSpec(
+        "case_transfer.police_received",
+        PoliceReceived,
+        _POLICE,
+        label_zh="公安机关签收",
+        label_en="Police signed the receipt",
+    ),
+    EventSpec(
+        "case_transfer.police_forwarded",
+        PoliceForwarded,
+        _POLICE,
+        label_zh="公安机关转送",
+        label_en="Police forwarded the case",
+    ),
+    EventSpec(
+        "case_transfer.police_decided",
+        PoliceDecided,
+        _POLICE,
+        label_zh="公安机关作出立案决定",
+        label_en="Police decided on filing",
+    ),
+    EventSpec(
+        "case_transfer.reconsideration_requested",
+        ReconsiderationRequested,
+        _AGENCY_SIDE,
+        label_zh="提请复议",
+        label_en="Reconsideration requested",
+    ),
+    EventSpec(
+        "case_transfer.supervision_requested",
+        SupervisionRequested,
+        _AGENCY_SIDE,
+        label_zh="建议检察院立案监督",
+        label_en="Procuratorate supervision requested",
+    ),
+    EventSpec(
+        "case_transfer.reconsideration_decided",
+        ReconsiderationDecided,
+        _POLICE,
+        label_zh="公安机关作出复议决定",
+        label_en="Reconsideration decided",
+    ),
+    EventSpec(
+        "case_transfer.police_explained",
+        PoliceExplained,
+        _POLICE,
+        label_zh="公安机关说明不立案理由",
+        label_en="Police explained the refusal",
+    ),
+    EventSpec(
+        "case_transfer.filing_ordered",
+        FilingOrdered,
+        _PROCURATORATE,
+        label_zh="检察院通知立案",
+        label_en="Procuratorate ordered filing",
+    ),
+    EventSpec(
+        "case_transfer.supervision_concluded",
+        SupervisionConcluded,
+        _PROCURATORATE,
+        label_zh="检察院认为不立案理由成立",
+        label_en="Procuratorate found the refusal sound",
+    ),
+    EventSpec(
+        "case_transfer.materials_handed_over",
+        MaterialsHandedOver,
+        _AGENCY_SIDE,
+        label_zh="移交涉案物品和材料",
+        label_en="Exhibits and materials handed over",
+    ),
+    EventSpec(
+        "case_transfer.criminal_outcome_reported",
+        CriminalOutcomeReported,
+        _POLICE | _PROCURATORATE,
+        label_zh="刑事处理结果反馈",
+        label_en="Criminal outcome reported",
+    ),
+    EventSpec(
+        "case_transfer.administrative_case_closed",
+        AdministrativeCaseClosed,
+        _AGENCY_SIDE,
+        label_zh="行政案件结案",
+        label_en="Administrative case closed",
+    ),
+    EventSpec(
+        "case_transfer.returned_for_penalty",
+        ReturnedForPenalty,
+        _AGENCY_SIDE,
+        label_zh="不予立案后依法作出行政处理",
+        label_en="Handled administratively after final refusal",
+    ),
 )
 
 # fmt: off

@@ -10,15 +10,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType, ModuleType
 
-from contracts import case_transfer
-from contracts import jurisdiction_dispute
-from contracts import power_delegation
-from contracts import reverse_transfer
-from contracts import discipline_referral, hotline
+from contracts import (
+    case_transfer,
+    discipline_referral,
+    hotline,
+    jurisdiction_dispute,
+    power_delegation,
+    reverse_transfer,
+)
 from contracts.common import DomainEventSpec, EventSpec
 from contracts.domain import COMMON_DOMAIN_EVENTS
 
-PROCESS_MODULES: tuple[ModuleType, ...] = (case_transfer, jurisdiction_dispute, power_delegation, reverse_transfer, discipline_referral, hotline)
+PROCESS_MODULES: tuple[ModuleType, ...] = (
+    case_transfer,
+    jurisdiction_dispute,
+    power_delegation,
+    reverse_transfer,
+    discipline_referral,
+    hotline,
+)
 
 
 def _build_events() -> Mapping[str, EventSpec]:

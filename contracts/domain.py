@@ -71,5 +71,3 @@ COMMON_DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
     DomainEventSpec("escalation.raised", "已提请监督", "Escalated to supervisor", ("escalation",)),
     DomainEventSpec("case.closed", "办结", "Closed"),
 )
-
-

@@ -39,7 +39,11 @@ def build_schemas() -> dict[str, str]:
         defs = {**schema.pop("$defs", {}), **payload.pop("$defs", {})}
         schema["properties"]["type"] = {"const": event_type, "title": "Type", "type": "string"}
         schema["properties"]["payload"] = payload
-        schema["properties"]["schema_version"] = {"type": "integer", "minimum": 1, "maximum": spec.schema_version}
+        schema["properties"]["schema_version"] = {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": spec.schema_version,
+        }
         if defs:
             schema["$defs"] = defs
         schema["title"] = f"{event_type} ({spec.label_zh} / {spec.label_en})"

@@ -26,7 +26,9 @@ ACTION_REFUSED_ERROR_TYPE = "DisputeActionRefused"
 """``ApplicationError.type`` of a refused coordinator action; details carry ``field`` and ``reason``."""
 
 # Agencies that can be a party to a jurisdiction dispute: those that file enforcement cases.
-PARTY_KINDS: frozenset[AgencyKind] = frozenset({AgencyKind.ADMINISTRATIVE, AgencyKind.TOWNSHIP, AgencyKind.POLICE})
+PARTY_KINDS: frozenset[AgencyKind] = frozenset(
+    {AgencyKind.ADMINISTRATIVE, AgencyKind.TOWNSHIP, AgencyKind.POLICE}
+)
 COORDINATOR_KINDS: frozenset[AgencyKind] = frozenset({AgencyKind.JUSTICE, AgencyKind.GOVERNMENT})
 
 
@@ -46,8 +48,14 @@ class State(StrEnum):
 
 
 OPEN_STATES: frozenset[str] = frozenset(
-    {State.NEGOTIATING, State.COORDINATION_REQUESTED, State.COORDINATING, State.OPINIONS_REQUESTED,
-     State.REFERRED, State.DESIGNATED}
+    {
+        State.NEGOTIATING,
+        State.COORDINATION_REQUESTED,
+        State.COORDINATING,
+        State.OPINIONS_REQUESTED,
+        State.REFERRED,
+        State.DESIGNATED,
+    }
 )
 CLOSED_STATES: frozenset[str] = frozenset({State.AGREED, State.REJECTED, State.RESOLVED})
 # States in which a coordinator works on the dispute (claim, opinions, extension, designation).
@@ -87,7 +95,9 @@ def _check_agency(agency_id: str, kinds: frozenset[AgencyKind], what: str) -> No
         raise ValueError(f"unknown agency {agency_id!r}")
     if agency.kind not in kinds:
         allowed = ", ".join(sorted(k.value for k in kinds))
-        raise ValueError(f"{agency_id!r} is a {agency.kind.value} agency and cannot be {what} (allowed: {allowed})")
+        raise ValueError(
+            f"{agency_id!r} is a {agency.kind.value} agency and cannot be {what} (allowed: {allowed})"
+        )
 
 
 class PartyClaim(Payload):
@@ -95,7 +105,9 @@ class PartyClaim(Payload):
 
     agency: str = AgencyRef
     position: Position
-    legal_basis: str = Field(min_length=1, max_length=1000, description="法律依据", examples=["《行政处罚法》第22条"])
+    legal_basis: str = Field(
+        min_length=1, max_length=1000, description="法律依据", examples=["《行政处罚法》第22条"]
+    )
     reasons: str = Field(default="", max_length=4000, description="理由")
     filed_on: date | None = Field(default=None, description="立案日期（未立案为空）", examples=["2026-10-08"])
 
@@ -109,14 +121,16 @@ class PartyClaim(Payload):
 class DisputeRaised(Payload):
     """A jurisdiction dispute over one case: who the parties are and what each says."""
 
-    enforcement_case_no: str = Field(min_length=1, max_length=80, description="案件编号/文号",
-                                     examples=["日市监立〔2026〕88号"])
+    enforcement_case_no: str = Field(
+        min_length=1, max_length=80, description="案件编号/文号", examples=["日市监立〔2026〕88号"]
+    )
     case_title: str = Field(min_length=1, max_length=200, examples=["某海产品加工厂无证经营案"])
     kind: DisputeKind
     summary: str = Field(min_length=1, max_length=4000, description="争议事项概要")
     claims: list[PartyClaim] = Field(min_length=2, description="各方主张（每个争议方一条）")
     coordinator_office: str | None = Field(
-        default=None, pattern=r"^[a-z0-9-]{2,40}$",
+        default=None,
+        pattern=r"^[a-z0-9-]{2,40}$",
         description="协调机构（司法局或共同上级政府）；为空时按各方所在地确定",
     )
     attachments: list[Attachment] = Field(default_factory=list)
@@ -148,7 +162,9 @@ class AgreementReached(Payload):
     """The parties agreed who takes the case; valid only when every party signed."""
 
     agreed_agency: str = AgencyRef
-    signatories: list[str] = Field(min_length=1, description="签署协议的各方（须为全部争议方；缺少任何一方即不成立）")
+    signatories: list[str] = Field(
+        min_length=1, description="签署协议的各方（须为全部争议方；缺少任何一方即不成立）"
+    )
     summary: str = Field(min_length=1, max_length=4000, description="协商结果")
     attachments: list[Attachment] = Field(default_factory=list)
 
@@ -187,33 +203,77 @@ class DesignationAcknowledged(Payload):
 
 
 EVENTS: tuple[EventSpec, ...] = (
-    EventSpec("jurisdiction_dispute.dispute_raised", DisputeRaised,
-              frozenset({*PARTY_KINDS, AgencyKind.JUSTICE}), opens=True,
-              label_zh="提出管辖争议", label_en="Jurisdiction dispute raised"),
-    EventSpec("jurisdiction_dispute.agreement_reached", AgreementReached, PARTY_KINDS,
-              label_zh="协商一致", label_en="Agreement reached"),
-    EventSpec("jurisdiction_dispute.coordination_requested", CoordinationRequested, PARTY_KINDS,
-              label_zh="提请协调", label_en="Coordination requested"),
-    EventSpec("jurisdiction_dispute.coordination_accepted", CoordinationAccepted, COORDINATOR_KINDS,
-              label_zh="受理协调申请", label_en="Coordination accepted"),
-    EventSpec("jurisdiction_dispute.coordination_rejected", CoordinationRejected, COORDINATOR_KINDS,
-              label_zh="不予受理协调申请", label_en="Coordination rejected"),
-    EventSpec("jurisdiction_dispute.opinion_submitted", OpinionSubmitted, PARTY_KINDS,
-              label_zh="提交书面意见", label_en="Opinion submitted"),
-    EventSpec("jurisdiction_dispute.designation_acknowledged", DesignationAcknowledged, PARTY_KINDS,
-              label_zh="被指定机关确认接收", label_en="Designation acknowledged"),
+    EventSpec(
+        "jurisdiction_dispute.dispute_raised",
+        DisputeRaised,
+        frozenset({*PARTY_KINDS, AgencyKind.JUSTICE}),
+        opens=True,
+        label_zh="提出管辖争议",
+        label_en="Jurisdiction dispute raised",
+    ),
+    EventSpec(
+        "jurisdiction_dispute.agreement_reached",
+        AgreementReached,
+        PARTY_KINDS,
+        label_zh="协商一致",
+        label_en="Agreement reached",
+    ),
+    EventSpec(
+        "jurisdiction_dispute.coordination_requested",
+        CoordinationRequested,
+        PARTY_KINDS,
+        label_zh="提请协调",
+        label_en="Coordination requested",
+    ),
+    EventSpec(
+        "jurisdiction_dispute.coordination_accepted",
+        CoordinationAccepted,
+        COORDINATOR_KINDS,
+        label_zh="受理协调申请",
+        label_en="Coordination accepted",
+    ),
+    EventSpec(
+        "jurisdiction_dispute.coordination_rejected",
+        CoordinationRejected,
+        COORDINATOR_KINDS,
+        label_zh="不予受理协调申请",
+        label_en="Coordination rejected",
+    ),
+    EventSpec(
+        "jurisdiction_dispute.opinion_submitted",
+        OpinionSubmitted,
+        PARTY_KINDS,
+        label_zh="提交书面意见",
+        label_en="Opinion submitted",
+    ),
+    EventSpec(
+        "jurisdiction_dispute.designation_acknowledged",
+        DesignationAcknowledged,
+        PARTY_KINDS,
+        label_zh="被指定机关确认接收",
+        label_en="Designation acknowledged",
+    ),
 )
 
 DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
-    DomainEventSpec("jurisdiction_dispute.opened", "管辖争议立项，进入协商", "Dispute opened, negotiation started"),
+    DomainEventSpec(
+        "jurisdiction_dispute.opened", "管辖争议立项，进入协商", "Dispute opened, negotiation started"
+    ),
     DomainEventSpec("jurisdiction_dispute.claimed", "协调人认领", "Claimed by a coordinator"),
     DomainEventSpec("jurisdiction_dispute.unclaimed", "协调人退回认领", "Released by the coordinator"),
-    DomainEventSpec("jurisdiction_dispute.opinion_requested", "征求书面意见", "Opinions requested", ("request",)),
+    DomainEventSpec(
+        "jurisdiction_dispute.opinion_requested", "征求书面意见", "Opinions requested", ("request",)
+    ),
     DomainEventSpec("jurisdiction_dispute.extended", "延长指定管辖期限", "Designation deadline extended"),
     DomainEventSpec("jurisdiction_dispute.jurisdiction_designated", "指定管辖", "Jurisdiction designated"),
-    DomainEventSpec("jurisdiction_dispute.referred_to_government", "报请政府决定", "Referred to the government"),
-    DomainEventSpec("jurisdiction_dispute.interim_agency_named", "指定临时处置机关",
-                    "Interim agency named for urgent measures"),
+    DomainEventSpec(
+        "jurisdiction_dispute.referred_to_government", "报请政府决定", "Referred to the government"
+    ),
+    DomainEventSpec(
+        "jurisdiction_dispute.interim_agency_named",
+        "指定临时处置机关",
+        "Interim agency named for urgent measures",
+    ),
 )
 
 
@@ -231,7 +291,9 @@ class CoordinatorInput(BaseModel):
 
     coordinator: str = Field(min_length=1, max_length=40, description="控制台用户 id", examples=["u-coord-1"])
     coordinator_name: str = Field(default="", max_length=50, examples=["张明"])
-    coordinator_agency: str = Field(pattern=r"^[a-z0-9-]{2,40}$", description="用户所属机关", examples=["rz-sfj"])
+    coordinator_agency: str = Field(
+        pattern=r"^[a-z0-9-]{2,40}$", description="用户所属机关", examples=["rz-sfj"]
+    )
     request_id: str | None = Field(default=None, max_length=100)
 
 
@@ -322,23 +384,34 @@ def first_to_file(kind: DisputeKind, claims: list[PartyClaim]) -> FirstToFile:
     candidates = [c for c in claims if kind is DisputeKind.NEGATIVE or c.position is Position.CLAIMS]
     dates = {c.agency: c.filed_on for c in claims}
     shown = "；".join(f"{c.agency} {c.filed_on.isoformat() if c.filed_on else '未立案'}" for c in candidates)
-    shown_en = "; ".join(f"{c.agency} {c.filed_on.isoformat() if c.filed_on else 'not filed'}" for c in candidates)
+    shown_en = "; ".join(
+        f"{c.agency} {c.filed_on.isoformat() if c.filed_on else 'not filed'}" for c in candidates
+    )
     known = [c for c in candidates if c.filed_on is not None]
     if not known:
-        return FirstToFile(agency=None, reason_zh=f"各方均未立案，无法依“最先立案”规则建议（{shown}）",
-                           reason_en=f"No party has filed; first-to-file gives no suggestion ({shown_en})",
-                           filing_dates=dates)
+        return FirstToFile(
+            agency=None,
+            reason_zh=f"各方均未立案，无法依“最先立案”规则建议（{shown}）",
+            reason_en=f"No party has filed; first-to-file gives no suggestion ({shown_en})",
+            filing_dates=dates,
+        )
     if len(known) < len(candidates):
-        return FirstToFile(agency=None, reason_zh=f"部分争议方立案日期不明，无法确定最先立案机关（{shown}）",
-                           reason_en=f"Some filing dates are unknown; first to file cannot be established ({shown_en})",
-                           filing_dates=dates)
+        return FirstToFile(
+            agency=None,
+            reason_zh=f"部分争议方立案日期不明，无法确定最先立案机关（{shown}）",
+            reason_en=f"Some filing dates are unknown; first to file cannot be established ({shown_en})",
+            filing_dates=dates,
+        )
     earliest = min(c.filed_on for c in known if c.filed_on is not None)
     first = [c for c in known if c.filed_on == earliest]
     if len(first) > 1:
         tied = "、".join(c.agency for c in first)
-        return FirstToFile(agency=None, reason_zh=f"{tied} 同日立案，“最先立案”规则无法区分（{shown}）",
-                           reason_en=f"{', '.join(c.agency for c in first)} filed on the same day ({shown_en})",
-                           filing_dates=dates)
+        return FirstToFile(
+            agency=None,
+            reason_zh=f"{tied} 同日立案，“最先立案”规则无法区分（{shown}）",
+            reason_en=f"{', '.join(c.agency for c in first)} filed on the same day ({shown_en})",
+            filing_dates=dates,
+        )
     winner = first[0]
     return FirstToFile(
         agency=winner.agency,

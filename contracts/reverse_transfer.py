@@ -35,8 +35,9 @@ DocNo = Field(min_length=1, max_length=80, description="文书文号")
 class NonProsecutionDecided(Payload):
     """The procuratorate decides not to prosecute, but an administrative penalty is due."""
 
-    decision_no: str = Field(min_length=1, max_length=80, description="不起诉决定书文号",
-                             examples=["日东检刑不诉〔2026〕8号"])
+    decision_no: str = Field(
+        min_length=1, max_length=80, description="不起诉决定书文号", examples=["日东检刑不诉〔2026〕8号"]
+    )
     criminal_case_no: str = Field(min_length=1, max_length=80, description="刑事案件编号")
     case_title: str = Field(min_length=1, max_length=200)
     agency: str = Field(pattern=AGENCY_ID_PATTERN, description="应当给予行政处罚的主管机关")
@@ -54,8 +55,9 @@ class HandedOver(Payload):
     """The criminal department hands the case to the administrative-procuratorial department."""
 
     handover_no: str = DocNo
-    receiving_department: str = Field(min_length=1, max_length=100, description="行政检察部门",
-                                      examples=["第七检察部"])
+    receiving_department: str = Field(
+        min_length=1, max_length=100, description="行政检察部门", examples=["第七检察部"]
+    )
     prosecutors: list[Officer] = Field(min_length=1, description="承办检察官（检察官证号）")
 
 
@@ -135,7 +137,9 @@ class AgencyReplied(Payload):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        require_reasons(self.adoption is not ReplyAdoption.ADOPTED, self.reasons, "the opinion is not fully adopted")
+        require_reasons(
+            self.adoption is not ReplyAdoption.ADOPTED, self.reasons, "the opinion is not fully adopted"
+        )
         if self.adoption is ReplyAdoption.ADOPTED and not self.penalty_decision_no:
             raise ValueError("penalty_decision_no: required when the opinion is adopted")
         return self
@@ -187,28 +191,85 @@ class ReviewClock(Payload):
 
 
 EVENTS: tuple[EventSpec, ...] = (
-    EventSpec("reverse_transfer.non_prosecution_decided", NonProsecutionDecided, _PROCURATORATE, opens=True,
-              label_zh="检察院作出不起诉决定（需行政处罚）", label_en="Non-prosecution decided, penalty due"),
-    EventSpec("reverse_transfer.handed_over", HandedOver, _PROCURATORATE,
-              label_zh="移交行政检察部门", label_en="Handed to the administrative-procuratorial department"),
-    EventSpec("reverse_transfer.review_paused", ReviewPaused, _PROCURATORATE,
-              label_zh="审查中止（复议复核或申诉）", label_en="Review paused"),
-    EventSpec("reverse_transfer.review_resumed", ReviewResumed, _PROCURATORATE,
-              label_zh="恢复审查", label_en="Review resumed"),
-    EventSpec("reverse_transfer.review_extended", ReviewExtended, _PROCURATORATE,
-              label_zh="经检察长批准延长审查期限", label_en="Review extended by the chief procurator"),
-    EventSpec("reverse_transfer.opinion_issued", OpinionIssued, _PROCURATORATE,
-              label_zh="制发检察意见书", label_en="Procuratorial opinion issued"),
-    EventSpec("reverse_transfer.review_ended", ReviewEnded, _PROCURATORATE,
-              label_zh="终结审查", label_en="Review ended without opinion"),
-    EventSpec("reverse_transfer.agency_replied", AgencyReplied, _AGENCY_SIDE,
-              label_zh="主管机关书面回复", label_en="Agency replied in writing"),
-    EventSpec("reverse_transfer.police_no_crime_found", PoliceNoCrimeFound, _POLICE, opens=True,
-              label_zh="公安机关认为不构成犯罪但应予行政处罚", label_en="Police found no crime but a violation"),
-    EventSpec("reverse_transfer.police_returned", PoliceReturned, _POLICE,
-              label_zh="公安机关移回案件", label_en="Police returned the case"),
-    EventSpec("reverse_transfer.agency_accepted", AgencyAccepted, _AGENCY_SIDE,
-              label_zh="行政执法机关接收案件", label_en="Agency accepted the returned case"),
+    EventSpec(
+        "reverse_transfer.non_prosecution_decided",
+        NonProsecutionDecided,
+        _PROCURATORATE,
+        opens=True,
+        label_zh="检察院作出不起诉决定（需行政处罚）",
+        label_en="Non-prosecution decided, penalty due",
+    ),
+    EventSpec(
+        "reverse_transfer.handed_over",
+        HandedOver,
+        _PROCURATORATE,
+        label_zh="移交行政检察部门",
+        label_en="Handed to the administrative-procuratorial department",
+    ),
+    EventSpec(
+        "reverse_transfer.review_paused",
+        ReviewPaused,
+        _PROCURATORATE,
+        label_zh="审查中止（复议复核或申诉）",
+        label_en="Review paused",
+    ),
+    EventSpec(
+        "reverse_transfer.review_resumed",
+        ReviewResumed,
+        _PROCURATORATE,
+        label_zh="恢复审查",
+        label_en="Review resumed",
+    ),
+    EventSpec(
+        "reverse_transfer.review_extended",
+        ReviewExtended,
+        _PROCURATORATE,
+        label_zh="经检察长批准延长审查期限",
+        label_en="Review extended by the chief procurator",
+    ),
+    EventSpec(
+        "reverse_transfer.opinion_issued",
+        OpinionIssued,
+        _PROCURATORATE,
+        label_zh="制发检察意见书",
+        label_en="Procuratorial opinion issued",
+    ),
+    EventSpec(
+        "reverse_transfer.review_ended",
+        ReviewEnded,
+        _PROCURATORATE,
+        label_zh="终结审查",
+        label_en="Review ended without opinion",
+    ),
+    EventSpec(
+        "reverse_transfer.agency_replied",
+        AgencyReplied,
+        _AGENCY_SIDE,
+        label_zh="主管机关书面回复",
+        label_en="Agency replied in writing",
+    ),
+    EventSpec(
+        "reverse_transfer.police_no_crime_found",
+        PoliceNoCrimeFound,
+        _POLICE,
+        opens=True,
+        label_zh="公安机关认为不构成犯罪但应予行政处罚",
+        label_en="Police found no crime but a violation",
+    ),
+    EventSpec(
+        "reverse_transfer.police_returned",
+        PoliceReturned,
+        _POLICE,
+        label_zh="公安机关移回案件",
+        label_en="Police returned the case",
+    ),
+    EventSpec(
+        "reverse_transfer.agency_accepted",
+        AgencyAccepted,
+        _AGENCY_SIDE,
+        label_zh="行政执法机关接收案件",
+        label_en="Agency accepted the returned case",
+    ),
 )
 
 # fmt: off

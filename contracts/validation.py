@@ -144,9 +144,7 @@ def validate_event(raw: bytes | str, subject_agency: str | None = None) -> Valid
 
 
 def _from_validation(hints: Mapping[str, Any], exc: ValidationError, prefix: str) -> Rejection:
-    errors = tuple(
-        FieldError(field=_location(prefix, err["loc"]), reason=err["msg"]) for err in exc.errors()
-    )
+    errors = tuple(FieldError(field=_location(prefix, err["loc"]), reason=err["msg"]) for err in exc.errors())
     first = errors[0] if errors else FieldError(field=prefix or "$", reason="invalid")
     return Rejection(
         event_id=_text(hints.get("event_id")),

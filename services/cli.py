@@ -21,7 +21,9 @@ from contracts import subjects
 from contracts.validation import EventRejected, validate_event
 
 app = typer.Typer(help="Lawlink: deadline-bound processes between Rizhao's agencies.", no_args_is_help=True)
-dead_letters_app = typer.Typer(help="Messages intake gave up on, and their replay.", invoke_without_command=True)
+dead_letters_app = typer.Typer(
+    help="Messages intake gave up on, and their replay.", invoke_without_command=True
+)
 calendar_app = typer.Typer(help="China's working-day calendar.", no_args_is_help=True)
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(calendar_app, name="calendar")
@@ -65,7 +67,9 @@ def _fail(message: str, code: int = 1) -> None:
 
 @app.command()
 def dev(
-    fresh: Annotated[bool, typer.Option(help="Forget .lawlink state (cases, Temporal history) first.")] = False,
+    fresh: Annotated[
+        bool, typer.Option(help="Forget .lawlink state (cases, Temporal history) first.")
+    ] = False,
 ) -> None:
     """Start NATS, Temporal (with its Web UI) and every service, supervised, in the foreground."""
     from services.devstack import run_stack
@@ -111,7 +115,9 @@ def emit(
     except Exception as exc:  # noqa: BLE001 - say what failed, not a traceback
         _fail(f"could not publish to {settings.nats_url}: {exc} (is `make run` up?)")
     note = " (duplicate: already sent)" if duplicate else ""
-    out.print(f"published {env.type} [{env.event_id}] for case {env.case_id} on {subject}, stream seq {seq}{note}")
+    out.print(
+        f"published {env.type} [{env.event_id}] for case {env.case_id} on {subject}, stream seq {seq}{note}"
+    )
 
 
 def _local(timestamp: str) -> str:
@@ -134,7 +140,9 @@ def _read(file: str) -> bytes:
 def _get(path: str, **params: str | None) -> httpx.Response:
     settings = _settings()
     try:
-        return httpx.get(settings.registry_url + path, params={k: v for k, v in params.items() if v}, timeout=10)
+        return httpx.get(
+            settings.registry_url + path, params={k: v for k, v in params.items() if v}, timeout=10
+        )
     except httpx.HTTPError as exc:
         _fail(f"registry at {settings.registry_url} did not answer: {exc} (is `make run` up?)")
         raise
@@ -188,8 +196,14 @@ def cases(
     for col in ("process", "case_id", "state", "agency", "updated", "events"):
         table.add_column(col)
     for row in resp.json():
-        table.add_row(row["process"], row["case_id"], row["state"], row.get("agency") or "—",
-                      _local(row["updated_at"]), str(row["events"]))
+        table.add_row(
+            row["process"],
+            row["case_id"],
+            row["state"],
+            row.get("agency") or "—",
+            _local(row["updated_at"]),
+            str(row["events"]),
+        )
     out.print(table)
 
 
@@ -208,13 +222,21 @@ def dead_letters(ctx: typer.Context) -> None:
     for col in ("id", "stream seq", "subject", "deliveries", "last error", "replayed"):
         table.add_column(col)
     for row in rows:
-        table.add_row(str(row["id"]), str(row["stream_seq"]), row["subject"], str(row["deliveries"]),
-                      (row.get("last_error") or "—")[:80], str(row["replay_count"]))
+        table.add_row(
+            str(row["id"]),
+            str(row["stream_seq"]),
+            row["subject"],
+            str(row["deliveries"]),
+            (row.get("last_error") or "—")[:80],
+            str(row["replay_count"]),
+        )
     out.print(table)
 
 
 @dead_letters_app.command("replay")
-def dead_letters_replay(letter_id: Annotated[int, typer.Argument(help="Dead letter id (see the list).")]) -> None:
+def dead_letters_replay(
+    letter_id: Annotated[int, typer.Argument(help="Dead letter id (see the list).")],
+) -> None:
     """Send a dead letter to intake again."""
     settings = _settings()
     try:

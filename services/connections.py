@@ -16,9 +16,7 @@ from services.temporal_codec import lawlink_data_converter
 
 DEAD_LETTER_STREAM = "LAWLINK_DEAD"
 INTAKE_DURABLE = "intake"
-MAX_DELIVERIES_ADVISORY = (
-    f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{subjects.STREAM_IN}.{INTAKE_DURABLE}"
-)
+MAX_DELIVERIES_ADVISORY = f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{subjects.STREAM_IN}.{INTAKE_DURABLE}"
 INTAKE_ERRORS_BUCKET = "lawlink_intake_errors"
 
 _DAY = 24 * 3600.0
@@ -131,5 +129,7 @@ def nats_connect_kwargs(settings: StackSettings) -> dict[str, object]:
     if settings.nats_user:
         from faststream.nats import NatsUserPassword
 
-        return {"security": NatsUserPassword(username=settings.nats_user, password=settings.nats_password or "")}
+        return {
+            "security": NatsUserPassword(username=settings.nats_user, password=settings.nats_password or "")
+        }
     return {}

@@ -101,7 +101,9 @@ def load_or_create_secrets(path: Path) -> dict[str, str]:
     return existing
 
 
-def render_nats_conf(ports: Ports, store: Path, service_password: str, agency_passwords: dict[str, str]) -> str:
+def render_nats_conf(
+    ports: Ports, store: Path, service_password: str, agency_passwords: dict[str, str]
+) -> str:
     """nats-server config: JetStream, one user for the services, one per agency.
 
     An agency may publish only on its own ``lawlink.in.<agency>.>`` and read only its own
@@ -215,7 +217,10 @@ def run_stack(state: Path, fresh: bool = False) -> int:
     (state / "jetstream").mkdir(exist_ok=True)
     (state / "nats.conf").write_text(
         render_nats_conf(
-            ports, state / "jetstream", secret_values["NATS_PASSWORD"], json.loads(secret_values["LAWLINK_AGENCY_PASSWORDS"])
+            ports,
+            state / "jetstream",
+            secret_values["NATS_PASSWORD"],
+            json.loads(secret_values["LAWLINK_AGENCY_PASSWORDS"]),
         ),
         encoding="utf-8",
     )
@@ -232,7 +237,11 @@ def run_stack(state: Path, fresh: bool = False) -> int:
         for username, role, agency, password in demo_accounts:
             print(f"    {username:<16} {password:<20} {role:<18} {agency or ''}")
     print("  endpoints    source .lawlink/stack.env")
-    child_env = {**os.environ, **env, **{k: v for k, v in secret_values.items() if k != "LAWLINK_AGENCY_PASSWORDS"}}
+    child_env = {
+        **os.environ,
+        **env,
+        **{k: v for k, v in secret_values.items() if k != "LAWLINK_AGENCY_PASSWORDS"},
+    }
     child_env["PYTHONUNBUFFERED"] = "1"
     honcho = str(Path(sys.executable).parent / "honcho")
     os.execve(honcho, [honcho, "-f", str(state / "Procfile"), "-d", str(Path.cwd()), "start"], child_env)

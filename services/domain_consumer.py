@@ -58,7 +58,9 @@ def subscribe_domain_events(
         try:
             await handle(events)
         except Exception:
-            log.exception("%s could not handle %d domain events; they will be redelivered", durable, len(events))
+            log.exception(
+                "%s could not handle %d domain events; they will be redelivered", durable, len(events)
+            )
             for raw in raws:
                 if not raw._ackd:
                     await raw.nak(delay=retry_delay)

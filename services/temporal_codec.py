@@ -207,4 +207,3 @@ def lawlink_data_converter(
     """
     key = load_key(env, allow_ephemeral=allow_ephemeral)
     return replace(pydantic_data_converter, payload_codec=ConfidentialPayloadCodec(key))
-

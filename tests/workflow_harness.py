@@ -58,7 +58,11 @@ async def run_worker(client: Client, task_queue: str) -> AsyncIterator[Collectin
 
 
 async def start_case(
-    client: Client, task_queue: str, workflow_type: str, process: str, case_id: str,
+    client: Client,
+    task_queue: str,
+    workflow_type: str,
+    process: str,
+    case_id: str,
     rule_settings: dict[str, str] | None = None,
 ) -> WorkflowHandle[Any, Any]:
     """Start a case workflow as intake would (same id scheme and input)."""
@@ -71,7 +75,9 @@ async def start_case(
     )
 
 
-async def send(handle: WorkflowHandle[Any, Any], data: dict[str, Any], update_id: str | None = None) -> ReceiveResult:
+async def send(
+    handle: WorkflowHandle[Any, Any], data: dict[str, Any], update_id: str | None = None
+) -> ReceiveResult:
     """Deliver an envelope (dict) through the ``receive`` Update, as intake does (Update id =
     event_id); ``update_id`` lets a test get past Temporal's own Update de-duplication."""
     from tests.events import envelope

@@ -230,8 +230,12 @@ class CaseWorkflow:
         await workflow.execute_activity(
             REJECT_ACTIVITY,
             Rejection.single(
-                {"event_id": str(env.event_id), "type": env.type, "source_agency": env.source_agency,
-                 "case_id": env.case_id},
+                {
+                    "event_id": str(env.event_id),
+                    "type": env.type,
+                    "source_agency": env.source_agency,
+                    "case_id": env.case_id,
+                },
                 refusal.field,
                 refusal.reason,
             ),
@@ -251,9 +255,7 @@ class CaseWorkflow:
             case_id=self.s.case_id,
             state=self.s.state,
             closed=self.s.closed,
-            open_deadlines=tuple(
-                d.info for d in self.s.deadlines.values() if d.info.status in _LIVE
-            ),
+            open_deadlines=tuple(d.info for d in self.s.deadlines.values() if d.info.status in _LIVE),
             history=tuple(self.s.history),
             data=self.s.data,
         )
@@ -366,7 +368,10 @@ class CaseWorkflow:
                 continue
             for event in events:
                 await workflow.execute_activity(
-                    PUBLISH_ACTIVITY, event, start_to_close_timeout=timedelta(seconds=30), retry_policy=_PUBLISH_RETRY
+                    PUBLISH_ACTIVITY,
+                    event,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=_PUBLISH_RETRY,
                 )
 
     async def open_deadline(
@@ -427,7 +432,9 @@ class CaseWorkflow:
             elif d.info.status == DeadlineStatus.BREACHED and not cancelled:
                 # A late step: the deadline stays breached on record, the step is noted.
                 d.info = d.info.model_copy(update={"status": DeadlineStatus.MET})
-                await self.emit("deadline.met", kind=EntryKind.DEADLINE, deadline=d.info, payload={"late": True})
+                await self.emit(
+                    "deadline.met", kind=EntryKind.DEADLINE, deadline=d.info, payload={"late": True}
+                )
 
     async def cancel_open_deadlines(self) -> None:
         """Cancel every open deadline (the case closed or took another path)."""
@@ -444,7 +451,9 @@ class CaseWorkflow:
                 found = d
         return found
 
-    async def close(self, state: str, *, actor: str | None = None, payload: dict[str, Any] | None = None) -> None:
+    async def close(
+        self, state: str, *, actor: str | None = None, payload: dict[str, Any] | None = None
+    ) -> None:
         """End the process in ``state``: cancel what still runs, announce it, and return."""
         self.transition(state)
         await self.cancel_open_deadlines()
@@ -512,12 +521,17 @@ _LIVE = (DeadlineStatus.OPEN, DeadlineStatus.BREACHED)
 
 def _refused(refusal: Refusal) -> ApplicationError:
     return ApplicationError(
-        refusal.reason, {"field": refusal.field, "reason": refusal.reason}, type=REFUSED_ERROR_TYPE, non_retryable=True
+        refusal.reason,
+        {"field": refusal.field, "reason": refusal.reason},
+        type=REFUSED_ERROR_TYPE,
+        non_retryable=True,
     )
 
 
 def _schedules(items: tuple[YearScheduleIn, ...]) -> dict[int, dl.YearSchedule]:
     return {
-        s.year: dl.parse_year_schedule({"year": s.year, "holidays": list(s.holidays), "workdays": list(s.workdays)})
+        s.year: dl.parse_year_schedule(
+            {"year": s.year, "holidays": list(s.holidays), "workdays": list(s.workdays)}
+        )
         for s in items
     }

@@ -125,22 +125,40 @@ VALID_IN: dict[str, frozenset[str]] = {
 _AGENCY_EVENTS = frozenset(
     P + s
     for s in (
-        "team_formed", "transfer_report_submitted", "head_decided", "transferred",
-        "reconsideration_requested", "supervision_requested", "materials_handed_over",
-        "administrative_case_closed", "returned_for_penalty",
+        "team_formed",
+        "transfer_report_submitted",
+        "head_decided",
+        "transferred",
+        "reconsideration_requested",
+        "supervision_requested",
+        "materials_handed_over",
+        "administrative_case_closed",
+        "returned_for_penalty",
     )
 )
 _POLICE_EVENTS = frozenset(
-    P + s for s in ("police_received", "police_forwarded", "police_decided", "reconsideration_decided",
-                    "police_explained")
+    P + s
+    for s in (
+        "police_received",
+        "police_forwarded",
+        "police_decided",
+        "reconsideration_decided",
+        "police_explained",
+    )
 )
 _PROCURATORATE_EVENTS = frozenset(P + s for s in ("filing_ordered", "supervision_concluded"))
 
 # Specific reasons for the most likely out-of-order events (the generic one lists valid states).
 _WHY: dict[tuple[str, str], str] = {
     (P + "head_decided", OPENED): "the head decides on the team's written report (art. 5); no report yet",
-    (P + "head_decided", TEAM_FORMED): "the head decides on the team's written report (art. 5); no report yet",
-    (P + "transfer_report_submitted", OPENED): "the report is written by the special team (art. 5); form it first",
+    (
+        P + "head_decided",
+        TEAM_FORMED,
+    ): "the head decides on the team's written report (art. 5); no report yet",
+    (
+        P + "transfer_report_submitted",
+        OPENED,
+    ): "the report is written by the special team (art. 5); form it first",
     (P + "transferred", REPORTED): "the head has not approved the transfer yet (art. 5)",
     (P + "supervision_requested", RECONSIDERATION): (
         "a reconsideration is pending; the agency may refer to the procuratorate within 3 days "
@@ -214,7 +232,9 @@ class CaseTransferWorkflow(CaseWorkflow):
             return Refusal("type", why)
         sender = env.source_agency
         if kind in _AGENCY_EVENTS and sender != self._agency:
-            return Refusal("source_agency", f"only {self._agency}, the agency that opened this case, may send {kind}")
+            return Refusal(
+                "source_agency", f"only {self._agency}, the agency that opened this case, may send {kind}"
+            )
         if kind in _POLICE_EVENTS and sender != self._police:
             return Refusal("source_agency", f"the case is with {self._police}; {sender} may not send {kind}")
         if kind in _PROCURATORATE_EVENTS and sender != self._procuratorate:
@@ -222,7 +242,9 @@ class CaseTransferWorkflow(CaseWorkflow):
                 "source_agency", f"{self._procuratorate} supervises this case; {sender} may not send {kind}"
             )
         if kind == P + "criminal_outcome_reported" and sender not in (self._police, self._procuratorate):
-            return Refusal("source_agency", f"only {self._police} or {self._procuratorate} report the criminal outcome")
+            return Refusal(
+                "source_agency", f"only {self._police} or {self._procuratorate} report the criminal outcome"
+            )
         return self._payload_refusal(kind, payload)
 
     def _payload_refusal(self, kind: str, payload: Payload) -> Refusal | None:
@@ -233,7 +255,9 @@ class CaseTransferWorkflow(CaseWorkflow):
         if isinstance(payload, ct.PoliceDecided) and payload.decision is ct.PoliceDecision.REFUSE:
             if self.s.state == FILING_ORDERED:
                 notice = self.s.data.get("filing_order_no", "")
-                return Refusal("payload.decision", f"the procuratorate ordered filing ({notice}); the police must file")
+                return Refusal(
+                    "payload.decision", f"the procuratorate ordered filing ({notice}); the police must file"
+                )
             if self.s.state in (SUPERVISION, EXPLAINED):
                 return Refusal(
                     "payload.decision",
@@ -251,7 +275,9 @@ class CaseTransferWorkflow(CaseWorkflow):
     async def _step(self, state: str, event_type: str, env: Envelope, **payload: Any) -> None:
         """Enter ``state`` and announce it as a step caused by ``env``."""
         self.transition(state)
-        await self.emit(P + event_type, actor=env.source_agency, causation_id=str(env.event_id), payload=payload)
+        await self.emit(
+            P + event_type, actor=env.source_agency, causation_id=str(env.event_id), payload=payload
+        )
 
     async def _met(self, *rules: str, key: str = "") -> None:
         for rule in rules:
@@ -266,8 +292,14 @@ class CaseTransferWorkflow(CaseWorkflow):
         agency = env.source_agency
         self.add_parties(agency)
         self.s.data.update(agency=agency, enforcement_case_no=p.enforcement_case_no, case_title=p.case_title)
-        await self._step(OPENED, "opened", env, agency=agency, case_title=p.case_title,
-                         suspected_offence=p.suspected_offence)
+        await self._step(
+            OPENED,
+            "opened",
+            env,
+            agency=agency,
+            case_title=p.case_title,
+            suspected_offence=p.suspected_offence,
+        )
         await self.open_deadline(R_HEAD, party=agency, escalate_to=self._justice())
 
     async def _on_team_formed(self, env: Envelope, p: ct.TeamFormed) -> None:
@@ -291,18 +323,29 @@ class CaseTransferWorkflow(CaseWorkflow):
         self.add_parties(*watchers)
         self.transition(REFUSED_BY_HEAD)
         await self.emit(
-            P + "transfer_refused_by_head", actor=env.source_agency, causation_id=str(env.event_id),
+            P + "transfer_refused_by_head",
+            actor=env.source_agency,
+            causation_id=str(env.event_id),
             payload={"decided_by": p.decided_by, "reasons": p.reasons, "visible_to": watchers},
         )
         await self.close(REFUSED_BY_HEAD, actor=env.source_agency, payload={"reasons": p.reasons})
 
     async def _on_transferred(self, env: Envelope, p: ct.Transferred) -> None:
-        self.s.data.update(police=p.police_agency, procuratorate=p.procuratorate_copy,
-                           transfer_letter_no=p.transfer_letter_no)
+        self.s.data.update(
+            police=p.police_agency,
+            procuratorate=p.procuratorate_copy,
+            transfer_letter_no=p.transfer_letter_no,
+        )
         self.add_parties(p.police_agency, p.procuratorate_copy)
         await self._met(R_TRANSFER)
-        await self._step(TRANSFERRED, "sent_to_police", env, police=p.police_agency,
-                         procuratorate_copy=p.procuratorate_copy, penalty_already_imposed=p.penalty_already_imposed)
+        await self._step(
+            TRANSFERRED,
+            "sent_to_police",
+            env,
+            police=p.police_agency,
+            procuratorate_copy=p.procuratorate_copy,
+            penalty_already_imposed=p.penalty_already_imposed,
+        )
 
     async def _on_police_received(self, env: Envelope, p: ct.PoliceReceived) -> None:
         if p.within_jurisdiction:
@@ -319,16 +362,28 @@ class CaseTransferWorkflow(CaseWorkflow):
         previous = self._police
         self.s.data["police"] = p.forwarded_to
         self.add_parties(p.forwarded_to)
-        await self._step(TRANSFERRED, "forwarded_to_competent", env, previous=previous,
-                         forwarded_to=p.forwarded_to, reasons=p.reasons)
+        await self._step(
+            TRANSFERRED,
+            "forwarded_to_competent",
+            env,
+            previous=previous,
+            forwarded_to=p.forwarded_to,
+            reasons=p.reasons,
+        )
 
     async def _on_police_decided(self, env: Envelope, p: ct.PoliceDecided) -> None:
         if p.decision is ct.PoliceDecision.FILE:
             await self._filed(env, p.decision_no)
             return
         await self._met(R_POLICE)
-        await self._step(POLICE_REFUSED, "filing_refused", env, decision_no=p.decision_no, reasons=p.reasons,
-                         file_returned=p.file_returned)
+        await self._step(
+            POLICE_REFUSED,
+            "filing_refused",
+            env,
+            decision_no=p.decision_no,
+            reasons=p.reasons,
+            file_returned=p.file_returned,
+        )
         await self.open_deadline(R_RECON_REQ, party=self._agency)
         await self.open_deadline(R_SUPERV_REQ, party=self._agency)
 
@@ -358,8 +413,9 @@ class CaseTransferWorkflow(CaseWorkflow):
         await self._cancel(R_RECON_REQ)
         self.s.data["procuratorate"] = p.procuratorate
         self.add_parties(p.procuratorate)
-        await self._step(SUPERVISION, "supervision_started", env, procuratorate=p.procuratorate,
-                         request_no=p.request_no)
+        await self._step(
+            SUPERVISION, "supervision_started", env, procuratorate=p.procuratorate, request_no=p.request_no
+        )
         await self.open_deadline(R_EXPLAIN, party=self._police, escalate_to=self._watchers_of_police())
 
     async def _on_police_explained(self, env: Envelope, p: ct.PoliceExplained) -> None:
@@ -373,15 +429,20 @@ class CaseTransferWorkflow(CaseWorkflow):
         await self.open_deadline(R_FILE_ORDER, party=self._police, escalate_to=self._watchers_of_police())
 
     async def _on_supervision_concluded(self, env: Envelope, p: ct.SupervisionConcluded) -> None:
-        await self._step(REFUSAL_FINAL, "refusal_final", env, conclusion_no=p.conclusion_no, reasons=p.reasons)
+        await self._step(
+            REFUSAL_FINAL, "refusal_final", env, conclusion_no=p.conclusion_no, reasons=p.reasons
+        )
 
     async def _on_materials_handed_over(self, env: Envelope, p: ct.MaterialsHandedOver) -> None:
         await self._met(R_MATERIALS)
         await self._step(MATERIALS_HANDED_OVER, "materials_complete", env, handover_no=p.handover_no)
 
     async def _on_criminal_outcome_reported(self, env: Envelope, p: ct.CriminalOutcomeReported) -> None:
-        await self.close(CONCLUDED, actor=env.source_agency,
-                         payload={"outcome": p.outcome.value, "document_no": p.document_no})
+        await self.close(
+            CONCLUDED,
+            actor=env.source_agency,
+            payload={"outcome": p.outcome.value, "document_no": p.document_no},
+        )
 
     async def _on_administrative_case_closed(self, env: Envelope, p: ct.AdministrativeCaseClosed) -> None:
         await self.close(ADMINISTRATIVE_CLOSED, actor=env.source_agency, payload={"closing_no": p.closing_no})

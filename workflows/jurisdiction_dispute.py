@@ -126,40 +126,65 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
                 return Refusal("type", f"dispute {env.case_id} is already open (state {state})")
             assert isinstance(payload, DisputeRaised)
             sender_agency = get_agency(sender)
-            if sender not in payload.parties and (sender_agency is None or sender_agency.kind is not AgencyKind.JUSTICE):
-                return Refusal("source_agency", f"{sender} is not a party to the dispute; only a party or a justice bureau may raise it")
+            if sender not in payload.parties and (
+                sender_agency is None or sender_agency.kind is not AgencyKind.JUSTICE
+            ):
+                return Refusal(
+                    "source_agency",
+                    f"{sender} is not a party to the dispute; only a party or a justice bureau may raise it",
+                )
             return None
         if state == State.NEW:
             return Refusal("case_id", f"no jurisdiction dispute {env.case_id!r} has been raised")
         if self.s.closed:
             return Refusal("case_id", f"dispute {env.case_id} is closed (state {state})")
         parties = self._parties()
-        if step in ("agreement_reached", "coordination_requested", "opinion_submitted", "designation_acknowledged"):
+        if step in (
+            "agreement_reached",
+            "coordination_requested",
+            "opinion_submitted",
+            "designation_acknowledged",
+        ):
             if sender not in parties:
-                return Refusal("source_agency", f"{sender} is not a party to dispute {env.case_id} (parties: {', '.join(parties)})")
+                return Refusal(
+                    "source_agency",
+                    f"{sender} is not a party to dispute {env.case_id} (parties: {', '.join(parties)})",
+                )
         if step == "agreement_reached":
             if state != State.NEGOTIATING:
                 return Refusal("type", f"an agreement ends negotiation only; the dispute is in state {state}")
             agreed = payload.model_dump()["agreed_agency"]
             if agreed not in parties:
-                return Refusal("payload.agreed_agency", f"{agreed} is not a party to the dispute (parties: {', '.join(parties)})")
+                return Refusal(
+                    "payload.agreed_agency",
+                    f"{agreed} is not a party to the dispute (parties: {', '.join(parties)})",
+                )
             signed = set(payload.model_dump()["signatories"])
             strangers = sorted(signed - set(parties))
             if strangers:
                 return Refusal("payload.signatories", f"not parties to the dispute: {', '.join(strangers)}")
             missing = [p for p in parties if p not in signed]
             if missing:
-                return Refusal("payload.signatories", f"every party must sign the agreement; missing: {', '.join(missing)}")
+                return Refusal(
+                    "payload.signatories",
+                    f"every party must sign the agreement; missing: {', '.join(missing)}",
+                )
             return None
         if step == "coordination_requested":
             if state != State.NEGOTIATING:
-                return Refusal("type", f"coordination can be requested only during negotiation; the dispute is in state {state}")
+                return Refusal(
+                    "type",
+                    f"coordination can be requested only during negotiation; the dispute is in state {state}",
+                )
             return None
         if step in ("coordination_accepted", "coordination_rejected"):
             if state != State.COORDINATION_REQUESTED:
                 return Refusal("type", f"{env.type} is not valid in state {state}")
             if sender != self._office():
-                return Refusal("source_agency", f"only the coordinating office {self._office()} may decide on the request")
+                return Refusal(
+                    "source_agency",
+                    f"only the coordinating office {self._office()} may decide on the request",
+                )
             return None
         if step == "opinion_submitted":
             if sender not in self._d.get("opinions_pending", []):
@@ -169,7 +194,9 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             if state != State.DESIGNATED:
                 return Refusal("type", f"nothing to acknowledge: the dispute is in state {state}")
             if sender != self._d.get("designated_agency"):
-                return Refusal("source_agency", f"{sender} was not designated; {self._d.get('designated_agency')} was")
+                return Refusal(
+                    "source_agency", f"{sender} was not designated; {self._d.get('designated_agency')} was"
+                )
             return None
         return Refusal("type", f"{env.type} is not valid in state {state}")
 
@@ -190,26 +217,36 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             self._d["coordination_requested_by"] = sender
             self.transition(State.COORDINATION_REQUESTED)
             await self._cancel(NEGOTIATION)
-            await self.open_deadline(ACCEPTANCE, party=self._office(), escalate_to=self._escalate_government())
+            await self.open_deadline(
+                ACCEPTANCE, party=self._office(), escalate_to=self._escalate_government()
+            )
         elif step == "coordination_accepted":
             self._d["accepted_at"] = workflow.now().isoformat()
             self.transition(State.COORDINATING)
             await self.close_deadline(ACCEPTANCE)
-            await self.open_deadline(DESIGNATION, party=self._office(), escalate_to=self._escalate_government())
+            await self.open_deadline(
+                DESIGNATION, party=self._office(), escalate_to=self._escalate_government()
+            )
         elif step == "coordination_rejected":
             await self.close_deadline(ACCEPTANCE)
             await self.close(State.REJECTED, actor=sender, payload={"reason": payload.model_dump()["reason"]})
         elif step == "opinion_submitted":
             pending = [a for a in self._d.get("opinions_pending", []) if a != sender]
             self._d["opinions_pending"] = pending
-            self._d.setdefault("opinions", {})[sender] = {"at": env.occurred_at.isoformat(), "event_id": cause}
+            self._d.setdefault("opinions", {})[sender] = {
+                "at": env.occurred_at.isoformat(),
+                "event_id": cause,
+            }
             if not pending:
                 self.transition(State.COORDINATING)
             await self.close_deadline(OPINION, key=sender)
         elif step == "designation_acknowledged":
             await self.close_deadline(ACKNOWLEDGEMENT)
-            await self.close(State.RESOLVED, actor=sender,
-                             payload={"agency": sender, "by": self._d.get("designated_by_kind", "coordinator")})
+            await self.close(
+                State.RESOLVED,
+                actor=sender,
+                payload={"agency": sender, "by": self._d.get("designated_by_kind", "coordinator")},
+            )
 
     async def _open(self, env: Envelope, payload: DisputeRaised) -> None:
         """Record the parties, pick the coordinating office, suggest first-to-file, start talks."""
@@ -275,7 +312,9 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
     @workflow.update
     async def request_opinions(self, data: RequestOpinionsInput) -> CoordinatorActionResult:
         """Ask parties for written opinions, each with its own due date."""
-        return await self._act("request_opinions", data, self._check_request_opinions, self._do_request_opinions)
+        return await self._act(
+            "request_opinions", data, self._check_request_opinions, self._do_request_opinions
+        )
 
     @request_opinions.validator
     def _validate_request_opinions(self, data: RequestOpinionsInput) -> None:
@@ -347,7 +386,11 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             return self._result(action, duplicate=not changed)
 
     def _result(self, action: str, *, duplicate: bool) -> CoordinatorActionResult:
-        live = [d.info.due_at for d in self.s.deadlines.values() if d.info.status in (DeadlineStatus.OPEN, DeadlineStatus.BREACHED)]
+        live = [
+            d.info.due_at
+            for d in self.s.deadlines.values()
+            if d.info.status in (DeadlineStatus.OPEN, DeadlineStatus.BREACHED)
+        ]
         return CoordinatorActionResult(
             action=action,
             state=self.s.state,
@@ -364,7 +407,9 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             "coordinator_agency": data.coordinator_agency,
         }
 
-    def _check_actor(self, data: CoordinatorInput, states: frozenset[str], *, must_hold_claim: bool) -> Refusal | None:
+    def _check_actor(
+        self, data: CoordinatorInput, states: frozenset[str], *, must_hold_claim: bool
+    ) -> Refusal | None:
         """The common conditions: the dispute is open and in ``states``, the user acts for the
         deciding office, and nobody else holds the claim (or, if required, the user holds it)."""
         if self.s.state == State.NEW:
@@ -378,11 +423,15 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             agency = get_agency(data.coordinator_agency)
             if agency is None:
                 return Refusal("coordinator_agency", f"unknown agency {data.coordinator_agency!r}")
-            return Refusal("coordinator_agency",
-                           f"{data.coordinator_agency} does not decide this dispute; {acting} does")
+            return Refusal(
+                "coordinator_agency", f"{data.coordinator_agency} does not decide this dispute; {acting} does"
+            )
         holder = self._d.get("claimed_by")
         if holder and holder != data.coordinator:
-            return Refusal("coordinator", f"dispute {self.s.case_id} is claimed by {self._d.get('claimed_by_name') or holder} ({holder})")
+            return Refusal(
+                "coordinator",
+                f"dispute {self.s.case_id} is claimed by {self._d.get('claimed_by_name') or holder} ({holder})",
+            )
         if must_hold_claim and not holder:
             return Refusal("coordinator", "claim the dispute before acting on it")
         return None
@@ -426,7 +475,9 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             return Refusal("agencies", "an agency is listed twice")
         for agency in data.agencies:
             if agency not in parties:
-                return Refusal("agencies", f"{agency} is not a party to this dispute (parties: {', '.join(parties)})")
+                return Refusal(
+                    "agencies", f"{agency} is not a party to this dispute (parties: {', '.join(parties)})"
+                )
             if agency in self._d.get("opinions_pending", []):
                 return Refusal("agencies", f"an opinion from {agency} is already outstanding")
         if data.due_date is not None:
@@ -446,11 +497,17 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             P + "opinion_requested",
             kind=EntryKind.REQUEST,
             actor=data.coordinator,
-            payload={**self._who(data), "agencies": data.agencies, "note": data.note,
-                     "due_date": data.due_date.isoformat() if data.due_date else None},
+            payload={
+                **self._who(data),
+                "agencies": data.agencies,
+                "note": data.note,
+                "due_date": data.due_date.isoformat() if data.due_date else None,
+            },
         )
         for agency in data.agencies:
-            await self._open_with_length(OPINION, length, party=agency, escalate_to=self._escalate_office(), key=agency)
+            await self._open_with_length(
+                OPINION, length, party=agency, escalate_to=self._escalate_office(), key=agency
+            )
         return True
 
     # ----- extension -----------------------------------------------------------------------------
@@ -461,17 +518,23 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             return refusal
         done = self._d.get("extended")
         if done:
-            return Refusal("working_days",
-                           f"the designation deadline was already extended once ({done['working_days']} working days "
-                           f"by {done['coordinator']}); it cannot be extended again")
+            return Refusal(
+                "working_days",
+                f"the designation deadline was already extended once ({done['working_days']} working days "
+                f"by {done['coordinator']}); it cannot be extended again",
+            )
         if not 1 <= data.working_days <= self._rules[EXTENSION].length:
-            return Refusal("working_days", f"an extension is 1 to {self._rules[EXTENSION].length} working days")
+            return Refusal(
+                "working_days", f"an extension is 1 to {self._rules[EXTENSION].length} working days"
+            )
         refusal = self._reason(data.reason, "an extension")
         if refusal is not None:
             return refusal
         current = self.deadline(DESIGNATION)
         if current is None or current.info.status != DeadlineStatus.OPEN:
-            return Refusal("working_days", "the designation deadline has already passed and can no longer be extended")
+            return Refusal(
+                "working_days", "the designation deadline has already passed and can no longer be extended"
+            )
         return None
 
     async def _do_extend(self, data: ExtendInput) -> bool:
@@ -480,14 +543,30 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         # The extension runs on from the last day of the original period, not from today.
         last_day = (current.info.due_at.astimezone(dl.SHANGHAI) - timedelta(days=1)).date()
         start = datetime.combine(last_day, time(0), tzinfo=dl.SHANGHAI)
-        self._d["extended"] = {"working_days": data.working_days, "reason": data.reason,
-                               "coordinator": data.coordinator, "at": workflow.now().isoformat()}
-        await self.emit(P + "extended", actor=data.coordinator,
-                        payload={**self._who(data), "working_days": data.working_days, "reason": data.reason,
-                                 "previous_due_at": current.info.due_at.isoformat()})
+        self._d["extended"] = {
+            "working_days": data.working_days,
+            "reason": data.reason,
+            "coordinator": data.coordinator,
+            "at": workflow.now().isoformat(),
+        }
+        await self.emit(
+            P + "extended",
+            actor=data.coordinator,
+            payload={
+                **self._who(data),
+                "working_days": data.working_days,
+                "reason": data.reason,
+                "previous_due_at": current.info.due_at.isoformat(),
+            },
+        )
         await self.close_deadline(DESIGNATION, cancelled=True)
-        await self._open_with_length(EXTENSION, data.working_days, party=self._office(),
-                                     escalate_to=self._escalate_government(), start=start)
+        await self._open_with_length(
+            EXTENSION,
+            data.working_days,
+            party=self._office(),
+            escalate_to=self._escalate_government(),
+            start=start,
+        )
         return True
 
     # ----- designation, referral, interim agency ----------------------------------------------
@@ -498,24 +577,33 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             return refusal
         parties = self._parties()
         if data.agency not in parties:
-            return Refusal("agency", f"{data.agency} is not a party to this dispute (parties: {', '.join(parties)})")
+            return Refusal(
+                "agency", f"{data.agency} is not a party to this dispute (parties: {', '.join(parties)})"
+            )
         return self._reason(data.reason, "a designation")
 
     async def _do_designate(self, data: DesignateInput) -> bool:
         by_government = self.s.state == State.REFERRED
         suggestion = (self._d.get("suggestion") or {}).get("agency")
-        self._d.update(designated_agency=data.agency, designation_reason=data.reason,
-                       designated_by=data.coordinator,
-                       designated_by_kind="government" if by_government else "coordinator")
+        self._d.update(
+            designated_agency=data.agency,
+            designation_reason=data.reason,
+            designated_by=data.coordinator,
+            designated_by_kind="government" if by_government else "coordinator",
+        )
         await self._drop_pending_opinions()
         self.transition(State.DESIGNATED)
         await self.emit(
             P + "jurisdiction_designated",
             actor=data.coordinator,
-            payload={**self._who(data), "agency": data.agency, "reason": data.reason,
-                     "by": "government" if by_government else "coordinator",
-                     "suggested_agency": suggestion,
-                     "follows_suggestion": suggestion == data.agency if suggestion else None},
+            payload={
+                **self._who(data),
+                "agency": data.agency,
+                "reason": data.reason,
+                "by": "government" if by_government else "coordinator",
+                "suggested_agency": suggestion,
+                "follows_suggestion": suggestion == data.agency if suggestion else None,
+            },
         )
         await self.close_deadline(DESIGNATION)
         await self.close_deadline(EXTENSION)
@@ -536,22 +624,32 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         # The decision passes to the government: the office's claim ends with it.
         self._d.update(referred_to=government, claimed_by=None, claimed_by_name=None)
         self.transition(State.REFERRED)
-        await self.emit(P + "referred_to_government", actor=data.coordinator,
-                        payload={**self._who(data), "government": government, "reason": data.reason})
+        await self.emit(
+            P + "referred_to_government",
+            actor=data.coordinator,
+            payload={**self._who(data), "government": government, "reason": data.reason},
+        )
         await self._cancel(DESIGNATION)
         await self._cancel(EXTENSION)
         return True
 
     def _check_interim(self, data: InterimAgencyInput) -> Refusal | None:
-        states = frozenset({State.NEGOTIATING, State.COORDINATION_REQUESTED, *COORDINATOR_STATES, State.REFERRED})
+        states = frozenset(
+            {State.NEGOTIATING, State.COORDINATION_REQUESTED, *COORDINATOR_STATES, State.REFERRED}
+        )
         refusal = self._check_actor(data, states, must_hold_claim=False)
         if refusal is not None:
             return refusal
         if self._d.get("kind") != DisputeKind.NEGATIVE:
-            return Refusal("agency", "an interim agency is named only in a negative dispute (no agency will take the case)")
+            return Refusal(
+                "agency",
+                "an interim agency is named only in a negative dispute (no agency will take the case)",
+            )
         agency = get_agency(data.agency)
         if agency is None or agency.kind not in PARTY_KINDS:
-            return Refusal("agency", f"{data.agency} is not an enforcement agency that can take urgent measures")
+            return Refusal(
+                "agency", f"{data.agency} is not an enforcement agency that can take urgent measures"
+            )
         if not data.measures.strip():
             return Refusal("measures", "name the urgent measures (e.g. evidence preservation)")
         return self._reason(data.reason, "naming an interim agency")
@@ -560,9 +658,16 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         if self._d.get("interim_agency") == data.agency and self._d.get("interim_measures") == data.measures:
             return False
         self._d.update(interim_agency=data.agency, interim_measures=data.measures)
-        await self.emit(P + "interim_agency_named", actor=data.coordinator,
-                        payload={**self._who(data), "agency": data.agency, "measures": data.measures,
-                                 "reason": data.reason})
+        await self.emit(
+            P + "interim_agency_named",
+            actor=data.coordinator,
+            payload={
+                **self._who(data),
+                "agency": data.agency,
+                "measures": data.measures,
+                "reason": data.reason,
+            },
+        )
         return True
 
     # ----- helpers ---------------------------------------------------------------------------
@@ -577,7 +682,11 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         """Cancel a deadline that no longer applies, open or already breached: unlike a late
         step, a breached limit whose step will never come must not stay overdue in the inbox."""
         for d in self.s.deadlines.values():
-            if d.info.rule == rule_name and d.key == key and d.info.status in (DeadlineStatus.OPEN, DeadlineStatus.BREACHED):
+            if (
+                d.info.rule == rule_name
+                and d.key == key
+                and d.info.status in (DeadlineStatus.OPEN, DeadlineStatus.BREACHED)
+            ):
                 d.info = d.info.model_copy(update={"status": DeadlineStatus.CANCELLED})
                 await self.emit("deadline.cancelled", kind=EntryKind.DEADLINE, deadline=d.info)
 
@@ -595,11 +704,14 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         extension of N days). The rule's length is swapped only for this call, under the lock,
         so the deadline records the chosen length and the table keeps the setting."""
         if length is None:
-            return await self.open_deadline(rule_name, party=party, escalate_to=escalate_to, key=key, start=start)
+            return await self.open_deadline(
+                rule_name, party=party, escalate_to=escalate_to, key=key, start=start
+            )
         original = self._rules[rule_name]
         self._rules[rule_name] = replace(original, length=max(1, length))
         try:
-            return await self.open_deadline(rule_name, party=party, escalate_to=escalate_to, key=key, start=start)
+            return await self.open_deadline(
+                rule_name, party=party, escalate_to=escalate_to, key=key, start=start
+            )
         finally:
             self._rules[rule_name] = original
-

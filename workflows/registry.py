@@ -8,6 +8,12 @@ from workflows.jurisdiction_dispute import JurisdictionDisputeWorkflow
 from workflows.power_delegation import PowerDelegationWorkflow
 from workflows.reverse_transfer import ReverseTransferWorkflow
 
-WORKFLOWS: tuple[type, ...] = (CaseTransferWorkflow, JurisdictionDisputeWorkflow, PowerDelegationWorkflow, ReverseTransferWorkflow, DisciplineReferralWorkflow)
+WORKFLOWS: tuple[type, ...] = (
+    CaseTransferWorkflow,
+    JurisdictionDisputeWorkflow,
+    PowerDelegationWorkflow,
+    ReverseTransferWorkflow,
+    DisciplineReferralWorkflow,
+)
 
 WORKFLOW_BY_PROCESS: dict[str, type] = {wf.PROCESS: wf for wf in WORKFLOWS}

@@ -100,8 +100,15 @@ _WHY: dict[tuple[str, str], str] = {
     (P + "agency_replied", UNDER_REVIEW): "no procuratorial opinion has been served yet",
 }
 _PROCURATORATE_EVENTS = frozenset(
-    P + s for s in ("handed_over", "review_paused", "review_resumed", "review_extended", "opinion_issued",
-                    "review_ended")
+    P + s
+    for s in (
+        "handed_over",
+        "review_paused",
+        "review_resumed",
+        "review_extended",
+        "opinion_issued",
+        "review_ended",
+    )
 )
 _AGENCY_EVENTS = frozenset({P + "agency_replied", P + "agency_accepted"})
 _POLICE_EVENTS = frozenset({P + "police_returned"})
@@ -135,16 +142,27 @@ class ReverseTransferWorkflow(CaseWorkflow):
             return Refusal("type", why)
         data, sender = self.s.data, env.source_agency
         if kind in _PROCURATORATE_EVENTS and sender != data.get("procuratorate"):
-            return Refusal("source_agency", f"{data.get('procuratorate')} carries this review; {sender} may not send {kind}")
+            return Refusal(
+                "source_agency",
+                f"{data.get('procuratorate')} carries this review; {sender} may not send {kind}",
+            )
         if kind in _AGENCY_EVENTS and sender != data.get("agency"):
-            return Refusal("source_agency", f"the case goes to {data.get('agency')}; {sender} may not send {kind}")
+            return Refusal(
+                "source_agency", f"the case goes to {data.get('agency')}; {sender} may not send {kind}"
+            )
         if kind in _POLICE_EVENTS and sender != data.get("police"):
-            return Refusal("source_agency", f"{data.get('police')} returns this case; {sender} may not send {kind}")
+            return Refusal(
+                "source_agency", f"{data.get('police')} returns this case; {sender} may not send {kind}"
+            )
         if kind == P + "review_extended":
             if data.get("extended"):
-                return Refusal("type", "the review was already extended once; a second extension is not allowed")
+                return Refusal(
+                    "type", "the review was already extended once; a second extension is not allowed"
+                )
             if self._clock_spent():
-                return Refusal("type", "the review period has already run out; only a running period can be extended")
+                return Refusal(
+                    "type", "the review period has already run out; only a running period can be extended"
+                )
         if isinstance(payload, rt.OpinionIssued) and payload.served_at > env.occurred_at:
             return Refusal("payload.served_at", "service cannot be later than the event reporting it")
         return None
@@ -157,22 +175,41 @@ class ReverseTransferWorkflow(CaseWorkflow):
 
     async def _step(self, state: str, event_type: str, env: Envelope, **payload: Any) -> None:
         self.transition(state)
-        await self.emit(P + event_type, actor=env.source_agency, causation_id=str(env.event_id), payload=payload)
+        await self.emit(
+            P + event_type, actor=env.source_agency, causation_id=str(env.event_id), payload=payload
+        )
 
     async def _on_non_prosecution_decided(self, env: Envelope, p: rt.NonProsecutionDecided) -> None:
         procuratorate = env.source_agency
-        self.s.data.update(procuratorate=procuratorate, agency=p.agency, path="procuratorate",
-                           case_title=p.case_title, decision_no=p.decision_no)
+        self.s.data.update(
+            procuratorate=procuratorate,
+            agency=p.agency,
+            path="procuratorate",
+            case_title=p.case_title,
+            decision_no=p.decision_no,
+        )
         self.add_parties(procuratorate, p.agency)
-        await self._step(HANDOVER_PENDING, "opened", env, path="procuratorate", agency=p.agency,
-                         case_title=p.case_title, decision_no=p.decision_no)
+        await self._step(
+            HANDOVER_PENDING,
+            "opened",
+            env,
+            path="procuratorate",
+            agency=p.agency,
+            case_title=p.case_title,
+            decision_no=p.decision_no,
+        )
         await self.open_deadline(R_HANDOVER, party=procuratorate, escalate_to=(procuratorate,))
 
     async def _on_handed_over(self, env: Envelope, p: rt.HandedOver) -> None:
         await self.close_deadline(R_HANDOVER)
         today = _day(workflow.now())
-        self.s.data.update(budget=self._rules[R_REVIEW].length, used_before=0, running_since=today.isoformat(),
-                           review_rule=R_REVIEW, extended=False)
+        self.s.data.update(
+            budget=self._rules[R_REVIEW].length,
+            used_before=0,
+            running_since=today.isoformat(),
+            review_rule=R_REVIEW,
+            extended=False,
+        )
         await self._step(UNDER_REVIEW, "under_review", env, department=p.receiving_department)
         await self._open_review(R_REVIEW, start=workflow.now())
 
@@ -182,10 +219,17 @@ class ReverseTransferWorkflow(CaseWorkflow):
         data.update(used_before=used, running_since=None, pause_reason=p.reason.value)
         await self.close_deadline(str(data["review_rule"]), cancelled=True)
         remaining = max(int(data["budget"]) - used, 0)
-        await self._step(PAUSED, "clock_paused", env, **rt.ReviewClock(
-            rule=str(data["review_rule"]), used_working_days=used, remaining_working_days=remaining,
-            reason=p.reason.value,
-        ).model_dump(mode="json"))
+        await self._step(
+            PAUSED,
+            "clock_paused",
+            env,
+            **rt.ReviewClock(
+                rule=str(data["review_rule"]),
+                used_working_days=used,
+                remaining_working_days=remaining,
+                reason=p.reason.value,
+            ).model_dump(mode="json"),
+        )
 
     async def _on_review_resumed(self, env: Envelope, p: rt.ReviewResumed) -> None:
         data = self.s.data
@@ -201,9 +245,14 @@ class ReverseTransferWorkflow(CaseWorkflow):
             start = self._effective_start(now, remaining, self._rules[rule_name].length)
             opened = await self._open_review(rule_name, start=start)
             due = opened.info.due_at
-        await self.emit(P + "clock_resumed", actor=env.source_agency, causation_id=str(env.event_id),
-                        payload=rt.ReviewClock(rule=rule_name, used_working_days=used,
-                                               remaining_working_days=remaining, due_at=due).model_dump(mode="json"))
+        await self.emit(
+            P + "clock_resumed",
+            actor=env.source_agency,
+            causation_id=str(env.event_id),
+            payload=rt.ReviewClock(
+                rule=rule_name, used_working_days=used, remaining_working_days=remaining, due_at=due
+            ).model_dump(mode="json"),
+        )
 
     async def _on_review_extended(self, env: Envelope, p: rt.ReviewExtended) -> None:
         data = self.s.data
@@ -222,24 +271,41 @@ class ReverseTransferWorkflow(CaseWorkflow):
                 start = self._effective_start(workflow.now(), remaining, self._rules[R_EXTENSION].length)
             opened = await self._open_review(R_EXTENSION, start=start)
             due = opened.info.due_at
-        await self.emit(P + "clock_extended", actor=env.source_agency, causation_id=str(env.event_id),
-                        payload={"approved_by": p.approved_by, "budget_working_days": data["budget"],
-                                 "due_at": due.isoformat() if due else None})
+        await self.emit(
+            P + "clock_extended",
+            actor=env.source_agency,
+            causation_id=str(env.event_id),
+            payload={
+                "approved_by": p.approved_by,
+                "budget_working_days": data["budget"],
+                "due_at": due.isoformat() if due else None,
+            },
+        )
 
     async def _on_opinion_issued(self, env: Envelope, p: rt.OpinionIssued) -> None:
         await self.close_deadline(R_REVIEW)
         await self.close_deadline(R_EXTENSION)
         self.s.data.update(agency=p.agency, opinion_no=p.opinion_no)
         self.add_parties(p.agency)
-        await self._step(AWAITING_REPLY, "awaiting_reply", env, opinion_no=p.opinion_no, agency=p.agency,
-                         served_at=p.served_at.isoformat())
+        await self._step(
+            AWAITING_REPLY,
+            "awaiting_reply",
+            env,
+            opinion_no=p.opinion_no,
+            agency=p.agency,
+            served_at=p.served_at.isoformat(),
+        )
         # 2 months from service; a service time later than the workflow's clock cannot start a
         # period in the future, so the earlier of the two is used.
         start = min(p.served_at, workflow.now())
         justice = supervisor_of(p.agency, AgencyKind.JUSTICE)
         await self.open_deadline(
-            R_REPLY, party=p.agency, start=start,
-            escalate_to=tuple(a for a in (str(self.s.data["procuratorate"]), justice.id if justice else None) if a),
+            R_REPLY,
+            party=p.agency,
+            start=start,
+            escalate_to=tuple(
+                a for a in (str(self.s.data["procuratorate"]), justice.id if justice else None) if a
+            ),
         )
 
     async def _on_review_ended(self, env: Envelope, p: rt.ReviewEnded) -> None:
@@ -247,33 +313,48 @@ class ReverseTransferWorkflow(CaseWorkflow):
 
     async def _on_agency_replied(self, env: Envelope, p: rt.AgencyReplied) -> None:
         await self.close_deadline(R_REPLY)
-        await self.close(REPLIED, actor=env.source_agency,
-                         payload={"adoption": p.adoption.value, "penalty_decision_no": p.penalty_decision_no})
+        await self.close(
+            REPLIED,
+            actor=env.source_agency,
+            payload={"adoption": p.adoption.value, "penalty_decision_no": p.penalty_decision_no},
+        )
 
     async def _on_police_no_crime_found(self, env: Envelope, p: rt.PoliceNoCrimeFound) -> None:
         police = env.source_agency
         procuratorate = supervisor_of(police, AgencyKind.PROCURATORATE)
-        self.s.data.update(police=police, agency=p.agency, path="police", case_title=p.case_title,
-                           decision_no=p.decision_no)
+        self.s.data.update(
+            police=police, agency=p.agency, path="police", case_title=p.case_title, decision_no=p.decision_no
+        )
         self.add_parties(police, p.agency)
-        await self._step(RETURN_PENDING, "opened", env, path="police", agency=p.agency, case_title=p.case_title,
-                         decision_no=p.decision_no)
-        await self.open_deadline(R_POLICE_RETURN, party=police,
-                                 escalate_to=(procuratorate.id,) if procuratorate else ())
+        await self._step(
+            RETURN_PENDING,
+            "opened",
+            env,
+            path="police",
+            agency=p.agency,
+            case_title=p.case_title,
+            decision_no=p.decision_no,
+        )
+        await self.open_deadline(
+            R_POLICE_RETURN, party=police, escalate_to=(procuratorate.id,) if procuratorate else ()
+        )
 
     async def _on_police_returned(self, env: Envelope, p: rt.PoliceReturned) -> None:
         await self.close_deadline(R_POLICE_RETURN)
         await self._step(AWAITING_ACCEPTANCE, "awaiting_acceptance", env, return_letter_no=p.return_letter_no)
 
     async def _on_agency_accepted(self, env: Envelope, p: rt.AgencyAccepted) -> None:
-        await self.close(ACCEPTED, actor=env.source_agency,
-                         payload={"enforcement_case_no": p.enforcement_case_no})
+        await self.close(
+            ACCEPTED, actor=env.source_agency, payload={"enforcement_case_no": p.enforcement_case_no}
+        )
 
     # ----- the review clock --------------------------------------------------------------------
 
     async def _open_review(self, rule_name: str, *, start: datetime) -> DeadlineState:
         procuratorate = str(self.s.data["procuratorate"])
-        return await self.open_deadline(rule_name, party=procuratorate, escalate_to=(procuratorate,), start=start)
+        return await self.open_deadline(
+            rule_name, party=procuratorate, escalate_to=(procuratorate,), start=start
+        )
 
     def _used_now(self) -> int:
         """Working days of the review budget used before today (neither the start day nor today counts)."""

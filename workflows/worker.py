@@ -34,7 +34,11 @@ def build_worker(client: Client, task_queue: str, activities: PublishActivities,
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=[activities.publish_domain_event, activities.publish_domain_events, activities.publish_rejection],
+        activities=[
+            activities.publish_domain_event,
+            activities.publish_domain_events,
+            activities.publish_rejection,
+        ],
         workflow_runner=sandbox_runner(),
         **options,  # type: ignore[arg-type]
     )

@@ -99,12 +99,16 @@ def agency_filter(user: CurrentUser) -> str | None:
     return user.agency if user.role is Role.AGENCY_OFFICER else None
 
 
-def can_open_case(user: CurrentUser, case: Case, deadline_parties: set[str] | frozenset[str] = frozenset()) -> bool:
+def can_open_case(
+    user: CurrentUser, case: Case, deadline_parties: set[str] | frozenset[str] = frozenset()
+) -> bool:
     """May ``user`` open this case's page at all?"""
     if user.role is not Role.AGENCY_OFFICER:
         return True
     agency = user.agency
-    return bool(agency) and (case.agency == agency or agency in (case.parties or []) or agency in deadline_parties)
+    return bool(agency) and (
+        case.agency == agency or agency in (case.parties or []) or agency in deadline_parties
+    )
 
 
 def is_confidential(case: Case) -> bool:
@@ -140,8 +144,11 @@ def sees_live(user: CurrentUser, change: Change) -> bool:
     who hear only of cases their agency is a party to or acted in.
     """
     if change.kind == "notify":
-        return bool(user.agency) and change.agency == user.agency and \
-            change.audience in ROLE_SEES.get(user.role.value, frozenset())
+        return (
+            bool(user.agency)
+            and change.agency == user.agency
+            and change.audience in ROLE_SEES.get(user.role.value, frozenset())
+        )
     if user.role is not Role.AGENCY_OFFICER:
         return True
     return bool(user.agency) and (user.agency in change.parties or user.agency == change.agency)

@@ -150,8 +150,11 @@ def _content_value(value: Any, lang: str) -> str:
     if isinstance(value, list):
         return "；".join(_content_value(v, lang) for v in value) if value else "—"
     if isinstance(value, dict):
-        parts = [agency_label(v, lang) if k == "agency" and isinstance(v, str) else _content_value(v, lang)
-                 for k, v in value.items() if k != "sha256" and v not in (None, "")]
+        parts = [
+            agency_label(v, lang) if k == "agency" and isinstance(v, str) else _content_value(v, lang)
+            for k, v in value.items()
+            if k != "sha256" and v not in (None, "")
+        ]
         return " · ".join(parts)
     return "—" if value is None else str(value)
 
@@ -211,7 +214,9 @@ def create_app(
         if migrate_on_start:
             await anyio.to_thread.run_sync(migrate, settings.database_url)
         if use_nats:
-            kwargs = {"user": settings.nats_user, "password": settings.nats_password} if settings.nats_user else {}
+            kwargs = (
+                {"user": settings.nats_user, "password": settings.nats_password} if settings.nats_user else {}
+            )
             await hub.start(settings.nats_url, **kwargs)
         try:
             yield
@@ -227,7 +232,9 @@ def create_app(
     # ----- plumbing -------------------------------------------------------------------------
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         response = await call_next(request)
         response.headers.setdefault(
             "Content-Security-Policy",
@@ -249,18 +256,40 @@ def create_app(
         if user is None:
             raise NotSignedIn()
         if not access.allowed(user, permission):
-            audit(engine, action=permission, outcome="forbidden", user=user, target=target or request.url.path,
-                  ip=_ip(request), detail=f"{request.method} {request.url.path}")
+            audit(
+                engine,
+                action=permission,
+                outcome="forbidden",
+                user=user,
+                target=target or request.url.path,
+                ip=_ip(request),
+                detail=f"{request.method} {request.url.path}",
+            )
             raise Forbidden(user, permission)
         return user
 
     def forbid(request: Request, user: CurrentUser, permission: str, target: str, detail: str) -> Forbidden:
-        audit(engine, action=permission, outcome="forbidden", user=user, target=target, ip=_ip(request), detail=detail)
+        audit(
+            engine,
+            action=permission,
+            outcome="forbidden",
+            user=user,
+            target=target,
+            ip=_ip(request),
+            detail=detail,
+        )
         return Forbidden(user, permission)
 
     def check_csrf(request: Request, user: CurrentUser, token: str | None, permission: str) -> None:
         if not csrf_ok(user, token or request.headers.get("X-CSRF-Token")):
-            audit(engine, action=permission, outcome="csrf_failed", user=user, target=request.url.path, ip=_ip(request))
+            audit(
+                engine,
+                action=permission,
+                outcome="csrf_failed",
+                user=user,
+                target=request.url.path,
+                ip=_ip(request),
+            )
             raise Forbidden(user, permission)
 
     def lang_of(request: Request, user: CurrentUser | None) -> str:
@@ -270,22 +299,36 @@ def create_app(
         return lang if lang in LANGS else "zh"
 
     def temporal_link(workflow_id: str) -> str:
-        return (f"{settings.temporal_ui_url}/namespaces/{quote(settings.temporal_namespace, safe='')}"
-                f"/workflows/{quote(workflow_id, safe='')}")
+        return (
+            f"{settings.temporal_ui_url}/namespaces/{quote(settings.temporal_namespace, safe='')}"
+            f"/workflows/{quote(workflow_id, safe='')}"
+        )
 
-    def render(request: Request, template: str, user: CurrentUser | None, status: int = 200, **context: Any) -> HTMLResponse:
+    def render(
+        request: Request, template: str, user: CurrentUser | None, status: int = 200, **context: Any
+    ) -> HTMLResponse:
         lang = lang_of(request, user)
         nav: list[tuple[str, str]] = []
         if user is not None:
-            for path, key, permission in (("/inbox", "inbox", "inbox.view"), ("/dashboard", "dashboard", "dashboard.view"),
-                                          ("/agency", "my_agency", "agency.view"), ("/", "cases", "cases.list"),
-                                          ("/digest", "digest", "digest.view"), ("/townships", "townships", "townships.list"),
-                                          ("/audit", "audit", "audit.view"), ("/users", "users", "users.view")):
+            for path, key, permission in (
+                ("/inbox", "inbox", "inbox.view"),
+                ("/dashboard", "dashboard", "dashboard.view"),
+                ("/agency", "my_agency", "agency.view"),
+                ("/", "cases", "cases.list"),
+                ("/digest", "digest", "digest.view"),
+                ("/townships", "townships", "townships.list"),
+                ("/audit", "audit", "audit.view"),
+                ("/users", "users", "users.view"),
+            ):
                 if not access.allowed(user, permission):
                     continue
                 if path == "/digest" and not (user.agency or access.allowed(user, "digest.any_agency")):
                     continue
-                if path == "/townships" and user.role is Role.AGENCY_OFFICER and not access.is_township(user.agency):
+                if (
+                    path == "/townships"
+                    and user.role is Role.AGENCY_OFFICER
+                    and not access.is_township(user.agency)
+                ):
                     continue
                 nav.append((path, key))
         base = {
@@ -302,7 +345,9 @@ def create_app(
             "event_label": lambda ty: event_label(ty, lang),
             "status_label": lambda s: pick(STATUS_LABELS.get(s), lang, s),
             "counting_label": lambda c: pick(COUNTING_LABELS.get(c), lang, c),
-            "role_label": lambda r: pick(ROLE_LABELS.get(Role(r)) if r in Role._value2member_map_ else None, lang, r),
+            "role_label": lambda r: pick(
+                ROLE_LABELS.get(Role(r)) if r in Role._value2member_map_ else None, lang, r
+            ),
             "local": _local,
             "temporal_link": temporal_link,
             "bell": bell_of(user),
@@ -333,22 +378,34 @@ def create_app(
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         if request.url.path.startswith("/api/") or request.url.path == "/events":
-            return JSONResponse({"field": "role", "reason": f"role {exc.user.role.value} may not {exc.permission}"},
-                                status_code=403)
-        return render(request, "error.html", exc.user, status=403, title_key="forbidden", text_key="forbidden_text")
+            return JSONResponse(
+                {"field": "role", "reason": f"role {exc.user.role.value} may not {exc.permission}"},
+                status_code=403,
+            )
+        return render(
+            request, "error.html", exc.user, status=403, title_key="forbidden", text_key="forbidden_text"
+        )
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"field": exc.field, "reason": f"no {exc.what}"}, status_code=404)
-        return render(request, "error.html", user_of(request), status=404, title_key="not_found", text=exc.what)
+        return render(
+            request, "error.html", user_of(request), status=404, title_key="not_found", text=exc.what
+        )
 
     @app.exception_handler(BadInput)
     async def _bad_input(request: Request, exc: BadInput) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"field": exc.field, "reason": exc.reason}, status_code=422)
-        return render(request, "error.html", user_of(request), status=422, title_key="bad_input",
-                      text=f"{exc.field}: {exc.reason}")
+        return render(
+            request,
+            "error.html",
+            user_of(request),
+            status=422,
+            title_key="bad_input",
+            text=f"{exc.field}: {exc.reason}",
+        )
 
     # ----- sign-in -----------------------------------------------------------------------------
 
@@ -356,8 +413,14 @@ def create_app(
     def login_form(request: Request, next: str = "/") -> Response:  # noqa: A002 - the query name
         token = secrets.token_urlsafe(24)
         response = render(request, "login.html", None, next=_safe_next(next), login_csrf=token, error=None)
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=settings.cookie_secure,
-                            max_age=3600)
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=settings.cookie_secure,
+            max_age=3600,
+        )
         return response
 
     @app.post("/login")
@@ -368,9 +431,19 @@ def create_app(
         target = _safe_next(str(form.get("next", "/")))
         cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
         if not cookie_token or not secrets.compare_digest(cookie_token, str(form.get("csrf_token", ""))):
-            audit(engine, action="login", outcome="csrf_failed", username=username[:40] or None, ip=_ip(request))
-            return render(request, "login.html", None, status=403, next=target, login_csrf=cookie_token,
-                          error="bad_login", username=username)
+            audit(
+                engine, action="login", outcome="csrf_failed", username=username[:40] or None, ip=_ip(request)
+            )
+            return render(
+                request,
+                "login.html",
+                None,
+                status=403,
+                next=target,
+                login_csrf=cookie_token,
+                error="bad_login",
+                username=username,
+            )
 
         def check() -> tuple[int, str] | None:
             with Session(engine) as session:
@@ -380,17 +453,33 @@ def create_app(
         found = await anyio.to_thread.run_sync(check)
         if found is None:
             audit(engine, action="login", outcome="refused", username=username[:40] or None, ip=_ip(request))
-            return render(request, "login.html", None, status=401, next=target, login_csrf=cookie_token,
-                          error="bad_login", username=username)
+            return render(
+                request,
+                "login.html",
+                None,
+                status=401,
+                next=target,
+                login_csrf=cookie_token,
+                error="bad_login",
+                username=username,
+            )
         cookie, _ = sessions.start(found[0], _ip(request))
         user = sessions.load(cookie)
         assert user is not None
         audit(engine, action="login", outcome="ok", user=user, ip=_ip(request))
         destination = target if target != "/" else access.home_for(user)
         response = RedirectResponse(destination, status_code=303)
-        response.set_cookie(Sessions.COOKIE, cookie, httponly=True, samesite="lax", secure=settings.cookie_secure,
-                            max_age=sessions.max_age)
-        response.set_cookie(LANG_COOKIE, user.lang, samesite="lax", secure=settings.cookie_secure, max_age=365 * 86400)
+        response.set_cookie(
+            Sessions.COOKIE,
+            cookie,
+            httponly=True,
+            samesite="lax",
+            secure=settings.cookie_secure,
+            max_age=sessions.max_age,
+        )
+        response.set_cookie(
+            LANG_COOKIE, user.lang, samesite="lax", secure=settings.cookie_secure, max_age=365 * 86400
+        )
         response.delete_cookie(LOGIN_CSRF_COOKIE)
         return response
 
@@ -420,13 +509,19 @@ def create_app(
             return JSONResponse({"field": exc.field, "reason": exc.reason}, status_code=422)
         audit(engine, action="lang.set", outcome="ok", user=user, ip=_ip(request), target=lang)
         response = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
-        response.set_cookie(LANG_COOKIE, lang, samesite="lax", secure=settings.cookie_secure, max_age=365 * 86400)
+        response.set_cookie(
+            LANG_COOKIE, lang, samesite="lax", secure=settings.cookie_secure, max_age=365 * 86400
+        )
         return response
 
     # ----- cases -------------------------------------------------------------------------------
 
     def deadline_parties(session: Session, workflow_id: str) -> set[str]:
-        return {p for p in session.exec(select(Deadline.party).where(Deadline.workflow_id == workflow_id)).all() if p}
+        return {
+            p
+            for p in session.exec(select(Deadline.party).where(Deadline.workflow_id == workflow_id)).all()
+            if p
+        }
 
     def load_case(session: Session, request: Request, user: CurrentUser, process: str, case_id: str) -> Case:
         found = queries.find_cases(session, case_id=case_id, process=process)
@@ -440,17 +535,34 @@ def create_app(
     def referral_of(session: Session, case: Case) -> Referral | None:
         return access_for(session, case.case_id) if access.is_confidential(case) else None
 
-    def case_rows(user: CurrentUser, process: str | None, state: str | None, search: str | None) -> list[dict[str, Any]]:
+    def case_rows(
+        user: CurrentUser, process: str | None, state: str | None, search: str | None
+    ) -> list[dict[str, Any]]:
         with Session(engine) as session:
-            cases = read.cases_of(session, agency=access.agency_filter(user), process=process or None,
-                                  state=state or None, search=search or None)
+            cases = read.cases_of(
+                session,
+                agency=access.agency_filter(user),
+                process=process or None,
+                state=state or None,
+                search=search or None,
+            )
             out = []
             for c in cases:
                 readable = access.can_read_content(user, c, referral_of(session, c))
-                out.append({"process": c.process, "case_id": c.case_id, "state": c.state, "closed": c.closed,
-                            "agency": c.agency if readable else None, "title": c.title if readable else None,
-                            "confidential": access.is_confidential(c), "updated_at": c.updated_at,
-                            "workflow_id": c.workflow_id, "readable": readable})
+                out.append(
+                    {
+                        "process": c.process,
+                        "case_id": c.case_id,
+                        "state": c.state,
+                        "closed": c.closed,
+                        "agency": c.agency if readable else None,
+                        "title": c.title if readable else None,
+                        "confidential": access.is_confidential(c),
+                        "updated_at": c.updated_at,
+                        "workflow_id": c.workflow_id,
+                        "readable": readable,
+                    }
+                )
             return out
 
     @app.get("/", response_class=HTMLResponse)
@@ -458,7 +570,9 @@ def create_app(
         user = guard(request, "cases.list")
         rows = case_rows(user, process, state, q)
         processes = sorted({r["process"] for r in rows} | set(read_processes()))
-        return render(request, "cases.html", user, cases=rows, process=process, state=state, q=q, processes=processes)
+        return render(
+            request, "cases.html", user, cases=rows, process=process, state=state, q=q, processes=processes
+        )
 
     def read_processes() -> list[str]:
         from contracts.catalog import PROCESSES
@@ -478,28 +592,52 @@ def create_app(
             readable = access.can_read_content(user, case, referral_of(session, case))
             entries = queries.timeline(session, case_id=case_id, process=process) if readable else []
             # Workflow order: a received event carries the sender's clock, the sequence is the truth.
-            entries = sorted((e for e in entries if access.can_read_entry(user, case, e.type)), key=lambda e: e.seq)
+            entries = sorted(
+                (e for e in entries if access.can_read_entry(user, case, e.type)), key=lambda e: e.seq
+            )
             deadlines = queries.deadlines(session, case_id=case_id, process=process) if readable else []
             if readable and access.is_confidential(case):
                 content = referral_content(session, user, case)
             townships: list[str] = []
             if case.process == DELEGATION:
-                found = session.exec(select(DelegatedItem.township)
-                                     .where(DelegatedItem.workflow_id == case.workflow_id).distinct()).all()
+                found = session.exec(
+                    select(DelegatedItem.township)
+                    .where(DelegatedItem.workflow_id == case.workflow_id)
+                    .distinct()
+                ).all()
                 townships = sorted(t for t in found if access.can_view_township(user, t))
         calendar = read.work_calendar()
         live = [(d, read.remaining(d, now, calendar)) for d in deadlines if d.status in read.LIVE_DEADLINE]
-        svg = timeline_svg(entries, deadlines, process=process, now=now, closed=case.closed, lang=lang_of(request, user))
-        return {"case": case, "readable": readable, "confidential": access.is_confidential(case), "entries": entries,
-                "deadlines": deadlines, "live_deadlines": live, "svg": svg, "now": now, "content": content,
-                "is_dispute": case.process == read.DISPUTE, "townships": townships}
+        svg = timeline_svg(
+            entries, deadlines, process=process, now=now, closed=case.closed, lang=lang_of(request, user)
+        )
+        return {
+            "case": case,
+            "readable": readable,
+            "confidential": access.is_confidential(case),
+            "entries": entries,
+            "deadlines": deadlines,
+            "live_deadlines": live,
+            "svg": svg,
+            "now": now,
+            "content": content,
+            "is_dispute": case.process == read.DISPUTE,
+            "townships": townships,
+        }
 
     @app.get("/cases/{process}/{case_id}", response_class=HTMLResponse)
     def case_page(request: Request, process: str, case_id: str) -> Response:
         user = guard(request, "case.view", f"{process}/{case_id}")
         context = case_context(request, user, process, case_id)
         if context["content"] is not None:
-            audit(engine, action="referral.read", outcome="ok", user=user, target=f"{process}/{case_id}", ip=_ip(request))
+            audit(
+                engine,
+                action="referral.read",
+                outcome="ok",
+                user=user,
+                target=f"{process}/{case_id}",
+                ip=_ip(request),
+            )
         return render(request, "case.html", user, **context, can_dispute=access.allowed(user, "dispute.view"))
 
     def referral_content(session: Session, user: CurrentUser, case: Case) -> list[Any] | None:
@@ -515,17 +653,32 @@ def create_app(
         user = guard(request, "case.view", f"{process}/{case_id}")
         ctx = case_context(request, user, process, case_id)
         case: Case = ctx["case"]
-        body: dict[str, Any] = {"process": case.process, "case_id": case.case_id, "state": case.state,
-                                "closed": case.closed, "confidential": ctx["confidential"]}
+        body: dict[str, Any] = {
+            "process": case.process,
+            "case_id": case.case_id,
+            "state": case.state,
+            "closed": case.closed,
+            "confidential": ctx["confidential"],
+        }
         if ctx["readable"]:
             body.update(
-                agency=case.agency, parties=case.parties, title=case.title,
+                agency=case.agency,
+                parties=case.parties,
+                title=case.title,
                 temporal_ui_url=temporal_link(case.workflow_id),
                 timeline=[e.model_dump(mode="json") for e in ctx["entries"]],
                 deadlines=[d.model_dump(mode="json") for d in ctx["deadlines"]],
-                content=[{"event_type": c.event_type, "source_agency": c.source_agency,
-                          "occurred_at": c.occurred_at.isoformat(), "content": c.content}
-                         for c in ctx["content"] or []] if ctx["confidential"] else None,
+                content=[
+                    {
+                        "event_type": c.event_type,
+                        "source_agency": c.source_agency,
+                        "occurred_at": c.occurred_at.isoformat(),
+                        "content": c.content,
+                    }
+                    for c in ctx["content"] or []
+                ]
+                if ctx["confidential"]
+                else None,
             )
         if ctx["townships"]:
             body["townships"] = [{"township": t, "url": f"/townships/{t}"} for t in ctx["townships"]]
@@ -533,26 +686,54 @@ def create_app(
 
     # ----- coordinator inbox and dispute page ------------------------------------------------
 
-    def inbox_rows(user: CurrentUser, agency: str, state: str, overdue: bool, q: str) -> list[read.DisputeRow]:
+    def inbox_rows(
+        user: CurrentUser, agency: str, state: str, overdue: bool, q: str
+    ) -> list[read.DisputeRow]:
         with Session(engine) as session:
-            return read.inbox(session, office=user.agency, now=datetime.now(UTC), calendar=read.work_calendar(),
-                              agency=agency or None, state=state or None, overdue_only=overdue, search=q or None)
+            return read.inbox(
+                session,
+                office=user.agency,
+                now=datetime.now(UTC),
+                calendar=read.work_calendar(),
+                agency=agency or None,
+                state=state or None,
+                overdue_only=overdue,
+                search=q or None,
+            )
 
     @app.get("/inbox", response_class=HTMLResponse)
-    def inbox_page(request: Request, agency: str = "", state: str = "", overdue: bool = False, q: str = "") -> Response:
+    def inbox_page(
+        request: Request, agency: str = "", state: str = "", overdue: bool = False, q: str = ""
+    ) -> Response:
         user = guard(request, "inbox.view")
         rows = inbox_rows(user, agency, state, overdue, q)
         party_agencies = sorted({p for r in rows for p in r.task.parties})
-        return render(request, "inbox.html", user, rows=rows, agency=agency, state=state, overdue=overdue, q=q,
-                      states=sorted(read.OPEN_STATES), party_agencies=party_agencies, request_id=str(uuid.uuid4()))
+        return render(
+            request,
+            "inbox.html",
+            user,
+            rows=rows,
+            agency=agency,
+            state=state,
+            overdue=overdue,
+            q=q,
+            states=sorted(read.OPEN_STATES),
+            party_agencies=party_agencies,
+            request_id=str(uuid.uuid4()),
+        )
 
     @app.get("/api/inbox")
-    def api_inbox(request: Request, agency: str = "", state: str = "", overdue: bool = False, q: str = "") -> list[dict[str, Any]]:
+    def api_inbox(
+        request: Request, agency: str = "", state: str = "", overdue: bool = False, q: str = ""
+    ) -> list[dict[str, Any]]:
         user = guard(request, "inbox.view")
         return [
-            {**r.task.model_dump(mode="json"),
-             "rule": r.deadline.rule if r.deadline else None,
-             "left": r.remaining.amount if r.remaining else None, "unit": r.remaining.unit if r.remaining else None}
+            {
+                **r.task.model_dump(mode="json"),
+                "rule": r.deadline.rule if r.deadline else None,
+                "left": r.remaining.amount if r.remaining else None,
+                "unit": r.remaining.unit if r.remaining else None,
+            }
             for r in inbox_rows(user, agency, state, overdue, q)
         ]
 
@@ -562,9 +743,17 @@ def create_app(
             detail = read.dispute_detail(session, case_id)
         parties = list(detail.opened.get("parties") or context["case"].parties or [])
         others = [a.id for a in agencies().values() if a.kind in PARTY_KINDS and a.id not in parties]
-        context.update(detail=detail, parties=parties, other_agencies=others, request_id=str(uuid.uuid4()),
-                       can_act=access.allowed(user, "dispute.act"), errors={}, values={}, failed_action=None,
-                       done=request.query_params.get("done"))
+        context.update(
+            detail=detail,
+            parties=parties,
+            other_agencies=others,
+            request_id=str(uuid.uuid4()),
+            can_act=access.allowed(user, "dispute.act"),
+            errors={},
+            values={},
+            failed_action=None,
+            done=request.query_params.get("done"),
+        )
         return context
 
     @app.get("/disputes/{case_id}", response_class=HTMLResponse)
@@ -575,8 +764,12 @@ def create_app(
     def build_input(action: str, user: CurrentUser, form: dict[str, Any], multi: list[str]) -> BaseModel:
         """The Update's input from the form; pydantic errors name the form field."""
         _, model = ACTIONS[action]
-        data: dict[str, Any] = {"coordinator": user.username, "coordinator_name": user.display_name,
-                                "coordinator_agency": user.agency or "", "request_id": form.get("request_id") or None}
+        data: dict[str, Any] = {
+            "coordinator": user.username,
+            "coordinator_name": user.display_name,
+            "coordinator_agency": user.agency or "",
+            "request_id": form.get("request_id") or None,
+        }
         text = {k: str(v).strip() for k, v in form.items() if k not in ("csrf_token", "request_id", "next")}
         if action == "request_opinions":
             data["agencies"] = multi
@@ -632,18 +825,39 @@ def create_app(
             data = build_input(action, user, form, multi)
         except ValidationError as exc:
             errors = form_errors(exc, lang_of(request, user))
-            audit(engine, action=f"dispute.{action}", outcome="invalid", user=user, target=target, ip=_ip(request),
-                  detail="; ".join(f"{k}: {v}" for k, v in errors.items()))
+            audit(
+                engine,
+                action=f"dispute.{action}",
+                outcome="invalid",
+                user=user,
+                target=target,
+                ip=_ip(request),
+                detail="; ".join(f"{k}: {v}" for k, v in errors.items()),
+            )
         else:
             try:
                 result = await dispute_actions.run(action, case_id, data)
             except ActionRefused as exc:
                 errors = {exc.field: exc.reason}
-                audit(engine, action=f"dispute.{action}", outcome="refused", user=user, target=target, ip=_ip(request),
-                      detail=f"{exc.field}: {exc.reason}")
+                audit(
+                    engine,
+                    action=f"dispute.{action}",
+                    outcome="refused",
+                    user=user,
+                    target=target,
+                    ip=_ip(request),
+                    detail=f"{exc.field}: {exc.reason}",
+                )
             else:
-                audit(engine, action=f"dispute.{action}", outcome="ok", user=user, target=target, ip=_ip(request),
-                      detail=f"state {result.state}" + (" (duplicate)" if result.duplicate else ""))
+                audit(
+                    engine,
+                    action=f"dispute.{action}",
+                    outcome="ok",
+                    user=user,
+                    target=target,
+                    ip=_ip(request),
+                    detail=f"state {result.state}" + (" (duplicate)" if result.duplicate else ""),
+                )
                 if not result.duplicate:
                     await anyio.to_thread.run_sync(wait_for_projection, workflow_id, seq_before)
                 back = _safe_next(str(form.get("next") or f"/disputes/{case_id}"))
@@ -669,14 +883,26 @@ def create_app(
         for p, _, n in data.counts:
             by_process[p] = by_process.get(p, 0) + n
         charts = {
-            "process": bar_chart([(process_label(p, lang), n) for p, n in sorted(by_process.items())],
-                                 label=translator(lang)("counts")),
-            "breached": bar_chart([(agency_label(a, lang), n) for a, n in data.breached_by_agency],
-                                  label=translator(lang)("breached_by_agency"), colour="#dc2626"),
+            "process": bar_chart(
+                [(process_label(p, lang), n) for p, n in sorted(by_process.items())],
+                label=translator(lang)("counts"),
+            ),
+            "breached": bar_chart(
+                [(agency_label(a, lang), n) for a, n in data.breached_by_agency],
+                label=translator(lang)("breached_by_agency"),
+                colour="#dc2626",
+            ),
             "hours": column_chart(data.events_per_hour, label=translator(lang)("events_per_hour")),
         }
-        return render(request, "dashboard.html", user, data=data, charts=charts,
-                      can_replay=access.allowed(user, "dead_letter.replay"), done=request.query_params.get("done"))
+        return render(
+            request,
+            "dashboard.html",
+            user,
+            data=data,
+            charts=charts,
+            can_replay=access.allowed(user, "dead_letter.replay"),
+            done=request.query_params.get("done"),
+        )
 
     @app.get("/api/dashboard")
     def api_dashboard(request: Request) -> dict[str, Any]:
@@ -689,8 +915,16 @@ def create_app(
             "due_week": dump(data.due_week),
             "breached_by_agency": [{"agency": a, "count": n} for a, n in data.breached_by_agency],
             "events_per_hour": [{"hour": h, "count": n} for h, n in data.events_per_hour],
-            "dead_letters": [{"id": d.id, "subject": d.subject, "deliveries": d.deliveries,
-                              "last_error": d.last_error, "replay_count": d.replay_count} for d in data.dead_letters],
+            "dead_letters": [
+                {
+                    "id": d.id,
+                    "subject": d.subject,
+                    "deliveries": d.deliveries,
+                    "last_error": d.last_error,
+                    "replay_count": d.replay_count,
+                }
+                for d in data.dead_letters
+            ],
         }
 
     @app.post("/dead-letters/{letter_id}/replay")
@@ -701,26 +935,50 @@ def create_app(
         try:
             await replay(letter_id)
         except NotFound:
-            audit(engine, action="dead_letter.replay", outcome="not_found", user=user, target=f"dead_letter/{letter_id}",
-                  ip=_ip(request))
+            audit(
+                engine,
+                action="dead_letter.replay",
+                outcome="not_found",
+                user=user,
+                target=f"dead_letter/{letter_id}",
+                ip=_ip(request),
+            )
             raise
         except (httpx.HTTPError, OSError) as exc:
-            audit(engine, action="dead_letter.replay", outcome="failed", user=user, target=f"dead_letter/{letter_id}",
-                  ip=_ip(request), detail=str(exc))
+            audit(
+                engine,
+                action="dead_letter.replay",
+                outcome="failed",
+                user=user,
+                target=f"dead_letter/{letter_id}",
+                ip=_ip(request),
+                detail=str(exc),
+            )
             return render(request, "error.html", user, status=502, title_key="dead_letters", text=str(exc))
-        audit(engine, action="dead_letter.replay", outcome="ok", user=user, target=f"dead_letter/{letter_id}", ip=_ip(request))
+        audit(
+            engine,
+            action="dead_letter.replay",
+            outcome="ok",
+            user=user,
+            target=f"dead_letter/{letter_id}",
+            ip=_ip(request),
+        )
         return RedirectResponse("/dashboard?done=replay", status_code=303)
 
     # ----- agency officer ------------------------------------------------------------------
 
-    def agency_data(user: CurrentUser) -> tuple[list[tuple[DeadlinePublic, read.Remaining, Case | None]], list[dict[str, Any]]]:
+    def agency_data(
+        user: CurrentUser,
+    ) -> tuple[list[tuple[DeadlinePublic, read.Remaining, Case | None]], list[dict[str, Any]]]:
         now = datetime.now(UTC)
         calendar = read.work_calendar()
         todo: list[tuple[DeadlinePublic, read.Remaining, Case | None]] = []
         with Session(engine) as session:
             for row in read.agency_todo(session, user.agency or ""):
                 public = DeadlinePublic.model_validate(row, from_attributes=True)
-                todo.append((public, read.remaining(public, now, calendar), session.get(Case, row.workflow_id)))
+                todo.append(
+                    (public, read.remaining(public, now, calendar), session.get(Case, row.workflow_id))
+                )
         return todo, case_rows(user, None, None, None)
 
     @app.get("/agency", response_class=HTMLResponse)
@@ -735,15 +993,27 @@ def create_app(
         todo, cases = agency_data(user)
         return {
             "agency": user.agency,
-            "todo": [{"process": d.process, "case_id": d.case_id, "rule": d.rule, "label_zh": d.label_zh,
-                      "due_at": d.due_at.isoformat(), "left": r.amount, "unit": r.unit, "overdue": r.overdue}
-                     for d, r, _ in todo],
+            "todo": [
+                {
+                    "process": d.process,
+                    "case_id": d.case_id,
+                    "rule": d.rule,
+                    "label_zh": d.label_zh,
+                    "due_at": d.due_at.isoformat(),
+                    "left": r.amount,
+                    "unit": r.unit,
+                    "overdue": r.overdue,
+                }
+                for d, r, _ in todo
+            ],
             "cases": [{**c, "updated_at": c["updated_at"].isoformat()} for c in cases],
         }
 
     # ----- notifications: the bell, mark as read, the daily digest (issue 9) -------------------
 
-    def agency_param(request: Request, user: CurrentUser, agency: str, any_permission: str, permission: str) -> str | None:
+    def agency_param(
+        request: Request, user: CurrentUser, agency: str, any_permission: str, permission: str
+    ) -> str | None:
         """The agency a notifications or digest request is about: the user's own unless a role
         with ``any_permission`` picked another. Unknown ids are bad input; another agency for a
         role without the grant is forbidden (403, audited)."""
@@ -756,14 +1026,22 @@ def create_app(
             raise forbid(request, user, permission, f"agency/{chosen}", "another agency")
         return chosen
 
-    def notification_rows(user: CurrentUser, agency: str | None, unread_only: bool, limit: int,
-                          offset: int) -> tuple[list[notes.NotificationView], int]:
+    def notification_rows(
+        user: CurrentUser, agency: str | None, unread_only: bool, limit: int, offset: int
+    ) -> tuple[list[notes.NotificationView], int]:
         if not agency:
             return [], 0
         role = user.role.value
         with Session(engine) as session:
-            rows = notes.list_notifications(session, agency=agency, role=role, user=user.username,
-                                            unread_only=unread_only, limit=limit, offset=offset)
+            rows = notes.list_notifications(
+                session,
+                agency=agency,
+                role=role,
+                user=user.username,
+                unread_only=unread_only,
+                limit=limit,
+                offset=offset,
+            )
             unread = notes.unread_count(session, agency=agency, user=user.username, role=role)
         return rows, unread
 
@@ -773,31 +1051,45 @@ def create_app(
         return value
 
     @app.get("/notifications", response_class=HTMLResponse)
-    def notifications_page(request: Request, agency: str = "", unread: bool = False, limit: int = 100,
-                           offset: int = 0) -> Response:
+    def notifications_page(
+        request: Request, agency: str = "", unread: bool = False, limit: int = 100, offset: int = 0
+    ) -> Response:
         user = guard(request, "notifications.view")
         chosen = agency_param(request, user, agency, "notifications.any_agency", "notifications.view")
-        rows, count = notification_rows(user, chosen, unread, bounded(limit, "limit", 1, 500),
-                                        bounded(offset, "offset", 0, 1_000_000))
-        return render(request, "notifications.html", user, rows=rows, unread_count=count, agency=chosen or "",
-                      unread=unread, own=bool(chosen) and chosen == user.agency,
-                      can_pick=access.allowed(user, "notifications.any_agency"),
-                      all_agencies=list(agencies().values()), done=request.query_params.get("done"))
+        rows, count = notification_rows(
+            user, chosen, unread, bounded(limit, "limit", 1, 500), bounded(offset, "offset", 0, 1_000_000)
+        )
+        return render(
+            request,
+            "notifications.html",
+            user,
+            rows=rows,
+            unread_count=count,
+            agency=chosen or "",
+            unread=unread,
+            own=bool(chosen) and chosen == user.agency,
+            can_pick=access.allowed(user, "notifications.any_agency"),
+            all_agencies=list(agencies().values()),
+            done=request.query_params.get("done"),
+        )
 
     @app.get("/notifications/bell", response_class=HTMLResponse)
     def notifications_bell(request: Request) -> Response:
         """The bell alone: what the header re-fetches when the SSE stream says it rang."""
         user = guard(request, "notifications.view")
-        return TEMPLATES.TemplateResponse(request, "_bell.html", {"bell": bell_of(user),
-                                                                  "t": translator(lang_of(request, user))})
+        return TEMPLATES.TemplateResponse(
+            request, "_bell.html", {"bell": bell_of(user), "t": translator(lang_of(request, user))}
+        )
 
     @app.get("/api/notifications")
-    def api_notifications(request: Request, agency: str = "", unread: bool = False, limit: int = 100,
-                          offset: int = 0) -> dict[str, Any]:
+    def api_notifications(
+        request: Request, agency: str = "", unread: bool = False, limit: int = 100, offset: int = 0
+    ) -> dict[str, Any]:
         user = guard(request, "notifications.view")
         chosen = agency_param(request, user, agency, "notifications.any_agency", "notifications.view")
-        rows, count = notification_rows(user, chosen, unread, bounded(limit, "limit", 1, 500),
-                                        bounded(offset, "offset", 0, 1_000_000))
+        rows, count = notification_rows(
+            user, chosen, unread, bounded(limit, "limit", 1, 500), bounded(offset, "offset", 0, 1_000_000)
+        )
         return {"agency": chosen, "unread": count, "items": [r.model_dump(mode="json") for r in rows]}
 
     @app.get("/api/notifications/unread-count")
@@ -813,15 +1105,34 @@ def create_app(
         with Session(engine) as session:
             record = notes.get_notification(session, notification_id=notification_id)
             if record is None:
-                audit(engine, action="notifications.read", outcome="not_found", user=user, target=target, ip=_ip(request))
+                audit(
+                    engine,
+                    action="notifications.read",
+                    outcome="not_found",
+                    user=user,
+                    target=target,
+                    ip=_ip(request),
+                )
                 raise NotFound(f"notification {notification_id}", field="id")
             audience_ok = record.audience in ROLE_SEES.get(user.role.value, frozenset())
             if not user.agency or record.agency != user.agency or not audience_ok:
-                raise forbid(request, user, "notifications.read", target,
-                             "notification of another agency" if record.agency != user.agency else "not for this role")
+                raise forbid(
+                    request,
+                    user,
+                    "notifications.read",
+                    target,
+                    "notification of another agency" if record.agency != user.agency else "not for this role",
+                )
             changed = notes.mark_read(session, notification_id=notification_id, user=user.username)
-        audit(engine, action="notifications.read", outcome="ok", user=user, target=target, ip=_ip(request),
-              detail=None if changed else "already read")
+        audit(
+            engine,
+            action="notifications.read",
+            outcome="ok",
+            user=user,
+            target=target,
+            ip=_ip(request),
+            detail=None if changed else "already read",
+        )
         return changed
 
     @app.post("/notifications/read-all")
@@ -830,11 +1141,20 @@ def create_app(
         form = await request.form()
         check_csrf(request, user, str(form.get("csrf_token", "")), "notifications.read")
         if not user.agency:
-            raise forbid(request, user, "notifications.read", "notifications/all", "account bound to no agency")
+            raise forbid(
+                request, user, "notifications.read", "notifications/all", "account bound to no agency"
+            )
         with Session(engine) as session:
             count = notes.mark_all_read(session, agency=user.agency, user=user.username, role=user.role.value)
-        audit(engine, action="notifications.read_all", outcome="ok", user=user, target=f"agency/{user.agency}",
-              ip=_ip(request), detail=f"{count} marked read")
+        audit(
+            engine,
+            action="notifications.read_all",
+            outcome="ok",
+            user=user,
+            target=f"agency/{user.agency}",
+            ip=_ip(request),
+            detail=f"{count} marked read",
+        )
         return RedirectResponse("/notifications?done=read_all", status_code=303)
 
     @app.post("/notifications/{notification_id}/read")
@@ -866,10 +1186,27 @@ def create_app(
         try:
             chosen = agency_param(request, user, agency, "digest.any_agency", "digest.view")
         except BadInput as exc:
-            return render(request, "digest.html", user, status=422, data=None, agency=agency, can_pick=can_pick,
-                          all_agencies=list(agencies().values()), errors={exc.field: exc.reason})
-        return render(request, "digest.html", user, data=digest_of(chosen), agency=chosen or "", can_pick=can_pick,
-                      all_agencies=list(agencies().values()), errors={})
+            return render(
+                request,
+                "digest.html",
+                user,
+                status=422,
+                data=None,
+                agency=agency,
+                can_pick=can_pick,
+                all_agencies=list(agencies().values()),
+                errors={exc.field: exc.reason},
+            )
+        return render(
+            request,
+            "digest.html",
+            user,
+            data=digest_of(chosen),
+            agency=chosen or "",
+            can_pick=can_pick,
+            all_agencies=list(agencies().values()),
+            errors={},
+        )
 
     @app.get("/api/digest")
     def api_digest(request: Request, agency: str = "") -> dict[str, Any]:
@@ -896,8 +1233,16 @@ def create_app(
             by_state = counts.get(township, {})
             agency = get_agency(township)
             assert agency is not None
-            out.append({"township": township, "name_zh": agency.name_zh, "name_en": agency.name_en,
-                        "district": agency.district, "items": sum(by_state.values()), "by_state": by_state})
+            out.append(
+                {
+                    "township": township,
+                    "name_zh": agency.name_zh,
+                    "name_en": agency.name_en,
+                    "district": agency.district,
+                    "items": sum(by_state.values()),
+                    "by_state": by_state,
+                }
+            )
         return out
 
     def own_township_or_forbid(request: Request, user: CurrentUser) -> str | None:
@@ -906,7 +1251,9 @@ def create_app(
             return None
         if access.is_township(user.agency):
             return user.agency
-        raise forbid(request, user, "townships.list", "townships", "agency officer of a body that is not a township")
+        raise forbid(
+            request, user, "townships.list", "townships", "agency officer of a body that is not a township"
+        )
 
     @app.get("/townships", response_class=HTMLResponse)
     def townships_page(request: Request) -> Response:
@@ -922,8 +1269,9 @@ def create_app(
         own_township_or_forbid(request, user)
         return township_summaries(user)
 
-    def township_items(request: Request, user: CurrentUser, township: str,
-                       include_returned: bool) -> list[DelegatedItemPublic]:
+    def township_items(
+        request: Request, user: CurrentUser, township: str, include_returned: bool
+    ) -> list[DelegatedItemPublic]:
         if not access.is_township(township):
             raise NotFound(f"township {township}", field="agency_id")
         if not access.can_view_township(user, township):
@@ -936,8 +1284,15 @@ def create_app(
         user = guard(request, "township.view", f"township/{agency_id}")
         items = township_items(request, user, agency_id, returned)
         now = datetime.now(UTC)
-        return render(request, "township.html", user, township=agency_id, items=items, returned=returned,
-                      review_days={i.code + "|" + i.case_id: read.days_until(i.next_review_at, now) for i in items})
+        return render(
+            request,
+            "township.html",
+            user,
+            township=agency_id,
+            items=items,
+            returned=returned,
+            review_days={i.code + "|" + i.case_id: read.days_until(i.next_review_at, now) for i in items},
+        )
 
     @app.get("/api/townships/{agency_id}")
     def api_township(request: Request, agency_id: str, returned: bool = True) -> dict[str, Any]:
@@ -958,14 +1313,26 @@ def create_app(
     def api_audit(request: Request, username: str = "", outcome: str = "") -> list[dict[str, Any]]:
         guard(request, "audit.view")
         with Session(engine) as session:
-            return [r.model_dump(mode="json") for r in list_audit(session, username=username or None, outcome=outcome or None)]
+            return [
+                r.model_dump(mode="json")
+                for r in list_audit(session, username=username or None, outcome=outcome or None)
+            ]
 
     def users_page_response(request: Request, user: CurrentUser, status: int = 200, **extra: Any) -> Response:
         with Session(engine) as session:
             users = [u.model_dump(exclude={"password_hash"}) for u in list_users(session)]
-        return render(request, "users.html", user, status=status, users=users, roles=[r.value for r in Role],
-                      all_agencies=list(agencies().values()), errors=extra.pop("errors", {}),
-                      values=extra.pop("values", {}), **extra)
+        return render(
+            request,
+            "users.html",
+            user,
+            status=status,
+            users=users,
+            roles=[r.value for r in Role],
+            all_agencies=list(agencies().values()),
+            errors=extra.pop("errors", {}),
+            values=extra.pop("values", {}),
+            **extra,
+        )
 
     @app.get("/users", response_class=HTMLResponse)
     def users_page(request: Request) -> Response:
@@ -980,16 +1347,38 @@ def create_app(
         values = {k: str(v) for k, v in form.items() if k not in ("csrf_token", "password")}
         try:
             with Session(engine) as session:
-                create_user(session, username=values.get("username", "").strip(), password=str(form.get("password", "")),
-                            role=values.get("role", ""), display_name=values.get("display_name") or None,
-                            agency=values.get("agency") or None, is_head=values.get("is_head") == "on")
+                create_user(
+                    session,
+                    username=values.get("username", "").strip(),
+                    password=str(form.get("password", "")),
+                    role=values.get("role", ""),
+                    display_name=values.get("display_name") or None,
+                    agency=values.get("agency") or None,
+                    is_head=values.get("is_head") == "on",
+                )
                 session.commit()
         except UserInputError as exc:
-            audit(engine, action="users.add", outcome="invalid", user=user, target=values.get("username"),
-                  ip=_ip(request), detail=str(exc))
-            return users_page_response(request, user, status=422, errors={exc.field: exc.reason}, values=values)
-        audit(engine, action="users.add", outcome="ok", user=user, target=values.get("username"), ip=_ip(request),
-              detail=f"role {values.get('role')}")
+            audit(
+                engine,
+                action="users.add",
+                outcome="invalid",
+                user=user,
+                target=values.get("username"),
+                ip=_ip(request),
+                detail=str(exc),
+            )
+            return users_page_response(
+                request, user, status=422, errors={exc.field: exc.reason}, values=values
+            )
+        audit(
+            engine,
+            action="users.add",
+            outcome="ok",
+            user=user,
+            target=values.get("username"),
+            ip=_ip(request),
+            detail=f"role {values.get('role')}",
+        )
         return RedirectResponse("/users?done=add", status_code=303)
 
     # ----- live refresh --------------------------------------------------------------------------
@@ -1001,9 +1390,11 @@ def create_app(
         def accept(change: Change) -> bool:
             return access.sees_live(user, change)
 
-        return StreamingResponse(hub.stream(accept, is_disconnected=request.is_disconnected),
-                                 media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            hub.stream(accept, is_disconnected=request.is_disconnected),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -154,8 +154,16 @@ class Sessions:
         sid = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         with Session(self._engine) as session:
-            session.add(ConsoleSession(id=sid, user_id=user_id, csrf_token=csrf, created_at=now,
-                                       expires_at=now + self._lifetime, ip=ip))
+            session.add(
+                ConsoleSession(
+                    id=sid,
+                    user_id=user_id,
+                    csrf_token=csrf,
+                    created_at=now,
+                    expires_at=now + self._lifetime,
+                    ip=ip,
+                )
+            )
             session.commit()
         return self._signer.dumps(sid), csrf
 
@@ -176,10 +184,17 @@ class Sessions:
             user = session.get(ConsoleUser, row.user_id)
             if user is None or not user.active or user.id is None:
                 return None
-            return CurrentUser(id=user.id, username=user.username, display_name=user.display_name,
-                               role=Role(user.role), agency=user.agency, is_head=user.is_head,
-                               lang=user.lang if user.lang in LANGS else "zh", session_id=sid,
-                               csrf_token=row.csrf_token)
+            return CurrentUser(
+                id=user.id,
+                username=user.username,
+                display_name=user.display_name,
+                role=Role(user.role),
+                agency=user.agency,
+                is_head=user.is_head,
+                lang=user.lang if user.lang in LANGS else "zh",
+                session_id=sid,
+                csrf_token=row.csrf_token,
+            )
 
     def end(self, session_id: str) -> None:
         """Log out: the session row goes, so the cookie is worthless even if kept."""
@@ -220,15 +235,24 @@ def audit(
 ) -> None:
     """Write one audit row in its own transaction, so it survives whatever the action did."""
     with Session(engine) as session:
-        session.add(AuditEntry(at=datetime.now(UTC), username=user.username if user else username,
-                               role=user.role.value if user else None, action=action[:80],
-                               target=target[:200] if target else None, ip=ip, outcome=outcome[:20],
-                               detail=detail[:2000] if detail else None))
+        session.add(
+            AuditEntry(
+                at=datetime.now(UTC),
+                username=user.username if user else username,
+                role=user.role.value if user else None,
+                action=action[:80],
+                target=target[:200] if target else None,
+                ip=ip,
+                outcome=outcome[:20],
+                detail=detail[:2000] if detail else None,
+            )
+        )
         session.commit()
 
 
-def list_audit(session: Session, *, username: str | None = None, outcome: str | None = None,
-               limit: int = 500) -> list[AuditEntry]:
+def list_audit(
+    session: Session, *, username: str | None = None, outcome: str | None = None, limit: int = 500
+) -> list[AuditEntry]:
     """Audit rows, newest first, for the admin's page."""
     query = select(AuditEntry)
     if username:

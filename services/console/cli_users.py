@@ -21,8 +21,10 @@ from sqlmodel import Session, select
 from services.console.auth import UserInputError, create_user, list_users
 from services.console.tables import ConsoleUser, Role
 
-app = typer.Typer(help="Console accounts (coordinator, operator, agency officer, discipline officer, admin).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Console accounts (coordinator, operator, agency officer, discipline officer, admin).",
+    no_args_is_help=True,
+)
 out = Console()
 err = Console(stderr=True)
 
@@ -66,8 +68,15 @@ def create_demo_users(engine: Engine) -> list[tuple[str, str, str | None, str]]:
             if session.exec(select(ConsoleUser).where(ConsoleUser.username == username)).first() is not None:
                 continue
             password = secrets.token_urlsafe(12)
-            create_user(session, username=username, password=password, role=role.value, display_name=name,
-                        agency=agency, is_head=is_head)
+            create_user(
+                session,
+                username=username,
+                password=password,
+                role=role.value,
+                display_name=name,
+                agency=agency,
+                is_head=is_head,
+            )
             created.append((username, role.value, agency, password))
         session.commit()
     return created
@@ -77,10 +86,16 @@ def create_demo_users(engine: Engine) -> list[tuple[str, str, str | None, str]]:
 def add(
     username: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, . _ -")],
     role: Annotated[Role, typer.Option(help="What the account may do.")],
-    agency: Annotated[str | None, typer.Option(help="Agency id (required for agency officers and coordinators).")] = None,
+    agency: Annotated[
+        str | None, typer.Option(help="Agency id (required for agency officers and coordinators).")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Name shown in the console.")] = None,
-    head: Annotated[bool, typer.Option("--head", help="The agency's head (reads its own discipline referrals).")] = False,
-    generate: Annotated[bool, typer.Option("--generate", help="Generate a password and print it once.")] = False,
+    head: Annotated[
+        bool, typer.Option("--head", help="The agency's head (reads its own discipline referrals).")
+    ] = False,
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Generate a password and print it once.")
+    ] = False,
     password_file: Annotated[Path | None, typer.Option(help="Read the password from this file.")] = None,
 ) -> None:
     """Create a console account (the password is hashed with argon2id)."""
@@ -95,8 +110,15 @@ def add(
     engine = _engine()
     try:
         with Session(engine) as session:
-            create_user(session, username=username, password=password, role=role.value, display_name=name,
-                        agency=agency, is_head=head)
+            create_user(
+                session,
+                username=username,
+                password=password,
+                role=role.value,
+                display_name=name,
+                agency=agency,
+                is_head=head,
+            )
             session.commit()
     except UserInputError as exc:
         err.print(f"[red]error:[/] {exc.field}: {exc.reason}")
@@ -118,7 +140,14 @@ def list_accounts() -> None:
         for col in ("username", "name", "role", "agency", "head", "lang", "active"):
             table.add_column(col)
         for u in users:
-            table.add_row(u.username, u.display_name, u.role, u.agency or "—", "yes" if u.is_head else "",
-                          u.lang, "yes" if u.active else "no")
+            table.add_row(
+                u.username,
+                u.display_name,
+                u.role,
+                u.agency or "—",
+                "yes" if u.is_head else "",
+                u.lang,
+                "yes" if u.active else "no",
+            )
     engine.dispose()
     out.print(table)

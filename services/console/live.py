@@ -88,8 +88,13 @@ class LiveHub:
                 listener.dropped += 1
             listener.queue.put_nowait(change)
 
-    async def stream(self, accept: Callable[[Change], bool], *, heartbeat: float = HEARTBEAT_SECONDS,
-                     is_disconnected: Callable[[], object] | None = None) -> AsyncIterator[str]:
+    async def stream(
+        self,
+        accept: Callable[[Change], bool],
+        *,
+        heartbeat: float = HEARTBEAT_SECONDS,
+        is_disconnected: Callable[[], object] | None = None,
+    ) -> AsyncIterator[str]:
         """SSE text for one browser until it goes away; comments keep proxies from timing out."""
         listener = _Listener(asyncio.Queue(maxsize=100), accept)
         self._listeners.add(listener)
@@ -112,8 +117,13 @@ class LiveHub:
         import nats
 
         try:
-            self._nc = await nats.connect(nats_url, name="lawlink-console", max_reconnect_attempts=-1,
-                                          connect_timeout=2, **connect_kwargs)  # type: ignore[arg-type]
+            self._nc = await nats.connect(
+                nats_url,
+                name="lawlink-console",
+                max_reconnect_attempts=-1,
+                connect_timeout=2,
+                **connect_kwargs,
+            )  # type: ignore[arg-type]
             self._sub = await self._nc.subscribe("lawlink.out.>", cb=self._on_message)
         except Exception as exc:  # noqa: BLE001 - live refresh is a convenience, not a dependency
             log.warning("live refresh disabled: cannot subscribe to lawlink.out.> at %s: %s", nats_url, exc)
@@ -133,8 +143,13 @@ class LiveHub:
     async def _on_message(self, msg) -> None:  # noqa: ANN001 - nats.aio.msg.Msg
         try:
             data = json.loads(msg.data)
-            change = Change(process=str(data["process"]), case_id=str(data["case_id"]), type=str(data["type"]),
-                            parties=tuple(data.get("parties") or ()), agency=data.get("actor"))
+            change = Change(
+                process=str(data["process"]),
+                case_id=str(data["case_id"]),
+                type=str(data["type"]),
+                parties=tuple(data.get("parties") or ()),
+                agency=data.get("actor"),
+            )
             event_id = str(data["event_id"])
         except (ValueError, KeyError, TypeError):
             return
@@ -144,8 +159,14 @@ class LiveHub:
         """A stored notification: ring the bells of its agency (ids only, never the text)."""
         try:
             data = json.loads(msg.data)
-            change = Change(process=str(data["process"]), case_id=str(data["case_id"]), type=str(data["event_type"]),
-                            agency=str(data["recipient"]), kind="notify", audience=str(data["audience"]))
+            change = Change(
+                process=str(data["process"]),
+                case_id=str(data["case_id"]),
+                type=str(data["event_type"]),
+                agency=str(data["recipient"]),
+                kind="notify",
+                audience=str(data["audience"]),
+            )
         except (ValueError, KeyError, TypeError):
             return
         self.publish(change)

@@ -26,7 +26,9 @@ from workflows import deadlines as dl
 DISPUTE = "jurisdiction_dispute"
 LIVE_DEADLINE = ("open", "breached")
 # States in which a dispute waits for the coordinating office (the inbox).
-INBOX_STATES: frozenset[str] = frozenset(COORDINATOR_STATES | {DisputeState.COORDINATION_REQUESTED, DisputeState.REFERRED})
+INBOX_STATES: frozenset[str] = frozenset(
+    COORDINATOR_STATES | {DisputeState.COORDINATION_REQUESTED, DisputeState.REFERRED}
+)
 
 
 def work_calendar() -> dl.WorkCalendar:
@@ -36,7 +38,9 @@ def work_calendar() -> dl.WorkCalendar:
     except ValueError:
         schedules = ()
     extra = {
-        s.year: dl.parse_year_schedule({"year": s.year, "holidays": list(s.holidays), "workdays": list(s.workdays)})
+        s.year: dl.parse_year_schedule(
+            {"year": s.year, "holidays": list(s.holidays), "workdays": list(s.workdays)}
+        )
         for s in schedules
     }
     return dl.WorkCalendar(extra=extra)
@@ -164,8 +168,14 @@ def inbox(
         overdue_only: only disputes whose next deadline has passed.
         search: part of a case id.
     """
-    tasks = list_inbox(session, agency=office, state=state or None, overdue=True if overdue_only else None,
-                       now=now, limit=1000)
+    tasks = list_inbox(
+        session,
+        agency=office,
+        state=state or None,
+        overdue=True if overdue_only else None,
+        now=now,
+        limit=1000,
+    )
     if search:
         needle = search.strip().lower()
         tasks = [t for t in tasks if needle in t.case_id.lower()]
@@ -200,15 +210,20 @@ def dashboard(session: Session, *, now: datetime) -> Dashboard:
     counts = [
         (p, s, n)
         for p, s, n in session.exec(
-            select(Case.process, Case.state, func.count()).group_by(Case.process, Case.state)
+            select(Case.process, Case.state, func.count())
+            .group_by(Case.process, Case.state)
             .order_by(Case.process, Case.state)
         ).all()
     ]
     today = now.astimezone(dl.SHANGHAI).date()
     week_end = today + timedelta(days=6)
-    horizon = datetime.combine(week_end + timedelta(days=1), datetime.min.time(), tzinfo=dl.SHANGHAI) + timedelta(days=1)
+    horizon = datetime.combine(
+        week_end + timedelta(days=1), datetime.min.time(), tzinfo=dl.SHANGHAI
+    ) + timedelta(days=1)
     open_rows = session.exec(
-        select(Deadline).where(Deadline.status == "open", col(Deadline.due_at) <= horizon).order_by(col(Deadline.due_at))
+        select(Deadline)
+        .where(Deadline.status == "open", col(Deadline.due_at) <= horizon)
+        .order_by(col(Deadline.due_at))
     ).all()
     due_today: list[DeadlinePublic] = []
     due_week: list[DeadlinePublic] = []
@@ -224,7 +239,9 @@ def dashboard(session: Session, *, now: datetime) -> Dashboard:
     ).all()
     breached_by_agency = sorted(((p, n) for p, n in breached), key=lambda r: (-r[1], r[0] or ""))
     since = now - timedelta(hours=24)
-    times = session.exec(select(TimelineEntry.occurred_at).where(col(TimelineEntry.occurred_at) >= since)).all()
+    times = session.exec(
+        select(TimelineEntry.occurred_at).where(col(TimelineEntry.occurred_at) >= since)
+    ).all()
     per_hour = Counter(t.astimezone(dl.SHANGHAI).replace(minute=0, second=0, microsecond=0) for t in times)
     first_hour = since.astimezone(dl.SHANGHAI).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     hours = [first_hour + timedelta(hours=i) for i in range(24)]
@@ -235,14 +252,24 @@ def dashboard(session: Session, *, now: datetime) -> Dashboard:
 
 def agency_todo(session: Session, agency: str) -> list[Deadline]:
     """What ``agency`` must do next: its open or breached deadlines, soonest first."""
-    return list(session.exec(
-        select(Deadline).where(Deadline.party == agency, col(Deadline.status).in_(LIVE_DEADLINE))
-        .order_by(col(Deadline.due_at))
-    ).all())
+    return list(
+        session.exec(
+            select(Deadline)
+            .where(Deadline.party == agency, col(Deadline.status).in_(LIVE_DEADLINE))
+            .order_by(col(Deadline.due_at))
+        ).all()
+    )
 
 
-def cases_of(session: Session, *, agency: str | None, process: str | None = None, state: str | None = None,
-             search: str | None = None, limit: int = 200) -> list[Case]:
+def cases_of(
+    session: Session,
+    *,
+    agency: str | None,
+    process: str | None = None,
+    state: str | None = None,
+    search: str | None = None,
+    limit: int = 200,
+) -> list[Case]:
     """Cases, newest change first; with ``agency``, only those it opened or is a party to, or
     that name it on a deadline."""
     query = select(Case)
@@ -274,8 +301,9 @@ def township_item_counts(session: Session) -> dict[str, dict[str, int]]:
     """Delegated items per township and item state (the township list's columns)."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
     rows = session.exec(
-        select(DelegatedItem.township, DelegatedItem.state, func.count()).group_by(DelegatedItem.township,
-                                                                                     DelegatedItem.state)
+        select(DelegatedItem.township, DelegatedItem.state, func.count()).group_by(
+            DelegatedItem.township, DelegatedItem.state
+        )
     ).all()
     for township, state, count in rows:
         out[township][state] = int(count)

@@ -35,10 +35,22 @@ COLOURS = {
 }
 STATE_FILLS = ("#dbeafe", "#dcfce7", "#fef9c3", "#fae8ff", "#ffedd5", "#e0e7ff", "#ccfbf1")
 _TICKS = (
-    timedelta(seconds=1), timedelta(seconds=5), timedelta(seconds=15), timedelta(minutes=1),
-    timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1), timedelta(hours=3),
-    timedelta(hours=6), timedelta(days=1), timedelta(days=2), timedelta(days=7), timedelta(days=14),
-    timedelta(days=30), timedelta(days=90), timedelta(days=365),
+    timedelta(seconds=1),
+    timedelta(seconds=5),
+    timedelta(seconds=15),
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
+    timedelta(days=1),
+    timedelta(days=2),
+    timedelta(days=7),
+    timedelta(days=14),
+    timedelta(days=30),
+    timedelta(days=90),
+    timedelta(days=365),
 )
 
 
@@ -139,14 +151,18 @@ def timeline_svg(
     for t in ticks:
         x = scale.x(t)
         out.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 30}" stroke="#e5e7eb"/>')
-        out.append(f'<text x="{x:.1f}" y="{height - 14}" text-anchor="middle" fill="#6b7280">{escape(_fmt(t, step))}</text>')
+        out.append(
+            f'<text x="{x:.1f}" y="{height - 14}" text-anchor="middle" fill="#6b7280">{escape(_fmt(t, step))}</text>'
+        )
     labels = [word("state", lang), word("event", lang)] + [
         (d.label_zh if lang == "zh" else d.label_en) for d in deadlines
     ]
     for i, label in enumerate(labels):
         y = top + ROW * i + ROW / 2 + 4
         short = label if len(label) <= 14 else label[:13] + "…"
-        out.append(f'<text x="8" y="{y:.1f}" fill="#374151"><title>{escape(label)}</title>{escape(short)}</text>')
+        out.append(
+            f'<text x="8" y="{y:.1f}" fill="#374151"><title>{escape(label)}</title>{escape(short)}</text>'
+        )
 
     # Lane 0: states as bars.
     for i, span in enumerate(state_spans(entries, end_of_case)):
@@ -160,7 +176,9 @@ def timeline_svg(
         )
         if width > 40:
             text = name if len(name) * 12 < width else name[: max(1, int(width / 12) - 1)] + "…"
-            out.append(f'<text x="{x1 + 4:.1f}" y="{top + ROW / 2 + 4:.1f}" fill="#1f2937">{escape(text)}</text>')
+            out.append(
+                f'<text x="{x1 + 4:.1f}" y="{top + ROW / 2 + 4:.1f}" fill="#1f2937">{escape(text)}</text>'
+            )
         out.append("</g>")
 
     # Lane 1: events as points; breaches and escalations in red.
@@ -172,7 +190,7 @@ def timeline_svg(
         out.append(
             f'<circle class="{css}" cx="{scale.x(e.occurred_at):.1f}" cy="{y:.1f}" r="{radius}" fill="{colour}" '
             f'stroke="white" stroke-width="1"><title>{escape(_local(e.occurred_at))} · '
-            f'{escape(event_label(e.type, lang))}</title></circle>'
+            f"{escape(event_label(e.type, lang))}</title></circle>"
         )
 
     # Lanes 2+: deadlines from start to due, with a marker at the due instant.
@@ -184,7 +202,7 @@ def timeline_svg(
         dash = ' stroke-dasharray="4 3"' if d.provisional else ""
         out.append(
             f'<g class="{css}"><title>{escape(d.label_zh if lang == "zh" else d.label_en)} · '
-            f'{escape(word("due", lang))} {escape(_local(d.due_at))} · {escape(d.status)}</title>'
+            f"{escape(word('due', lang))} {escape(_local(d.due_at))} · {escape(d.status)}</title>"
             f'<line x1="{x1:.1f}" y1="{y:.1f}" x2="{x2:.1f}" y2="{y:.1f}" stroke="{colour}" stroke-width="3"{dash}/>'
             f'<path d="M{x2:.1f},{y - 7:.1f} L{x2 + 7:.1f},{y:.1f} L{x2:.1f},{y + 7:.1f} L{x2 - 7:.1f},{y:.1f} Z" '
             f'fill="{colour}"/></g>'
@@ -192,9 +210,13 @@ def timeline_svg(
 
     if not closed:
         x = scale.x(now)
-        out.append(f'<line class="tl-now" x1="{x:.1f}" y1="{top - 10}" x2="{x:.1f}" y2="{height - 30}" '
-                   f'stroke="#111827" stroke-dasharray="3 3"/>')
-        out.append(f'<text x="{x:.1f}" y="{top - 12}" text-anchor="middle" fill="#111827">{escape(word("now", lang))}</text>')
+        out.append(
+            f'<line class="tl-now" x1="{x:.1f}" y1="{top - 10}" x2="{x:.1f}" y2="{height - 30}" '
+            f'stroke="#111827" stroke-dasharray="3 3"/>'
+        )
+        out.append(
+            f'<text x="{x:.1f}" y="{top - 12}" text-anchor="middle" fill="#111827">{escape(word("now", lang))}</text>'
+        )
     out.append("</svg>")
     return "".join(out)
 
@@ -203,42 +225,56 @@ def _local(t: datetime) -> str:
     return t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def bar_chart(rows: Sequence[tuple[str, int]], *, label: str, colour: str = "#2563eb", width: int = 460) -> str:
+def bar_chart(
+    rows: Sequence[tuple[str, int]], *, label: str, colour: str = "#2563eb", width: int = 460
+) -> str:
     """A horizontal bar chart of labelled counts (breaches by agency, cases by process)."""
     if not rows:
         return ""
     biggest = max(v for _, v in rows) or 1
     left, bar_h = 190, 20
     height = bar_h * len(rows) + 10
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" width="{width}" '
-           f'role="img" aria-label="{escape(label)}" font-size="12" '
-           f'font-family="Noto Sans CJK SC, Noto Sans SC, sans-serif">']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" width="{width}" '
+        f'role="img" aria-label="{escape(label)}" font-size="12" '
+        f'font-family="Noto Sans CJK SC, Noto Sans SC, sans-serif">'
+    ]
     for i, (name, value) in enumerate(rows):
         y = 5 + i * bar_h
         w = (width - left - 40) * value / biggest
         short = name if len(name) <= 14 else name[:13] + "…"
-        out.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end" fill="#374151"><title>{escape(name)}</title>'
-                   f'{escape(short)}</text>')
-        out.append(f'<rect x="{left}" y="{y + 3}" width="{max(w, 1):.1f}" height="{bar_h - 6}" fill="{colour}"/>')
+        out.append(
+            f'<text x="{left - 6}" y="{y + 14}" text-anchor="end" fill="#374151"><title>{escape(name)}</title>'
+            f"{escape(short)}</text>"
+        )
+        out.append(
+            f'<rect x="{left}" y="{y + 3}" width="{max(w, 1):.1f}" height="{bar_h - 6}" fill="{colour}"/>'
+        )
         out.append(f'<text x="{left + w + 4:.1f}" y="{y + 14}" fill="#111827">{value}</text>')
     out.append("</svg>")
     return "".join(out)
 
 
-def column_chart(values: Sequence[tuple[str, int]], *, label: str, width: int = 720, height: int = 140) -> str:
+def column_chart(
+    values: Sequence[tuple[str, int]], *, label: str, width: int = 720, height: int = 140
+) -> str:
     """Vertical columns over time (events per hour)."""
     if not values:
         return ""
     biggest = max(v for _, v in values) or 1
     n = len(values)
     gap = (width - 40) / n
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" width="{width}" '
-           f'height="{height}" role="img" aria-label="{escape(label)}" font-size="10" font-family="sans-serif">']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-label="{escape(label)}" font-size="10" font-family="sans-serif">'
+    ]
     for i, (name, value) in enumerate(values):
         h = (height - 30) * value / biggest
         x = 30 + i * gap
-        out.append(f'<rect x="{x:.1f}" y="{height - 18 - h:.1f}" width="{max(gap - 2, 1):.1f}" height="{h:.1f}" '
-                   f'fill="#0f766e"><title>{escape(name)}: {value}</title></rect>')
+        out.append(
+            f'<rect x="{x:.1f}" y="{height - 18 - h:.1f}" width="{max(gap - 2, 1):.1f}" height="{h:.1f}" '
+            f'fill="#0f766e"><title>{escape(name)}: {value}</title></rect>'
+        )
         if i % 3 == 0:
             out.append(f'<text x="{x:.1f}" y="{height - 4}" fill="#6b7280">{escape(name)}</text>')
     out.append(f'<text x="2" y="12" fill="#6b7280">{biggest}</text></svg>')

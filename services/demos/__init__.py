@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from services.demos import case_transfer, case_transfer_opening
-from services.demos import dispute
-from services.demos import delegation
-from services.demos import discipline
+from services.demos import case_transfer, case_transfer_opening, delegation, discipline, dispute
 from services.demos.base import DemoContext
 
 Demo = Callable[[DemoContext], Awaitable[None]]

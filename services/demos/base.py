@@ -71,7 +71,9 @@ class DemoContext:
         return f"{prefix}-DEMO-{uuid.uuid4().hex[:6].upper()}"
 
     def show_links(self, process: str, case_id: str) -> None:
-        self.out.print(f"  timeline: [bold]lawlink timeline {case_id}[/]   console: {self.console_url}/cases/{process}/{case_id}")
+        self.out.print(
+            f"  timeline: [bold]lawlink timeline {case_id}[/]   console: {self.console_url}/cases/{process}/{case_id}"
+        )
 
 
 def hours(n: float) -> timedelta:

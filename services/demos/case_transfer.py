@@ -20,8 +20,12 @@ FORWARD: list[tuple[str, dict[str, Any], str, str]] = [
     ("head_decided", {}, "approved", "局长批准移送，24小时内移送"),
     ("transferred", {}, "transferred", "移送市公安局，抄送市检察院（第6条材料齐全）"),
     ("police_received", {}, "received", "公安机关签收，3日内决定是否立案"),
-    ("police_decided", {"decision": "refuse", "reasons": "现有证据不足以证明主观明知。", "file_returned": True},
-     "police_refused", "公安机关不予立案并退回案卷"),
+    (
+        "police_decided",
+        {"decision": "refuse", "reasons": "现有证据不足以证明主观明知。", "file_returned": True},
+        "police_refused",
+        "公安机关不予立案并退回案卷",
+    ),
     ("reconsideration_requested", {}, "reconsideration", "市场监管局3日内提请复议（第9条）"),
     ("reconsideration_decided", {}, "filed", "复议决定立案"),
     ("materials_handed_over", {}, "materials_handed_over", "3日内移交涉案物品和材料（第12条）"),
@@ -38,7 +42,9 @@ REVERSE: list[tuple[str, dict[str, Any], str, str]] = [
 ]
 
 
-async def _play(ctx: DemoContext, process: str, case_id: str, steps: list[tuple[str, dict[str, Any], str, str]]) -> None:
+async def _play(
+    ctx: DemoContext, process: str, case_id: str, steps: list[tuple[str, dict[str, Any], str, str]]
+) -> None:
     for name, changes, state, note in steps:
         data = ctx.envelope(process, name, case_id, **changes)
         if name == "opinion_issued":

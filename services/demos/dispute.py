@@ -36,21 +36,33 @@ async def play(ctx: DemoContext) -> None:
     result = await disputes.claim(ctx.temporal, case_id, ClaimInput(**COORDINATOR))
     ctx.out.print(f"  ✓ 协调人认领 claimed by {result.claimed_by}")
     result = await disputes.request_opinions(
-        ctx.temporal, case_id,
-        RequestOpinionsInput(**COORDINATOR, agencies=["rz-hyfzj", "rz-scjgj"], note="请于七个工作日内提交书面意见"),
+        ctx.temporal,
+        case_id,
+        RequestOpinionsInput(
+            **COORDINATOR, agencies=["rz-hyfzj", "rz-scjgj"], note="请于七个工作日内提交书面意见"
+        ),
     )
     ctx.out.print(f"  ✓ 征求书面意见 opinions requested (next due {result.due_at})")
     await ctx.send(ctx.envelope(PROCESS, "opinion_submitted", case_id))
-    scjgj = ctx.envelope(PROCESS, "opinion_submitted", case_id,
-                         opinion="涉案产品已进入市场流通，建议由本局管辖。", legal_basis="《食品安全法》第一百二十二条")
+    scjgj = ctx.envelope(
+        PROCESS,
+        "opinion_submitted",
+        case_id,
+        opinion="涉案产品已进入市场流通，建议由本局管辖。",
+        legal_basis="《食品安全法》第一百二十二条",
+    )
     scjgj["source_agency"] = "rz-scjgj"
     await ctx.send(scjgj)
     await ctx.wait_for_state(case_id, PROCESS, "coordinating")
 
     result = await disputes.designate(
-        ctx.temporal, case_id,
-        DesignateInput(**COORDINATOR, agency=str(suggestion.get("agency") or "rz-hyfzj"),
-                       reason="依《行政处罚法》第二十五条由最先立案的市海洋发展局管辖；市场监管局移交已取得的证据。"),
+        ctx.temporal,
+        case_id,
+        DesignateInput(
+            **COORDINATOR,
+            agency=str(suggestion.get("agency") or "rz-hyfzj"),
+            reason="依《行政处罚法》第二十五条由最先立案的市海洋发展局管辖；市场监管局移交已取得的证据。",
+        ),
     )
     ctx.out.print(f"  ✓ 指定管辖 designated {result.designated_agency}; 待确认 (due {result.due_at})")
     await ctx.send(ctx.envelope(PROCESS, "designation_acknowledged", case_id))

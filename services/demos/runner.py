@@ -14,8 +14,14 @@ async def run_demo(play, settings: StackSettings, out: Console) -> None:  # noqa
     nc = await connect_nats(settings, "demo")
     try:
         temporal = await connect_temporal(settings)
-        ctx = DemoContext(nc=nc, temporal=temporal, registry_url=settings.registry_url,
-                          console_url=settings.console_url, task_queue=settings.task_queue, out=out)
+        ctx = DemoContext(
+            nc=nc,
+            temporal=temporal,
+            registry_url=settings.registry_url,
+            console_url=settings.console_url,
+            task_queue=settings.task_queue,
+            out=out,
+        )
         await play(ctx)
     finally:
         await nc.close()

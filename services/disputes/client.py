@@ -49,7 +49,9 @@ def workflow_id(case_id: str) -> str:
     return f"{PROCESS}/{case_id}"
 
 
-async def _execute(client: Client, case_id: str, update: str, data: CoordinatorInput) -> CoordinatorActionResult:
+async def _execute(
+    client: Client, case_id: str, update: str, data: CoordinatorInput
+) -> CoordinatorActionResult:
     if not _CASE_ID.match(case_id):
         raise DisputeActionRefused("case_id", f"{case_id!r} is not a valid case id")
     handle = client.get_workflow_handle(workflow_id(case_id))
@@ -80,7 +82,9 @@ async def unclaim(client: Client, case_id: str, data: UnclaimInput) -> Coordinat
     return await _execute(client, case_id, "unclaim", data)
 
 
-async def request_opinions(client: Client, case_id: str, data: RequestOpinionsInput) -> CoordinatorActionResult:
+async def request_opinions(
+    client: Client, case_id: str, data: RequestOpinionsInput
+) -> CoordinatorActionResult:
     """Ask parties for written opinions (default due: 7 working days)."""
     return await _execute(client, case_id, "request_opinions", data)
 
@@ -100,7 +104,9 @@ async def refer_to_government(client: Client, case_id: str, data: ReferInput) ->
     return await _execute(client, case_id, "refer_to_government", data)
 
 
-async def name_interim_agency(client: Client, case_id: str, data: InterimAgencyInput) -> CoordinatorActionResult:
+async def name_interim_agency(
+    client: Client, case_id: str, data: InterimAgencyInput
+) -> CoordinatorActionResult:
     """Name the agency that takes urgent measures while a negative dispute runs."""
     return await _execute(client, case_id, "name_interim_agency", data)
 

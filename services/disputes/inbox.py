@@ -94,9 +94,16 @@ def project_dispute(session: Session, event: DomainEvent) -> None:
         return
     row = session.get(DisputeTask, event.workflow_id)
     if row is None:
-        row = DisputeTask(workflow_id=event.workflow_id, case_id=event.case_id, state=event.state,
-                          closed=event.closed, parties=list(event.parties), opened_at=event.occurred_at,
-                          updated_at=event.occurred_at, updated_seq=0)
+        row = DisputeTask(
+            workflow_id=event.workflow_id,
+            case_id=event.case_id,
+            state=event.state,
+            closed=event.closed,
+            parties=list(event.parties),
+            opened_at=event.occurred_at,
+            updated_at=event.occurred_at,
+            updated_seq=0,
+        )
         session.add(row)
     payload = event.payload
     if event.type == _P + "opened":
@@ -120,7 +127,9 @@ def project_dispute(session: Session, event: DomainEvent) -> None:
             row.claimed_by_name = None
     if event.type == _P + "referred_to_government":
         row.referred_to = payload.get("government")
-    if event.type == _P + "jurisdiction_designated" or (event.type == "case.closed" and payload.get("agency")):
+    if event.type == _P + "jurisdiction_designated" or (
+        event.type == "case.closed" and payload.get("agency")
+    ):
         row.designated_agency = payload.get("agency")
     if event.type == _P + "interim_agency_named" and event.seq > row.interim_seq:
         row.interim_seq = event.seq
@@ -194,8 +203,13 @@ def list_inbox(
         query = query.where(col(DisputeTask.due_at).is_not(None), col(DisputeTask.due_at) < moment)
     elif overdue is False:
         query = query.where(or_(col(DisputeTask.due_at).is_(None), col(DisputeTask.due_at) >= moment))
-    query = query.order_by(col(DisputeTask.due_at).is_(None), col(DisputeTask.due_at),
-                           col(DisputeTask.workflow_id)).offset(offset).limit(limit)
+    query = (
+        query.order_by(
+            col(DisputeTask.due_at).is_(None), col(DisputeTask.due_at), col(DisputeTask.workflow_id)
+        )
+        .offset(offset)
+        .limit(limit)
+    )
     return [
         DisputeTaskPublic.model_validate(
             {**row.model_dump(), "overdue": row.due_at is not None and row.due_at < moment}

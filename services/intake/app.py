@@ -41,7 +41,11 @@ from workflows.deadlines import load_rules
 
 log = logging.getLogger("lawlink.intake")
 
-RULE_SETTING_PREFIXES = ("LAWLINK_RULE_", "LAWLINK_STATE_COUNCIL_DAYS", "LAWLINK_DELEGATION_REVIEW_PERIOD_SECONDS")
+RULE_SETTING_PREFIXES = (
+    "LAWLINK_RULE_",
+    "LAWLINK_STATE_COUNCIL_DAYS",
+    "LAWLINK_DELEGATION_REVIEW_PERIOD_SECONDS",
+)
 
 
 def rule_settings_from_env() -> dict[str, str]:
@@ -88,7 +92,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             backoff = settings.intake_backoff_seconds
             delay = backoff[min(delivered - 1, len(backoff) - 1)]
             reason = str(exc) if isinstance(exc, TransientError) else f"{type(exc).__name__}: {exc}"
-            log.warning("delivery %s of stream seq %s failed: %s", delivered, raw.metadata.sequence.stream, reason)
+            log.warning(
+                "delivery %s of stream seq %s failed: %s", delivered, raw.metadata.sequence.stream, reason
+            )
             await _remember_error(state, raw.metadata.sequence.stream, reason)
             await msg.nack(delay=delay)
             return

@@ -194,7 +194,9 @@ class Intake:
             raise TransientError(f"workflow {wid} failed the update: {exc.cause or exc}") from exc
         except WorkflowAlreadyStartedError:
             raise EventRejected(
-                Rejection.single(hints, "case_id", f"case {env.case_id!r} of {route.process} is already closed")
+                Rejection.single(
+                    hints, "case_id", f"case {env.case_id!r} of {route.process} is already closed"
+                )
             ) from None
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
@@ -223,4 +225,3 @@ class Intake:
             headers={"Nats-Msg-Id": f"rejected:{agency}:{digest}"},
         )
         log.info("rejected %s from %s: %s: %s", rejection.event_id, agency, rejection.field, rejection.reason)
-

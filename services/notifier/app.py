@@ -121,8 +121,12 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         await broker.connect()
         await ensure_streams(broker.config.connection_state.stream)
         await broker.start()
-        log.info("notifier consuming %s as durable %r (%d webhook deliveries resumed)",
-                 subjects.OUT_ALL, settings.notifier_durable, resumed)
+        log.info(
+            "notifier consuming %s as durable %r (%d webhook deliveries resumed)",
+            subjects.OUT_ALL,
+            settings.notifier_durable,
+            resumed,
+        )
         try:
             yield
         finally:
@@ -148,8 +152,15 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         """The bell: an agency's notifications visible to a role, newest first."""
         with Session(engine()) as session:
             try:
-                return queries.list_notifications(session, agency=agency, role=role, user=user,
-                                                  unread_only=unread, limit=limit, offset=offset)
+                return queries.list_notifications(
+                    session,
+                    agency=agency,
+                    role=role,
+                    user=user,
+                    unread_only=unread,
+                    limit=limit,
+                    offset=offset,
+                )
             except ValueError as exc:
                 raise _bad(exc, 422) from None
 
@@ -181,8 +192,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             return queries.digest(session, agency=agency, console_url=settings.console_url)
 
     @app.get("/api/deliveries", response_model=list[DeliveryPublic])
-    def get_deliveries(status: str | None = None, agency: str | None = None,
-                       limit: int = Query(default=200, ge=1, le=10000)) -> list[DeliveryPublic]:
+    def get_deliveries(
+        status: str | None = None, agency: str | None = None, limit: int = Query(default=200, ge=1, le=10000)
+    ) -> list[DeliveryPublic]:
         """Webhook deliveries (``status=failed`` lists what awaits replay)."""
         with Session(engine()) as session:
             try:

@@ -15,7 +15,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-app = typer.Typer(help="Agencies' webhooks: register, list deliveries, replay failed ones.", no_args_is_help=True)
+app = typer.Typer(
+    help="Agencies' webhooks: register, list deliveries, replay failed ones.", no_args_is_help=True
+)
 out = Console()
 err = Console(stderr=True)
 
@@ -111,14 +113,23 @@ def deliveries(
     for column in ("id", "agency", "notification", "status", "attempts", "last error", "replays"):
         table.add_column(column)
     for row in rows:
-        table.add_row(str(row.id), row.agency, row.notification_id, row.status, str(row.attempts),
-                      (row.last_error or "—")[:60], str(row.replays))
+        table.add_row(
+            str(row.id),
+            row.agency,
+            row.notification_id,
+            row.status,
+            str(row.attempts),
+            (row.last_error or "—")[:60],
+            str(row.replays),
+        )
     out.print(table)
 
 
 @app.command("replay")
 def replay(
-    ids: Annotated[list[int] | None, typer.Argument(help="Delivery ids (see `deliveries --status failed`).")] = None,
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Delivery ids (see `deliveries --status failed`).")
+    ] = None,
     agency: Annotated[str | None, typer.Option(help="Replay every failed delivery of this agency.")] = None,
 ) -> None:
     """Deliver failed notifications again, from this process, with the usual retries."""
@@ -137,8 +148,9 @@ def replay(
             raise
 
     async def run() -> None:
-        dispatcher = WebhookDispatcher(engine, timeout=settings.webhook_timeout_seconds,
-                                       backoff=settings.webhook_backoff_seconds)
+        dispatcher = WebhookDispatcher(
+            engine, timeout=settings.webhook_timeout_seconds, backoff=settings.webhook_backoff_seconds
+        )
         await dispatcher.start(resume=False)
         for delivery_id, owner in queued:
             dispatcher.submit(delivery_id, owner)
@@ -150,7 +162,9 @@ def replay(
         for delivery_id, _ in queued:
             row = session.get(Delivery, delivery_id)
             if row is not None:
-                out.print(f"delivery {row.id} ({row.agency}): {row.status} after {row.attempts} attempts"
-                          + (f" — {row.last_error}" if row.last_error else ""))
+                out.print(
+                    f"delivery {row.id} ({row.agency}): {row.status} after {row.attempts} attempts"
+                    + (f" — {row.last_error}" if row.last_error else "")
+                )
     if not queued:
         out.print("nothing to replay")

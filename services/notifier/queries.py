@@ -152,11 +152,16 @@ def list_notifications(
     if unread_only and user is not None:
         read = select(NotificationRead.notification_id).where(NotificationRead.user == user)
         query = query.where(col(NotificationRecord.id).not_in(read))
-    query = query.order_by(col(NotificationRecord.created_at).desc(), col(NotificationRecord.id)).offset(offset).limit(limit)
+    query = (
+        query.order_by(col(NotificationRecord.created_at).desc(), col(NotificationRecord.id))
+        .offset(offset)
+        .limit(limit)
+    )
     rows = list(session.exec(query))
     read_ids = _read_ids(session, user, [r.id for r in rows])
     return [
-        NotificationView.model_validate({**r.model_dump(exclude={"body"}), "read": r.id in read_ids}) for r in rows
+        NotificationView.model_validate({**r.model_dump(exclude={"body"}), "read": r.id in read_ids})
+        for r in rows
     ]
 
 
@@ -195,24 +200,29 @@ def mark_read(session: Session, *, notification_id: str, user: str, now: datetim
         raise LookupError(f"id: no notification {notification_id!r}")
     if session.get(NotificationRead, (notification_id, user)) is not None:
         return False
-    session.add(NotificationRead(notification_id=notification_id, user=user, read_at=now or datetime.now(UTC)))
+    session.add(
+        NotificationRead(notification_id=notification_id, user=user, read_at=now or datetime.now(UTC))
+    )
     session.commit()
     return True
 
 
-def mark_all_read(session: Session, *, agency: str, user: str, role: str | None = None,
-                  now: datetime | None = None) -> int:
+def mark_all_read(
+    session: Session, *, agency: str, user: str, role: str | None = None, now: datetime | None = None
+) -> int:
     """Mark every unread notification of the agency visible to ``role`` read for ``user``; commits."""
     if not user:
         raise ValueError("user: must not be empty")
     read = select(NotificationRead.notification_id).where(NotificationRead.user == user)
-    ids = list(session.exec(
-        select(NotificationRecord.id).where(
-            NotificationRecord.agency == agency,
-            col(NotificationRecord.audience).in_([a.value for a in _audiences(role)]),
-            col(NotificationRecord.id).not_in(read),
+    ids = list(
+        session.exec(
+            select(NotificationRecord.id).where(
+                NotificationRecord.agency == agency,
+                col(NotificationRecord.audience).in_([a.value for a in _audiences(role)]),
+                col(NotificationRecord.id).not_in(read),
+            )
         )
-    ))
+    )
     stamp = now or datetime.now(UTC)
     for notification_id in ids:
         session.add(NotificationRead(notification_id=notification_id, user=user, read_at=stamp))
@@ -221,11 +231,24 @@ def mark_all_read(session: Session, *, agency: str, user: str, role: str | None 
 
 
 def _item(row: Deadline, console_url: str) -> DigestItem:
-    link = console_link(console_url, row.process, row.case_id) if console_url else f"/cases/{row.process}/{row.case_id}"
+    link = (
+        console_link(console_url, row.process, row.case_id)
+        if console_url
+        else f"/cases/{row.process}/{row.case_id}"
+    )
     return DigestItem(
-        process=row.process, case_id=row.case_id, deadline_id=row.deadline_id, rule=row.rule,
-        label_zh=row.label_zh, label_en=row.label_en, party=row.party, due_at=row.due_at,
-        counting=row.counting, provisional=row.provisional, status=row.status, link=link,
+        process=row.process,
+        case_id=row.case_id,
+        deadline_id=row.deadline_id,
+        rule=row.rule,
+        label_zh=row.label_zh,
+        label_en=row.label_en,
+        party=row.party,
+        due_at=row.due_at,
+        counting=row.counting,
+        provisional=row.provisional,
+        status=row.status,
+        link=link,
         confidential=row.process in CONFIDENTIAL_PROCESSES,
     )
 
@@ -262,13 +285,22 @@ def digest(session: Session, *, agency: str, now: datetime | None = None, consol
         .where(col(Deadline.status).in_(live), col(Deadline.due_at) <= now)
         .order_by(col(Deadline.due_at))
     ).all()
-    supervising = [_item(r, console_url) for r in late if agency in (r.escalate_to or []) and r.party != agency]
-    return Digest(agency=agency, day=local.date().isoformat(), generated_at=now, due_today=due_today,
-                  overdue=overdue, supervising=supervising)
+    supervising = [
+        _item(r, console_url) for r in late if agency in (r.escalate_to or []) and r.party != agency
+    ]
+    return Digest(
+        agency=agency,
+        day=local.date().isoformat(),
+        generated_at=now,
+        due_today=due_today,
+        overdue=overdue,
+        supervising=supervising,
+    )
 
 
-def deliveries(session: Session, *, status: str | None = None, agency: str | None = None,
-               limit: int = 200) -> list[DeliveryPublic]:
+def deliveries(
+    session: Session, *, status: str | None = None, agency: str | None = None, limit: int = 200
+) -> list[DeliveryPublic]:
     """Webhook deliveries, newest first (``status``: pending, delivered or failed).
 
     Raises:

@@ -223,8 +223,13 @@ def act(pick: Pick, zh: str, en: str, *, when: Callable[[DomainEvent], bool] | N
     return Who(pick, Reason.ACT, zh, en, when)
 
 
-def inform(pick: Pick, zh: str | None = None, en: str | None = None, *,
-           when: Callable[[DomainEvent], bool] | None = None) -> Who:
+def inform(
+    pick: Pick,
+    zh: str | None = None,
+    en: str | None = None,
+    *,
+    when: Callable[[DomainEvent], bool] | None = None,
+) -> Who:
     """The picked agencies are kept informed."""
     return Who(pick, Reason.INFORM, zh, en, when)
 
@@ -469,7 +474,9 @@ def row_for(event_type: str, kind: str = "") -> tuple[Who, ...]:
     row = RECIPIENTS.get(event_type)
     if row is not None:
         return row
-    log.warning("no recipient row for domain event type %r; using the %r fallback", event_type, kind or "inform")
+    log.warning(
+        "no recipient row for domain event type %r; using the %r fallback", event_type, kind or "inform"
+    )
     return FALLBACK_BY_KIND.get(kind, (inform(PARTIES),))
 
 

@@ -33,7 +33,9 @@ def record(session: Session, notifications: Sequence[Notification], *, now: date
     if not notifications:
         return result
     ids = list(dict.fromkeys(n.notification_id for n in notifications))
-    existing = {r.id: r for r in session.exec(select(NotificationRecord).where(col(NotificationRecord.id).in_(ids)))}
+    existing = {
+        r.id: r for r in session.exec(select(NotificationRecord).where(col(NotificationRecord.id).in_(ids)))
+    }
     recipients = list({n.recipient for n in notifications})
     hooks = {
         w.agency: w
@@ -97,7 +99,9 @@ def mark_published(session: Session, notification_ids: Sequence[str], *, now: da
     """Remember that JetStream acknowledged these notifications. The caller commits."""
     if not notification_ids:
         return
-    for row in session.exec(select(NotificationRecord).where(col(NotificationRecord.id).in_(list(notification_ids)))):
+    for row in session.exec(
+        select(NotificationRecord).where(col(NotificationRecord.id).in_(list(notification_ids)))
+    ):
         if row.published_at is None:
             row.published_at = now
             session.add(row)

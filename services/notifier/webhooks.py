@@ -76,7 +76,9 @@ def check_url(url: str) -> str:
     return url
 
 
-def set_webhook(session: Session, *, agency: str, url: str, now: datetime | None = None) -> tuple[Webhook, str]:
+def set_webhook(
+    session: Session, *, agency: str, url: str, now: datetime | None = None
+) -> tuple[Webhook, str]:
     """Register (or replace) an agency's webhook with a NEW secret; commits.
 
     A new secret on every set means re-registering is also how a leaked secret is rotated.
@@ -121,7 +123,9 @@ def list_webhooks(session: Session) -> list[dict[str, object]]:
     ]
 
 
-def reset_for_replay(session: Session, *, delivery_ids: Sequence[int] = (), agency: str | None = None) -> list[tuple[int, str]]:
+def reset_for_replay(
+    session: Session, *, delivery_ids: Sequence[int] = (), agency: str | None = None
+) -> list[tuple[int, str]]:
     """Put failed deliveries back to pending (by id, or every failed one of ``agency``); commits.
 
     Returns:
@@ -139,7 +143,9 @@ def reset_for_replay(session: Session, *, delivery_ids: Sequence[int] = (), agen
     if agency is not None:
         rows.extend(
             session.exec(
-                select(Delivery).where(Delivery.agency == agency, Delivery.status == DeliveryStatus.FAILED.value)
+                select(Delivery).where(
+                    Delivery.agency == agency, Delivery.status == DeliveryStatus.FAILED.value
+                )
             )
         )
     now = datetime.now(UTC)
@@ -205,7 +211,9 @@ class WebhookDispatcher:
         def pending() -> list[tuple[int, str]]:
             with Session(self.engine) as session:
                 rows = session.exec(
-                    select(Delivery).where(Delivery.status == DeliveryStatus.PENDING.value).order_by(col(Delivery.id))
+                    select(Delivery)
+                    .where(Delivery.status == DeliveryStatus.PENDING.value)
+                    .order_by(col(Delivery.id))
                 )
                 return [(r.id, r.agency) for r in rows if r.id is not None]
 
@@ -300,8 +308,13 @@ class WebhookDispatcher:
             status = await anyio.to_thread.run_sync(self._record, delivery_id, code, error, last)
             if status is not DeliveryStatus.PENDING:
                 if status is DeliveryStatus.FAILED:
-                    log.warning("webhook delivery %s to %s failed after %d attempts: %s",
-                                delivery_id, agency, number, error)
+                    log.warning(
+                        "webhook delivery %s to %s failed after %d attempts: %s",
+                        delivery_id,
+                        agency,
+                        number,
+                        error,
+                    )
                 return status
             await asyncio.sleep(self.backoff[attempt])
         return DeliveryStatus.FAILED  # unreachable: the last attempt records delivered or failed

@@ -110,14 +110,27 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             with Session(engine()) as session:
                 if session.exec(select(DeadLetter).where(DeadLetter.stream_seq == seq)).first():
                     return
-                session.add(DeadLetter(stream_seq=seq, subject=original.subject, deliveries=int(advisory.get("deliveries", 0)),
-                                       last_error=last_error, event_id=event_id if isinstance(event_id, str) else None,
-                                       body=body, recorded_at=datetime.now(UTC)))
+                session.add(
+                    DeadLetter(
+                        stream_seq=seq,
+                        subject=original.subject,
+                        deliveries=int(advisory.get("deliveries", 0)),
+                        last_error=last_error,
+                        event_id=event_id if isinstance(event_id, str) else None,
+                        body=body,
+                        recorded_at=datetime.now(UTC),
+                    )
+                )
                 session.commit()
 
         await anyio.to_thread.run_sync(record)
-        log.warning("dead letter: stream seq %s on %s after %s deliveries: %s", seq, original.subject,
-                    advisory.get("deliveries"), last_error)
+        log.warning(
+            "dead letter: stream seq %s on %s after %s deliveries: %s",
+            seq,
+            original.subject,
+            advisory.get("deliveries"),
+            last_error,
+        )
         await msg.ack()
 
     register_content_consumer(broker, engine)  # referral content from lawlink.in, encrypted (process 3)
@@ -149,7 +162,9 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         offset: int = Query(default=0, ge=0),
     ) -> list[CasePublic]:
         with Session(engine()) as session:
-            return queries.list_cases(session, process=process, state=state, agency=agency, limit=limit, offset=offset)
+            return queries.list_cases(
+                session, process=process, state=state, agency=agency, limit=limit, offset=offset
+            )
 
     @app.get("/api/cases/{case_id}")
     def get_case(case_id: str, process: str | None = None) -> dict:
@@ -158,18 +173,28 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             if not found:
                 raise HTTPException(404, detail={"field": "case_id", "reason": f"no case {case_id!r}"})
             if len(found) > 1:
-                raise HTTPException(409, detail={"field": "process", "reason": "several processes carry this case id",
-                                                 "processes": sorted(c.process for c in found)})
+                raise HTTPException(
+                    409,
+                    detail={
+                        "field": "process",
+                        "reason": "several processes carry this case id",
+                        "processes": sorted(c.process for c in found),
+                    },
+                )
             case = found[0]
             return {
                 "case": CasePublic.model_validate(case, from_attributes=True).model_dump(mode="json"),
-                "deadlines": [d.model_dump(mode="json") for d in queries.deadlines(session, case_id=case_id, process=case.process)],
+                "deadlines": [
+                    d.model_dump(mode="json")
+                    for d in queries.deadlines(session, case_id=case_id, process=case.process)
+                ],
                 "temporal_ui_url": f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{case.workflow_id}",
             }
 
     @app.get("/api/cases/{case_id}/timeline", response_model=list[TimelineEntryPublic])
-    def get_timeline(case_id: str, process: str | None = None,
-                     limit: int = Query(default=10000, ge=1, le=100000)) -> list[TimelineEntryPublic]:
+    def get_timeline(
+        case_id: str, process: str | None = None, limit: int = Query(default=10000, ge=1, le=100000)
+    ) -> list[TimelineEntryPublic]:
         with Session(engine()) as session:
             entries = queries.timeline(session, case_id=case_id, process=process, limit=limit)
             if not entries and not queries.find_cases(session, case_id=case_id, process=process):
@@ -182,10 +207,16 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             return queries.deadlines(session, case_id=case_id, process=process)
 
     @app.get("/api/deadlines", response_model=list[DeadlinePublic])
-    def get_open_deadlines(provisional: bool | None = None, status: str | None = None, party: str | None = None,
-                           limit: int = Query(default=1000, ge=1, le=100000)) -> list[DeadlinePublic]:
+    def get_open_deadlines(
+        provisional: bool | None = None,
+        status: str | None = None,
+        party: str | None = None,
+        limit: int = Query(default=1000, ge=1, le=100000),
+    ) -> list[DeadlinePublic]:
         with Session(engine()) as session:
-            return queries.open_deadlines(session, provisional=provisional, status=status, party=party, limit=limit)
+            return queries.open_deadlines(
+                session, provisional=provisional, status=status, party=party, limit=limit
+            )
 
     @app.get("/api/dead-letters", response_model=list[DeadLetterPublic])
     def get_dead_letters() -> list[DeadLetter]:
@@ -200,8 +231,12 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             if letter is None:
                 raise HTTPException(404, detail={"field": "id", "reason": f"no dead letter {letter_id}"})
             js = broker.config.connection_state.stream
-            await js.publish(letter.subject, letter.body.encode(), stream=subjects.STREAM_IN,
-                             headers={"Nats-Msg-Id": f"replay:{letter.id}:{letter.replay_count + 1}"})
+            await js.publish(
+                letter.subject,
+                letter.body.encode(),
+                stream=subjects.STREAM_IN,
+                headers={"Nats-Msg-Id": f"replay:{letter.id}:{letter.replay_count + 1}"},
+            )
             letter.replay_count += 1
             letter.replayed_at = datetime.now(UTC)
             session.add(letter)

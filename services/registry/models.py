@@ -91,8 +91,10 @@ class TimelineEntry(TimelineEntryBase, table=True):
     """Keyed by ``event_id``: the same event projected twice is one row."""
 
     __tablename__ = "timeline_entry"
-    __table_args__ = (Index("ix_timeline_entry_case", "case_id", "occurred_at", "seq"),
-                      Index("ix_timeline_entry_workflow", "workflow_id", "seq"))
+    __table_args__ = (
+        Index("ix_timeline_entry_case", "case_id", "occurred_at", "seq"),
+        Index("ix_timeline_entry_workflow", "workflow_id", "seq"),
+    )
 
     event_id: str = Field(primary_key=True, max_length=64)
     occurred_at: datetime = Field(sa_column=Column(_tz(), nullable=False))

@@ -11,11 +11,11 @@ from collections.abc import Iterable
 
 from sqlmodel import Session
 
+import services.registry.tables  # noqa: F401,E402  (registers feature projectors such as the dispute inbox)
 from contracts.catalog import CONFIDENTIAL_PROCESSES
 from contracts.domain import DomainEvent, EntryKind
 from services.registry.models import Case, Deadline, TimelineEntry
 from services.registry.projectors import PROJECTORS
-import services.registry.tables  # noqa: F401,E402  (registers feature projectors such as the dispute inbox)
 
 
 def project(session: Session, events: Iterable[DomainEvent]) -> int:
@@ -90,12 +90,28 @@ def _deadline(session: Session, event: DomainEvent) -> None:
     row = session.get(Deadline, key)
     warned = event.type == "deadline.warning"
     if row is None:
-        row = Deadline(id=key, workflow_id=event.workflow_id, process=event.process, case_id=event.case_id,
-                       deadline_id=info.deadline_id, rule=info.rule, label_zh=info.label_zh,
-                       label_en=info.label_en, source=info.source, party=info.party, counting=info.counting,
-                       length=info.length, provisional=info.provisional, status=info.status.value,
-                       warned=warned, starts_at=info.starts_at, due_at=info.due_at, warn_at=info.warn_at,
-                       escalate_to=list(info.escalate_to), updated_seq=event.seq)
+        row = Deadline(
+            id=key,
+            workflow_id=event.workflow_id,
+            process=event.process,
+            case_id=event.case_id,
+            deadline_id=info.deadline_id,
+            rule=info.rule,
+            label_zh=info.label_zh,
+            label_en=info.label_en,
+            source=info.source,
+            party=info.party,
+            counting=info.counting,
+            length=info.length,
+            provisional=info.provisional,
+            status=info.status.value,
+            warned=warned,
+            starts_at=info.starts_at,
+            due_at=info.due_at,
+            warn_at=info.warn_at,
+            escalate_to=list(info.escalate_to),
+            updated_seq=event.seq,
+        )
         session.add(row)
         return
     row.warned = row.warned or warned

@@ -31,7 +31,9 @@ def list_cases(
         query = query.where(Case.process == process)
     if state:
         query = query.where(Case.state == state)
-    rows = session.exec(query.order_by(col(Case.updated_at).desc()).offset(offset).limit(limit * 4 if agency else limit)).all()
+    rows = session.exec(
+        query.order_by(col(Case.updated_at).desc()).offset(offset).limit(limit * 4 if agency else limit)
+    ).all()
     if agency:
         rows = [r for r in rows if agency in (r.parties or []) or r.agency == agency][:limit]
     return [CasePublic.model_validate(r, from_attributes=True) for r in rows]
@@ -50,7 +52,9 @@ def find_cases(session: Session, *, case_id: str, process: str | None = None) ->
     return list(session.exec(query).all())
 
 
-def timeline(session: Session, *, case_id: str, process: str | None = None, limit: int = 10000) -> list[TimelineEntryPublic]:
+def timeline(
+    session: Session, *, case_id: str, process: str | None = None, limit: int = 10000
+) -> list[TimelineEntryPublic]:
     """A case's entries in the order they happened (then in workflow order)."""
     query = select(TimelineEntry).where(TimelineEntry.case_id == case_id)
     if process:
@@ -80,8 +84,14 @@ def deadlines(session: Session, *, case_id: str, process: str | None = None) -> 
     return [DeadlinePublic.model_validate(r, from_attributes=True) for r in rows]
 
 
-def open_deadlines(session: Session, *, provisional: bool | None = None, status: str | None = None,
-                   party: str | None = None, limit: int = 10000) -> list[DeadlinePublic]:
+def open_deadlines(
+    session: Session,
+    *,
+    provisional: bool | None = None,
+    status: str | None = None,
+    party: str | None = None,
+    limit: int = 10000,
+) -> list[DeadlinePublic]:
     """Deadlines across cases, soonest first (operators, calendar recompute, digests)."""
     query = select(Deadline)
     if provisional is not None:

@@ -25,11 +25,11 @@ import nats
 from nats.js.api import StorageType, StreamConfig
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
-from services.temporal_codec import lawlink_data_converter
 from tqdm import tqdm
 
 from contracts import subjects
 from services.intake.core import CachedSchedules, Intake, Outcome
+from services.temporal_codec import lawlink_data_converter
 from tests.bench.noop import NOOP_QUEUE_ENV, NOOP_WORKFLOW, THREE_ACTIVITIES_WORKFLOW, THREE_LOCAL_WORKFLOW
 from tests.bench.stack import BenchStack
 from tests.events import body, event
@@ -356,7 +356,9 @@ async def ingest(
             if done >= n and all_acked is not None:
                 break
             if time.perf_counter() > deadline:
-                raise TimeoutError(f"ingest {tag}: {done} of {n} workflows ran their first step within {timeout}s")
+                raise TimeoutError(
+                    f"ingest {tag}: {done} of {n} workflows ran their first step within {timeout}s"
+                )
             stack.check_alive()
             await asyncio.sleep(0.05)
         bar.close()

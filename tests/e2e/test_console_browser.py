@@ -32,21 +32,33 @@ from tests.servers import free_port, serve_asgi
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).parent / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "e2e-password-" + secrets.token_hex(4)
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.integration,
     pytest.mark.timeout(240),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium fonts-noto-cjk)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium fonts-noto-cjk)"
+    ),
 ]
 
 
 async def _publish(nc: Any, data: dict[str, Any]) -> None:
-    await nc.jetstream().publish(subjects.inbound(data["source_agency"], data["type"]), body(data),
-                                 stream=subjects.STREAM_IN, headers={"Nats-Msg-Id": data["event_id"]})
+    await nc.jetstream().publish(
+        subjects.inbound(data["source_agency"], data["type"]),
+        body(data),
+        stream=subjects.STREAM_IN,
+        headers={"Nats-Msg-Id": data["event_id"]},
+    )
 
 
 async def _wait_state(stack: Any, case_id: str, state: str, timeout: float = 20.0) -> None:
@@ -70,17 +82,30 @@ async def console(stack: Any) -> AsyncIterator[str]:
     migrate(stack.database_url)
     engine = make_engine(stack.database_url)
     with Session(engine) as session:
-        for username, role, agency in (("e2e-coord", "coordinator", "rz-sfj"), ("e2e-other", "agency_officer", "rz-sthjj"),
-                                       ("e2e-oper", "operator", None)):
+        for username, role, agency in (
+            ("e2e-coord", "coordinator", "rz-sfj"),
+            ("e2e-other", "agency_officer", "rz-sthjj"),
+            ("e2e-oper", "operator", None),
+        ):
             try:
-                create_user(session, username=username, password=PASSWORD, role=role, agency=agency,
-                            display_name={"e2e-coord": "张明", "e2e-other": "孙丽", "e2e-oper": "李静"}[username])
+                create_user(
+                    session,
+                    username=username,
+                    password=PASSWORD,
+                    role=role,
+                    agency=agency,
+                    display_name={"e2e-coord": "张明", "e2e-other": "孙丽", "e2e-oper": "李静"}[username],
+                )
             except ValueError:
                 pass
         session.commit()
     engine.dispose()
-    settings = ConsoleSettings(DATABASE_URL=stack.database_url, NATS_URL=stack.nats_url, LAWLINK_ENV="test",
-                               LAWLINK_SESSION_SECRET=secrets.token_urlsafe(32))
+    settings = ConsoleSettings(
+        DATABASE_URL=stack.database_url,
+        NATS_URL=stack.nats_url,
+        LAWLINK_ENV="test",
+        LAWLINK_SESSION_SECRET=secrets.token_urlsafe(32),
+    )
     app = create_app(settings, actions=TemporalDisputeActions(settings, client=stack.temporal), live=True)
     port = free_port()
     server, task = await serve_asgi(app, port)
@@ -101,7 +126,9 @@ async def browser(console: str) -> AsyncIterator[Any]:
 
 
 async def _sign_in(browser: Any, base: str, username: str) -> Any:
-    context = await browser.new_context(base_url=base, locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    context = await browser.new_context(
+        base_url=base, locale="zh-CN", viewport={"width": 1400, "height": 1000}
+    )
     page = await context.new_page()
     await page.goto("/login")
     await page.fill("#username", username)
@@ -162,7 +189,9 @@ async def test_coordinator_claims_designates_and_sees_it_live(stack: Any, consol
     # The designated agency acknowledges through NATS; the open page updates by itself (SSE).
     nc = await nats.connect(stack.nats_url)
     try:
-        await _publish(nc, event("jurisdiction_dispute", "designation_acknowledged", case_id=case_id, agency=designated))
+        await _publish(
+            nc, event("jurisdiction_dispute", "designation_acknowledged", case_id=case_id, agency=designated)
+        )
     finally:
         await nc.close()
     await page.locator("#case-state", has_text="已办结").wait_for(timeout=10000)
@@ -174,7 +203,9 @@ async def test_coordinator_claims_designates_and_sees_it_live(stack: Any, consol
     await page.context.close()
 
 
-async def test_agency_officer_cannot_open_another_agencys_case(stack: Any, console: str, browser: Any) -> None:
+async def test_agency_officer_cannot_open_another_agencys_case(
+    stack: Any, console: str, browser: Any
+) -> None:
     case_id, _ = await _raise_dispute(stack)
     page = await _sign_in(browser, console, "e2e-other")
     assert page.url.endswith("/agency")

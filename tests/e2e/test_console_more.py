@@ -41,8 +41,14 @@ from tests.servers import free_port, serve_asgi
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).parent / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "e2e-more-" + secrets.token_hex(4)
 TOWN = "rz-dg-shijiu"
 
@@ -58,18 +64,26 @@ pytestmark = [
     pytest.mark.e2e,
     pytest.mark.integration,
     pytest.mark.timeout(300),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium fonts-noto-cjk)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium fonts-noto-cjk)"
+    ),
 ]
 
 T = TypeVar("T")
 
 
 async def _publish(nc: Any, data: dict[str, Any]) -> None:
-    await nc.jetstream().publish(subjects.inbound(data["source_agency"], data["type"]), body(data),
-                                 stream=subjects.STREAM_IN, headers={"Nats-Msg-Id": data["event_id"]})
+    await nc.jetstream().publish(
+        subjects.inbound(data["source_agency"], data["type"]),
+        body(data),
+        stream=subjects.STREAM_IN,
+        headers={"Nats-Msg-Id": data["event_id"]},
+    )
 
 
-async def _eventually(engine: Engine, probe: Callable[[Session], T | None], what: str, timeout: float = 30.0) -> T:
+async def _eventually(
+    engine: Engine, probe: Callable[[Session], T | None], what: str, timeout: float = 30.0
+) -> T:
     """Poll the shared database until ``probe`` answers (the registry and notifier work async)."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
@@ -112,12 +126,18 @@ async def console(stack: Any) -> AsyncIterator[Console]:
     with Session(engine) as session:
         for username, (role, agency, name) in USERS.items():
             try:
-                create_user(session, username=username, password=PASSWORD, role=role, agency=agency, display_name=name)
+                create_user(
+                    session, username=username, password=PASSWORD, role=role, agency=agency, display_name=name
+                )
             except ValueError:
                 pass
         session.commit()
-    settings = ConsoleSettings(DATABASE_URL=stack.database_url, NATS_URL=stack.nats_url, LAWLINK_ENV="test",
-                               LAWLINK_SESSION_SECRET=secrets.token_urlsafe(32))
+    settings = ConsoleSettings(
+        DATABASE_URL=stack.database_url,
+        NATS_URL=stack.nats_url,
+        LAWLINK_ENV="test",
+        LAWLINK_SESSION_SECRET=secrets.token_urlsafe(32),
+    )
     app = create_app(settings, actions=TemporalDisputeActions(settings, client=stack.temporal), live=True)
     port = free_port()
     server, task = await serve_asgi(app, port)
@@ -129,9 +149,14 @@ async def console(stack: Any) -> AsyncIterator[Console]:
 
 @pytest_asyncio.fixture(scope="module")
 async def notifier(stack: Any, console: Console) -> AsyncIterator[None]:
-    settings = NotifierSettings(NATS_URL=stack.nats_url, DATABASE_URL=stack.database_url,
-                                NOTIFIER_DURABLE=f"notifier-e2e-{uuid.uuid4().hex[:8]}", CONSOLE_URL=console.url,
-                                WEBHOOK_BACKOFF=[0.05], WEBHOOK_TIMEOUT=1.0)
+    settings = NotifierSettings(
+        NATS_URL=stack.nats_url,
+        DATABASE_URL=stack.database_url,
+        NOTIFIER_DURABLE=f"notifier-e2e-{uuid.uuid4().hex[:8]}",
+        CONSOLE_URL=console.url,
+        WEBHOOK_BACKOFF=[0.05],
+        WEBHOOK_TIMEOUT=1.0,
+    )
     port = free_port()
     server, task = await serve_asgi(create_notifier(settings), port)
     yield
@@ -151,7 +176,9 @@ async def browser(console: Console) -> AsyncIterator[Any]:
 
 
 async def _sign_in(browser: Any, base: str, username: str) -> Any:
-    context = await browser.new_context(base_url=base, locale="zh-CN", viewport={"width": 1400, "height": 900})
+    context = await browser.new_context(
+        base_url=base, locale="zh-CN", viewport={"width": 1400, "height": 900}
+    )
     page = await context.new_page()
     await page.goto("/login")
     await page.fill("#username", username)
@@ -165,8 +192,9 @@ async def _bell(page: Any) -> int:
     return int((await page.locator("#bell-count").inner_text()).strip())
 
 
-async def test_bell_rings_live_for_a_deadline_and_is_marked_read(stack: Any, console: Console, notifier: None,
-                                                                  browser: Any) -> None:
+async def test_bell_rings_live_for_a_deadline_and_is_marked_read(
+    stack: Any, console: Console, notifier: None, browser: Any
+) -> None:
     await _quiet(console.engine)
     page = await _sign_in(browser, console.url, "more-officer")
     assert page.url.endswith("/agency")
@@ -181,10 +209,18 @@ async def test_bell_rings_live_for_a_deadline_and_is_marked_read(stack: Any, con
         await _publish(nc, event("case_transfer", "crime_suspected", case_id=case_id))
     finally:
         await nc.close()
-    note_id = await _eventually(console.engine, lambda s: s.exec(select(NotificationRecord.id).where(
-        NotificationRecord.case_id == case_id, NotificationRecord.agency == "rz-scjgj")).first(), "the notification")
-    await page.wait_for_function(f"Number(document.getElementById('bell-count').textContent) > {before}",
-                                 timeout=10000)
+    note_id = await _eventually(
+        console.engine,
+        lambda s: s.exec(
+            select(NotificationRecord.id).where(
+                NotificationRecord.case_id == case_id, NotificationRecord.agency == "rz-scjgj"
+            )
+        ).first(),
+        "the notification",
+    )
+    await page.wait_for_function(
+        f"Number(document.getElementById('bell-count').textContent) > {before}", timeout=10000
+    )
     assert "has-unread" in (await page.locator("#bell").get_attribute("class") or "")
     await page.locator("#todo", has_text=case_id).wait_for(timeout=10000)  # the to-do list refreshed too
     await page.screenshot(path=str(SHOTS / "bell_rang.png"))
@@ -204,25 +240,43 @@ async def test_bell_rings_live_for_a_deadline_and_is_marked_read(stack: Any, con
     await row.locator("text=已读").wait_for()
     assert await _bell(page) <= count - 1  # lower by this one (never higher: nothing else is unread-new here)
     with Session(console.engine) as session:
-        assert note_id not in {n.id for n in notes.list_notifications(
-            session, agency="rz-scjgj", role="agency_officer", user="more-officer", unread_only=True, limit=500)}
+        assert note_id not in {
+            n.id
+            for n in notes.list_notifications(
+                session,
+                agency="rz-scjgj",
+                role="agency_officer",
+                user="more-officer",
+                unread_only=True,
+                limit=500,
+            )
+        }
     await page.screenshot(path=str(SHOTS / "notifications_read.png"), full_page=True)
     await page.context.close()
 
 
-async def test_township_page_after_a_delegation_is_granted_and_accepted(stack: Any, console: Console,
-                                                                         browser: Any) -> None:
+async def test_township_page_after_a_delegation_is_granted_and_accepted(
+    stack: Any, console: Console, browser: Any
+) -> None:
     case_id = new_case_id("DLGE2E")
     nc = await nats.connect(stack.nats_url)
     try:
         await _publish(nc, event("power_delegation", "delegation_granted", case_id=case_id))
-        await _eventually(console.engine, lambda s: s.exec(select(DelegatedItem).where(
-            DelegatedItem.case_id == case_id)).first(), "the granted items")
+        await _eventually(
+            console.engine,
+            lambda s: s.exec(select(DelegatedItem).where(DelegatedItem.case_id == case_id)).first(),
+            "the granted items",
+        )
         await _publish(nc, event("power_delegation", "delegation_accepted", case_id=case_id))
     finally:
         await nc.close()
-    await _eventually(console.engine, lambda s: s.exec(select(DelegatedItem).where(
-        DelegatedItem.case_id == case_id, DelegatedItem.state != "granted")).first(), "the accepted items")
+    await _eventually(
+        console.engine,
+        lambda s: s.exec(
+            select(DelegatedItem).where(DelegatedItem.case_id == case_id, DelegatedItem.state != "granted")
+        ).first(),
+        "the accepted items",
+    )
 
     page = await _sign_in(browser, console.url, "more-town")
     await page.click('nav a[href="/townships"]')  # a township officer lands on its own township
@@ -232,7 +286,10 @@ async def test_township_page_after_a_delegation_is_granted_and_accepted(stack: A
     await rows.first.wait_for()
     assert await rows.count() == 3
     text = await page.locator("#township-items").inner_text()
-    for code, name in (("ZH-0107", "对在城市道路上擅自摆摊设点的行政处罚"), ("SC-0032", "对无照经营的行政处罚")):
+    for code, name in (
+        ("ZH-0107", "对在城市道路上擅自摆摊设点的行政处罚"),
+        ("SC-0032", "对无照经营的行政处罚"),
+    ):
         assert code in text and name in text
     first = await rows.first.inner_text()
     assert ("已承接，待生效" in first or "乡镇行使中" in first) and "日照市东港区" in first
@@ -250,8 +307,9 @@ async def test_township_page_after_a_delegation_is_granted_and_accepted(stack: A
     await page.context.close()
 
 
-async def test_referral_content_for_the_discipline_officer_existence_for_the_operator(stack: Any, console: Console,
-                                                                                       browser: Any) -> None:
+async def test_referral_content_for_the_discipline_officer_existence_for_the_operator(
+    stack: Any, console: Console, browser: Any
+) -> None:
     case_id = new_case_id("DRE2E")
     clue = event("discipline_referral", "clue_identified", case_id=case_id)
     nc = await nats.connect(stack.nats_url)
@@ -259,7 +317,9 @@ async def test_referral_content_for_the_discipline_officer_existence_for_the_ope
         await _publish(nc, clue)
     finally:
         await nc.close()
-    await _eventually(console.engine, lambda s: s.get(ReferralContent, clue["event_id"]), "the sealed content")
+    await _eventually(
+        console.engine, lambda s: s.get(ReferralContent, clue["event_id"]), "the sealed content"
+    )
     await _eventually(console.engine, lambda s: s.get(TimelineEntry, clue["event_id"]), "the accepted event")
     with Session(console.engine) as session:
         sealed = session.get(ReferralContent, clue["event_id"])

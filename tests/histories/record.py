@@ -70,8 +70,14 @@ EVENT_ID_NAMESPACE = uuid.UUID("6c1d7a52-2f0e-4c59-9a3e-1b8f0e7c4d21")
 class Scenario:
     """One recorded case: sends example events with stable ids and reads what was published."""
 
-    def __init__(self, env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any], process: str,
-                 case_id: str, published: CollectingPublisher) -> None:
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        handle: WorkflowHandle[Any, Any],
+        process: str,
+        case_id: str,
+        published: CollectingPublisher,
+    ) -> None:
         self.env = env
         self.handle = handle
         self.process = process
@@ -107,14 +113,20 @@ class Scenario:
     async def past_deadline(self, rule: str) -> None:
         """Skip time to one hour after the newest deadline of ``rule`` falls due, so its
         warning and breach timers fire (and its escalations go out)."""
-        found = [e.deadline for e in self.published.of_type("deadline.set", self.case_id)
-                 if e.deadline is not None and e.deadline.rule == rule]
+        found = [
+            e.deadline
+            for e in self.published.of_type("deadline.set", self.case_id)
+            if e.deadline is not None and e.deadline.rule == rule
+        ]
         if not found:
             raise RuntimeError(f"no deadline.set for {rule}; published {self.published.types(self.case_id)}")
         now = await self.env.get_current_time()
         await self.env.sleep(found[-1].due_at - now + timedelta(hours=1))
-        breached = [e for e in self.published.of_type("deadline.breached", self.case_id)
-                    if e.deadline is not None and e.deadline.deadline_id == found[-1].deadline_id]
+        breached = [
+            e
+            for e in self.published.of_type("deadline.breached", self.case_id)
+            if e.deadline is not None and e.deadline.deadline_id == found[-1].deadline_id
+        ]
         if not breached:
             raise RuntimeError(f"{rule} did not breach; published {self.published.types(self.case_id)}")
 
@@ -127,8 +139,14 @@ class Scenario:
 Recorder = Callable[[WorkflowEnvironment, str], Awaitable[str]]
 
 
-async def _case(env: WorkflowEnvironment, queue: str, workflow_type: str, process: str, case_id: str,
-                play: Callable[[Scenario], Awaitable[None]]) -> str:
+async def _case(
+    env: WorkflowEnvironment,
+    queue: str,
+    workflow_type: str,
+    process: str,
+    case_id: str,
+    play: Callable[[Scenario], Awaitable[None]],
+) -> str:
     await to_next_monday_morning(env)
     async with run_worker(env.client, queue) as published:
         handle = await start_case(env.client, queue, workflow_type, process, case_id)
@@ -152,10 +170,16 @@ async def case_transfer(env: WorkflowEnvironment, queue: str) -> str:
         received = c.envelope("police_received")
         await send(c.handle, received)
         await c.redeliver(received, update_id="redelivered-police_received")
-        await c.send("police_decided", decision="refuse",
-                     reasons="现有证据不能证明当事人明知产品不合格，不予立案。", file_returned=True)
+        await c.send(
+            "police_decided",
+            decision="refuse",
+            reasons="现有证据不能证明当事人明知产品不合格，不予立案。",
+            file_returned=True,
+        )
         await c.send("reconsideration_requested")
-        await c.send("reconsideration_decided", outcome="uphold", reasons="复议认为原不予立案决定正确，予以维持。")
+        await c.send(
+            "reconsideration_decided", outcome="uphold", reasons="复议认为原不予立案决定正确，予以维持。"
+        )
         await c.send("supervision_requested")
         await c.send("police_explained")
         await c.send("filing_ordered")
@@ -191,8 +215,13 @@ async def reverse_transfer(env: WorkflowEnvironment, queue: str) -> str:
 
 def _coordinator(user: str, request_id: str, **extra: Any) -> dict[str, Any]:
     names = {"u-coord-1": "张明", "u-coord-2": "李华"}
-    return {"coordinator": user, "coordinator_name": names[user], "coordinator_agency": "rz-sfj",
-            "request_id": request_id, **extra}
+    return {
+        "coordinator": user,
+        "coordinator_name": names[user],
+        "coordinator_agency": "rz-sfj",
+        "request_id": request_id,
+        **extra,
+    }
 
 
 async def jurisdiction_dispute(env: WorkflowEnvironment, queue: str) -> str:
@@ -211,16 +240,35 @@ async def jurisdiction_dispute(env: WorkflowEnvironment, queue: str) -> str:
         await c.send("coordination_requested")
         await c.send("coordination_accepted")
         await dc.claim(client, case_id, ClaimInput(**_coordinator("u-coord-1", "rec-claim-1")))
-        await dc.extend(client, case_id, ExtendInput(**_coordinator("u-coord-1", "rec-extend-1"),
-                                                     working_days=5, reason="需等待鉴定结论"))
-        await dc.request_opinions(client, case_id, RequestOpinionsInput(
-            **_coordinator("u-coord-1", "rec-opinions-1"), agencies=[party_a, party_b], note="请于期限内提交书面意见"))
+        await dc.extend(
+            client,
+            case_id,
+            ExtendInput(**_coordinator("u-coord-1", "rec-extend-1"), working_days=5, reason="需等待鉴定结论"),
+        )
+        await dc.request_opinions(
+            client,
+            case_id,
+            RequestOpinionsInput(
+                **_coordinator("u-coord-1", "rec-opinions-1"),
+                agencies=[party_a, party_b],
+                note="请于期限内提交书面意见",
+            ),
+        )
         await c.send("opinion_submitted", agency=party_a)
         await c.send("opinion_submitted", agency=party_b)
-        await dc.unclaim(client, case_id, UnclaimInput(**_coordinator("u-coord-1", "rec-unclaim-1"), reason="休假"))
+        await dc.unclaim(
+            client, case_id, UnclaimInput(**_coordinator("u-coord-1", "rec-unclaim-1"), reason="休假")
+        )
         await dc.claim(client, case_id, ClaimInput(**_coordinator("u-coord-2", "rec-claim-2")))
-        await dc.designate(client, case_id, DesignateInput(**_coordinator("u-coord-2", "rec-designate-1"),
-                                                           agency=party_a, reason="最先立案，且属渔业管理事项"))
+        await dc.designate(
+            client,
+            case_id,
+            DesignateInput(
+                **_coordinator("u-coord-2", "rec-designate-1"),
+                agency=party_a,
+                reason="最先立案，且属渔业管理事项",
+            ),
+        )
         await c.past_deadline("jurisdiction_dispute.acknowledgement")
         state = await c.send("designation_acknowledged")
         assert state == "resolved", state
@@ -237,11 +285,15 @@ async def discipline_referral(env: WorkflowEnvironment, queue: str) -> str:
         await c.past_deadline("discipline_referral.head_approval")
         await c.send("referral_approved", now=True)
         await c.send("referred", now=True)
-        await c.send("referral_received", now=True, within_jurisdiction=False, reasons="按干部管理权限应由东港区办理")
+        await c.send(
+            "referral_received", now=True, within_jurisdiction=False, reasons="按干部管理权限应由东港区办理"
+        )
         await c.send("referral_forwarded", now=True)
         await c.send("referral_received", now=True, agency="rz-dg-jwjw")
         await c.send("disposition_decided", now=True, agency="rz-dg-jwjw", disposition="held_for_later")
-        await c.send("disposition_decided", now=True, agency="rz-dg-jwjw", disposition="preliminary_verification")
+        await c.send(
+            "disposition_decided", now=True, agency="rz-dg-jwjw", disposition="preliminary_verification"
+        )
         await c.send("outcome_reported", now=True, agency="rz-dg-jwjw")
         state = await c.send("rectified", now=True)
         assert state == "rectified", state

@@ -75,7 +75,9 @@ async def test_forward_case_from_published_events_to_registry_timeline(stack) ->
     sent: list[dict[str, Any]] = []
     try:
         for step, changes, state in PATH:
-            data = event("case_transfer", step, case_id=case_id, occurred_at=datetime.now(SHANGHAI), **changes)
+            data = event(
+                "case_transfer", step, case_id=case_id, occurred_at=datetime.now(SHANGHAI), **changes
+            )
             sent.append(data)
             await _publish(nc, data)
             await _eventually(status, lambda s, want=state: s is not None and s.state == want)
@@ -86,9 +88,12 @@ async def test_forward_case_from_published_events_to_registry_timeline(stack) ->
                 msg = await rejected.next_msg(timeout=20)
                 rejection = json.loads(msg.data)
                 assert rejection["event_id"] == early["event_id"]
-                assert rejection["field"] == "type" and "not valid in state transferred" in rejection["reason"]
+                assert (
+                    rejection["field"] == "type" and "not valid in state transferred" in rejection["reason"]
+                )
 
         async with httpx.AsyncClient(base_url=stack.registry_url) as http:
+
             async def timeline() -> list[dict[str, Any]]:
                 resp = await http.get(f"/api/cases/{case_id}/timeline")
                 return resp.json() if resp.status_code == 200 else []
@@ -100,9 +105,16 @@ async def test_forward_case_from_published_events_to_registry_timeline(stack) ->
         assert [r["event_id"] for r in received] == [d["event_id"] for d in sent]
         assert [r["actor"] for r in received] == [d["source_agency"] for d in sent]
         types = [r["type"] for r in rows]
-        for step_event in ("case_transfer.opened", "case_transfer.transfer_approved", "case_transfer.sent_to_police",
-                           "case_transfer.filing_refused", "case_transfer.reconsideration_pending",
-                           "case_transfer.case_filed", "case_transfer.materials_complete", "case.closed"):
+        for step_event in (
+            "case_transfer.opened",
+            "case_transfer.transfer_approved",
+            "case_transfer.sent_to_police",
+            "case_transfer.filing_refused",
+            "case_transfer.reconsideration_pending",
+            "case_transfer.case_filed",
+            "case_transfer.materials_complete",
+            "case.closed",
+        ):
             assert step_event in types, step_event
         assert "case_transfer.police_decided" in types
         assert len(rows) == len({r["event_id"] for r in rows})

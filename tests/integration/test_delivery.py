@@ -25,7 +25,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 
 @asynccontextmanager
-async def private_stack(tmp: Path, temporal_address: str, *, worker: bool, update_timeout: float = 10.0) -> AsyncIterator[dict]:
+async def private_stack(
+    tmp: Path, temporal_address: str, *, worker: bool, update_timeout: float = 10.0
+) -> AsyncIterator[dict]:
     from services.connections import connect_nats, ensure_streams
     from services.intake.app import create_app as create_intake
     from services.registry.app import create_app as create_registry
@@ -34,9 +36,13 @@ async def private_stack(tmp: Path, temporal_address: str, *, worker: bool, updat
     server = NatsServer(tmp / "nats").start()
     queue = f"private-{uuid.uuid4()}"
     env = {
-        "NATS_URL": server.url, "TEMPORAL_ADDRESS": temporal_address, "LAWLINK_TASK_QUEUE": queue,
-        "DATABASE_URL": f"sqlite:///{tmp / 'rm.db'}", "INTAKE_MAX_DELIVER": "3",
-        "INTAKE_BACKOFF": "[0.2, 0.2, 0.2]", "INTAKE_UPDATE_TIMEOUT": str(update_timeout),
+        "NATS_URL": server.url,
+        "TEMPORAL_ADDRESS": temporal_address,
+        "LAWLINK_TASK_QUEUE": queue,
+        "DATABASE_URL": f"sqlite:///{tmp / 'rm.db'}",
+        "INTAKE_MAX_DELIVER": "3",
+        "INTAKE_BACKOFF": "[0.2, 0.2, 0.2]",
+        "INTAKE_UPDATE_TIMEOUT": str(update_timeout),
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -48,8 +54,13 @@ async def private_stack(tmp: Path, temporal_address: str, *, worker: bool, updat
         servers.append(await serve_asgi(create_registry(settings), registry_port))
         nc = await connect_nats(settings, "test")
         await ensure_streams(nc.jetstream())
-        yield {"server": server, "queue": queue, "nc": nc, "registry": f"http://127.0.0.1:{registry_port}",
-               "intake": f"http://127.0.0.1:{intake_port}"}
+        yield {
+            "server": server,
+            "queue": queue,
+            "nc": nc,
+            "registry": f"http://127.0.0.1:{registry_port}",
+            "intake": f"http://127.0.0.1:{intake_port}",
+        }
         await nc.close()
     finally:
         for srv, task in servers:
@@ -64,8 +75,12 @@ async def private_stack(tmp: Path, temporal_address: str, *, worker: bool, updat
 
 
 async def _publish(nc, data: dict) -> None:  # noqa: ANN001
-    await nc.jetstream().publish(subjects.inbound(data["source_agency"], data["type"]), body(data),
-                                 stream=subjects.STREAM_IN, headers={"Nats-Msg-Id": data["event_id"]})
+    await nc.jetstream().publish(
+        subjects.inbound(data["source_agency"], data["type"]),
+        body(data),
+        stream=subjects.STREAM_IN,
+        headers={"Nats-Msg-Id": data["event_id"]},
+    )
 
 
 async def _poll(url: str, predicate, timeout: float = 60.0):  # noqa: ANN001, ANN202
@@ -107,18 +122,25 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(temporal_dev,
 
         runner = CliRunner()
         # The CLI is synchronous; run it off this loop, which also serves the registry.
-        listed = await asyncio.to_thread(runner.invoke, cli, ["dead-letters"], env={"REGISTRY_URL": s["registry"]})
+        listed = await asyncio.to_thread(
+            runner.invoke, cli, ["dead-letters"], env={"REGISTRY_URL": s["registry"]}
+        )
         assert listed.exit_code == 0 and str(letter["stream_seq"]) in listed.output
 
         # The cause is fixed (a worker appears); the operator replays the letter.
         nc = await connect_nats(StackSettings(), "test-worker")
         async with build_worker(temporal_dev.client, s["queue"], PublishActivities(nc.jetstream())):
             replayed = await asyncio.to_thread(
-                runner.invoke, cli, ["dead-letters", "replay", str(letter["id"])], env={"REGISTRY_URL": s["registry"]}
+                runner.invoke,
+                cli,
+                ["dead-letters", "replay", str(letter["id"])],
+                env={"REGISTRY_URL": s["registry"]},
             )
             assert replayed.exit_code == 0, replayed.output
-            rows = await _poll(f"{s['registry']}/api/cases/{case_id}/timeline",
-                               lambda rows: any(r["type"] == "case_transfer.team_formed" for r in rows))
+            rows = await _poll(
+                f"{s['registry']}/api/cases/{case_id}/timeline",
+                lambda rows: any(r["type"] == "case_transfer.team_formed" for r in rows),
+            )
             assert [r["type"] for r in rows].count("case_transfer.crime_suspected") == 1
             assert [r["type"] for r in rows].count("case_transfer.team_formed") == 1
         await nc.close()
@@ -147,6 +169,8 @@ async def test_intake_keeps_consuming_after_a_nats_server_restart(temporal_dev, 
             publisher = await nats.connect(s["server"].url)
             await _publish(publisher, event("case_transfer", "crime_suspected", case_id=second))
             await publisher.close()
-            case = await _poll(f"{s['registry']}/api/cases/{second}", lambda c: c["case"]["state"] == "opened", timeout=90)
+            case = await _poll(
+                f"{s['registry']}/api/cases/{second}", lambda c: c["case"]["state"] == "opened", timeout=90
+            )
             assert case["deadlines"][0]["rule"] == "case_transfer.head_decision"
         await nc.close()

@@ -26,7 +26,9 @@ COORD = {"coordinator": "u-coord-1", "coordinator_name": "张明", "coordinator_
 T = TypeVar("T")
 
 
-async def _eventually(fetch: Callable[[], Awaitable[T]], predicate: Callable[[T], bool], timeout: float = 20.0) -> T:
+async def _eventually(
+    fetch: Callable[[], Awaitable[T]], predicate: Callable[[T], bool], timeout: float = 20.0
+) -> T:
     end = asyncio.get_running_loop().time() + timeout
     last: Any = None
     while asyncio.get_running_loop().time() < end:
@@ -46,18 +48,25 @@ async def test_dispute_raised_decided_acknowledged_with_inbox_following(stack) -
             with Session(engine) as session:
                 rows = list_inbox(session, case_id=case_id, include_closed=True)
                 return rows[0] if rows else None
+
         return await asyncio.to_thread(read)
 
     async def publish(name: str, **changes: Any) -> dict[str, Any]:
         data = event(PROCESS, name, case_id=case_id, **changes)
-        await nc.jetstream().publish(subjects.inbound(data["source_agency"], data["type"]), body(data),
-                                     stream=subjects.STREAM_IN, headers={"Nats-Msg-Id": data["event_id"]})
+        await nc.jetstream().publish(
+            subjects.inbound(data["source_agency"], data["type"]),
+            body(data),
+            stream=subjects.STREAM_IN,
+            headers={"Nats-Msg-Id": data["event_id"]},
+        )
         return data
 
     nc = await nats.connect(stack.nats_url)
     try:
         await publish("dispute_raised")
-        task = await _eventually(row, lambda r: r is not None and r.state == "negotiating" and r.due_at is not None)
+        task = await _eventually(
+            row, lambda r: r is not None and r.state == "negotiating" and r.due_at is not None
+        )
         assert task is not None
         assert task.coordinator_office == "rz-sfj" and task.parties == ["rz-hyfzj", "rz-scjgj"]
         assert task.suggested_agency == "rz-hyfzj" and task.filing_dates["rz-scjgj"] == "2026-10-15"
@@ -70,26 +79,42 @@ async def test_dispute_raised_decided_acknowledged_with_inbox_following(stack) -
 
         claimed = await dc.claim(stack.temporal, case_id, ClaimInput(**COORD))
         assert claimed.claimed_by == "u-coord-1"
-        await _eventually(row, lambda r: r is not None and r.claimed_by == "u-coord-1" and r.claimed_by_name == "张明")
+        await _eventually(
+            row, lambda r: r is not None and r.claimed_by == "u-coord-1" and r.claimed_by_name == "张明"
+        )
 
         with pytest.raises(DisputeActionRefused) as info:
-            await dc.designate(stack.temporal, case_id, DesignateInput(**COORD, agency="rz-gaj", reason="理由"))
+            await dc.designate(
+                stack.temporal, case_id, DesignateInput(**COORD, agency="rz-gaj", reason="理由")
+            )
         assert info.value.field == "agency" and "not a party" in info.value.reason
 
-        await dc.request_opinions(stack.temporal, case_id, RequestOpinionsInput(**COORD, agencies=["rz-hyfzj"]))
+        await dc.request_opinions(
+            stack.temporal, case_id, RequestOpinionsInput(**COORD, agencies=["rz-hyfzj"])
+        )
         task = await _eventually(row, lambda r: r is not None and r.state == "opinions_requested")
         opinion_due = task.due_at
         await publish("opinion_submitted")
-        task = await _eventually(row, lambda r: r is not None and r.state == "coordinating" and r.due_at != opinion_due)
+        task = await _eventually(
+            row, lambda r: r is not None and r.state == "coordinating" and r.due_at != opinion_due
+        )
 
-        designated = await dc.designate(stack.temporal, case_id,
-                                        DesignateInput(**COORD, agency="rz-hyfzj", reason="最先立案，属渔业管理事项"))
+        designated = await dc.designate(
+            stack.temporal,
+            case_id,
+            DesignateInput(**COORD, agency="rz-hyfzj", reason="最先立案，属渔业管理事项"),
+        )
         assert designated.state == "designated"
         task = await _eventually(row, lambda r: r is not None and r.state == "designated")
         assert task.designated_agency == "rz-hyfzj" and task.claimed_by == "u-coord-1"
+
         def mine() -> list[str]:
             with Session(engine) as session:
-                return [r.case_id for r in list_inbox(session, agency="rz-sfj", claimed_by="u-coord-1", limit=1000)]
+                return [
+                    r.case_id
+                    for r in list_inbox(session, agency="rz-sfj", claimed_by="u-coord-1", limit=1000)
+                ]
+
         assert case_id in await asyncio.to_thread(mine)
 
         await publish("designation_acknowledged")

@@ -60,8 +60,10 @@ async def test_event_starts_workflow_and_reaches_registry_timeline(stack) -> Non
 
         entries = await _eventually(
             lambda: _timeline(stack, case_id),
-            lambda rows: {"case_transfer.crime_suspected", "case_transfer.opened", "deadline.set"}
-            <= {r["type"] for r in rows},
+            lambda rows: (
+                {"case_transfer.crime_suspected", "case_transfer.opened", "deadline.set"}
+                <= {r["type"] for r in rows}
+            ),
         )
         received = [r for r in entries if r["type"] == "case_transfer.crime_suspected"]
         assert received[0]["event_id"] == data["event_id"]
@@ -91,7 +93,9 @@ async def test_same_event_three_times_is_one_workflow_and_one_row(stack) -> None
         # JetStream drops the first repeat, the workflow ignores the second.
         await _publish(nc, data)
         for _ in range(2):
-            await js.publish(subjects.inbound(data["source_agency"], data["type"]), body(data), stream=subjects.STREAM_IN)
+            await js.publish(
+                subjects.inbound(data["source_agency"], data["type"]), body(data), stream=subjects.STREAM_IN
+            )
         entries = await _eventually(
             lambda: _timeline(stack, case_id), lambda rows: any(r["type"] == "deadline.set" for r in rows)
         )
@@ -156,19 +160,24 @@ async def test_http_intake_accepts_and_rejects_like_nats(stack) -> None:  # noqa
         rejected = asyncio.create_task(_collect(nc, "lawlink.rejected.rz-scjgj", 4.0))
         await asyncio.sleep(0.2)
         async with httpx.AsyncClient(base_url=stack.intake_url) as http:
-            resp = await http.post("/v1/events", content=body(good), headers={"content-type": "application/json"})
+            resp = await http.post(
+                "/v1/events", content=body(good), headers={"content-type": "application/json"}
+            )
             assert resp.status_code == 202, resp.text
             resp_bad = await http.post("/v1/events", content=body(bad))
             assert resp_bad.status_code == 422
             assert resp_bad.json()["field"] == "payload.amount_involved"
-            police = event("case_transfer", "crime_suspected", case_id=new_case_id("HTTPPOL"), agency="rz-gaj")
+            police = event(
+                "case_transfer", "crime_suspected", case_id=new_case_id("HTTPPOL"), agency="rz-gaj"
+            )
             resp_pol = await http.post("/v1/events", content=body(police))
             assert resp_pol.status_code == 403
             assert "police" in resp_pol.json()["reason"]
         got = await rejected
         assert [r["event_id"] for r in got if r["event_id"] == bad["event_id"]] == [bad["event_id"]]
         entries = await _eventually(
-            lambda: _timeline(stack, case_id), lambda rows: any(r["type"] == "case_transfer.opened" for r in rows)
+            lambda: _timeline(stack, case_id),
+            lambda rows: any(r["type"] == "case_transfer.opened" for r in rows),
         )
         assert entries
     finally:

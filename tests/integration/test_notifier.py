@@ -63,33 +63,70 @@ async def notifier(stack) -> AsyncIterator[Running]:  # noqa: ANN001
     running.engine.dispose()
 
 
-def _deadline(party: str, *, rule: str = "case_transfer.head_decision", escalate_to: tuple[str, ...] = ("rz-sfj",),
-              status: DeadlineStatus = DeadlineStatus.OPEN, provisional: bool = False) -> DeadlineInfo:
+def _deadline(
+    party: str,
+    *,
+    rule: str = "case_transfer.head_decision",
+    escalate_to: tuple[str, ...] = ("rz-sfj",),
+    status: DeadlineStatus = DeadlineStatus.OPEN,
+    provisional: bool = False,
+) -> DeadlineInfo:
     due = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
     return DeadlineInfo(
-        deadline_id=rule, rule=rule, label_zh="负责人作出是否批准移送决定",
-        label_en="Agency head decides whether to approve the transfer", source="国务院令第310号 第5条",
-        party=party, starts_at=due - timedelta(days=3), due_at=due, warn_at=due - timedelta(days=1),
-        counting="calendar_days", length=3, provisional=provisional, status=status, escalate_to=escalate_to,
+        deadline_id=rule,
+        rule=rule,
+        label_zh="负责人作出是否批准移送决定",
+        label_en="Agency head decides whether to approve the transfer",
+        source="国务院令第310号 第5条",
+        party=party,
+        starts_at=due - timedelta(days=3),
+        due_at=due,
+        warn_at=due - timedelta(days=1),
+        counting="calendar_days",
+        length=3,
+        provisional=provisional,
+        status=status,
+        escalate_to=escalate_to,
     )
 
 
-def _domain_event(case_id: str, event_type: str, seq: int, *, kind: EntryKind = EntryKind.DEADLINE,
-                  deadline: DeadlineInfo | None = None, payload: dict[str, Any] | None = None) -> DomainEvent:
+def _domain_event(
+    case_id: str,
+    event_type: str,
+    seq: int,
+    *,
+    kind: EntryKind = EntryKind.DEADLINE,
+    deadline: DeadlineInfo | None = None,
+    payload: dict[str, Any] | None = None,
+) -> DomainEvent:
     return DomainEvent(
-        event_id=str(uuid.uuid4()), type=event_type, occurred_at=datetime.now(UTC), process="case_transfer",
-        case_id=case_id, workflow_id=f"case_transfer/{case_id}", seq=seq, kind=kind, state="opened",
-        parties=("rz-scjgj",), deadline=deadline, payload=payload or {},
+        event_id=str(uuid.uuid4()),
+        type=event_type,
+        occurred_at=datetime.now(UTC),
+        process="case_transfer",
+        case_id=case_id,
+        workflow_id=f"case_transfer/{case_id}",
+        seq=seq,
+        kind=kind,
+        state="opened",
+        parties=("rz-scjgj",),
+        deadline=deadline,
+        payload=payload or {},
     )
 
 
 async def _publish_out(js: JetStreamContext, ev: DomainEvent, msg_id: str | None = None) -> None:
-    await js.publish(subjects.outbound(ev.process, ev.case_id), ev.model_dump_json().encode(),
-                     stream=subjects.STREAM_OUT, headers={"Nats-Msg-Id": msg_id or ev.msg_id()})
+    await js.publish(
+        subjects.outbound(ev.process, ev.case_id),
+        ev.model_dump_json().encode(),
+        stream=subjects.STREAM_OUT,
+        headers={"Nats-Msg-Id": msg_id or ev.msg_id()},
+    )
 
 
-async def _from_stream(js: JetStreamContext, agency: str, case_id: str, *, want: int = 1,
-                       timeout: float = 30.0) -> list[dict[str, Any]]:
+async def _from_stream(
+    js: JetStreamContext, agency: str, case_id: str, *, want: int = 1, timeout: float = 30.0
+) -> list[dict[str, Any]]:
     """Notifications for ``case_id`` kept in LAWLINK_NOTIFY on ``lawlink.notify.<agency>``.
 
     Reads the stream (not a core subscription) so what counts is what JetStream stored. Returns as
@@ -124,7 +161,9 @@ async def test_warning_before_a_deadline_reaches_the_acting_agency(notifier: Run
     try:
         core = await nc.subscribe(subjects.notify("rz-scjgj"))
         js = nc.jetstream()
-        warning = _domain_event(case_id, "deadline.warning", 5, deadline=_deadline("rz-scjgj", provisional=True))
+        warning = _domain_event(
+            case_id, "deadline.warning", 5, deadline=_deadline("rz-scjgj", provisional=True)
+        )
         await _publish_out(js, warning)
         while True:  # the live subject an agency listens on
             msg = await core.next_msg(timeout=15)
@@ -135,7 +174,9 @@ async def test_warning_before_a_deadline_reaches_the_acting_agency(notifier: Run
         assert msg.headers and msg.headers.get("Nats-Msg-Id") == f"{warning.event_id}:rz-scjgj"
         assert data["reason"] == "act" and data["event_type"] == "deadline.warning"
         assert data["due_at"].startswith("2026-11-23T16:00") and data["counting"] == "calendar_days"
-        assert data["provisional"] is True and "暂定" in data["action_zh"] and "provisional" in data["action_en"]
+        assert (
+            data["provisional"] is True and "暂定" in data["action_zh"] and "provisional" in data["action_en"]
+        )
         assert data["link"] == f"http://console.test/cases/case_transfer/{case_id}"
         assert data["title_zh"].startswith(f"【行刑衔接·{case_id}】时限即将届满")
         stored = await _from_stream(js, "rz-scjgj", case_id)
@@ -153,8 +194,14 @@ async def test_escalation_reaches_the_supervisor(notifier: Running, stack) -> No
         js = nc.jetstream()
         info = _deadline("rz-scjgj", status=DeadlineStatus.BREACHED)
         breached = _domain_event(case_id, "deadline.breached", 6, deadline=info)
-        escalation = _domain_event(case_id, "escalation.raised", 7, kind=EntryKind.ESCALATION, deadline=info,
-                                   payload={"target": "rz-sfj", "rule": info.rule, "party": "rz-scjgj"})
+        escalation = _domain_event(
+            case_id,
+            "escalation.raised",
+            7,
+            kind=EntryKind.ESCALATION,
+            deadline=info,
+            payload={"target": "rz-sfj", "rule": info.rule, "party": "rz-scjgj"},
+        )
         await _publish_out(js, breached)
         await _publish_out(js, escalation)
         supervisor = await _from_stream(js, "rz-sfj", case_id)
@@ -177,7 +224,9 @@ async def test_duplicate_domain_event_yields_one_notification(notifier: Running,
         # The same domain event again, past JetStream's de-duplication (a replayed stream, a
         # republish after the window): only the notifier's own key can keep it to one.
         await _publish_out(js, warning, msg_id=f"replay-{uuid.uuid4()}")
-        sentinel = _domain_event(case_id, "deadline.set", 8, deadline=_deadline("rz-scjgj", rule="case_transfer.police_decision"))
+        sentinel = _domain_event(
+            case_id, "deadline.set", 8, deadline=_deadline("rz-scjgj", rule="case_transfer.police_decision")
+        )
         await _publish_out(js, sentinel)
         stored = await _from_stream(js, "rz-scjgj", case_id, want=2)
         assert sorted(n["event_type"] for n in stored) == ["deadline.set", "deadline.warning"]
@@ -194,7 +243,9 @@ async def test_duplicate_domain_event_yields_one_notification(notifier: Running,
         assert live.count("deadline.warning") <= 1  # the core subscription may have started late
         with Session(notifier.engine) as session:
             rows = session.exec(select(NotificationRecord).where(NotificationRecord.case_id == case_id)).all()
-        assert sorted(r.id for r in rows) == sorted([f"{warning.event_id}:rz-scjgj", f"{sentinel.event_id}:rz-scjgj"])
+        assert sorted(r.id for r in rows) == sorted(
+            [f"{warning.event_id}:rz-scjgj", f"{sentinel.event_id}:rz-scjgj"]
+        )
     finally:
         await nc.close()
 
@@ -207,28 +258,41 @@ async def test_real_workflow_deadline_reaches_the_agency_and_the_bell(notifier: 
     nc = await nats.connect(stack.nats_url)
     try:
         js = nc.jetstream()
-        await js.publish(subjects.inbound(data["source_agency"], data["type"]), body(data),
-                         stream=subjects.STREAM_IN, headers={"Nats-Msg-Id": data["event_id"]})
+        await js.publish(
+            subjects.inbound(data["source_agency"], data["type"]),
+            body(data),
+            stream=subjects.STREAM_IN,
+            headers={"Nats-Msg-Id": data["event_id"]},
+        )
         got = await _from_stream(js, "rz-scjgj", case_id, timeout=60)
         assert [(n["event_type"], n["deadline_rule"], n["reason"]) for n in got] == [
-            ("deadline.set", "case_transfer.head_decision", "act")]
+            ("deadline.set", "case_transfer.head_decision", "act")
+        ]
         note = got[0]
         assert note["counting"] == "calendar_days" and note["due_at"] and note["link"].endswith(case_id)
     finally:
         await nc.close()
 
     async with httpx.AsyncClient(base_url=notifier.url) as http:
-        bell = (await http.get("/api/notifications", params={"agency": "rz-scjgj", "user": "wang", "limit": 500})).json()
+        bell = (
+            await http.get("/api/notifications", params={"agency": "rz-scjgj", "user": "wang", "limit": 500})
+        ).json()
         mine = [n for n in bell if n["case_id"] == case_id]
         assert len(mine) == 1 and mine[0]["read"] is False
-        before = (await http.get("/api/notifications/unread-count", params={"agency": "rz-scjgj", "user": "wang"})).json()
+        before = (
+            await http.get("/api/notifications/unread-count", params={"agency": "rz-scjgj", "user": "wang"})
+        ).json()
         resp = await http.post(f"/api/notifications/{note['notification_id']}/read", params={"user": "wang"})
         assert resp.status_code == 200 and resp.json()["changed"] is True
         again = await http.post(f"/api/notifications/{note['notification_id']}/read", params={"user": "wang"})
         assert again.json()["changed"] is False
-        after = (await http.get("/api/notifications/unread-count", params={"agency": "rz-scjgj", "user": "wang"})).json()
+        after = (
+            await http.get("/api/notifications/unread-count", params={"agency": "rz-scjgj", "user": "wang"})
+        ).json()
         assert after["unread"] == before["unread"] - 1
-        other = (await http.get("/api/notifications/unread-count", params={"agency": "rz-scjgj", "user": "li"})).json()
+        other = (
+            await http.get("/api/notifications/unread-count", params={"agency": "rz-scjgj", "user": "li"})
+        ).json()
         assert other["unread"] >= before["unread"]  # read state is per user
         missing = await http.post("/api/notifications/nope/read", params={"user": "wang"})
         assert missing.status_code == 404 and missing.json()["detail"]["field"] == "id"
@@ -241,8 +305,10 @@ async def test_real_workflow_deadline_reaches_the_agency_and_the_bell(notifier: 
     with Session(notifier.engine) as session:
         for _ in range(50):
             now_digest = queries.digest(session, agency="rz-scjgj")
-            if any(i.case_id == case_id for i in queries.digest(session, agency="rz-scjgj",
-                                                                 now=due_at - timedelta(hours=1)).due_today):
+            if any(
+                i.case_id == case_id
+                for i in queries.digest(session, agency="rz-scjgj", now=due_at - timedelta(hours=1)).due_today
+            ):
                 break
             await asyncio.sleep(0.2)
         assert not any(i.case_id == case_id for i in now_digest.due_today + now_digest.overdue)
@@ -252,7 +318,9 @@ async def test_real_workflow_deadline_reaches_the_agency_and_the_bell(notifier: 
         assert [i.case_id for i in late.overdue if i.case_id == case_id] == [case_id]
         supervisor = queries.digest(session, agency="rz-sfj", now=due_at + timedelta(hours=1))
         assert case_id in [i.case_id for i in supervisor.supervising]
-        role_rows = session.exec(select(NotificationRecord).where(col(NotificationRecord.case_id) == case_id)).all()
+        role_rows = session.exec(
+            select(NotificationRecord).where(col(NotificationRecord.case_id) == case_id)
+        ).all()
         assert {r.audience for r in role_rows} == {"agency_officer"}
 
 
@@ -272,9 +340,14 @@ async def test_notifier_pushes_a_signed_webhook_for_a_domain_event(notifier: Run
         with Session(notifier.engine) as session:
             _, secret = set_webhook(session, agency="rz-wl-jcy", url=f"http://127.0.0.1:{port}/hook")
         case_id = new_case_id("NH")
-        escalation = _domain_event(case_id, "escalation.raised", 7, kind=EntryKind.ESCALATION,
-                                   deadline=_deadline("rz-wl-gaj", rule="case_transfer.police_decision"),
-                                   payload={"target": "rz-wl-jcy"})
+        escalation = _domain_event(
+            case_id,
+            "escalation.raised",
+            7,
+            kind=EntryKind.ESCALATION,
+            deadline=_deadline("rz-wl-gaj", rule="case_transfer.police_decision"),
+            payload={"target": "rz-wl-jcy"},
+        )
         nc = await nats.connect(stack.nats_url)
         try:
             await _publish_out(nc.jetstream(), escalation)
@@ -312,9 +385,17 @@ def test_bell_roles_unread_and_republish_bookkeeping(tmp_path) -> None:  # noqa:
     engine = _bell_db(tmp_path)
     try:
         opened = DomainEvent(
-            event_id=str(uuid.uuid4()), type="jurisdiction_dispute.opened", occurred_at=datetime.now(UTC),
-            process="jurisdiction_dispute", case_id="JD-1", workflow_id="jurisdiction_dispute/JD-1", seq=1,
-            kind=EntryKind.STEP, state="negotiating", actor="rz-dg-shijiu", parties=("rz-dg-shijiu", "rz-dg-qinlou"),
+            event_id=str(uuid.uuid4()),
+            type="jurisdiction_dispute.opened",
+            occurred_at=datetime.now(UTC),
+            process="jurisdiction_dispute",
+            case_id="JD-1",
+            workflow_id="jurisdiction_dispute/JD-1",
+            seq=1,
+            kind=EntryKind.STEP,
+            state="negotiating",
+            actor="rz-dg-shijiu",
+            parties=("rz-dg-shijiu", "rz-dg-qinlou"),
         )
         warning = _domain_event("CT-1", "deadline.warning", 4, deadline=_deadline("rz-dg-sfj"))
         notes = [*notifications_for(opened, console_url=""), *notifications_for(warning, console_url="")]
@@ -330,9 +411,16 @@ def test_bell_roles_unread_and_republish_bookkeeping(tmp_path) -> None:  # noqa:
             assert [n.notification_id for n in again.to_publish] == [first.to_publish[1].notification_id]
 
             def ids(role: str | None) -> set[str]:
-                return {n.event_type for n in queries.list_notifications(session, agency="rz-dg-sfj", role=role)}
+                return {
+                    n.event_type for n in queries.list_notifications(session, agency="rz-dg-sfj", role=role)
+                }
 
-            assert ids(None) == ids("admin") == ids("operator") == {"jurisdiction_dispute.opened", "deadline.warning"}
+            assert (
+                ids(None)
+                == ids("admin")
+                == ids("operator")
+                == {"jurisdiction_dispute.opened", "deadline.warning"}
+            )
             assert ids("coordinator") == {"jurisdiction_dispute.opened", "deadline.warning"}
             assert ids("agency_officer") == {"deadline.warning"}
             assert ids("discipline_officer") == {"deadline.warning"}

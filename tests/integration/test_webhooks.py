@@ -98,22 +98,41 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 def _event(case_id: str, party: str = "rz-scjgj") -> DomainEvent:
     due = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
     info = DeadlineInfo(
-        deadline_id="case_transfer.head_decision", rule="case_transfer.head_decision", label_zh="负责人作出是否批准移送决定",
-        label_en="Agency head decides whether to approve the transfer", source="国务院令第310号 第5条", party=party,
-        starts_at=due - timedelta(days=3), due_at=due, warn_at=due - timedelta(days=1), counting="calendar_days",
-        length=3, provisional=False, status=DeadlineStatus.OPEN, escalate_to=("rz-sfj",),
+        deadline_id="case_transfer.head_decision",
+        rule="case_transfer.head_decision",
+        label_zh="负责人作出是否批准移送决定",
+        label_en="Agency head decides whether to approve the transfer",
+        source="国务院令第310号 第5条",
+        party=party,
+        starts_at=due - timedelta(days=3),
+        due_at=due,
+        warn_at=due - timedelta(days=1),
+        counting="calendar_days",
+        length=3,
+        provisional=False,
+        status=DeadlineStatus.OPEN,
+        escalate_to=("rz-sfj",),
     )
     return DomainEvent(
-        event_id=str(uuid.uuid4()), type="deadline.warning", occurred_at=datetime.now(UTC), process="case_transfer",
-        case_id=case_id, workflow_id=f"case_transfer/{case_id}", seq=4, kind=EntryKind.DEADLINE, state="opened",
-        parties=(party,), deadline=info,
+        event_id=str(uuid.uuid4()),
+        type="deadline.warning",
+        occurred_at=datetime.now(UTC),
+        process="case_transfer",
+        case_id=case_id,
+        workflow_id=f"case_transfer/{case_id}",
+        seq=4,
+        kind=EntryKind.DEADLINE,
+        state="opened",
+        parties=(party,),
+        deadline=info,
     )
 
 
 def _record(engine: Engine, event: DomainEvent) -> store.Recorded:
     with Session(engine) as session:
-        result = store.record(session, notifications_for(event, console_url="http://console.test"),
-                              now=datetime.now(UTC))
+        result = store.record(
+            session, notifications_for(event, console_url="http://console.test"), now=datetime.now(UTC)
+        )
         session.commit()
         return result
 
@@ -152,7 +171,9 @@ async def test_signature_verifies(engine: Engine, receiver: Receiver) -> None:
     assert (row.status, row.attempts, row.last_status_code) == ("delivered", 1, 204)
 
 
-async def test_receiver_failing_twice_then_succeeding_gets_it_exactly_once(engine: Engine, receiver: Receiver) -> None:
+async def test_receiver_failing_twice_then_succeeding_gets_it_exactly_once(
+    engine: Engine, receiver: Receiver
+) -> None:
     with Session(engine) as session:
         set_webhook(session, agency="rz-scjgj", url=receiver.url("flaky/twice"))
     event = _event("WH-FLAKY")
@@ -170,7 +191,9 @@ async def test_receiver_failing_twice_then_succeeding_gets_it_exactly_once(engin
     assert len(receiver.hits["flaky/twice"]) == 3
 
 
-async def test_receiver_that_never_answers_leaves_a_failed_delivery_for_replay(engine: Engine, receiver: Receiver) -> None:
+async def test_receiver_that_never_answers_leaves_a_failed_delivery_for_replay(
+    engine: Engine, receiver: Receiver
+) -> None:
     with Session(engine) as session:
         set_webhook(session, agency="rz-scjgj", url=receiver.url("slow/dead"))
     event = _event("WH-DEAD")
@@ -250,7 +273,9 @@ def test_bad_registrations_name_the_field(engine: Engine) -> None:
             reset_for_replay(session, delivery_ids=[999])
 
 
-def test_cli_sets_a_webhook_and_shows_the_secret_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_sets_a_webhook_and_shows_the_secret_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from services.cli import app
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"

@@ -15,10 +15,14 @@ pytestmark = pytest.mark.timeout(60)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-async def test_provisional_deadline_is_recomputed_when_the_year_is_loaded(time_skipping_env, task_queue) -> None:  # noqa: ANN001
+async def test_provisional_deadline_is_recomputed_when_the_year_is_loaded(
+    time_skipping_env, task_queue
+) -> None:  # noqa: ANN001
     env = time_skipping_env
     now = await env.get_current_time()
-    target = datetime(now.year if now.month < 12 or now.day < 29 else now.year + 1, 12, 30, 10, tzinfo=SHANGHAI)
+    target = datetime(
+        now.year if now.month < 12 or now.day < 29 else now.year + 1, 12, 30, 10, tzinfo=SHANGHAI
+    )
     if target.year < 2026:
         target = target.replace(year=2026)
     await env.sleep(target - now)

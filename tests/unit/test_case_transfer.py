@@ -26,7 +26,11 @@ pytestmark = pytest.mark.timeout(90)
 
 Step = tuple[str, dict[str, Any]]
 
-REFUSE = {"decision": "refuse", "reasons": "现有证据不能证明当事人明知产品不合格，不予立案。", "file_returned": True}
+REFUSE = {
+    "decision": "refuse",
+    "reasons": "现有证据不能证明当事人明知产品不合格，不予立案。",
+    "file_returned": True,
+}
 UPHOLD = {"outcome": "uphold", "reasons": "复议认为原不予立案决定正确，予以维持。"}
 
 OPEN: list[Step] = [("crime_suspected", {})]
@@ -40,8 +44,10 @@ UPHELD: list[Step] = [*RECONSIDERATION, ("reconsideration_decided", UPHOLD)]
 SUPERVISION: list[Step] = [*POLICE_REFUSED, ("supervision_requested", {})]
 ORDERED: list[Step] = [*SUPERVISION, ("police_explained", {}), ("filing_ordered", {})]
 FILED: list[Step] = [*RECEIVED, ("police_decided", {})]
-NOT_OURS: list[Step] = [*TRANSFERRED, ("police_received", {"within_jurisdiction": False,
-                                                           "reasons": "犯罪地不在本机关管辖范围。"})]
+NOT_OURS: list[Step] = [
+    *TRANSFERRED,
+    ("police_received", {"within_jurisdiction": False, "reasons": "犯罪地不在本机关管辖范围。"}),
+]
 
 
 @dataclass
@@ -55,7 +61,9 @@ class Case:
 
     async def send(self, name: str, agency: str | None = None, **changes: Any) -> str:
         """Send the example ``name`` with payload changes; returns the resulting state."""
-        result = await send(self.handle, event("case_transfer", name, case_id=self.case_id, agency=agency, **changes))
+        result = await send(
+            self.handle, event("case_transfer", name, case_id=self.case_id, agency=agency, **changes)
+        )
         assert result.accepted
         return result.state
 
@@ -70,7 +78,9 @@ class Case:
         before = list(self.types())
         state_before = (await self.status()).state
         with pytest.raises(WorkflowUpdateFailedError) as info:
-            await send(self.handle, event("case_transfer", name, case_id=self.case_id, agency=agency, **changes))
+            await send(
+                self.handle, event("case_transfer", name, case_id=self.case_id, agency=agency, **changes)
+            )
         assert self.types() == before, "a refused event must publish nothing"
         assert (await self.status()).state == state_before
         details = info.value.cause.details[0]  # type: ignore[union-attr]
@@ -89,8 +99,11 @@ class Case:
 
     def statuses(self, rule: str) -> list[str]:
         """Every deadline event of ``rule``, as 'type:status' strings in order."""
-        return [f"{e.type}:{e.deadline.status}" for e in self.published.events
-                if e.case_id == self.case_id and e.deadline and e.deadline.rule == rule]
+        return [
+            f"{e.type}:{e.deadline.status}"
+            for e in self.published.events
+            if e.case_id == self.case_id and e.deadline and e.deadline.rule == rule
+        ]
 
     async def status(self) -> CaseStatus:
         return await self.handle.query("status", result_type=CaseStatus)
@@ -139,18 +152,41 @@ async def test_approved_transferred_filed_and_concluded(time_skipping_env, task_
         assert await c.send("materials_handed_over") == "materials_handed_over"
         assert await c.send("criminal_outcome_reported") == "concluded"
 
-        steps = [t for t in c.types() if t.startswith("case_transfer.") and t.split(".")[1] not in {
-            "crime_suspected", "team_formed", "transfer_report_submitted", "head_decided", "transferred",
-            "police_received", "police_decided", "materials_handed_over", "criminal_outcome_reported"}]
+        steps = [
+            t
+            for t in c.types()
+            if t.startswith("case_transfer.")
+            and t.split(".")[1]
+            not in {
+                "crime_suspected",
+                "team_formed",
+                "transfer_report_submitted",
+                "head_decided",
+                "transferred",
+                "police_received",
+                "police_decided",
+                "materials_handed_over",
+                "criminal_outcome_reported",
+            }
+        ]
         assert steps == [
-            "case_transfer.opened", "case_transfer.team_assigned", "case_transfer.awaiting_head_decision",
-            "case_transfer.transfer_approved", "case_transfer.sent_to_police", "case_transfer.accepted_by_police",
-            "case_transfer.case_filed", "case_transfer.materials_complete",
+            "case_transfer.opened",
+            "case_transfer.team_assigned",
+            "case_transfer.awaiting_head_decision",
+            "case_transfer.transfer_approved",
+            "case_transfer.sent_to_police",
+            "case_transfer.accepted_by_police",
+            "case_transfer.case_filed",
+            "case_transfer.materials_complete",
         ]
         assert c.types()[-1] == "case.closed"
         # Every clock of the path: set, then met (the head's first clock is re-anchored to the report).
         assert c.statuses("case_transfer.head_decision") == [
-            "deadline.set:open", "deadline.cancelled:cancelled", "deadline.set:open", "deadline.met:met"]
+            "deadline.set:open",
+            "deadline.cancelled:cancelled",
+            "deadline.set:open",
+            "deadline.met:met",
+        ]
         for rule in ("transfer_after_approval", "police_decision", "materials_handover"):
             assert c.statuses(f"case_transfer.{rule}") == ["deadline.set:open", "deadline.met:met"], rule
         status = await c.status()
@@ -161,7 +197,9 @@ async def test_approved_transferred_filed_and_concluded(time_skipping_env, task_
         assert await c.handle.result() is not None  # the workflow ended
 
 
-async def test_refused_by_the_head_ends_forward_path_visible_to_supervisors(time_skipping_env, task_queue) -> None:  # noqa: ANN001
+async def test_refused_by_the_head_ends_forward_path_visible_to_supervisors(
+    time_skipping_env, task_queue
+) -> None:  # noqa: ANN001
     async with case(time_skipping_env, task_queue) as c:
         await c.play(REPORTED)
         state = await c.send("head_decided", decision="refuse", reasons="证据不足，暂不移送。")
@@ -212,7 +250,10 @@ async def test_police_refuse_then_grant_reconsideration(time_skipping_env, task_
         assert refusal["field"] == "type" and "reconsideration" in refusal["reason"]
 
         assert await c.send("reconsideration_decided") == "filed"  # the example grants it
-        assert c.statuses("case_transfer.reconsideration_decision") == ["deadline.set:open", "deadline.met:met"]
+        assert c.statuses("case_transfer.reconsideration_decision") == [
+            "deadline.set:open",
+            "deadline.met:met",
+        ]
         assert c.deadline_set("case_transfer.materials_handover").party == "rz-scjgj"
 
 
@@ -285,9 +326,16 @@ def assert_warned_a_working_day_before(info: DeadlineInfo, warning: DomainEvent)
     assert not any(calendar.is_working_day(d)[0] for d in between), "warning is not the working day before"
 
 
-@pytest.mark.parametrize(("rule", "steps", "party", "targets", "discipline"), BREACHES, ids=[b[0] for b in BREACHES])
+@pytest.mark.parametrize(
+    ("rule", "steps", "party", "targets", "discipline"), BREACHES, ids=[b[0] for b in BREACHES]
+)
 async def test_each_deadline_breached_once(  # noqa: PLR0913
-    time_skipping_env, task_queue, rule: str, steps: list[Step], party: str, targets: tuple[str, ...],  # noqa: ANN001
+    time_skipping_env,
+    task_queue,
+    rule: str,
+    steps: list[Step],
+    party: str,
+    targets: tuple[str, ...],  # noqa: ANN001
     discipline: bool,
 ) -> None:
     env: WorkflowEnvironment = time_skipping_env
@@ -301,14 +349,19 @@ async def test_each_deadline_breached_once(  # noqa: PLR0913
         now = await env.get_current_time()
         await env.sleep(info.due_at - now + timedelta(hours=1))
 
-        mine = [e for e in c.published.events if e.case_id == c.case_id and e.deadline
-                and e.deadline.deadline_id == info.deadline_id]
+        mine = [
+            e
+            for e in c.published.events
+            if e.case_id == c.case_id and e.deadline and e.deadline.deadline_id == info.deadline_id
+        ]
         kinds = [e.type for e in mine]
         assert kinds[:3] == ["deadline.set", "deadline.warning", "deadline.breached"], kinds
         warning, breach = mine[1], mine[2]
         assert_warned_a_working_day_before(info, warning)
         assert breach.occurred_at >= info.due_at and breach.deadline.status == "breached"  # type: ignore[union-attr]
-        escalations = [e for e in c.of("escalation.raised") if e.deadline and e.deadline.deadline_id == info.deadline_id]
+        escalations = [
+            e for e in c.of("escalation.raised") if e.deadline and e.deadline.deadline_id == info.deadline_id
+        ]
         assert tuple(e.payload["target"] for e in escalations) == targets
         assert all(e.payload["party"] == party and e.payload["rule"] == info.rule for e in escalations)
 
@@ -331,7 +384,9 @@ async def test_each_deadline_breached_once(  # noqa: PLR0913
         # A deadline never decides an outcome: the case still waits in the same state.
         status = await c.status()
         assert status.state == state and not status.closed
-        assert any(d.deadline_id == info.deadline_id and d.status == "breached" for d in status.open_deadlines)
+        assert any(
+            d.deadline_id == info.deadline_id and d.status == "breached" for d in status.open_deadlines
+        )
 
 
 async def test_late_step_is_accepted_and_marks_the_deadline_met_late(time_skipping_env, task_queue) -> None:  # noqa: ANN001
@@ -340,7 +395,11 @@ async def test_late_step_is_accepted_and_marks_the_deadline_met_late(time_skippi
         await time_skipping_env.sleep(timedelta(days=3))
         assert "deadline.breached" in c.types()
         assert await c.send("transferred") == "transferred"
-        met = [e for e in c.of("deadline.met") if e.deadline and e.deadline.rule == "case_transfer.transfer_after_approval"]
+        met = [
+            e
+            for e in c.of("deadline.met")
+            if e.deadline and e.deadline.rule == "case_transfer.transfer_after_approval"
+        ]
         assert met[0].payload == {"late": True}
 
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from tests.events import event, new_case_id
 from contracts.workflow_io import CaseStatus
+from tests.events import event, new_case_id
 from tests.workflow_harness import run_worker, send, start_case
 
 pytestmark = pytest.mark.timeout(60)
@@ -23,7 +23,11 @@ async def test_crime_suspected_opens_case_and_sets_head_deadline(time_skipping_e
         data = event("case_transfer", "crime_suspected", case_id=case_id)
         result = await send(handle, data)
         assert result.accepted and not result.duplicate and result.state == "opened"
-        assert published.types(case_id) == ["case_transfer.crime_suspected", "case_transfer.opened", "deadline.set"]
+        assert published.types(case_id) == [
+            "case_transfer.crime_suspected",
+            "case_transfer.opened",
+            "deadline.set",
+        ]
         deadline = published.of_type("deadline.set", case_id)[0].deadline
         assert deadline is not None and deadline.rule == "case_transfer.head_decision"
         assert deadline.party == "rz-scjgj" and deadline.escalate_to == ("rz-sfj",)
@@ -56,7 +60,8 @@ async def test_second_opening_event_is_refused_and_changes_nothing(time_skipping
 
 
 async def test_opening_event_by_signal_with_start_is_taken_once_and_a_refusal_is_answered(
-    time_skipping_env, task_queue  # noqa: ANN001
+    time_skipping_env,
+    task_queue,  # noqa: ANN001
 ) -> None:
     """The path intake uses for opening events: signal-with-start, the workflow answers refusals."""
     from contracts.workflow_io import CaseStart

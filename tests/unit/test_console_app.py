@@ -47,63 +47,242 @@ USERS: dict[str, tuple[str, str | None, bool]] = {
 }
 
 
-def _ev(process: str, case_id: str, seq: int, type_: str, state: str, *, kind: EntryKind = EntryKind.STEP,
-        actor: str | None = None, parties: tuple[str, ...] = (), payload: dict[str, Any] | None = None,
-        deadline: DeadlineInfo | None = None, at: datetime | None = None, closed: bool = False) -> DomainEvent:
-    return DomainEvent(event_id=str(uuid.uuid4()), type=type_, occurred_at=at or NOW - timedelta(hours=10 - seq),
-                       process=process, case_id=case_id, workflow_id=f"{process}/{case_id}", seq=seq, kind=kind,
-                       state=state, actor=actor, parties=parties, closed=closed, deadline=deadline,
-                       payload=payload or {})
+def _ev(
+    process: str,
+    case_id: str,
+    seq: int,
+    type_: str,
+    state: str,
+    *,
+    kind: EntryKind = EntryKind.STEP,
+    actor: str | None = None,
+    parties: tuple[str, ...] = (),
+    payload: dict[str, Any] | None = None,
+    deadline: DeadlineInfo | None = None,
+    at: datetime | None = None,
+    closed: bool = False,
+) -> DomainEvent:
+    return DomainEvent(
+        event_id=str(uuid.uuid4()),
+        type=type_,
+        occurred_at=at or NOW - timedelta(hours=10 - seq),
+        process=process,
+        case_id=case_id,
+        workflow_id=f"{process}/{case_id}",
+        seq=seq,
+        kind=kind,
+        state=state,
+        actor=actor,
+        parties=parties,
+        closed=closed,
+        deadline=deadline,
+        payload=payload or {},
+    )
 
 
-def _deadline(rule: str, party: str | None, due: datetime, status: DeadlineStatus = DeadlineStatus.OPEN,
-              counting: str = "working_days") -> DeadlineInfo:
-    return DeadlineInfo(deadline_id=rule, rule=rule, label_zh=f"{rule} 时限", label_en=f"{rule} limit",
-                        source="test source", party=party, starts_at=NOW - timedelta(days=2), due_at=due,
-                        warn_at=None, counting=counting, length=3, provisional=False, status=status)
+def _deadline(
+    rule: str,
+    party: str | None,
+    due: datetime,
+    status: DeadlineStatus = DeadlineStatus.OPEN,
+    counting: str = "working_days",
+) -> DeadlineInfo:
+    return DeadlineInfo(
+        deadline_id=rule,
+        rule=rule,
+        label_zh=f"{rule} 时限",
+        label_en=f"{rule} limit",
+        source="test source",
+        party=party,
+        starts_at=NOW - timedelta(days=2),
+        due_at=due,
+        warn_at=None,
+        counting=counting,
+        length=3,
+        provisional=False,
+        status=status,
+    )
 
 
 def _events() -> list[DomainEvent]:
     ct, jd, dr = "case_transfer", "jurisdiction_dispute", "discipline_referral"
-    head = _deadline("case_transfer.head_decision", "rz-scjgj", NOW + timedelta(days=5), counting="calendar_days")
-    late = _deadline("case_transfer.police_decision", "rz-scjgj", NOW - timedelta(days=1), DeadlineStatus.BREACHED)
+    head = _deadline(
+        "case_transfer.head_decision", "rz-scjgj", NOW + timedelta(days=5), counting="calendar_days"
+    )
+    late = _deadline(
+        "case_transfer.police_decision", "rz-scjgj", NOW - timedelta(days=1), DeadlineStatus.BREACHED
+    )
     designation = _deadline("jurisdiction_dispute.designation", "rz-sfj", NOW + timedelta(days=9))
-    opinion = _deadline("jurisdiction_dispute.opinion", "rz-zhzfj", NOW - timedelta(days=1), DeadlineStatus.BREACHED)
+    opinion = _deadline(
+        "jurisdiction_dispute.opinion", "rz-zhzfj", NOW - timedelta(days=1), DeadlineStatus.BREACHED
+    )
     claims = [
-        {"agency": "rz-scjgj", "position": "claims", "legal_basis": "《行政处罚法》第22条", "reasons": "违法行为发生地",
-         "filed_on": "2026-10-08"},
-        {"agency": "rz-zhzfj", "position": "claims", "legal_basis": "《城市管理执法办法》第8条", "reasons": "职责范围",
-         "filed_on": "2026-10-10"},
+        {
+            "agency": "rz-scjgj",
+            "position": "claims",
+            "legal_basis": "《行政处罚法》第22条",
+            "reasons": "违法行为发生地",
+            "filed_on": "2026-10-08",
+        },
+        {
+            "agency": "rz-zhzfj",
+            "position": "claims",
+            "legal_basis": "《城市管理执法办法》第8条",
+            "reasons": "职责范围",
+            "filed_on": "2026-10-10",
+        },
     ]
-    opened = {"kind": "positive", "parties": ["rz-scjgj", "rz-zhzfj"], "coordinator_office": "rz-sfj",
-              "government": "rz-gov", "case_title": "某海产品加工厂无证经营案", "enforcement_case_no": "日市监立〔2026〕88号",
-              "summary": "两机关均主张管辖", "claims": claims,
-              "suggestion": {"agency": "rz-scjgj", "reason_zh": "最先立案：rz-scjgj", "reason_en": "first to file: rz-scjgj",
-                             "filing_dates": {"rz-scjgj": "2026-10-08", "rz-zhzfj": "2026-10-10"}}}
+    opened = {
+        "kind": "positive",
+        "parties": ["rz-scjgj", "rz-zhzfj"],
+        "coordinator_office": "rz-sfj",
+        "government": "rz-gov",
+        "case_title": "某海产品加工厂无证经营案",
+        "enforcement_case_no": "日市监立〔2026〕88号",
+        "summary": "两机关均主张管辖",
+        "claims": claims,
+        "suggestion": {
+            "agency": "rz-scjgj",
+            "reason_zh": "最先立案：rz-scjgj",
+            "reason_en": "first to file: rz-scjgj",
+            "filing_dates": {"rz-scjgj": "2026-10-08", "rz-zhzfj": "2026-10-10"},
+        },
+    }
     parties = ("rz-scjgj", "rz-zhzfj")
     return [
-        _ev(ct, "CT-1", 1, "case_transfer.crime_suspected", "opened", kind=EntryKind.RECEIVED, actor="rz-scjgj",
-            parties=("rz-scjgj",), payload={"case_title": "某公司销售假冒商品案"}),
-        _ev(ct, "CT-1", 2, "deadline.set", "opened", kind=EntryKind.DEADLINE, parties=("rz-scjgj",), deadline=head),
-        _ev(ct, "CT-1", 3, "deadline.breached", "opened", kind=EntryKind.DEADLINE, parties=("rz-scjgj",), deadline=late),
-        _ev(ct, "CT-2", 1, "case_transfer.crime_suspected", "opened", kind=EntryKind.RECEIVED, actor="rz-sthjj",
-            parties=("rz-sthjj",), payload={"case_title": "某化工厂超标排放案"}),
-        _ev(jd, "JD-1", 1, "jurisdiction_dispute.dispute_raised", "negotiating", kind=EntryKind.RECEIVED,
-            actor="rz-scjgj", parties=parties),
-        _ev(jd, "JD-1", 2, "jurisdiction_dispute.opened", "negotiating", actor="rz-scjgj", parties=parties, payload=opened),
-        _ev(jd, "JD-1", 3, "jurisdiction_dispute.coordination_accepted", "coordinating", kind=EntryKind.RECEIVED,
-            actor="rz-sfj", parties=parties),
-        _ev(jd, "JD-1", 4, "deadline.set", "coordinating", kind=EntryKind.DEADLINE, parties=parties, deadline=designation),
-        _ev(jd, "JD-2", 1, "jurisdiction_dispute.dispute_raised", "negotiating", kind=EntryKind.RECEIVED,
-            actor="rz-zhzfj", parties=parties),
-        _ev(jd, "JD-2", 2, "jurisdiction_dispute.opened", "negotiating", actor="rz-zhzfj", parties=parties,
-            payload={**opened, "case_title": "第二起争议"}),
-        _ev(jd, "JD-2", 3, "jurisdiction_dispute.coordination_accepted", "opinions_requested", kind=EntryKind.RECEIVED,
-            actor="rz-sfj", parties=parties),
-        _ev(jd, "JD-2", 4, "deadline.breached", "opinions_requested", kind=EntryKind.DEADLINE, parties=parties,
-            deadline=opinion),
-        _ev(dr, "DR-1", 1, "discipline_referral.clue_identified", "identified", kind=EntryKind.RECEIVED,
-            actor="rz-scjgj", parties=("rz-scjgj",), payload={"case_title": "SECRET-TITLE"}),
+        _ev(
+            ct,
+            "CT-1",
+            1,
+            "case_transfer.crime_suspected",
+            "opened",
+            kind=EntryKind.RECEIVED,
+            actor="rz-scjgj",
+            parties=("rz-scjgj",),
+            payload={"case_title": "某公司销售假冒商品案"},
+        ),
+        _ev(
+            ct,
+            "CT-1",
+            2,
+            "deadline.set",
+            "opened",
+            kind=EntryKind.DEADLINE,
+            parties=("rz-scjgj",),
+            deadline=head,
+        ),
+        _ev(
+            ct,
+            "CT-1",
+            3,
+            "deadline.breached",
+            "opened",
+            kind=EntryKind.DEADLINE,
+            parties=("rz-scjgj",),
+            deadline=late,
+        ),
+        _ev(
+            ct,
+            "CT-2",
+            1,
+            "case_transfer.crime_suspected",
+            "opened",
+            kind=EntryKind.RECEIVED,
+            actor="rz-sthjj",
+            parties=("rz-sthjj",),
+            payload={"case_title": "某化工厂超标排放案"},
+        ),
+        _ev(
+            jd,
+            "JD-1",
+            1,
+            "jurisdiction_dispute.dispute_raised",
+            "negotiating",
+            kind=EntryKind.RECEIVED,
+            actor="rz-scjgj",
+            parties=parties,
+        ),
+        _ev(
+            jd,
+            "JD-1",
+            2,
+            "jurisdiction_dispute.opened",
+            "negotiating",
+            actor="rz-scjgj",
+            parties=parties,
+            payload=opened,
+        ),
+        _ev(
+            jd,
+            "JD-1",
+            3,
+            "jurisdiction_dispute.coordination_accepted",
+            "coordinating",
+            kind=EntryKind.RECEIVED,
+            actor="rz-sfj",
+            parties=parties,
+        ),
+        _ev(
+            jd,
+            "JD-1",
+            4,
+            "deadline.set",
+            "coordinating",
+            kind=EntryKind.DEADLINE,
+            parties=parties,
+            deadline=designation,
+        ),
+        _ev(
+            jd,
+            "JD-2",
+            1,
+            "jurisdiction_dispute.dispute_raised",
+            "negotiating",
+            kind=EntryKind.RECEIVED,
+            actor="rz-zhzfj",
+            parties=parties,
+        ),
+        _ev(
+            jd,
+            "JD-2",
+            2,
+            "jurisdiction_dispute.opened",
+            "negotiating",
+            actor="rz-zhzfj",
+            parties=parties,
+            payload={**opened, "case_title": "第二起争议"},
+        ),
+        _ev(
+            jd,
+            "JD-2",
+            3,
+            "jurisdiction_dispute.coordination_accepted",
+            "opinions_requested",
+            kind=EntryKind.RECEIVED,
+            actor="rz-sfj",
+            parties=parties,
+        ),
+        _ev(
+            jd,
+            "JD-2",
+            4,
+            "deadline.breached",
+            "opinions_requested",
+            kind=EntryKind.DEADLINE,
+            parties=parties,
+            deadline=opinion,
+        ),
+        _ev(
+            dr,
+            "DR-1",
+            1,
+            "discipline_referral.clue_identified",
+            "identified",
+            kind=EntryKind.RECEIVED,
+            actor="rz-scjgj",
+            parties=("rz-scjgj",),
+            payload={"case_title": "SECRET-TITLE"},
+        ),
     ]
 
 
@@ -141,7 +320,9 @@ class Env:
 def login(client: TestClient, username: str, password: str = PASSWORD) -> Any:
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token, "next": "/"})
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token, "next": "/"}
+    )
 
 
 def csrf(client: TestClient, path: str = "/") -> str:
@@ -155,11 +336,26 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     engine = make_engine(url)
     with Session(engine) as session:
         project(session, _events())
-        session.add(DeadLetter(stream_seq=7, subject="lawlink.in.rz-scjgj.case_transfer.crime_suspected", deliveries=3,
-                               last_error="Temporal unavailable", body="{}", recorded_at=NOW))
+        session.add(
+            DeadLetter(
+                stream_seq=7,
+                subject="lawlink.in.rz-scjgj.case_transfer.crime_suspected",
+                deliveries=3,
+                last_error="Temporal unavailable",
+                body="{}",
+                recorded_at=NOW,
+            )
+        )
         for username, (role, agency, is_head) in USERS.items():
-            create_user(session, username=username, password=PASSWORD, role=role, agency=agency, is_head=is_head,
-                        display_name=f"{username}-name")
+            create_user(
+                session,
+                username=username,
+                password=PASSWORD,
+                role=role,
+                agency=agency,
+                is_head=is_head,
+                display_name=f"{username}-name",
+            )
         session.commit()
     actions = FakeActions()
     replayed: list[int] = []
@@ -203,7 +399,9 @@ GET_MATRIX: list[tuple[str, set[str]]] = [
 
 
 @pytest.mark.parametrize("path,allowed", GET_MATRIX, ids=[p for p, _ in GET_MATRIX])
-def test_every_role_against_every_page(env: Env, clients: dict[str, TestClient], path: str, allowed: set[str]) -> None:
+def test_every_role_against_every_page(
+    env: Env, clients: dict[str, TestClient], path: str, allowed: set[str]
+) -> None:
     for username, client in clients.items():
         before = len(env.audit())
         resp = client.get(path)
@@ -223,8 +421,9 @@ POST_MATRIX: list[tuple[str, dict[str, str], set[str]]] = [
 
 
 @pytest.mark.parametrize("path,data,allowed", POST_MATRIX, ids=[p for p, _, _ in POST_MATRIX])
-def test_every_role_against_every_action(env: Env, clients: dict[str, TestClient], path: str, data: dict[str, str],
-                                         allowed: set[str]) -> None:
+def test_every_role_against_every_action(
+    env: Env, clients: dict[str, TestClient], path: str, data: dict[str, str], allowed: set[str]
+) -> None:
     for username, client in clients.items():
         token = csrf(client)
         before = len(env.audit())
@@ -331,13 +530,18 @@ def test_agency_view_says_what_is_due_next(clients: dict[str, TestClient]) -> No
     body = clients["officer"].get("/api/agency").json()
     assert body["agency"] == "rz-scjgj"
     rules = [t["rule"] for t in body["todo"]]
-    assert rules == ["case_transfer.police_decision", "case_transfer.head_decision"]  # soonest (overdue) first
+    assert rules == [
+        "case_transfer.police_decision",
+        "case_transfer.head_decision",
+    ]  # soonest (overdue) first
     assert body["todo"][0]["overdue"] is True and body["todo"][1]["overdue"] is False
     page = clients["officer"].get("/agency").text
     assert "已超期" in page and "CT-1" in page
 
 
-def test_case_page_shows_svg_timeline_table_deadlines_and_temporal_link(clients: dict[str, TestClient]) -> None:
+def test_case_page_shows_svg_timeline_table_deadlines_and_temporal_link(
+    clients: dict[str, TestClient],
+) -> None:
     page = clients["oper"].get("/cases/case_transfer/CT-1").text
     assert "<svg" in page and "tl-state" in page and "tl-event" in page
     assert 'class="tl-event tl-breach"' in page and "#dc2626" in page  # the breach, in red
@@ -395,23 +599,34 @@ def test_dispute_page_shows_claims_basis_suggestion(clients: dict[str, TestClien
 def test_designate_sends_the_update_with_the_users_identity(env: Env, clients: dict[str, TestClient]) -> None:
     client = clients["coord"]
     token = csrf(client, "/disputes/JD-1")
-    resp = client.post("/disputes/JD-1/designate", data={"csrf_token": token, "agency": "rz-scjgj",
-                                                         "reason": "最先立案", "request_id": "req-1"})
+    resp = client.post(
+        "/disputes/JD-1/designate",
+        data={"csrf_token": token, "agency": "rz-scjgj", "reason": "最先立案", "request_id": "req-1"},
+    )
     assert resp.status_code == 303 and resp.headers["location"] == "/disputes/JD-1?done=designate"
     action, case_id, data = env.actions.calls[-1]
     assert (action, case_id) == ("designate", "JD-1")
-    assert data.model_dump() == {"coordinator": "coord", "coordinator_name": "coord-name",
-                                 "coordinator_agency": "rz-sfj", "request_id": "req-1", "agency": "rz-scjgj",
-                                 "reason": "最先立案"}
+    assert data.model_dump() == {
+        "coordinator": "coord",
+        "coordinator_name": "coord-name",
+        "coordinator_agency": "rz-sfj",
+        "request_id": "req-1",
+        "agency": "rz-scjgj",
+        "reason": "最先立案",
+    }
     assert env.audit()[-1].action == "dispute.designate" and env.audit()[-1].outcome == "ok"
 
 
-def test_refused_action_shows_the_validators_reason_next_to_the_field(env: Env, clients: dict[str, TestClient]) -> None:
+def test_refused_action_shows_the_validators_reason_next_to_the_field(
+    env: Env, clients: dict[str, TestClient]
+) -> None:
     client = clients["coord"]
     env.actions.refuse = ActionRefused("reason", "designation needs written reasons")
     try:
-        resp = client.post("/disputes/JD-1/designate", data={"csrf_token": csrf(client, "/disputes/JD-1"),
-                                                             "agency": "rz-scjgj", "reason": ""})
+        resp = client.post(
+            "/disputes/JD-1/designate",
+            data={"csrf_token": csrf(client, "/disputes/JD-1"), "agency": "rz-scjgj", "reason": ""},
+        )
     finally:
         env.actions.refuse = None
     assert resp.status_code == 422
@@ -420,11 +635,15 @@ def test_refused_action_shows_the_validators_reason_next_to_the_field(env: Env, 
     assert env.audit()[-1].outcome == "refused"
 
 
-def test_bad_form_input_is_answered_next_to_the_field_without_calling_temporal(env: Env, clients: dict[str, TestClient]) -> None:
+def test_bad_form_input_is_answered_next_to_the_field_without_calling_temporal(
+    env: Env, clients: dict[str, TestClient]
+) -> None:
     client = clients["coord"]
     calls = len(env.actions.calls)
-    resp = client.post("/disputes/JD-1/extend", data={"csrf_token": csrf(client, "/disputes/JD-1"),
-                                                      "working_days": "20", "reason": "材料多"})
+    resp = client.post(
+        "/disputes/JD-1/extend",
+        data={"csrf_token": csrf(client, "/disputes/JD-1"), "working_days": "20", "reason": "材料多"},
+    )
     assert resp.status_code == 422
     assert 'data-field="working_days"' in resp.text and 'value="20"' in resp.text
     assert len(env.actions.calls) == calls
@@ -433,8 +652,14 @@ def test_bad_form_input_is_answered_next_to_the_field_without_calling_temporal(e
 
 def test_request_opinions_carries_parties_and_due_date(env: Env, clients: dict[str, TestClient]) -> None:
     client = clients["coord"]
-    resp = client.post("/disputes/JD-1/request_opinions", data={
-        "csrf_token": csrf(client, "/disputes/JD-1"), "agencies": ["rz-scjgj", "rz-zhzfj"], "due_date": "2099-01-05"})
+    resp = client.post(
+        "/disputes/JD-1/request_opinions",
+        data={
+            "csrf_token": csrf(client, "/disputes/JD-1"),
+            "agencies": ["rz-scjgj", "rz-zhzfj"],
+            "due_date": "2099-01-05",
+        },
+    )
     assert resp.status_code == 303
     data = env.actions.calls[-1][2]
     assert data.agencies == ["rz-scjgj", "rz-zhzfj"] and str(data.due_date) == "2099-01-05"
@@ -464,13 +689,29 @@ def test_replay_goes_to_the_registry(env: Env, clients: dict[str, TestClient]) -
     assert env.audit()[-1].action == "dead_letter.replay" and env.audit()[-1].outcome == "ok"
 
 
-def test_admin_adds_user_and_bad_input_is_shown_by_the_field(env: Env, clients: dict[str, TestClient]) -> None:
+def test_admin_adds_user_and_bad_input_is_shown_by_the_field(
+    env: Env, clients: dict[str, TestClient]
+) -> None:
     client = clients["admin"]
-    resp = client.post("/users", data={"csrf_token": csrf(client, "/users"), "username": "newbie", "role": "agency_officer",
-                                       "password": "long-enough-pw"})
+    resp = client.post(
+        "/users",
+        data={
+            "csrf_token": csrf(client, "/users"),
+            "username": "newbie",
+            "role": "agency_officer",
+            "password": "long-enough-pw",
+        },
+    )
     assert resp.status_code == 422 and "an agency officer must be bound to one agency" in resp.text
-    resp = client.post("/users", data={"csrf_token": csrf(client, "/users"), "username": "newbie", "role": "operator",
-                                       "password": "long-enough-pw"})
+    resp = client.post(
+        "/users",
+        data={
+            "csrf_token": csrf(client, "/users"),
+            "username": "newbie",
+            "role": "operator",
+            "password": "long-enough-pw",
+        },
+    )
     assert resp.status_code == 303
     with Session(env.engine) as session:
         user = session.exec(select(ConsoleUser).where(ConsoleUser.username == "newbie")).one()

@@ -70,18 +70,51 @@ def _later_today() -> datetime:
     return NOW + (midnight - NOW) / 2
 
 
-def _deadline(rule: str, party: str, due: datetime, status: DeadlineStatus = DeadlineStatus.OPEN) -> DeadlineInfo:
-    return DeadlineInfo(deadline_id=rule, rule=rule, label_zh=f"{rule} 时限", label_en=f"{rule} limit",
-                        source="国务院令第310号", party=party, starts_at=NOW - timedelta(days=3), due_at=due,
-                        warn_at=None, counting="calendar_days", length=3, provisional=False, status=status,
-                        escalate_to=("rz-sfj",))
+def _deadline(
+    rule: str, party: str, due: datetime, status: DeadlineStatus = DeadlineStatus.OPEN
+) -> DeadlineInfo:
+    return DeadlineInfo(
+        deadline_id=rule,
+        rule=rule,
+        label_zh=f"{rule} 时限",
+        label_en=f"{rule} limit",
+        source="国务院令第310号",
+        party=party,
+        starts_at=NOW - timedelta(days=3),
+        due_at=due,
+        warn_at=None,
+        counting="calendar_days",
+        length=3,
+        provisional=False,
+        status=status,
+        escalate_to=("rz-sfj",),
+    )
 
 
-def _ev(type_: str, seq: int, *, kind: EntryKind = EntryKind.DEADLINE, deadline: DeadlineInfo | None = None,
-        actor: str | None = None, payload: dict[str, Any] | None = None) -> DomainEvent:
-    return DomainEvent(event_id=str(uuid.uuid4()), type=type_, occurred_at=NOW - timedelta(hours=5 - seq), process=CT,
-                       case_id=CASE, workflow_id=f"{CT}/{CASE}", seq=seq, kind=kind, state="opened", actor=actor,
-                       parties=("rz-scjgj",), deadline=deadline, payload=payload or {})
+def _ev(
+    type_: str,
+    seq: int,
+    *,
+    kind: EntryKind = EntryKind.DEADLINE,
+    deadline: DeadlineInfo | None = None,
+    actor: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> DomainEvent:
+    return DomainEvent(
+        event_id=str(uuid.uuid4()),
+        type=type_,
+        occurred_at=NOW - timedelta(hours=5 - seq),
+        process=CT,
+        case_id=CASE,
+        workflow_id=f"{CT}/{CASE}",
+        seq=seq,
+        kind=kind,
+        state="opened",
+        actor=actor,
+        parties=("rz-scjgj",),
+        deadline=deadline,
+        payload=payload or {},
+    )
 
 
 def _referral_domain(data: dict[str, Any], seq: int) -> DomainEvent:
@@ -89,10 +122,20 @@ def _referral_domain(data: dict[str, Any], seq: int) -> DomainEvent:
     (its public part only: ``lawlink.out`` carries no content)."""
     env = envelope(data)
     payload = spec_for(env.type).payload.model_validate(env.payload)
-    return DomainEvent(event_id=str(env.event_id), type=env.type, occurred_at=env.occurred_at, process=DR,
-                       case_id=env.case_id, workflow_id=f"{DR}/{env.case_id}", seq=seq, kind=EntryKind.RECEIVED,
-                       state="identified" if seq == 1 else "referred", actor=env.source_agency,
-                       parties=(env.source_agency,), payload=public_part(env.type, payload))
+    return DomainEvent(
+        event_id=str(env.event_id),
+        type=env.type,
+        occurred_at=env.occurred_at,
+        process=DR,
+        case_id=env.case_id,
+        workflow_id=f"{DR}/{env.case_id}",
+        seq=seq,
+        kind=EntryKind.RECEIVED,
+        state="identified" if seq == 1 else "referred",
+        actor=env.source_agency,
+        parties=(env.source_agency,),
+        payload=public_part(env.type, payload),
+    )
 
 
 class Env:
@@ -114,13 +157,26 @@ class Env:
 
 def _coordinator_note(case_id: str) -> Notification:
     """A notification meant for coordinators of the justice bureau (audience coordinator)."""
-    return Notification(notification_id=f"{uuid.uuid4()}:rz-sfj", recipient="rz-sfj", reason=Reason.COORDINATE,
-                        audience=Audience.COORDINATOR, domain_event_id=str(uuid.uuid4()),
-                        event_type="jurisdiction_dispute.coordination_requested", process="jurisdiction_dispute",
-                        case_id=case_id, workflow_id=f"jurisdiction_dispute/{case_id}", seq=3, occurred_at=NOW,
-                        state="coordination_requested", actor="rz-scjgj", title_zh="【管辖争议协调】申请协调",
-                        title_en="[Jurisdiction dispute] coordination requested", action_zh="请受理协调申请",
-                        action_en="Accept the request", link=f"/cases/jurisdiction_dispute/{case_id}")
+    return Notification(
+        notification_id=f"{uuid.uuid4()}:rz-sfj",
+        recipient="rz-sfj",
+        reason=Reason.COORDINATE,
+        audience=Audience.COORDINATOR,
+        domain_event_id=str(uuid.uuid4()),
+        event_type="jurisdiction_dispute.coordination_requested",
+        process="jurisdiction_dispute",
+        case_id=case_id,
+        workflow_id=f"jurisdiction_dispute/{case_id}",
+        seq=3,
+        occurred_at=NOW,
+        state="coordination_requested",
+        actor="rz-scjgj",
+        title_zh="【管辖争议协调】申请协调",
+        title_en="[Jurisdiction dispute] coordination requested",
+        action_zh="请受理协调申请",
+        action_en="Accept the request",
+        link=f"/cases/jurisdiction_dispute/{case_id}",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -129,9 +185,16 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     migrate(url)
     engine = make_engine(url)
     today = _deadline("case_transfer.head_decision", "rz-scjgj", _later_today())
-    late = _deadline("case_transfer.police_decision", "rz-scjgj", NOW - timedelta(days=1), DeadlineStatus.BREACHED)
-    received = _ev("case_transfer.crime_suspected", 1, kind=EntryKind.RECEIVED, actor="rz-scjgj",
-                   payload={"case_title": "某公司销售假冒商品案"})
+    late = _deadline(
+        "case_transfer.police_decision", "rz-scjgj", NOW - timedelta(days=1), DeadlineStatus.BREACHED
+    )
+    received = _ev(
+        "case_transfer.crime_suspected",
+        1,
+        kind=EntryKind.RECEIVED,
+        actor="rz-scjgj",
+        payload={"case_title": "某公司销售假冒商品案"},
+    )
     set_today = _ev("deadline.set", 2, deadline=today)
     warning = _ev("deadline.warning", 3, deadline=today)
     breached = _ev("deadline.breached", 4, deadline=late)
@@ -143,18 +206,39 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         project(session, [received, set_today, warning, breached])
         for data in (clue, referred):
             assert store_content(session, cipher, envelope(data), process=DR)
-        sent = DomainEvent(event_id=str(uuid.uuid4()), type=f"{DR}.sent", occurred_at=NOW, process=DR,
-                           case_id=REFERRAL, workflow_id=f"{DR}/{REFERRAL}", seq=3, kind=EntryKind.STEP,
-                           state="referred", actor="rz-scjgj", parties=("rz-scjgj",),
-                           payload={"commission": "rz-jwjw"})
+        sent = DomainEvent(
+            event_id=str(uuid.uuid4()),
+            type=f"{DR}.sent",
+            occurred_at=NOW,
+            process=DR,
+            case_id=REFERRAL,
+            workflow_id=f"{DR}/{REFERRAL}",
+            seq=3,
+            kind=EntryKind.STEP,
+            state="referred",
+            actor="rz-scjgj",
+            parties=("rz-scjgj",),
+            payload={"commission": "rz-jwjw"},
+        )
         referral_events = [_referral_domain(clue, 1), _referral_domain(referred, 2), sent]
         project(session, referral_events)
-        notes = [*notifications_for(warning, console_url=""), *notifications_for(breached, console_url=""),
-                 *notifications_for(sent, console_url=""), _coordinator_note("JD-N1")]
+        notes = [
+            *notifications_for(warning, console_url=""),
+            *notifications_for(breached, console_url=""),
+            *notifications_for(sent, console_url=""),
+            _coordinator_note("JD-N1"),
+        ]
         store.record(session, notes, now=NOW)
         for username, (role, agency, is_head) in USERS.items():
-            create_user(session, username=username, password=PASSWORD, role=role, agency=agency, is_head=is_head,
-                        display_name=f"{username}-name")
+            create_user(
+                session,
+                username=username,
+                password=PASSWORD,
+                role=role,
+                agency=agency,
+                is_head=is_head,
+                display_name=f"{username}-name",
+            )
         session.commit()
         rows = session.exec(select(NotificationRecord)).all()
     for row in rows:
@@ -181,7 +265,7 @@ def clients(env: Env) -> dict[str, TestClient]:
 def _bell(page: str) -> int:
     marker = 'id="bell-count">'
     start = page.index(marker) + len(marker)
-    return int(page[start:page.index("<", start)])
+    return int(page[start : page.index("<", start)])
 
 
 # ----- what the notifier stored (sanity of the fixture, so the tests below mean something) ------
@@ -195,9 +279,11 @@ def test_fixture_holds_notifications_from_the_notifier_table(env: Env) -> None:
 # ----- the bell -----------------------------------------------------------------------------------
 
 
-def test_bell_in_the_header_counts_unread_for_the_users_agency_and_role(clients: dict[str, TestClient]) -> None:
+def test_bell_in_the_header_counts_unread_for_the_users_agency_and_role(
+    clients: dict[str, TestClient],
+) -> None:
     page = clients["officer"].get("/cases/case_transfer/CT-N1").text
-    assert 'id="bell"' in page and 'data-bell' in page and 'hx-get="/notifications/bell"' in page
+    assert 'id="bell"' in page and "data-bell" in page and 'hx-get="/notifications/bell"' in page
     officer_count = _bell(page)
     assert officer_count == clients["officer"].get("/api/notifications/unread-count").json()["unread"]
     assert officer_count >= 2  # the warning and the breach, both for the acting agency
@@ -205,13 +291,17 @@ def test_bell_in_the_header_counts_unread_for_the_users_agency_and_role(clients:
     coord = clients["coord"].get("/api/notifications").json()
     sfj_officer = clients["sfj-officer"].get("/api/notifications").json()
     assert "jurisdiction_dispute.coordination_requested" in {n["event_type"] for n in coord["items"]}
-    assert "jurisdiction_dispute.coordination_requested" not in {n["event_type"] for n in sfj_officer["items"]}
+    assert "jurisdiction_dispute.coordination_requested" not in {
+        n["event_type"] for n in sfj_officer["items"]
+    }
     assert coord["unread"] == sfj_officer["unread"] + 1
     # Accounts bound to no agency have no bell; the fragment endpoint then renders nothing.
     assert 'id="bell"' not in clients["oper"].get("/dashboard").text
     assert clients["oper"].get("/notifications/bell").text.strip() == ""
     fragment = clients["officer"].get("/notifications/bell").text
-    assert fragment.startswith('<a href="/notifications" id="bell"') and f">{officer_count}</span>" in fragment
+    assert (
+        fragment.startswith('<a href="/notifications" id="bell"') and f">{officer_count}</span>" in fragment
+    )
 
 
 def test_notifications_page_shows_what_to_do_and_by_when(clients: dict[str, TestClient], env: Env) -> None:
@@ -229,19 +319,30 @@ def test_mark_read_is_per_user_audited_and_lowers_the_count(env: Env, clients: d
     officer, head = clients["officer"], clients["head"]
     note = env.ids["scjgj-deadline.warning"]
     before, head_before = _bell(officer.get("/notifications").text), _bell(head.get("/notifications").text)
-    resp = officer.post(f"/notifications/{note}/read", data={"csrf_token": csrf(officer, "/notifications"),
-                                                              "next": "/notifications?unread=true"})
+    resp = officer.post(
+        f"/notifications/{note}/read",
+        data={"csrf_token": csrf(officer, "/notifications"), "next": "/notifications?unread=true"},
+    )
     assert resp.status_code == 303 and resp.headers["location"] == "/notifications?unread=true"
     row = env.audit()[-1]
-    assert (row.username, row.action, row.outcome, row.target) == ("officer", "notifications.read", "ok",
-                                                                  f"notification/{note}")
+    assert (row.username, row.action, row.outcome, row.target) == (
+        "officer",
+        "notifications.read",
+        "ok",
+        f"notification/{note}",
+    )
     page = officer.get("/notifications?unread=true").text
     assert _bell(page) == before - 1 and f'data-notification="{note}"' not in page
     assert _bell(head.get("/notifications").text) == head_before  # another user's bell is their own
     again = officer.post(f"/notifications/{note}/read", data={"csrf_token": csrf(officer, "/notifications")})
     assert again.status_code == 303 and env.audit()[-1].detail == "already read"
     with Session(env.engine) as session:
-        assert session.exec(select(NotificationRead).where(NotificationRead.notification_id == note)).all()[0].user == "officer"
+        assert (
+            session.exec(select(NotificationRead).where(NotificationRead.notification_id == note))
+            .all()[0]
+            .user
+            == "officer"
+        )
 
 
 def test_json_mark_read_needs_the_csrf_header(env: Env, clients: dict[str, TestClient]) -> None:
@@ -250,15 +351,21 @@ def test_json_mark_read_needs_the_csrf_header(env: Env, clients: dict[str, TestC
     refused = head.post(f"/api/notifications/{note}/read")
     assert refused.status_code == 403 and env.audit()[-1].outcome == "csrf_failed"
     before = head.get("/api/notifications/unread-count").json()["unread"]
-    resp = head.post(f"/api/notifications/{note}/read", headers={"X-CSRF-Token": csrf(head, "/notifications")})
+    resp = head.post(
+        f"/api/notifications/{note}/read", headers={"X-CSRF-Token": csrf(head, "/notifications")}
+    )
     assert resp.status_code == 200
     assert resp.json() == {"id": note, "changed": True, "unread": before - 1}
 
 
-def test_mark_read_of_another_agencys_or_roles_notification_is_forbidden(env: Env, clients: dict[str, TestClient]) -> None:
-    cases = [("other", env.ids["scjgj-deadline.warning"]),  # another agency
-             ("sfj-officer", env.ids["sfj-coordinator"]),  # same agency, a coordinator's notification
-             ("oper", env.ids["scjgj-deadline.warning"])]  # bound to no agency
+def test_mark_read_of_another_agencys_or_roles_notification_is_forbidden(
+    env: Env, clients: dict[str, TestClient]
+) -> None:
+    cases = [
+        ("other", env.ids["scjgj-deadline.warning"]),  # another agency
+        ("sfj-officer", env.ids["sfj-coordinator"]),  # same agency, a coordinator's notification
+        ("oper", env.ids["scjgj-deadline.warning"]),
+    ]  # bound to no agency
     for who, note in cases:
         client = clients[who]
         resp = client.post(f"/notifications/{note}/read", data={"csrf_token": csrf(client, "/notifications")})
@@ -277,7 +384,9 @@ def test_unknown_notification_is_404_and_audited(env: Env, clients: dict[str, Te
     assert env.audit()[-1].outcome == "not_found"
 
 
-def test_operator_may_look_at_any_agency_but_officers_only_their_own(env: Env, clients: dict[str, TestClient]) -> None:
+def test_operator_may_look_at_any_agency_but_officers_only_their_own(
+    env: Env, clients: dict[str, TestClient]
+) -> None:
     body = clients["oper"].get("/api/notifications?agency=rz-scjgj").json()
     assert body["agency"] == "rz-scjgj" and len(body["items"]) >= 2
     page = clients["oper"].get("/notifications?agency=rz-scjgj").text
@@ -296,7 +405,9 @@ def test_mark_all_read_clears_the_bell(env: Env) -> None:
     resp = client.post("/notifications/read-all", data={"csrf_token": csrf(client, "/notifications")})
     assert resp.status_code == 303
     assert _bell(client.get("/notifications").text) == 0
-    assert env.audit()[-1].action == "notifications.read_all" and "marked read" in (env.audit()[-1].detail or "")
+    assert env.audit()[-1].action == "notifications.read_all" and "marked read" in (
+        env.audit()[-1].detail or ""
+    )
 
 
 # ----- the daily digest ------------------------------------------------------------------------------
@@ -334,13 +445,28 @@ def test_digest_agency_picker_for_supervising_roles(env: Env, clients: dict[str,
 
 
 def _user(role: Role, agency: str | None) -> CurrentUser:
-    return CurrentUser(id=1, username="u", display_name="u", role=role, agency=agency, is_head=False, lang="zh",
-                       session_id="s", csrf_token="c")
+    return CurrentUser(
+        id=1,
+        username="u",
+        display_name="u",
+        role=role,
+        agency=agency,
+        is_head=False,
+        lang="zh",
+        session_id="s",
+        csrf_token="c",
+    )
 
 
 def test_a_stored_notification_rings_only_the_bells_it_is_for(env: Env) -> None:
-    note = notifications_for(_ev("deadline.warning", 9, deadline=_deadline("case_transfer.head_decision", "rz-scjgj",
-                                                                            NOW + timedelta(days=1))), console_url="")[0]
+    note = notifications_for(
+        _ev(
+            "deadline.warning",
+            9,
+            deadline=_deadline("case_transfer.head_decision", "rz-scjgj", NOW + timedelta(days=1)),
+        ),
+        console_url="",
+    )[0]
 
     class Msg:
         data = json.dumps(note.model_dump(mode="json"), ensure_ascii=False).encode()
@@ -348,8 +474,12 @@ def test_a_stored_notification_rings_only_the_bells_it_is_for(env: Env) -> None:
     hub = LiveHub(lambda: env.engine)
 
     async def run() -> tuple[list[str], list[str]]:
-        officer = hub.stream(lambda c: access.sees_live(_user(Role.AGENCY_OFFICER, "rz-scjgj"), c), heartbeat=0.05)
-        stranger = hub.stream(lambda c: access.sees_live(_user(Role.AGENCY_OFFICER, "rz-sthjj"), c), heartbeat=0.05)
+        officer = hub.stream(
+            lambda c: access.sees_live(_user(Role.AGENCY_OFFICER, "rz-scjgj"), c), heartbeat=0.05
+        )
+        stranger = hub.stream(
+            lambda c: access.sees_live(_user(Role.AGENCY_OFFICER, "rz-sthjj"), c), heartbeat=0.05
+        )
         got = ([await officer.__anext__()], [await stranger.__anext__()])
         await hub._on_notification(Msg())
         got[0].append(await officer.__anext__())
@@ -364,7 +494,9 @@ def test_a_stored_notification_rings_only_the_bells_it_is_for(env: Env) -> None:
 
 
 def test_sees_live_rules() -> None:
-    ring = Change("case_transfer", "X", "deadline.warning", agency="rz-sfj", kind="notify", audience="coordinator")
+    ring = Change(
+        "case_transfer", "X", "deadline.warning", agency="rz-sfj", kind="notify", audience="coordinator"
+    )
     assert access.sees_live(_user(Role.COORDINATOR, "rz-sfj"), ring)
     assert not access.sees_live(_user(Role.AGENCY_OFFICER, "rz-sfj"), ring)  # not for its role
     assert not access.sees_live(_user(Role.OPERATOR, None), ring)  # no agency, no bell
@@ -383,7 +515,9 @@ def test_referral_content_is_stored_encrypted(env: Env) -> None:
     assert all("赵某明".encode() not in r.ciphertext for r in rows)
 
 
-def test_referral_page_shows_content_only_to_the_need_to_know_circle(env: Env, clients: dict[str, TestClient]) -> None:
+def test_referral_page_shows_content_only_to_the_need_to_know_circle(
+    env: Env, clients: dict[str, TestClient]
+) -> None:
     path = f"/cases/{DR}/{REFERRAL}"
     for who in ("disc", "head"):  # the city commission's officer and the referring body's head
         before = len(env.audit())
@@ -430,8 +564,9 @@ GET_MATRIX: list[tuple[str, set[str]]] = [
 
 
 @pytest.mark.parametrize("path,allowed", GET_MATRIX, ids=[p for p, _ in GET_MATRIX])
-def test_every_role_against_every_notification_page(env: Env, clients: dict[str, TestClient], path: str,
-                                                    allowed: set[str]) -> None:
+def test_every_role_against_every_notification_page(
+    env: Env, clients: dict[str, TestClient], path: str, allowed: set[str]
+) -> None:
     for username, client in clients.items():
         before = len(env.audit())
         resp = client.get(path)
@@ -439,7 +574,10 @@ def test_every_role_against_every_notification_page(env: Env, clients: dict[str,
             assert resp.status_code == 200, (username, path, resp.status_code)
         else:
             assert resp.status_code == 403, (username, path, resp.status_code)
-            assert [(r.username, r.outcome) for r in env.audit()[before:]] == [(username, "forbidden")], (username, path)
+            assert [(r.username, r.outcome) for r in env.audit()[before:]] == [(username, "forbidden")], (
+                username,
+                path,
+            )
 
 
 def test_every_role_against_every_notification_action(env: Env) -> None:

@@ -46,11 +46,17 @@ USERS: dict[str, tuple[str, str | None, bool]] = {
 SUPERVISORS = {"coord", "oper", "admin"}
 
 
-def _view(code: str, name: str, department: str, state: ItemState, review_in_days: int | None,
-          **counters: int) -> dict[str, Any]:
+def _view(
+    code: str, name: str, department: str, state: ItemState, review_in_days: int | None, **counters: int
+) -> dict[str, Any]:
     return DelegatedItemView(
-        code=code, name_zh=name, name_en=f"{code} in English", original_department=department, township=TOWN,
-        scope="限于街道辖区内居住小区" if code == "ZH-0215" else None, state=state,
+        code=code,
+        name_zh=name,
+        name_en=f"{code} in English",
+        original_department=department,
+        township=TOWN,
+        scope="限于街道辖区内居住小区" if code == "ZH-0215" else None,
+        state=state,
         effective_at=NOW - timedelta(days=300),
         next_review_at=NOW + timedelta(days=review_in_days) if review_in_days is not None else None,
         counters=ItemCounters(**counters),
@@ -59,20 +65,47 @@ def _view(code: str, name: str, department: str, state: ItemState, review_in_day
 
 def _events() -> list[DomainEvent]:
     def ev(type_: str, seq: int, items: list[dict[str, Any]], state: str) -> DomainEvent:
-        return DomainEvent(event_id=str(uuid.uuid4()), type=type_, occurred_at=NOW - timedelta(hours=10 - seq),
-                           process=P, case_id=CASE, workflow_id=f"{P}/{CASE}", seq=seq, kind=EntryKind.STEP,
-                           state=state, actor="rz-dg", parties=("rz-dg", TOWN, "rz-dg-zhzfj", "rz-dg-scjgj"),
-                           payload={"title": "东政发〔2026〕12号 赋权 石臼街道", "township": TOWN, "items": items})
+        return DomainEvent(
+            event_id=str(uuid.uuid4()),
+            type=type_,
+            occurred_at=NOW - timedelta(hours=10 - seq),
+            process=P,
+            case_id=CASE,
+            workflow_id=f"{P}/{CASE}",
+            seq=seq,
+            kind=EntryKind.STEP,
+            state=state,
+            actor="rz-dg",
+            parties=("rz-dg", TOWN, "rz-dg-zhzfj", "rz-dg-scjgj"),
+            payload={"title": "东政发〔2026〕12号 赋权 石臼街道", "township": TOWN, "items": items},
+        )
 
-    granted = [_view("ZH-0107", "对在城市道路上擅自摆摊设点的行政处罚", "rz-dg-zhzfj", ItemState.GRANTED, None),
-               _view("ZH-0215", "对擅自占用城市绿地的行政处罚", "rz-dg-zhzfj", ItemState.GRANTED, None),
-               _view("SC-0032", "对无照经营的行政处罚", "rz-dg-scjgj", ItemState.GRANTED, None)]
-    later = [_view("ZH-0107", "对在城市道路上擅自摆摊设点的行政处罚", "rz-dg-zhzfj", ItemState.ACTIVE, 65,
-                   handled=7, refused=1, overturned=0, complaint=2),
-             _view("ZH-0215", "对擅自占用城市绿地的行政处罚", "rz-dg-zhzfj", ItemState.UNDER_REVIEW, -3, handled=2),
-             _view("SC-0032", "对无照经营的行政处罚", "rz-dg-scjgj", ItemState.RETURNED, None, handled=1)]
-    return [ev("power_delegation.opened", 1, granted, "granted"), ev("power_delegation.review_started", 2, later,
-                                                                      "under_review")]
+    granted = [
+        _view("ZH-0107", "对在城市道路上擅自摆摊设点的行政处罚", "rz-dg-zhzfj", ItemState.GRANTED, None),
+        _view("ZH-0215", "对擅自占用城市绿地的行政处罚", "rz-dg-zhzfj", ItemState.GRANTED, None),
+        _view("SC-0032", "对无照经营的行政处罚", "rz-dg-scjgj", ItemState.GRANTED, None),
+    ]
+    later = [
+        _view(
+            "ZH-0107",
+            "对在城市道路上擅自摆摊设点的行政处罚",
+            "rz-dg-zhzfj",
+            ItemState.ACTIVE,
+            65,
+            handled=7,
+            refused=1,
+            overturned=0,
+            complaint=2,
+        ),
+        _view(
+            "ZH-0215", "对擅自占用城市绿地的行政处罚", "rz-dg-zhzfj", ItemState.UNDER_REVIEW, -3, handled=2
+        ),
+        _view("SC-0032", "对无照经营的行政处罚", "rz-dg-scjgj", ItemState.RETURNED, None, handled=1),
+    ]
+    return [
+        ev("power_delegation.opened", 1, granted, "granted"),
+        ev("power_delegation.review_started", 2, later, "under_review"),
+    ]
 
 
 class Env:
@@ -100,8 +133,15 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     with Session(engine) as session:
         project(session, _events())
         for username, (role, agency, is_head) in USERS.items():
-            create_user(session, username=username, password=PASSWORD, role=role, agency=agency, is_head=is_head,
-                        display_name=f"{username}-name")
+            create_user(
+                session,
+                username=username,
+                password=PASSWORD,
+                role=role,
+                agency=agency,
+                is_head=is_head,
+                display_name=f"{username}-name",
+            )
         session.commit()
     settings = ConsoleSettings(DATABASE_URL=url, LAWLINK_SESSION_SECRET="t" * 32, LAWLINK_ENV="test")
     app = create_app(settings, actions=FakeActions(), live=False)
@@ -118,10 +158,15 @@ def clients(env: Env) -> dict[str, TestClient]:
 def test_township_page_lists_items_state_review_and_counters(clients: dict[str, TestClient]) -> None:
     page = clients["town"].get(f"/townships/{TOWN}").text
     assert "日照市东港区石臼街道办事处" in page and 'id="township-items"' in page
-    for code, name in (("ZH-0107", "对在城市道路上擅自摆摊设点的行政处罚"), ("ZH-0215", "对擅自占用城市绿地的行政处罚"),
-                       ("SC-0032", "对无照经营的行政处罚")):
+    for code, name in (
+        ("ZH-0107", "对在城市道路上擅自摆摊设点的行政处罚"),
+        ("ZH-0215", "对擅自占用城市绿地的行政处罚"),
+        ("SC-0032", "对无照经营的行政处罚"),
+    ):
         assert f'data-item="{code}"' in page and name in page
-    assert "日照市东港区综合行政执法局" in page and "日照市东港区市场监督管理局" in page  # original departments
+    assert (
+        "日照市东港区综合行政执法局" in page and "日照市东港区市场监督管理局" in page
+    )  # original departments
     assert "乡镇行使中" in page and "评估中" in page and "已退回原部门" in page  # item states, in Chinese
     review = (NOW + timedelta(days=65)).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d")
     assert review in page and "距评估 65 天" in page
@@ -129,7 +174,11 @@ def test_township_page_lists_items_state_review_and_counters(clients: dict[str, 
     assert "限于街道辖区内居住小区" in page
     assert f'href="/cases/power_delegation/{CASE}"' in page
     # soonest review first (the overdue review of ZH-0215), items without a review date last
-    assert page.index('data-item="ZH-0215"') < page.index('data-item="ZH-0107"') < page.index('data-item="SC-0032"')
+    assert (
+        page.index('data-item="ZH-0215"')
+        < page.index('data-item="ZH-0107"')
+        < page.index('data-item="SC-0032"')
+    )
     classes = re.search(r'<tr data-item="ZH-0215" class="([^"]*)"', page).group(1)
     assert "row-breached" in classes and "距评估 -3 天" in page  # the review date has passed
 
@@ -149,7 +198,11 @@ def test_township_json_and_returned_filter(clients: dict[str, TestClient]) -> No
 
 def test_township_list_counts_items_by_state(clients: dict[str, TestClient]) -> None:
     rows = {r["township"]: r for r in clients["coord"].get("/api/townships").json()}
-    assert rows[TOWN]["items"] == 3 and rows[TOWN]["by_state"] == {"active": 1, "under_review": 1, "returned": 1}
+    assert rows[TOWN]["items"] == 3 and rows[TOWN]["by_state"] == {
+        "active": 1,
+        "under_review": 1,
+        "returned": 1,
+    }
     assert rows[OTHER_TOWN]["items"] == 0  # every township is listed, also those without items
     page = clients["coord"].get("/townships").text
     assert f'href="/townships/{TOWN}"' in page and "乡镇行使中 1" in page
@@ -165,8 +218,12 @@ def test_township_officers_see_only_their_own_township(env: Env, clients: dict[s
     before = len(env.audit())
     assert clients["town2"].get(f"/townships/{TOWN}").status_code == 403
     row = env.audit()[before]
-    assert (row.username, row.action, row.outcome, row.target) == ("town2", "township.view", "forbidden",
-                                                                  f"township/{TOWN}")
+    assert (row.username, row.action, row.outcome, row.target) == (
+        "town2",
+        "township.view",
+        "forbidden",
+        f"township/{TOWN}",
+    )
     assert '<a href="/townships"' not in clients["officer"].get("/agency").text  # not a township: no link
 
 
@@ -199,8 +256,9 @@ MATRIX: list[tuple[str, dict[str, int]]] = [
 
 
 @pytest.mark.parametrize("path,allowed", MATRIX, ids=[p for p, _ in MATRIX])
-def test_every_role_against_every_township_endpoint(env: Env, clients: dict[str, TestClient], path: str,
-                                                    allowed: dict[str, int]) -> None:
+def test_every_role_against_every_township_endpoint(
+    env: Env, clients: dict[str, TestClient], path: str, allowed: dict[str, int]
+) -> None:
     for username, client in clients.items():
         before = len(env.audit())
         resp = client.get(path)
@@ -208,7 +266,10 @@ def test_every_role_against_every_township_endpoint(env: Env, clients: dict[str,
             assert resp.status_code == allowed[username], (username, path, resp.status_code)
         else:
             assert resp.status_code == 403, (username, path, resp.status_code)
-            assert [(r.username, r.outcome) for r in env.audit()[before:]] == [(username, "forbidden")], (username, path)
+            assert [(r.username, r.outcome) for r in env.audit()[before:]] == [(username, "forbidden")], (
+                username,
+                path,
+            )
 
 
 def test_every_console_route_has_a_role_matrix_row(env: Env) -> None:
@@ -217,9 +278,13 @@ def test_every_console_route_has_a_role_matrix_row(env: Env) -> None:
     from tests.unit import test_console_notifications as notes
 
     note = "x:rz-scjgj"
-    paths = ([p for p, _ in base.GET_MATRIX] + [p for p, _, _ in base.POST_MATRIX] + [p for p, _ in notes.GET_MATRIX]
-             + [p for p, _ in MATRIX] + [f"/notifications/{note}/read", f"/api/notifications/{note}/read",
-                                         "/notifications/read-all"])
+    paths = (
+        [p for p, _ in base.GET_MATRIX]
+        + [p for p, _, _ in base.POST_MATRIX]
+        + [p for p, _ in notes.GET_MATRIX]
+        + [p for p, _ in MATRIX]
+        + [f"/notifications/{note}/read", f"/api/notifications/{note}/read", "/notifications/read-all"]
+    )
     exempt = {"/login", "/logout", "/lang", "/events", "/healthz", "/static"}  # sign-in, plumbing, assets
     uncovered = []
     for route in env.app.routes:

@@ -27,8 +27,22 @@ def test_users_add_hashes_the_password_and_refuses_bad_input(db: str, tmp_path: 
     runner = CliRunner()
     secret = tmp_path / "pw"
     secret.write_text("a-long-password\n", encoding="utf-8")
-    result = runner.invoke(app, ["users", "add", "wang", "--role", "agency_officer", "--agency", "rz-scjgj",
-                                 "--name", "王磊", "--password-file", str(secret)])
+    result = runner.invoke(
+        app,
+        [
+            "users",
+            "add",
+            "wang",
+            "--role",
+            "agency_officer",
+            "--agency",
+            "rz-scjgj",
+            "--name",
+            "王磊",
+            "--password-file",
+            str(secret),
+        ],
+    )
     assert result.exit_code == 0, result.output
     engine = make_engine(db)
     with Session(engine) as session:
@@ -49,11 +63,20 @@ def test_demo_users_are_created_once_with_working_passwords(db: str) -> None:
     migrate(db)
     engine = make_engine(db)
     created = create_demo_users(engine)
-    assert {c[1] for c in created} == {"coordinator", "operator", "agency_officer", "discipline_officer", "admin"}
+    assert {c[1] for c in created} == {
+        "coordinator",
+        "operator",
+        "agency_officer",
+        "discipline_officer",
+        "admin",
+    }
     assert len(created) == len(DEMO_USERS)
     with Session(engine) as session:
         for username, _, _, password in created:
             assert authenticate(session, username, password) is not None
-        assert session.exec(select(ConsoleUser).where(ConsoleUser.username == "coordinator")).one().agency == "rz-sfj"
+        assert (
+            session.exec(select(ConsoleUser).where(ConsoleUser.username == "coordinator")).one().agency
+            == "rz-sfj"
+        )
     assert create_demo_users(engine) == []  # printed once: the second run creates nothing
     engine.dispose()

@@ -53,7 +53,7 @@ class Feed:
     def row(self) -> DisputeTask:
         events = [e for e in self.published.events if e.case_id == self.case_id]
         with Session(self.engine) as session:
-            project(session, events[self.done:])
+            project(session, events[self.done :])
             session.commit()
             self.done = len(events)
             row = session.get(DisputeTask, f"{PROCESS}/{self.case_id}")
@@ -72,7 +72,9 @@ def _live_due(published: CollectingPublisher, case_id: str) -> datetime | None:
     return min(live) if live else None
 
 
-async def test_inbox_row_follows_every_step_and_ignores_arrival_order(time_skipping_env, task_queue, engine, tmp_path) -> None:  # noqa: ANN001
+async def test_inbox_row_follows_every_step_and_ignores_arrival_order(
+    time_skipping_env, task_queue, engine, tmp_path
+) -> None:  # noqa: ANN001
     client = time_skipping_env.client
     case_id = new_case_id("INBOX")
     async with run_worker(client, task_queue) as published:
@@ -80,8 +82,17 @@ async def test_inbox_row_follows_every_step_and_ignores_arrival_order(time_skipp
         handle = await start_case(client, task_queue, "JurisdictionDispute", PROCESS, case_id)
         await send(handle, event(PROCESS, "dispute_raised", case_id=case_id))
         row = feed.row()
-        assert (row.state, row.kind, row.coordinator_office, row.claimed_by) == ("negotiating", "positive", "rz-sfj", None)
-        assert row.parties == ["rz-hyfzj", "rz-scjgj"] and row.title and row.enforcement_case_no == "日市监立〔2026〕88号"
+        assert (row.state, row.kind, row.coordinator_office, row.claimed_by) == (
+            "negotiating",
+            "positive",
+            "rz-sfj",
+            None,
+        )
+        assert (
+            row.parties == ["rz-hyfzj", "rz-scjgj"]
+            and row.title
+            and row.enforcement_case_no == "日市监立〔2026〕88号"
+        )
         assert row.suggested_agency == "rz-hyfzj" and "2026-10-08" in (row.suggested_reason or "")
         assert row.filing_dates == {"rz-hyfzj": "2026-10-08", "rz-scjgj": "2026-10-15"}
         assert row.due_at == _live_due(published, case_id) and row.due_at is not None
@@ -119,11 +130,16 @@ async def test_inbox_row_follows_every_step_and_ignores_arrival_order(time_skipp
         row = feed.row()
         assert (row.state, row.closed, row.due_at) == ("resolved", True, None)
         assert list_inbox(_session(engine), case_id=case_id) == []
-        assert [r.state for r in list_inbox(_session(engine), case_id=case_id, include_closed=True)] == ["resolved"]
+        assert [r.state for r in list_inbox(_session(engine), case_id=case_id, include_closed=True)] == [
+            "resolved"
+        ]
 
         events = [e for e in published.events if e.case_id == case_id]
     expected = _snapshot(engine, case_id)
-    for name, order in (("reversed.db", list(reversed(events))), ("shuffled.db", random.Random(7).sample(events, len(events)))):
+    for name, order in (
+        ("reversed.db", list(reversed(events))),
+        ("shuffled.db", random.Random(7).sample(events, len(events))),
+    ):
         other = _fresh(tmp_path, name)
         with Session(other) as session:
             project(session, order)
@@ -146,20 +162,44 @@ def _snapshot(engine: Engine, case_id: str) -> dict[str, Any]:
 
 def _event(case_id: str, seq: int, type_: str, state: str, **payload: Any) -> DomainEvent:
     return DomainEvent(
-        event_id=f"{case_id}-{seq}", type=type_, occurred_at=datetime(2026, 11, 2, 10, tzinfo=UTC) + timedelta(minutes=seq),
-        process=PROCESS, case_id=case_id, workflow_id=f"{PROCESS}/{case_id}", seq=seq, kind="step", state=state,
-        parties=("rz-hyfzj", "rz-scjgj"), payload=payload,
+        event_id=f"{case_id}-{seq}",
+        type=type_,
+        occurred_at=datetime(2026, 11, 2, 10, tzinfo=UTC) + timedelta(minutes=seq),
+        process=PROCESS,
+        case_id=case_id,
+        workflow_id=f"{PROCESS}/{case_id}",
+        seq=seq,
+        kind="step",
+        state=state,
+        parties=("rz-hyfzj", "rz-scjgj"),
+        payload=payload,
     )
 
 
 def _deadline_event(case_id: str, seq: int, state: str, due: datetime, status: str = "open") -> DomainEvent:
     from contracts.deadline_models import DeadlineInfo
 
-    info = DeadlineInfo(deadline_id="d", rule="jurisdiction_dispute.designation", label_zh="指定", label_en="Designate",
-                        source="s", party="rz-sfj", starts_at=due - timedelta(days=20), due_at=due, warn_at=None,
-                        counting="working_days", length=15, provisional=False, status=status)
+    info = DeadlineInfo(
+        deadline_id="d",
+        rule="jurisdiction_dispute.designation",
+        label_zh="指定",
+        label_en="Designate",
+        source="s",
+        party="rz-sfj",
+        starts_at=due - timedelta(days=20),
+        due_at=due,
+        warn_at=None,
+        counting="working_days",
+        length=15,
+        provisional=False,
+        status=status,
+    )
     return DomainEvent.model_validate(
-        {**_event(case_id, seq, "deadline.set", state).model_dump(), "deadline": info.model_dump(), "kind": "deadline"}
+        {
+            **_event(case_id, seq, "deadline.set", state).model_dump(),
+            "deadline": info.model_dump(),
+            "kind": "deadline",
+        }
     )
 
 
@@ -173,35 +213,77 @@ def test_list_inbox_filters_and_sorts_by_due_date(engine) -> None:  # noqa: ANN0
     ]
     with Session(engine) as session:
         for case_id, office, state, due, holder in rows:
-            events = [_event(case_id, 1, "jurisdiction_dispute.opened", "negotiating", kind="positive",
-                             coordinator_office=office, parties=["rz-hyfzj", "rz-scjgj"], suggestion={})]
+            events = [
+                _event(
+                    case_id,
+                    1,
+                    "jurisdiction_dispute.opened",
+                    "negotiating",
+                    kind="positive",
+                    coordinator_office=office,
+                    parties=["rz-hyfzj", "rz-scjgj"],
+                    suggestion={},
+                )
+            ]
             if holder:
-                events.append(_event(case_id, 2, "jurisdiction_dispute.claimed", state, coordinator=holder, coordinator_name="某"))
+                events.append(
+                    _event(
+                        case_id,
+                        2,
+                        "jurisdiction_dispute.claimed",
+                        state,
+                        coordinator=holder,
+                        coordinator_name="某",
+                    )
+                )
             if due:
                 events.append(_deadline_event(case_id, 3, state, due))
             events.append(_event(case_id, 4, "jurisdiction_dispute.noop", state))
             project(session, events)
-        project(session, [_event("C-gone", 1, "jurisdiction_dispute.opened", "negotiating", coordinator_office="rz-sfj"),
-                          _event("C-gone", 2, "case.closed", "agreed", agency="rz-hyfzj")])
+        project(
+            session,
+            [
+                _event(
+                    "C-gone", 1, "jurisdiction_dispute.opened", "negotiating", coordinator_office="rz-sfj"
+                ),
+                _event("C-gone", 2, "case.closed", "agreed", agency="rz-hyfzj"),
+            ],
+        )
         session.commit()
 
     with Session(engine) as session:
-        assert [r.case_id for r in list_inbox(session, agency="rz-sfj", now=base)] == ["C-soon", "C-late", "C-none"]
+        assert [r.case_id for r in list_inbox(session, agency="rz-sfj", now=base)] == [
+            "C-soon",
+            "C-late",
+            "C-none",
+        ]
         assert [r.case_id for r in list_inbox(session, agency="rz-sfj", overdue=True, now=base)] == ["C-soon"]
-        assert [r.case_id for r in list_inbox(session, agency="rz-sfj", overdue=False, now=base)] == ["C-late", "C-none"]
+        assert [r.case_id for r in list_inbox(session, agency="rz-sfj", overdue=False, now=base)] == [
+            "C-late",
+            "C-none",
+        ]
         assert [r.case_id for r in list_inbox(session, claimed_by="u-coord-1")] == ["C-late"]
         assert [r.case_id for r in list_inbox(session, state="coordinating", now=base)] == ["C-dg", "C-late"]
         assert [r.case_id for r in list_inbox(session, agency="rz-dg-sfj")] == ["C-dg"]
         assert [r.case_id for r in list_inbox(session, state="agreed")] == ["C-gone"]
         assert list_inbox(session, state="agreed")[0].designated_agency == "rz-hyfzj"
-        assert [r.case_id for r in list_inbox(session, agency="rz-sfj", limit=1, offset=1, now=base)] == ["C-late"]
+        assert [r.case_id for r in list_inbox(session, agency="rz-sfj", limit=1, offset=1, now=base)] == [
+            "C-late"
+        ]
         with pytest.raises(ValueError, match="limit"):
             list_inbox(session, limit=0)
         with pytest.raises(ValueError, match="offset"):
             list_inbox(session, offset=-1)
 
         # A claim reported out of order: the older "claimed" never overrides a newer "unclaimed".
-        project(session, [_event("C-late", 6, "jurisdiction_dispute.unclaimed", "coordinating", coordinator="u-coord-1"),
-                          _event("C-late", 5, "jurisdiction_dispute.claimed", "coordinating", coordinator="u-coord-2")])
+        project(
+            session,
+            [
+                _event(
+                    "C-late", 6, "jurisdiction_dispute.unclaimed", "coordinating", coordinator="u-coord-1"
+                ),
+                _event("C-late", 5, "jurisdiction_dispute.claimed", "coordinating", coordinator="u-coord-2"),
+            ],
+        )
         session.commit()
         assert list_inbox(session, case_id="C-late")[0].claimed_by is None

@@ -49,8 +49,12 @@ def ev(name: str, case_id: str, **changes: Any) -> dict[str, Any]:
 
 
 def coord(user: str = "u-coord-1", agency: str = OFFICE, **extra: Any) -> dict[str, Any]:
-    return {"coordinator": user, "coordinator_name": "张明" if user == "u-coord-1" else "李华",
-            "coordinator_agency": agency, **extra}
+    return {
+        "coordinator": user,
+        "coordinator_name": "张明" if user == "u-coord-1" else "李华",
+        "coordinator_agency": agency,
+        **extra,
+    }
 
 
 async def status(handle: WorkflowHandle[Any, Any]) -> CaseStatus:
@@ -70,8 +74,14 @@ async def accepted(client: Client, task_queue: str, case_id: str) -> WorkflowHan
     return handle
 
 
-async def refused(published: CollectingPublisher, case_id: str, handle: WorkflowHandle[Any, Any],
-                  call: Any, field: str, words: str) -> None:
+async def refused(
+    published: CollectingPublisher,
+    case_id: str,
+    handle: WorkflowHandle[Any, Any],
+    call: Any,
+    field: str,
+    words: str,
+) -> None:
     """The action is refused with ``field`` and a reason containing ``words``; nothing changes."""
     before_events = list(published.types(case_id))
     before = await status(handle)
@@ -92,11 +102,19 @@ async def finished(handle: WorkflowHandle[Any, Any]) -> CaseStatus:
 
 def breach_sequence(published: CollectingPublisher, case_id: str, rule: str) -> tuple[list[str], list[str]]:
     """Deadline event types of one rule in order, and the escalation targets of its breach."""
-    kinds = [e.type for e in published.events
-             if e.case_id == case_id and e.deadline is not None and e.deadline.rule == rule
-             and e.type.startswith("deadline.")]
-    targets = [e.payload["target"] for e in published.of_type("escalation.raised", case_id)
-               if e.payload["rule"] == rule]
+    kinds = [
+        e.type
+        for e in published.events
+        if e.case_id == case_id
+        and e.deadline is not None
+        and e.deadline.rule == rule
+        and e.type.startswith("deadline.")
+    ]
+    targets = [
+        e.payload["target"]
+        for e in published.of_type("escalation.raised", case_id)
+        if e.payload["rule"] == rule
+    ]
     return kinds, targets
 
 
@@ -135,7 +153,9 @@ async def test_agreement_signed_by_every_party_within_the_window(time_skipping_e
         assert "deadline.breached" not in published.types(case_id)
 
 
-async def test_no_agreement_coordination_opinions_designation_acknowledged(time_skipping_env, task_queue) -> None:  # noqa: ANN001
+async def test_no_agreement_coordination_opinions_designation_acknowledged(
+    time_skipping_env, task_queue
+) -> None:  # noqa: ANN001
     client = time_skipping_env.client
     case_id = new_case_id("JD")
     async with run_worker(client, task_queue) as published:
@@ -144,7 +164,10 @@ async def test_no_agreement_coordination_opinions_designation_acknowledged(time_
         assert result.state == "coordination_requested"
         acceptance = [e.deadline for e in published.of_type("deadline.set", case_id)][-1]
         assert acceptance is not None and acceptance.party == OFFICE and acceptance.escalate_to == (GOV,)
-        assert published.of_type("deadline.cancelled", case_id)[0].deadline.rule == "jurisdiction_dispute.negotiation"  # type: ignore[union-attr]
+        assert (
+            published.of_type("deadline.cancelled", case_id)[0].deadline.rule
+            == "jurisdiction_dispute.negotiation"
+        )  # type: ignore[union-attr]
 
         assert (await send(handle, ev("coordination_accepted", case_id))).state == "coordinating"
         designation = [e.deadline for e in published.of_type("deadline.set", case_id)][-1]
@@ -156,11 +179,21 @@ async def test_no_agreement_coordination_opinions_designation_acknowledged(time_
         again = await dc.claim(client, case_id, ClaimInput(**coord()))
         assert again.duplicate and published.types(case_id).count("jurisdiction_dispute.claimed") == 1
 
-        asked = await dc.request_opinions(client, case_id, RequestOpinionsInput(**coord(), agencies=[A, B], note="请于期限内提交书面意见"))
+        asked = await dc.request_opinions(
+            client, case_id, RequestOpinionsInput(**coord(), agencies=[A, B], note="请于期限内提交书面意见")
+        )
         assert asked.state == "opinions_requested"
         request = published.of_type("jurisdiction_dispute.opinion_requested", case_id)[0]
-        assert request.actor == "u-coord-1" and request.kind == "request" and request.payload["agencies"] == [A, B]
-        opinion_deadlines = [e.deadline for e in published.of_type("deadline.set", case_id) if e.deadline.rule.endswith(".opinion")]  # type: ignore[union-attr]
+        assert (
+            request.actor == "u-coord-1"
+            and request.kind == "request"
+            and request.payload["agencies"] == [A, B]
+        )
+        opinion_deadlines = [
+            e.deadline
+            for e in published.of_type("deadline.set", case_id)
+            if e.deadline.rule.endswith(".opinion")
+        ]  # type: ignore[union-attr]
         assert sorted(d.party for d in opinion_deadlines) == [A, B]  # type: ignore[union-attr]
 
         assert (await send(handle, ev("opinion_submitted", case_id, agency=A))).state == "opinions_requested"
@@ -168,7 +201,9 @@ async def test_no_agreement_coordination_opinions_designation_acknowledged(time_
             await send(handle, ev("opinion_submitted", case_id, agency="rz-gaj"))
         assert (await send(handle, ev("opinion_submitted", case_id, agency=B))).state == "coordinating"
 
-        designated = await dc.designate(client, case_id, DesignateInput(**coord(), agency=A, reason="最先立案，且属渔业管理事项"))
+        designated = await dc.designate(
+            client, case_id, DesignateInput(**coord(), agency=A, reason="最先立案，且属渔业管理事项")
+        )
         assert designated.state == "designated" and designated.designated_agency == A
         decision = published.of_type("jurisdiction_dispute.jurisdiction_designated", case_id)[0]
         assert decision.actor == "u-coord-1" and decision.payload["follows_suggestion"] is True
@@ -203,7 +238,9 @@ async def test_coordination_rejected_ends_the_dispute(time_skipping_env, task_qu
         assert published.of_type("case.closed", case_id)[0].payload["reason"].startswith("该事项已由人民法院")
 
 
-async def test_breaches_at_every_stage_warn_and_escalate_without_deciding(time_skipping_env, task_queue) -> None:  # noqa: ANN001
+async def test_breaches_at_every_stage_warn_and_escalate_without_deciding(
+    time_skipping_env, task_queue
+) -> None:  # noqa: ANN001
     client = time_skipping_env.client
     case_id = new_case_id("JD")
     async with run_worker(client, task_queue) as published:
@@ -220,7 +257,9 @@ async def test_breaches_at_every_stage_warn_and_escalate_without_deciding(time_s
         assert (await status(handle)).state == "coordination_requested"
 
         await send(handle, ev("coordination_accepted", case_id))  # late: the breach stays on record
-        met = [e for e in published.of_type("deadline.met", case_id) if e.deadline.rule.endswith("acceptance")]  # type: ignore[union-attr]
+        met = [
+            e for e in published.of_type("deadline.met", case_id) if e.deadline.rule.endswith("acceptance")
+        ]  # type: ignore[union-attr]
         assert met[0].payload == {"late": True}
         await dc.claim(client, case_id, ClaimInput(**coord()))
         await dc.request_opinions(client, case_id, RequestOpinionsInput(**coord(), agencies=[B]))
@@ -232,14 +271,21 @@ async def test_breaches_at_every_stage_warn_and_escalate_without_deciding(time_s
         await time_skipping_env.sleep(timedelta(days=20))
         kinds, targets = breach_sequence(published, case_id, "jurisdiction_dispute.designation")
         assert kinds == ["deadline.set", "deadline.warning", "deadline.breached"] and targets == [GOV]
-        await refused(published, case_id, handle,
-                      dc.extend(client, case_id, ExtendInput(**coord(), working_days=5, reason="需补充调查")),
-                      "working_days", "already passed")
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.extend(client, case_id, ExtendInput(**coord(), working_days=5, reason="需补充调查")),
+            "working_days",
+            "already passed",
+        )
 
         await dc.designate(client, case_id, DesignateInput(**coord(), agency=B, reason="产品进入流通环节"))
         cancelled = [e.deadline.rule for e in published.of_type("deadline.cancelled", case_id)]  # type: ignore[union-attr]
         assert "jurisdiction_dispute.opinion" in cancelled  # the overdue opinion no longer applies
-        assert [d.rule for d in (await status(handle)).open_deadlines] == ["jurisdiction_dispute.acknowledgement"]
+        assert [d.rule for d in (await status(handle)).open_deadlines] == [
+            "jurisdiction_dispute.acknowledgement"
+        ]
         await time_skipping_env.sleep(timedelta(days=6))
         kinds, targets = breach_sequence(published, case_id, "jurisdiction_dispute.acknowledgement")
         assert kinds == ["deadline.set", "deadline.warning", "deadline.breached"] and targets == [OFFICE]
@@ -254,26 +300,43 @@ async def test_extension_once_with_reason_and_never_twice(time_skipping_env, tas
     async with run_worker(client, task_queue) as published:
         handle = await accepted(client, task_queue, case_id)
         await dc.claim(client, case_id, ClaimInput(**coord()))
-        await refused(published, case_id, handle,
-                      dc.extend(client, case_id, ExtendInput(**coord(), working_days=5, reason="  ")),
-                      "reason", "needs written reasons")
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.extend(client, case_id, ExtendInput(**coord(), working_days=5, reason="  ")),
+            "reason",
+            "needs written reasons",
+        )
         designation = published.of_type("deadline.set", case_id)[-1].deadline
         assert designation is not None
-        result = await dc.extend(client, case_id, ExtendInput(**coord(), working_days=5, reason="需等待鉴定结论"))
+        result = await dc.extend(
+            client, case_id, ExtendInput(**coord(), working_days=5, reason="需等待鉴定结论")
+        )
         extension = published.of_type("deadline.set", case_id)[-1].deadline
         assert extension is not None and extension.rule == "jurisdiction_dispute.extension"
         assert extension.length == 5 and extension.escalate_to == (GOV,)
         assert extension.due_at > designation.due_at
         assert (extension.due_at - designation.due_at) >= timedelta(days=5)
         assert result.due_at == extension.due_at.isoformat()
-        assert published.of_type("deadline.cancelled", case_id)[-1].deadline.rule == "jurisdiction_dispute.designation"  # type: ignore[union-attr]
+        assert (
+            published.of_type("deadline.cancelled", case_id)[-1].deadline.rule
+            == "jurisdiction_dispute.designation"
+        )  # type: ignore[union-attr]
         assert published.of_type("jurisdiction_dispute.extended", case_id)[0].actor == "u-coord-1"
 
-        await refused(published, case_id, handle,
-                      dc.extend(client, case_id, ExtendInput(**coord(), working_days=2, reason="再次延长")),
-                      "working_days", "already extended once")
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.extend(client, case_id, ExtendInput(**coord(), working_days=2, reason="再次延长")),
+            "working_days",
+            "already extended once",
+        )
         await dc.designate(client, case_id, DesignateInput(**coord(), agency=A, reason="最先立案"))
-        assert published.of_type("deadline.met", case_id)[-1].deadline.rule == "jurisdiction_dispute.extension"  # type: ignore[union-attr]
+        assert (
+            published.of_type("deadline.met", case_id)[-1].deadline.rule == "jurisdiction_dispute.extension"
+        )  # type: ignore[union-attr]
         await send(handle, ev("designation_acknowledged", case_id))
         await handle.result()
 
@@ -285,21 +348,35 @@ async def test_referral_to_the_government_which_designates(time_skipping_env, ta
         handle = await accepted(client, task_queue, case_id)
         await dc.claim(client, case_id, ClaimInput(**coord()))
         await dc.request_opinions(client, case_id, RequestOpinionsInput(**coord(), agencies=[A]))
-        await refused(published, case_id, handle,
-                      dc.refer_to_government(client, case_id, ReferInput(**coord(), reason="")),
-                      "reason", "needs written reasons")
-        result = await dc.refer_to_government(client, case_id, ReferInput(**coord(), reason="双方分歧较大，协调不成"))
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.refer_to_government(client, case_id, ReferInput(**coord(), reason="")),
+            "reason",
+            "needs written reasons",
+        )
+        result = await dc.refer_to_government(
+            client, case_id, ReferInput(**coord(), reason="双方分歧较大，协调不成")
+        )
         assert result.state == "referred_to_government" and result.claimed_by is None
         referral = published.of_type("jurisdiction_dispute.referred_to_government", case_id)[0]
         assert referral.payload["government"] == GOV and referral.actor == "u-coord-1"
         cancelled = {e.deadline.rule for e in published.of_type("deadline.cancelled", case_id)}  # type: ignore[union-attr]
         assert {"jurisdiction_dispute.opinion", "jurisdiction_dispute.designation"} <= cancelled
 
-        await refused(published, case_id, handle,
-                      dc.claim(client, case_id, ClaimInput(**coord())),
-                      "coordinator_agency", "rz-gov does")
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.claim(client, case_id, ClaimInput(**coord())),
+            "coordinator_agency",
+            "rz-gov does",
+        )
         await dc.claim(client, case_id, ClaimInput(**coord("u-gov-1", GOV)))
-        designated = await dc.designate(client, case_id, DesignateInput(**coord("u-gov-1", GOV), agency=B, reason="市政府决定"))
+        designated = await dc.designate(
+            client, case_id, DesignateInput(**coord("u-gov-1", GOV), agency=B, reason="市政府决定")
+        )
         assert designated.state == "designated"
         decision = published.of_type("jurisdiction_dispute.jurisdiction_designated", case_id)[0]
         assert decision.payload["by"] == "government" and decision.payload["follows_suggestion"] is False
@@ -313,45 +390,113 @@ async def test_every_validator_refusal_changes_nothing(time_skipping_env, task_q
     case_id = new_case_id("JD")
     async with run_worker(client, task_queue) as published:
         handle = await raised(client, task_queue, case_id)
-        await refused(published, case_id, handle, dc.claim(client, case_id, ClaimInput(**coord())),
-                      "state", "state negotiating")
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.claim(client, case_id, ClaimInput(**coord())),
+            "state",
+            "state negotiating",
+        )
         await send(handle, ev("coordination_requested", case_id))
         await send(handle, ev("coordination_accepted", case_id))
 
-        await refused(published, case_id, handle,
-                      dc.designate(client, case_id, DesignateInput(**coord(), agency=A, reason="理由")),
-                      "coordinator", "claim the dispute before")
-        await refused(published, case_id, handle,
-                      dc.claim(client, case_id, ClaimInput(**coord(agency="rz-dg-sfj"))),
-                      "coordinator_agency", "does not decide this dispute")
-        await refused(published, case_id, handle, dc.unclaim(client, case_id, UnclaimInput(**coord())),
-                      "coordinator", "claim the dispute before")
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.designate(client, case_id, DesignateInput(**coord(), agency=A, reason="理由")),
+            "coordinator",
+            "claim the dispute before",
+        )
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.claim(client, case_id, ClaimInput(**coord(agency="rz-dg-sfj"))),
+            "coordinator_agency",
+            "does not decide this dispute",
+        )
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.unclaim(client, case_id, UnclaimInput(**coord())),
+            "coordinator",
+            "claim the dispute before",
+        )
         await dc.claim(client, case_id, ClaimInput(**coord(), request_id="form-1"))
         repeat = await dc.claim(client, case_id, ClaimInput(**coord("u-coord-2"), request_id="form-1"))
         assert repeat.claimed_by == "u-coord-1"  # the same form twice claims once, for its first sender
         assert published.types(case_id).count("jurisdiction_dispute.claimed") == 1
-        await refused(published, case_id, handle, dc.claim(client, case_id, ClaimInput(**coord("u-coord-2"))),
-                      "coordinator", "claimed by 张明 (u-coord-1)")
-        await refused(published, case_id, handle,
-                      dc.designate(client, case_id, DesignateInput(**coord("u-coord-2"), agency=A, reason="理由")),
-                      "coordinator", "claimed by")
-        await refused(published, case_id, handle, dc.unclaim(client, case_id, UnclaimInput(**coord("u-coord-2"))),
-                      "coordinator", "claimed by")
-        await refused(published, case_id, handle,
-                      dc.designate(client, case_id, DesignateInput(**coord(), agency="rz-gaj", reason="理由")),
-                      "agency", "rz-gaj is not a party")
-        await refused(published, case_id, handle,
-                      dc.designate(client, case_id, DesignateInput(**coord(), agency=A, reason="")),
-                      "reason", "a designation needs written reasons")
-        await refused(published, case_id, handle,
-                      dc.request_opinions(client, case_id, RequestOpinionsInput(**coord(), agencies=["rz-slj"])),
-                      "agencies", "rz-slj is not a party")
-        await refused(published, case_id, handle,
-                      dc.request_opinions(client, case_id, RequestOpinionsInput(**coord(), agencies=[A], due_date=date(2020, 1, 6))),
-                      "due_date", "not after today")
-        await refused(published, case_id, handle,
-                      dc.name_interim_agency(client, case_id, InterimAgencyInput(**coord(), agency=A, measures="证据保全", reason="紧急")),
-                      "agency", "only in a negative dispute")
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.claim(client, case_id, ClaimInput(**coord("u-coord-2"))),
+            "coordinator",
+            "claimed by 张明 (u-coord-1)",
+        )
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.designate(client, case_id, DesignateInput(**coord("u-coord-2"), agency=A, reason="理由")),
+            "coordinator",
+            "claimed by",
+        )
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.unclaim(client, case_id, UnclaimInput(**coord("u-coord-2"))),
+            "coordinator",
+            "claimed by",
+        )
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.designate(client, case_id, DesignateInput(**coord(), agency="rz-gaj", reason="理由")),
+            "agency",
+            "rz-gaj is not a party",
+        )
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.designate(client, case_id, DesignateInput(**coord(), agency=A, reason="")),
+            "reason",
+            "a designation needs written reasons",
+        )
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.request_opinions(client, case_id, RequestOpinionsInput(**coord(), agencies=["rz-slj"])),
+            "agencies",
+            "rz-slj is not a party",
+        )
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.request_opinions(
+                client, case_id, RequestOpinionsInput(**coord(), agencies=[A], due_date=date(2020, 1, 6))
+            ),
+            "due_date",
+            "not after today",
+        )
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.name_interim_agency(
+                client, case_id, InterimAgencyInput(**coord(), agency=A, measures="证据保全", reason="紧急")
+            ),
+            "agency",
+            "only in a negative dispute",
+        )
         with pytest.raises(DisputeActionRefused) as info:
             await dc.claim(client, new_case_id("NONE"), ClaimInput(**coord()))
         assert info.value.field == "case_id"
@@ -365,9 +510,14 @@ async def test_every_validator_refusal_changes_nothing(time_skipping_env, task_q
         assert released.claimed_by is None
         await dc.claim(client, case_id, ClaimInput(**coord("u-coord-2")))
         await dc.designate(client, case_id, DesignateInput(**coord("u-coord-2"), agency=A, reason="最先立案"))
-        await refused(published, case_id, handle,
-                      dc.designate(client, case_id, DesignateInput(**coord("u-coord-2"), agency=B, reason="改变主意")),
-                      "state", "state designated")
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.designate(client, case_id, DesignateInput(**coord("u-coord-2"), agency=B, reason="改变主意")),
+            "state",
+            "state designated",
+        )
         await send(handle, ev("designation_acknowledged", case_id))
         await handle.result()
         with pytest.raises(DisputeActionRefused) as info:
@@ -391,8 +541,11 @@ async def test_duplicate_events_are_ignored(time_skipping_env, task_queue) -> No
         await send(handle, opinion)
         assert (await send(handle, opinion, update_id="again")).duplicate
         assert (await status(handle)).data["opinions_pending"] == [B]
-        for t in ("jurisdiction_dispute.dispute_raised", "jurisdiction_dispute.opened",
-                  "jurisdiction_dispute.opinion_submitted"):
+        for t in (
+            "jurisdiction_dispute.dispute_raised",
+            "jurisdiction_dispute.opened",
+            "jurisdiction_dispute.opinion_submitted",
+        ):
             assert published.types(case_id).count(t) == 1, t
         with pytest.raises(WorkflowUpdateFailedError) as info:  # a second, different raise is refused
             await send(handle, ev("dispute_raised", case_id))
@@ -410,24 +563,50 @@ async def test_negative_dispute_interim_agency_and_no_suggestion(time_skipping_e
         {"agency": "rz-dg-zhzfj", "position": "declines", "legal_basis": "《山东省综合行政执法条例》"},
     ]
     async with run_worker(client, task_queue) as published:
-        handle = await raised(client, task_queue, case_id, kind="negative", claims=claims, agency="rz-dg-scjgj")
+        handle = await raised(
+            client, task_queue, case_id, kind="negative", claims=claims, agency="rz-dg-scjgj"
+        )
         opened = published.of_type("jurisdiction_dispute.opened", case_id)[0]
         assert opened.payload["coordinator_office"] == "rz-dg-sfj" and opened.payload["government"] == "rz-dg"
         assert opened.payload["suggestion"]["agency"] is None
-        await refused(published, case_id, handle,
-                      dc.name_interim_agency(client, case_id, InterimAgencyInput(**coord(agency="rz-dg-sfj"), agency="rz-dg-shijiu",
-                                                                                 measures="", reason="防止证据灭失")),
-                      "measures", "urgent measures")
+        await refused(
+            published,
+            case_id,
+            handle,
+            dc.name_interim_agency(
+                client,
+                case_id,
+                InterimAgencyInput(
+                    **coord(agency="rz-dg-sfj"), agency="rz-dg-shijiu", measures="", reason="防止证据灭失"
+                ),
+            ),
+            "measures",
+            "urgent measures",
+        )
         result = await dc.name_interim_agency(
-            client, case_id,
-            InterimAgencyInput(**coord(agency="rz-dg-sfj"), agency="rz-dg-shijiu", measures="先行登记保存证据", reason="防止证据灭失"),
+            client,
+            case_id,
+            InterimAgencyInput(
+                **coord(agency="rz-dg-sfj"),
+                agency="rz-dg-shijiu",
+                measures="先行登记保存证据",
+                reason="防止证据灭失",
+            ),
         )
         assert result.state == "negotiating"
         named = published.of_type("jurisdiction_dispute.interim_agency_named", case_id)[0]
         assert named.actor == "u-coord-1" and named.payload["agency"] == "rz-dg-shijiu"
         assert (await status(handle)).data["interim_agency"] == "rz-dg-shijiu"
-        await send(handle, ev("agreement_reached", case_id, agency="rz-dg-scjgj", agreed_agency="rz-dg-zhzfj",
-                              signatories=["rz-dg-scjgj", "rz-dg-zhzfj"]))
+        await send(
+            handle,
+            ev(
+                "agreement_reached",
+                case_id,
+                agency="rz-dg-scjgj",
+                agreed_agency="rz-dg-zhzfj",
+                signatories=["rz-dg-scjgj", "rz-dg-zhzfj"],
+            ),
+        )
         await handle.result()
 
 
@@ -439,15 +618,22 @@ def _claim(agency: str, position: str = "claims", filed: str | None = None) -> P
 
 
 def test_first_to_file_suggests_only_when_the_dates_decide() -> None:
-    winner = first_to_file(DisputeKind.POSITIVE, [_claim(A, filed="2026-10-08"), _claim(B, filed="2026-10-15")])
+    winner = first_to_file(
+        DisputeKind.POSITIVE, [_claim(A, filed="2026-10-08"), _claim(B, filed="2026-10-15")]
+    )
     assert winner.agency == A and "2026-10-08" in winner.reason_zh and "2026-10-15" in winner.reason_zh
     tie = first_to_file(DisputeKind.POSITIVE, [_claim(A, filed="2026-10-08"), _claim(B, filed="2026-10-08")])
     assert tie.agency is None and "同日立案" in tie.reason_zh
     unknown = first_to_file(DisputeKind.POSITIVE, [_claim(A, filed="2026-10-08"), _claim(B)])
     assert unknown.agency is None and unknown.filing_dates == {A: date(2026, 10, 8), B: None}
-    declined = first_to_file(DisputeKind.POSITIVE, [_claim(A), _claim(B, filed="2026-10-01"), _claim("rz-gaj", "declines", "2026-09-01")])
+    declined = first_to_file(
+        DisputeKind.POSITIVE,
+        [_claim(A), _claim(B, filed="2026-10-01"), _claim("rz-gaj", "declines", "2026-09-01")],
+    )
     assert declined.agency is None  # the decliner's earlier date does not count in a positive dispute
-    negative = first_to_file(DisputeKind.NEGATIVE, [_claim(A, "declines", "2026-09-01"), _claim(B, "declines", "2026-09-03")])
+    negative = first_to_file(
+        DisputeKind.NEGATIVE, [_claim(A, "declines", "2026-09-01"), _claim(B, "declines", "2026-09-03")]
+    )
     assert negative.agency == A
 
 
@@ -457,7 +643,10 @@ def test_dispute_payload_rules_name_the_field() -> None:
     for change, words in (
         ({"claims": good["claims"][:1]}, "at least 2"),
         ({"claims": [good["claims"][0], good["claims"][0]]}, "appears twice"),
-        ({"claims": [good["claims"][0], {**good["claims"][1], "position": "declines"}]}, "at least two parties that claim"),
+        (
+            {"claims": [good["claims"][0], {**good["claims"][1], "position": "declines"}]},
+            "at least two parties that claim",
+        ),
         ({"kind": "negative"}, "every party declines"),
         ({"claims": [good["claims"][0], {**good["claims"][1], "agency": "rz-nope"}]}, "unknown agency"),
         ({"claims": [good["claims"][0], {**good["claims"][1], "agency": "rz-jcy"}]}, "procuratorate agency"),

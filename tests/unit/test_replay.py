@@ -53,7 +53,9 @@ def load(path: Path) -> WorkflowHistory:
         probe = WorkflowHistory.from_json("unknown", data)
         start = probe.events[0].workflow_execution_started_event_attributes
         if not start.input.payloads:
-            raise ValueError(f"{path.name}: the first event carries no workflow input to name the workflow by")
+            raise ValueError(
+                f"{path.name}: the first event carries no workflow input to name the workflow by"
+            )
         case = pydantic_data_converter.payload_converter.from_payload(start.input.payloads[0], CaseStart)
         return dataclasses.replace(probe, workflow_id=f"{case.process}/{case.case_id}")
     if "workflow_id" in data and "history" in data:
@@ -100,7 +102,9 @@ def test_every_registered_workflow_has_a_recorded_history() -> None:
     # The SDK keeps a class's @workflow.defn on it; its name is the type histories record.
     registered = {workflow._Definition.must_from_class(wf).name for wf in WORKFLOWS}
     missing = sorted(registered - recorded)
-    assert not missing, f"no history under tests/histories/ for {missing}: run python -m tests.histories.record"
+    assert not missing, (
+        f"no history under tests/histories/ for {missing}: run python -m tests.histories.record"
+    )
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)

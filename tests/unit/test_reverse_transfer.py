@@ -36,14 +36,18 @@ class Case:
     published: CollectingPublisher
 
     async def send(self, name: str, agency: str | None = None, **changes: Any) -> str:
-        result = await send(self.handle, event("reverse_transfer", name, case_id=self.case_id, agency=agency, **changes))
+        result = await send(
+            self.handle, event("reverse_transfer", name, case_id=self.case_id, agency=agency, **changes)
+        )
         assert result.accepted and not result.duplicate
         return result.state
 
     async def refused(self, name: str, agency: str | None = None, **changes: Any) -> dict[str, str]:
         before = list(self.types())
         with pytest.raises(WorkflowUpdateFailedError) as info:
-            await send(self.handle, event("reverse_transfer", name, case_id=self.case_id, agency=agency, **changes))
+            await send(
+                self.handle, event("reverse_transfer", name, case_id=self.case_id, agency=agency, **changes)
+            )
         assert self.types() == before, "a refused event must publish nothing"
         return dict(info.value.cause.details[0])  # type: ignore[union-attr]
 
@@ -57,9 +61,14 @@ class Case:
         return [e.deadline for e in self.of("deadline.set") if e.deadline and e.deadline.rule == rule]  # type: ignore[misc]
 
     def events_of(self, deadline_id: str) -> list[DomainEvent]:
-        return [e for e in self.published.events
-                if e.case_id == self.case_id and e.type.startswith("deadline.") and e.deadline
-                and e.deadline.deadline_id == deadline_id]
+        return [
+            e
+            for e in self.published.events
+            if e.case_id == self.case_id
+            and e.type.startswith("deadline.")
+            and e.deadline
+            and e.deadline.deadline_id == deadline_id
+        ]
 
     async def status(self) -> CaseStatus:
         return await self.handle.query("status", result_type=CaseStatus)
@@ -90,8 +99,10 @@ def working_days_after(day: date, n: int) -> date:
 
 
 def working_days_in(first_excluded: date, last_included: date) -> int:
-    return sum(CAL.is_working_day(first_excluded + timedelta(days=i))[0]
-               for i in range(1, (last_included - first_excluded).days + 1))
+    return sum(
+        CAL.is_working_day(first_excluded + timedelta(days=i))[0]
+        for i in range(1, (last_included - first_excluded).days + 1)
+    )
 
 
 async def test_review_pauses_resumes_and_agency_replies_late(time_skipping_env, task_queue) -> None:  # noqa: ANN001
@@ -100,7 +111,9 @@ async def test_review_pauses_resumes_and_agency_replies_late(time_skipping_env, 
     async with case(env, task_queue) as c:
         assert await c.send("non_prosecution_decided") == "handover_pending"
         handover = c.sets("reverse_transfer.internal_handover")[0]
-        assert handover.party == PROCURATORATE and handover.counting == "working_days" and handover.length == 3
+        assert (
+            handover.party == PROCURATORATE and handover.counting == "working_days" and handover.length == 3
+        )
         assert await c.send("handed_over") == "under_review"
         start_day = (await c.now()).date()
         review = c.sets("reverse_transfer.review")[0]
@@ -120,7 +133,9 @@ async def test_review_pauses_resumes_and_agency_replies_late(time_skipping_env, 
         # A long pause: nothing falls due while it lasts.
         await env.sleep(timedelta(days=20))
         assert "deadline.breached" not in c.types()
-        refusal = await c.refused("opinion_issued", served_at=(await c.now()).isoformat(), occurred_at=await c.now())
+        refusal = await c.refused(
+            "opinion_issued", served_at=(await c.now()).isoformat(), occurred_at=await c.now()
+        )
         assert "paused" in refusal["reason"]
 
         resume_day = (await c.now()).date()
@@ -133,7 +148,10 @@ async def test_review_pauses_resumes_and_agency_replies_late(time_skipping_env, 
         assert datetime.fromisoformat(clock["due_at"]) == resumed.due_at
 
         served = await c.now()
-        assert await c.send("opinion_issued", served_at=served.isoformat(), occurred_at=served) == "awaiting_reply"
+        assert (
+            await c.send("opinion_issued", served_at=served.isoformat(), occurred_at=served)
+            == "awaiting_reply"
+        )
         assert [e.type for e in c.events_of(resumed.deadline_id)][-1] == "deadline.met"
         reply = c.sets("reverse_transfer.agency_reply")[0]
         assert reply.party == AGENCY and reply.counting == "months"
@@ -178,7 +196,9 @@ async def test_review_extended_once_then_ended(time_skipping_env, task_queue) ->
         pause_day = (await c.now()).date()
         await c.send("review_paused")
         used = c.of("reverse_transfer.clock_paused")[0].payload["used_working_days"]
-        assert used == working_days_in(review.starts_at.astimezone(dl.SHANGHAI).date(), pause_day - timedelta(days=1))
+        assert used == working_days_in(
+            review.starts_at.astimezone(dl.SHANGHAI).date(), pause_day - timedelta(days=1)
+        )
         await env.sleep(timedelta(days=1))
         resume_day = (await c.now()).date()
         await c.send("review_resumed")
@@ -197,7 +217,11 @@ async def test_police_return_the_case_late_then_agency_accepts(time_skipping_env
         ret = c.sets("reverse_transfer.police_return")[0]
         assert ret.party == POLICE and ret.escalate_to == (PROCURATORATE,) and ret.length == 3
         await env.sleep(ret.due_at - await c.now() + timedelta(hours=1))
-        assert [e.type for e in c.events_of(ret.deadline_id)] == ["deadline.set", "deadline.warning", "deadline.breached"]
+        assert [e.type for e in c.events_of(ret.deadline_id)] == [
+            "deadline.set",
+            "deadline.warning",
+            "deadline.breached",
+        ]
         assert [e.payload["target"] for e in c.of("escalation.raised")] == [PROCURATORATE]
         refusal = await c.refused("agency_accepted")
         assert refusal["field"] == "type"
@@ -230,7 +254,9 @@ async def test_procuratorate_deadlines_breached_once(time_skipping_env, task_que
             await c.send("review_resumed")
             assert c.of("reverse_transfer.clock_resumed")[0].payload["remaining_working_days"] == 0
             assert len(c.sets("reverse_transfer.review")) == 1
-            assert (await c.refused("review_extended"))["reason"].startswith("the review period has already run out")
+            assert (await c.refused("review_extended"))["reason"].startswith(
+                "the review period has already run out"
+            )
 
 
 async def test_out_of_order_refused_and_duplicate_ignored(time_skipping_env, task_queue) -> None:  # noqa: ANN001

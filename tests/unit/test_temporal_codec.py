@@ -37,7 +37,8 @@ pytestmark = pytest.mark.timeout(60)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIDENTIAL_EXAMPLES = sorted(
-    [p for p in (EXAMPLES / "discipline_referral").glob("*.json")] + [p for p in (EXAMPLES / "hotline").glob("*.json")]
+    [p for p in (EXAMPLES / "discipline_referral").glob("*.json")]
+    + [p for p in (EXAMPLES / "hotline").glob("*.json")]
 )
 ORDINARY_EXAMPLES = sorted(
     p for p in EXAMPLES.glob("*/*.json") if p.parent.name not in {"discipline_referral", "hotline"}
@@ -218,7 +219,11 @@ def test_a_service_without_the_key_does_not_start() -> None:
     """Outside pytest (a real service process) the converter refuses to exist without the key."""
     env = {k: v for k, v in os.environ.items() if k not in {KEY_ENV, "PYTEST_CURRENT_TEST"}}
     proc = subprocess.run(
-        [sys.executable, "-c", "from services.temporal_codec import lawlink_data_converter; lawlink_data_converter()"],
+        [
+            sys.executable,
+            "-c",
+            "from services.temporal_codec import lawlink_data_converter; lawlink_data_converter()",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

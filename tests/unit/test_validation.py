@@ -54,7 +54,10 @@ def test_envelope_errors_name_the_field(change: dict[str, Any], field: str) -> N
     [
         ({"officers": [{"name": "王磊", "certificate_no": "37110020260015"}]}, "payload.officers"),
         ({"amount_involved": "-1"}, "payload.amount_involved"),
-        ({"officers": [{"name": "王磊"}, {"name": "李静", "certificate_no": "3711"}]}, "payload.officers[0].certificate_no"),
+        (
+            {"officers": [{"name": "王磊"}, {"name": "李静", "certificate_no": "3711"}]},
+            "payload.officers[0].certificate_no",
+        ),
         ({"suspected_offence": ""}, "payload.suspected_offence"),
         ({"extra_field": True}, "payload.extra_field"),
     ],
@@ -93,7 +96,9 @@ def test_non_envelope_bodies_are_rejected_at_the_root(raw: bytes) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -115,7 +120,9 @@ def test_random_envelope_fields_yield_a_named_rejection(overrides: dict[str, Any
         validate_event(json.dumps(data).encode(), "rz-scjgj")
     except EventRejected as exc:
         assert exc.rejection.field
-        assert exc.rejection.field == "$" or exc.rejection.field.split(".")[0].split("[")[0] in set(VALID) | {"payload"}
+        assert exc.rejection.field == "$" or exc.rejection.field.split(".")[0].split("[")[0] in set(VALID) | {
+            "payload"
+        }
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
