@@ -201,3 +201,19 @@ async def test_out_of_order_event_is_refused_with_reason(stack) -> None:  # noqa
         assert "already open" in got[0]["reason"]
     finally:
         await nc.close()
+
+
+async def test_step_for_a_case_that_does_not_exist_is_refused_naming_case_id(stack) -> None:  # noqa: ANN001
+    case_id = new_case_id("NONE")
+    data = event("case_transfer", "team_formed", case_id=case_id)
+    nc = await nats.connect(stack.nats_url)
+    try:
+        rejected = asyncio.create_task(_collect(nc, "lawlink.rejected.rz-scjgj", 5.0))
+        await asyncio.sleep(0.2)
+        await _publish(nc, data)
+        got = [r for r in await rejected if r["event_id"] == data["event_id"]]
+        assert len(got) == 1 and got[0]["field"] == "case_id"
+        assert case_id in got[0]["reason"]
+        assert await _timeline(stack, case_id) == []
+    finally:
+        await nc.close()
