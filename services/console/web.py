@@ -1,0 +1,252 @@
+"""What every console page shares: the errors pages raise, the sign-in and permission checks,
+and rendering a template with the header (navigation, bell, labels) in the user's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from services.console import access, read
+from services.console.auth import CurrentUser, Sessions, audit, csrf_ok
+from services.console.i18n import (
+    CONTENT_LABELS,
+    COUNTING_LABELS,
+    ITEM_STATE_LABELS,
+    REASON_LABELS,
+    STATUS_LABELS,
+    WORDS,
+    agency_label,
+    event_label,
+    pick,
+    process_label,
+    state_label,
+    translator,
+    word,
+)
+from services.console.settings import ConsoleSettings
+from services.console.tables import LANGS, ROLE_LABELS, Role
+from services.notifier import queries as notes
+from services.notifier.queries import ROLE_SEES
+from workflows.deadlines import SHANGHAI
+
+HERE = Path(__file__).parent
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+LANG_COOKIE = "lawlink_lang"
+LOGIN_CSRF_COOKIE = "lawlink_login_csrf"
+
+
+class NotSignedIn(Exception):
+    """No valid session: pages redirect to the sign-in form, JSON answers 401."""
+
+
+class Forbidden(Exception):
+    """The role may not do this; answered with 403 (the audit row is already written)."""
+
+    def __init__(self, user: CurrentUser, permission: str) -> None:
+        super().__init__(permission)
+        self.user = user
+        self.permission = permission
+
+
+class NotFound(Exception):
+    """No such case (or dispute, or dead letter)."""
+
+    def __init__(self, what: str, field: str = "case_id") -> None:
+        super().__init__(what)
+        self.what = what
+        self.field = field
+
+
+class BadInput(Exception):
+    """A query or form field the console cannot use (answered next to the field, or as JSON 422)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _local(t: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if t is None:
+        return "—"
+    return t.astimezone(SHANGHAI).strftime(fmt)
+
+
+def _due_label(due_at: datetime | None, counting: str | None, lang: str) -> str:
+    """A limit as officials say it: the last day "by end of day" (``due_at`` is the first instant
+    after the limit, so showing it would read a day late); hour limits keep their time."""
+    if due_at is None:
+        return "—"
+    if counting == "hours":
+        return _local(due_at)
+    return f"{read.last_day(due_at).isoformat()} {word('end_of_day', lang)}"
+
+
+def _content_value(value: Any, lang: str) -> str:
+    """One field of referral content as text: lists and records read as lines, not Python reprs;
+    agency ids as names; checksums left out (they help machines, not readers)."""
+    if isinstance(value, list):
+        return "；".join(_content_value(v, lang) for v in value) if value else "—"
+    if isinstance(value, dict):
+        parts = [
+            agency_label(v, lang) if k == "agency" and isinstance(v, str) else _content_value(v, lang)
+            for k, v in value.items()
+            if k != "sha256" and v not in (None, "")
+        ]
+        return " · ".join(parts)
+    return "—" if value is None else str(value)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths (no open redirect through ``next``)."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+class Console:
+    """The request plumbing the routers share: who is signed in, what their role may do, and
+    how a page is rendered. Built once per app by :func:`services.console.app.create_app`."""
+
+    def __init__(self, settings: ConsoleSettings, engine: Engine, sessions: Sessions) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.sessions = sessions
+
+    def user_of(self, request: Request) -> CurrentUser | None:
+        return self.sessions.load(request.cookies.get(Sessions.COOKIE))
+
+    def guard(self, request: Request, permission: str, target: str | None = None) -> CurrentUser:
+        """The signed-in user if their role holds ``permission``; else 401/403 with an audit row."""
+        user = self.user_of(request)
+        if user is None:
+            raise NotSignedIn()
+        if not access.allowed(user, permission):
+            audit(
+                self.engine,
+                action=permission,
+                outcome="forbidden",
+                user=user,
+                target=target or request.url.path,
+                ip=_ip(request),
+                detail=f"{request.method} {request.url.path}",
+            )
+            raise Forbidden(user, permission)
+        return user
+
+    def forbid(
+        self, request: Request, user: CurrentUser, permission: str, target: str, detail: str
+    ) -> Forbidden:
+        audit(
+            self.engine,
+            action=permission,
+            outcome="forbidden",
+            user=user,
+            target=target,
+            ip=_ip(request),
+            detail=detail,
+        )
+        return Forbidden(user, permission)
+
+    def check_csrf(self, request: Request, user: CurrentUser, token: str | None, permission: str) -> None:
+        if not csrf_ok(user, token or request.headers.get("X-CSRF-Token")):
+            audit(
+                self.engine,
+                action=permission,
+                outcome="csrf_failed",
+                user=user,
+                target=request.url.path,
+                ip=_ip(request),
+            )
+            raise Forbidden(user, permission)
+
+    def lang_of(self, request: Request, user: CurrentUser | None) -> str:
+        if user is not None:
+            return user.lang
+        lang = request.cookies.get(LANG_COOKIE, "zh")
+        return lang if lang in LANGS else "zh"
+
+    def temporal_link(self, workflow_id: str) -> str:
+        return (
+            f"{self.settings.temporal_ui_url}/namespaces/{quote(self.settings.temporal_namespace, safe='')}"
+            f"/workflows/{quote(workflow_id, safe='')}"
+        )
+
+    def render(
+        self, request: Request, template: str, user: CurrentUser | None, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        lang = self.lang_of(request, user)
+        nav: list[tuple[str, str]] = []
+        if user is not None:
+            for path, key, permission in (
+                ("/inbox", "inbox", "inbox.view"),
+                ("/dashboard", "dashboard", "dashboard.view"),
+                ("/agency", "my_agency", "agency.view"),
+                ("/", "cases", "cases.list"),
+                ("/digest", "digest", "digest.view"),
+                ("/townships", "townships", "townships.list"),
+                ("/audit", "audit", "audit.view"),
+                ("/users", "users", "users.view"),
+            ):
+                if not access.allowed(user, permission):
+                    continue
+                if path == "/digest" and not (user.agency or access.allowed(user, "digest.any_agency")):
+                    continue
+                if (
+                    path == "/townships"
+                    and user.role is Role.AGENCY_OFFICER
+                    and not access.is_township(user.agency)
+                ):
+                    continue
+                nav.append((path, key))
+        base = {
+            "user": user,
+            "lang": lang,
+            "t": translator(lang),
+            "nav": nav,
+            "path": request.url.path,
+            "full_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            "csrf": user.csrf_token if user else "",
+            "agency_label": lambda a: agency_label(a, lang),
+            "state_label": lambda p, s: state_label(p, s, lang),
+            "process_label": lambda p: process_label(p, lang),
+            "event_label": lambda ty: event_label(ty, lang),
+            "status_label": lambda s: pick(STATUS_LABELS.get(s), lang, s),
+            "counting_label": lambda c: pick(COUNTING_LABELS.get(c), lang, c),
+            "role_label": lambda r: pick(
+                ROLE_LABELS.get(Role(r)) if r in Role._value2member_map_ else None, lang, r
+            ),
+            "local": _local,
+            "temporal_link": self.temporal_link,
+            "bell": self.bell_of(user),
+            "due_label": lambda due_at, counting: _due_label(due_at, counting, lang),
+            "content_label": lambda k: pick(CONTENT_LABELS.get(k), lang, k),
+            "content_value": lambda v: _content_value(v, lang),
+            "counting_note": lambda c: word(f"counting_{c}", lang) if f"counting_{c}" in WORDS else (c or ""),
+            "reason_label": lambda r: pick(REASON_LABELS.get(r), lang, r),
+            "item_state_label": lambda s: pick(ITEM_STATE_LABELS.get(s), lang, s),
+        }
+        return TEMPLATES.TemplateResponse(request, template, {**base, **context}, status_code=status)
+
+    def bell_of(self, user: CurrentUser | None) -> dict[str, Any] | None:
+        """The header bell: unread notifications of the user's agency meant for their role."""
+        if user is None or not user.agency or user.role.value not in ROLE_SEES:
+            return None
+        with Session(self.engine) as session:
+            unread = notes.unread_count(session, agency=user.agency, user=user.username, role=user.role.value)
+        return {"agency": user.agency, "unread": unread}
