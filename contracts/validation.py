@@ -98,7 +98,7 @@ def validate_event(raw: bytes | str, subject_agency: str | None = None) -> Valid
     hints = data
 
     try:
-        envelope = Envelope.model_validate_json(raw if isinstance(raw, (bytes, str)) else json.dumps(data))
+        envelope = Envelope.model_validate_json(raw)
     except ValidationError as exc:
         raise EventRejected(_from_validation(hints, exc, prefix="")) from None
 

@@ -169,13 +169,10 @@ def timeline(
         table.add_column(col)
     for row in rows:
         label = row["label_zh"] if lang == "zh" else row["label_en"]
-        detail = ""
-        if row["type"].startswith("deadline.") and "deadline" in row.get("payload", {}):
-            detail = ""
         table.add_row(
             str(row["seq"]),
             _local(row["occurred_at"]),
-            f"{label} [dim]{row['type']}[/]{detail}",
+            f"{label} [dim]{row['type']}[/]",
             row["kind"],
             row.get("actor") or "—",
             row["state"],

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from contracts import subjects
 from contracts.envelope import Envelope
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "contracts" / "examples"
@@ -57,3 +60,30 @@ def body(data: dict[str, Any]) -> bytes:
 def new_case_id(prefix: str = "T") -> str:
     """A case id no other test uses."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+T = TypeVar("T")
+
+
+async def publish(nc: Any, data: dict[str, Any]) -> None:
+    """Publish an envelope as an agency does: JetStream, its own subject, Nats-Msg-Id = event_id."""
+    await nc.jetstream().publish(
+        subjects.inbound(data["source_agency"], data["type"]),
+        body(data),
+        stream=subjects.STREAM_IN,
+        headers={"Nats-Msg-Id": data["event_id"]},
+    )
+
+
+async def eventually(
+    fetch: Callable[[], Awaitable[T]], predicate: Callable[[T], bool], timeout: float = 20.0
+) -> T:
+    """Poll ``fetch`` until ``predicate`` holds (the stack works asynchronously), or fail."""
+    end = asyncio.get_running_loop().time() + timeout
+    last: Any = None
+    while asyncio.get_running_loop().time() < end:
+        last = await fetch()
+        if predicate(last):
+            return last
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")

@@ -21,13 +21,12 @@ import pytest
 import pytest_asyncio
 from sqlmodel import Session
 
-from contracts import subjects
 from services.console.actions import TemporalDisputeActions
 from services.console.app import create_app
 from services.console.auth import create_user
 from services.console.settings import ConsoleSettings
 from services.registry.db import make_engine, migrate
-from tests.events import body, event, new_case_id
+from tests.events import event, new_case_id, publish
 from tests.servers import free_port, serve_asgi
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -50,15 +49,6 @@ pytestmark = [
         not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium fonts-noto-cjk)"
     ),
 ]
-
-
-async def _publish(nc: Any, data: dict[str, Any]) -> None:
-    await nc.jetstream().publish(
-        subjects.inbound(data["source_agency"], data["type"]),
-        body(data),
-        stream=subjects.STREAM_IN,
-        headers={"Nats-Msg-Id": data["event_id"]},
-    )
 
 
 async def _wait_state(stack: Any, case_id: str, state: str, timeout: float = 20.0) -> None:
@@ -143,11 +133,11 @@ async def _raise_dispute(stack: Any) -> tuple[str, list[str]]:
     nc = await nats.connect(stack.nats_url)
     try:
         raised = event("jurisdiction_dispute", "dispute_raised", case_id=case_id)
-        await _publish(nc, raised)
+        await publish(nc, raised)
         await _wait_state(stack, case_id, "negotiating")
-        await _publish(nc, event("jurisdiction_dispute", "coordination_requested", case_id=case_id))
+        await publish(nc, event("jurisdiction_dispute", "coordination_requested", case_id=case_id))
         await _wait_state(stack, case_id, "coordination_requested")
-        await _publish(nc, event("jurisdiction_dispute", "coordination_accepted", case_id=case_id))
+        await publish(nc, event("jurisdiction_dispute", "coordination_accepted", case_id=case_id))
         await _wait_state(stack, case_id, "coordinating")
     finally:
         await nc.close()
@@ -189,7 +179,7 @@ async def test_coordinator_claims_designates_and_sees_it_live(stack: Any, consol
     # The designated agency acknowledges through NATS; the open page updates by itself (SSE).
     nc = await nats.connect(stack.nats_url)
     try:
-        await _publish(
+        await publish(
             nc, event("jurisdiction_dispute", "designation_acknowledged", case_id=case_id, agency=designated)
         )
     finally:

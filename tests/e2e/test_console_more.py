@@ -23,7 +23,6 @@ import pytest_asyncio
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from contracts import subjects
 from services.console.actions import TemporalDisputeActions
 from services.console.app import create_app
 from services.console.auth import create_user
@@ -36,7 +35,7 @@ from services.notifier.config import NotifierSettings
 from services.notifier.tables import NotificationRecord
 from services.registry.db import make_engine, migrate
 from services.registry.models import TimelineEntry
-from tests.events import body, event, new_case_id
+from tests.events import event, new_case_id, publish
 from tests.servers import free_port, serve_asgi
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -70,15 +69,6 @@ pytestmark = [
 ]
 
 T = TypeVar("T")
-
-
-async def _publish(nc: Any, data: dict[str, Any]) -> None:
-    await nc.jetstream().publish(
-        subjects.inbound(data["source_agency"], data["type"]),
-        body(data),
-        stream=subjects.STREAM_IN,
-        headers={"Nats-Msg-Id": data["event_id"]},
-    )
 
 
 async def _eventually(
@@ -206,7 +196,7 @@ async def test_bell_rings_live_for_a_deadline_and_is_marked_read(
     case_id = new_case_id("BELL")
     nc = await nats.connect(stack.nats_url)
     try:
-        await _publish(nc, event("case_transfer", "crime_suspected", case_id=case_id))
+        await publish(nc, event("case_transfer", "crime_suspected", case_id=case_id))
     finally:
         await nc.close()
     note_id = await _eventually(
@@ -261,13 +251,13 @@ async def test_township_page_after_a_delegation_is_granted_and_accepted(
     case_id = new_case_id("DLGE2E")
     nc = await nats.connect(stack.nats_url)
     try:
-        await _publish(nc, event("power_delegation", "delegation_granted", case_id=case_id))
+        await publish(nc, event("power_delegation", "delegation_granted", case_id=case_id))
         await _eventually(
             console.engine,
             lambda s: s.exec(select(DelegatedItem).where(DelegatedItem.case_id == case_id)).first(),
             "the granted items",
         )
-        await _publish(nc, event("power_delegation", "delegation_accepted", case_id=case_id))
+        await publish(nc, event("power_delegation", "delegation_accepted", case_id=case_id))
     finally:
         await nc.close()
     await _eventually(
@@ -314,7 +304,7 @@ async def test_referral_content_for_the_discipline_officer_existence_for_the_ope
     clue = event("discipline_referral", "clue_identified", case_id=case_id)
     nc = await nats.connect(stack.nats_url)
     try:
-        await _publish(nc, clue)
+        await publish(nc, clue)
     finally:
         await nc.close()
     await _eventually(

@@ -3,20 +3,16 @@ Temporal dev server, domain events on lawlink.out, and the registry's timeline a
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
 import nats
 import pytest
-from nats.aio.client import Client as NatsClient
 
-from contracts import subjects
 from contracts.workflow_io import CaseStatus
-from tests.events import body, event, new_case_id
+from tests.events import event, eventually, new_case_id, publish
 from workflows.deadlines import SHANGHAI
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -40,26 +36,6 @@ PATH: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
-async def _eventually(fetch: Callable[[], Awaitable[T]], ok: Callable[[T], bool], timeout: float = 30.0) -> T:
-    end = asyncio.get_running_loop().time() + timeout
-    last: T | None = None
-    while asyncio.get_running_loop().time() < end:
-        last = await fetch()
-        if ok(last):
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
-
-
-async def _publish(nc: NatsClient, data: dict[str, Any]) -> None:
-    await nc.jetstream().publish(
-        subjects.inbound(data["source_agency"], data["type"]),
-        body(data),
-        stream=subjects.STREAM_IN,
-        headers={"Nats-Msg-Id": data["event_id"]},
-    )
-
-
 async def test_forward_case_from_published_events_to_registry_timeline(stack) -> None:  # noqa: ANN001
     case_id = new_case_id("FLOW")
     handle = stack.temporal.get_workflow_handle(f"case_transfer/{case_id}")
@@ -79,12 +55,12 @@ async def test_forward_case_from_published_events_to_registry_timeline(stack) ->
                 "case_transfer", step, case_id=case_id, occurred_at=datetime.now(SHANGHAI), **changes
             )
             sent.append(data)
-            await _publish(nc, data)
-            await _eventually(status, lambda s, want=state: s is not None and s.state == want)
+            await publish(nc, data)
+            await eventually(status, lambda s, want=state: s is not None and s.state == want, timeout=30.0)
             if step == "transferred":
                 # Out of order: the police decide before signing the receipt; refused with a reason.
                 early = event("case_transfer", "police_decided", case_id=case_id)
-                await _publish(nc, early)
+                await publish(nc, early)
                 msg = await rejected.next_msg(timeout=20)
                 rejection = json.loads(msg.data)
                 assert rejection["event_id"] == early["event_id"]
@@ -98,7 +74,9 @@ async def test_forward_case_from_published_events_to_registry_timeline(stack) ->
                 resp = await http.get(f"/api/cases/{case_id}/timeline")
                 return resp.json() if resp.status_code == 200 else []
 
-            rows = await _eventually(timeline, lambda r: any(e["type"] == "case.closed" for e in r))
+            rows = await eventually(
+                timeline, lambda r: any(e["type"] == "case.closed" for e in r), timeout=30.0
+            )
             case = (await http.get(f"/api/cases/{case_id}", params={"process": "case_transfer"})).json()
 
         received = [r for r in rows if r["kind"] == "received"]

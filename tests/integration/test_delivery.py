@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from contracts import subjects
 from services.cli import app as cli
-from tests.events import body, event, new_case_id
+from tests.events import event, new_case_id, publish
 from tests.servers import NatsServer, free_port, serve_asgi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -74,15 +74,6 @@ async def private_stack(
                 os.environ[k] = v
 
 
-async def _publish(nc, data: dict) -> None:  # noqa: ANN001
-    await nc.jetstream().publish(
-        subjects.inbound(data["source_agency"], data["type"]),
-        body(data),
-        stream=subjects.STREAM_IN,
-        headers={"Nats-Msg-Id": data["event_id"]},
-    )
-
-
 async def _poll(url: str, predicate, timeout: float = 60.0):  # noqa: ANN001, ANN202
     end = asyncio.get_running_loop().time() + timeout
     last = None
@@ -108,9 +99,9 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(temporal_dev,
         # The opening event is taken by signal-with-start (Temporal accepts it without a worker);
         # the next step is an Update, which needs the worker: none polls this task queue, so
         # every delivery of it times out.
-        await _publish(s["nc"], event("case_transfer", "crime_suspected", case_id=case_id))
+        await publish(s["nc"], event("case_transfer", "crime_suspected", case_id=case_id))
         data = event("case_transfer", "team_formed", case_id=case_id)
-        await _publish(s["nc"], data)
+        await publish(s["nc"], data)
 
         letters = await _poll(f"{s['registry']}/api/dead-letters", lambda rows: len(rows) == 1)
         letter = letters[0]
@@ -159,7 +150,7 @@ async def test_intake_keeps_consuming_after_a_nats_server_restart(temporal_dev, 
         nc = await connect_nats(StackSettings(), "test-worker")
         async with build_worker(temporal_dev.client, s["queue"], PublishActivities(nc.jetstream())):
             first = new_case_id("RST")
-            await _publish(s["nc"], event("case_transfer", "crime_suspected", case_id=first))
+            await publish(s["nc"], event("case_transfer", "crime_suspected", case_id=first))
             await _poll(f"{s['registry']}/api/cases/{first}", lambda c: c["case"]["state"] == "opened")
 
             s["server"].restart()  # same store dir: streams and durable consumers survive
@@ -167,7 +158,7 @@ async def test_intake_keeps_consuming_after_a_nats_server_restart(temporal_dev, 
 
             second = new_case_id("RST")
             publisher = await nats.connect(s["server"].url)
-            await _publish(publisher, event("case_transfer", "crime_suspected", case_id=second))
+            await publish(publisher, event("case_transfer", "crime_suspected", case_id=second))
             await publisher.close()
             case = await _poll(
                 f"{s['registry']}/api/cases/{second}", lambda c: c["case"]["state"] == "opened", timeout=90

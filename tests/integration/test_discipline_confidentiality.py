@@ -26,7 +26,7 @@ from services.discipline.content import ReferralContent
 from services.discipline.content_api import content_router
 from services.discipline.crypto import cipher_from_env
 from services.registry.db import make_engine
-from tests.events import body, event, example, new_case_id
+from tests.events import event, example, new_case_id, publish
 from tests.servers import free_port, serve_asgi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -60,15 +60,6 @@ def _secrets() -> list[str]:
         example(P, "outcome_reported")["payload"]["rectification_items"][0],
         example(P, "rectified")["payload"]["measures"],
     ]
-
-
-async def _publish(nc: Any, data: dict[str, Any]) -> None:
-    await nc.jetstream().publish(
-        subjects.inbound(data["source_agency"], data["type"]),
-        body(data),
-        stream=subjects.STREAM_IN,
-        headers={"Nats-Msg-Id": data["event_id"]},
-    )
 
 
 async def _state(stack: Any, case_id: str) -> str | None:
@@ -157,7 +148,7 @@ async def test_referral_content_never_crosses_the_bus(stack, tmp_path: Path) -> 
         sent = []
         for process, name, state, changes in steps:
             data = event(process, name, case_id=case_id, **changes)
-            await _publish(nc, data)
+            await publish(nc, data)
             sent.append(data)
             await _until_state(stack, case_id, state)
 
@@ -302,7 +293,7 @@ async def test_referral_content_is_encrypted_in_temporal_history(stack) -> None:
                 {"agency": JUSTICE, "commission": COMMISSION, "managing_level": "district"},
             ),
         ]:
-            await _publish(nc, event(process, name, case_id=case_id, **changes))
+            await publish(nc, event(process, name, case_id=case_id, **changes))
             await _until_state(stack, case_id, state)
     finally:
         await nc.close()

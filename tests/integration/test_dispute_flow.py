@@ -4,7 +4,6 @@ Updates the console calls, acknowledged by event; the coordinator inbox row foll
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import nats
@@ -17,26 +16,13 @@ from services.disputes import client as dc
 from services.disputes.client import DisputeActionRefused
 from services.disputes.inbox import DisputeTaskPublic, list_inbox
 from services.registry.db import make_engine
-from tests.events import body, event, new_case_id
+from tests.events import body, event, eventually, new_case_id
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 PROCESS = "jurisdiction_dispute"
 COORD = {"coordinator": "u-coord-1", "coordinator_name": "张明", "coordinator_agency": "rz-sfj"}
 T = TypeVar("T")
-
-
-async def _eventually(
-    fetch: Callable[[], Awaitable[T]], predicate: Callable[[T], bool], timeout: float = 20.0
-) -> T:
-    end = asyncio.get_running_loop().time() + timeout
-    last: Any = None
-    while asyncio.get_running_loop().time() < end:
-        last = await fetch()
-        if predicate(last):
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
 
 
 async def test_dispute_raised_decided_acknowledged_with_inbox_following(stack) -> None:  # noqa: ANN001
@@ -64,7 +50,7 @@ async def test_dispute_raised_decided_acknowledged_with_inbox_following(stack) -
     nc = await nats.connect(stack.nats_url)
     try:
         await publish("dispute_raised")
-        task = await _eventually(
+        task = await eventually(
             row, lambda r: r is not None and r.state == "negotiating" and r.due_at is not None
         )
         assert task is not None
@@ -73,13 +59,13 @@ async def test_dispute_raised_decided_acknowledged_with_inbox_following(stack) -
 
         await publish("coordination_requested")
         # The office accepts what it has seen requested (intake may run two messages concurrently).
-        await _eventually(row, lambda r: r is not None and r.state == "coordination_requested")
+        await eventually(row, lambda r: r is not None and r.state == "coordination_requested")
         await publish("coordination_accepted")
-        await _eventually(row, lambda r: r is not None and r.state == "coordinating")
+        await eventually(row, lambda r: r is not None and r.state == "coordinating")
 
         claimed = await dc.claim(stack.temporal, case_id, ClaimInput(**COORD))
         assert claimed.claimed_by == "u-coord-1"
-        await _eventually(
+        await eventually(
             row, lambda r: r is not None and r.claimed_by == "u-coord-1" and r.claimed_by_name == "张明"
         )
 
@@ -92,10 +78,10 @@ async def test_dispute_raised_decided_acknowledged_with_inbox_following(stack) -
         await dc.request_opinions(
             stack.temporal, case_id, RequestOpinionsInput(**COORD, agencies=["rz-hyfzj"])
         )
-        task = await _eventually(row, lambda r: r is not None and r.state == "opinions_requested")
+        task = await eventually(row, lambda r: r is not None and r.state == "opinions_requested")
         opinion_due = task.due_at
         await publish("opinion_submitted")
-        task = await _eventually(
+        task = await eventually(
             row, lambda r: r is not None and r.state == "coordinating" and r.due_at != opinion_due
         )
 
@@ -105,7 +91,7 @@ async def test_dispute_raised_decided_acknowledged_with_inbox_following(stack) -
             DesignateInput(**COORD, agency="rz-hyfzj", reason="最先立案，属渔业管理事项"),
         )
         assert designated.state == "designated"
-        task = await _eventually(row, lambda r: r is not None and r.state == "designated")
+        task = await eventually(row, lambda r: r is not None and r.state == "designated")
         assert task.designated_agency == "rz-hyfzj" and task.claimed_by == "u-coord-1"
 
         def mine() -> list[str]:
@@ -118,7 +104,7 @@ async def test_dispute_raised_decided_acknowledged_with_inbox_following(stack) -
         assert case_id in await asyncio.to_thread(mine)
 
         await publish("designation_acknowledged")
-        task = await _eventually(row, lambda r: r is not None and r.state == "resolved")
+        task = await eventually(row, lambda r: r is not None and r.state == "resolved")
         assert task.closed and task.due_at is None and not task.overdue
         assert case_id not in await asyncio.to_thread(mine)
 

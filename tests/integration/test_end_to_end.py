@@ -10,20 +10,9 @@ import nats
 import pytest
 
 from contracts import subjects
-from tests.events import body, event, new_case_id
+from tests.events import body, event, eventually, new_case_id, publish
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
-
-
-async def _eventually(fetch, predicate, timeout: float = 20.0):  # noqa: ANN001, ANN202
-    deadline = asyncio.get_running_loop().time() + timeout
-    last = None
-    while asyncio.get_running_loop().time() < deadline:
-        last = await fetch()
-        if predicate(last):
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
 
 
 async def _timeline(stack, case_id: str) -> list[dict]:  # noqa: ANN001
@@ -35,30 +24,20 @@ async def _timeline(stack, case_id: str) -> list[dict]:  # noqa: ANN001
         return resp.json()
 
 
-async def _publish(nc, data: dict) -> None:  # noqa: ANN001
-    js = nc.jetstream()
-    await js.publish(
-        subjects.inbound(data["source_agency"], data["type"]),
-        body(data),
-        stream=subjects.STREAM_IN,
-        headers={"Nats-Msg-Id": data["event_id"]},
-    )
-
-
 async def test_event_starts_workflow_and_reaches_registry_timeline(stack) -> None:  # noqa: ANN001
     case_id = new_case_id("E2E")
     data = event("case_transfer", "crime_suspected", case_id=case_id)
     nc = await nats.connect(stack.nats_url)
     out = await nc.subscribe(f"lawlink.out.case_transfer.{case_id}")
     try:
-        await _publish(nc, data)
+        await publish(nc, data)
         types = []
         while "case_transfer.opened" not in types:
             msg = await out.next_msg(timeout=20)
             types.append(json.loads(msg.data)["type"])
         assert types[0] == "case_transfer.crime_suspected"
 
-        entries = await _eventually(
+        entries = await eventually(
             lambda: _timeline(stack, case_id),
             lambda rows: (
                 {"case_transfer.crime_suspected", "case_transfer.opened", "deadline.set"}
@@ -91,12 +70,12 @@ async def test_same_event_three_times_is_one_workflow_and_one_row(stack) -> None
         js = nc.jetstream()
         # Once with the dedup header, twice more as a careless sender would (no header):
         # JetStream drops the first repeat, the workflow ignores the second.
-        await _publish(nc, data)
+        await publish(nc, data)
         for _ in range(2):
             await js.publish(
                 subjects.inbound(data["source_agency"], data["type"]), body(data), stream=subjects.STREAM_IN
             )
-        entries = await _eventually(
+        entries = await eventually(
             lambda: _timeline(stack, case_id), lambda rows: any(r["type"] == "deadline.set" for r in rows)
         )
         await asyncio.sleep(1.5)  # give the repeats time to (not) appear
@@ -138,7 +117,7 @@ async def test_invalid_event_yields_exactly_one_rejection_and_nothing_else(stack
         rejected = asyncio.create_task(_collect(nc, "lawlink.rejected.rz-scjgj", 4.0))
         out = asyncio.create_task(_collect(nc, f"lawlink.out.*.{case_id}", 4.0))
         await asyncio.sleep(0.2)
-        await _publish(nc, data)
+        await publish(nc, data)
         got, outs = await rejected, await out
         mine = [r for r in got if r["event_id"] == data["event_id"]]
         assert len(mine) == 1
@@ -175,7 +154,7 @@ async def test_http_intake_accepts_and_rejects_like_nats(stack) -> None:  # noqa
             assert "police" in resp_pol.json()["reason"]
         got = await rejected
         assert [r["event_id"] for r in got if r["event_id"] == bad["event_id"]] == [bad["event_id"]]
-        entries = await _eventually(
+        entries = await eventually(
             lambda: _timeline(stack, case_id),
             lambda rows: any(r["type"] == "case_transfer.opened" for r in rows),
         )
@@ -191,11 +170,11 @@ async def test_out_of_order_event_is_refused_with_reason(stack) -> None:  # noqa
     again = event("case_transfer", "crime_suspected", case_id=case_id)
     nc = await nats.connect(stack.nats_url)
     try:
-        await _publish(nc, first)
-        await _eventually(lambda: _timeline(stack, case_id), lambda rows: len(rows) >= 3)
+        await publish(nc, first)
+        await eventually(lambda: _timeline(stack, case_id), lambda rows: len(rows) >= 3)
         rejected = asyncio.create_task(_collect(nc, "lawlink.rejected.rz-scjgj", 5.0))
         await asyncio.sleep(0.2)
-        await _publish(nc, again)
+        await publish(nc, again)
         got = [r for r in await rejected if r["event_id"] == again["event_id"]]
         assert len(got) == 1 and got[0]["field"] == "type"
         assert "already open" in got[0]["reason"]
@@ -210,7 +189,7 @@ async def test_step_for_a_case_that_does_not_exist_is_refused_naming_case_id(sta
     try:
         rejected = asyncio.create_task(_collect(nc, "lawlink.rejected.rz-scjgj", 5.0))
         await asyncio.sleep(0.2)
-        await _publish(nc, data)
+        await publish(nc, data)
         got = [r for r in await rejected if r["event_id"] == data["event_id"]]
         assert len(got) == 1 and got[0]["field"] == "case_id"
         assert case_id in got[0]["reason"]
