@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -110,6 +112,7 @@ class Intake:
         self._rule_settings = dict(rule_settings)
         self._update_timeout = update_timeout
         self._calendar = calendar
+        self._case_locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     def check(self, raw: bytes, sender: str | None, subject_type: str | None = None) -> ValidatedEvent:
         """Validate statically (envelope, payload, sender); raises :class:`EventRejected`."""
@@ -143,12 +146,34 @@ class Intake:
             return IntakeResult(Outcome.REJECTED, rejection=exc.rejection)
         route = ROUTES[event.envelope.type]
         try:
-            result = await self._dispatch(route, event)
+            async with self._case_lock(workflow_id(route.process, event.envelope.case_id)):
+                result = await self._dispatch(route, event)
         except EventRejected as exc:
             await self.publish_rejection(raw, sender or event.envelope.source_agency, exc.rejection)
             return IntakeResult(Outcome.REJECTED, rejection=exc.rejection)
         outcome = Outcome.DUPLICATE if result.duplicate else Outcome.ACCEPTED
         return IntakeResult(outcome, state=result.state)
+
+    @asynccontextmanager
+    async def _case_lock(self, key: str) -> AsyncIterator[None]:
+        """Hand one case's events to Temporal one at a time, in the order they arrived.
+
+        The consumer works on many messages at once; without this, a case's second event could
+        reach Temporal before the signal-with-start of its first and be refused as "no open
+        case". asyncio locks are fair, and nothing awaits between a message's arrival and here,
+        so arrival order is kept (within one intake process).
+        """
+        lock, users = self._case_locks.get(key, (asyncio.Lock(), 0))
+        self._case_locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._case_locks[key]
+            if users == 1:
+                del self._case_locks[key]
+            else:
+                self._case_locks[key] = (lock, users - 1)
 
     async def _dispatch(self, route: Route, event: ValidatedEvent) -> ReceiveResult:
         env = event.envelope
