@@ -365,16 +365,10 @@ class CaseWorkflow:
     async def _drain(self) -> None:
         while self._outbox:
             events, self._outbox = self._outbox, []
-            if workflow.patched(PATCH_BATCHED_PUBLISH) and workflow.patched(PATCH_LOCAL_PUBLISH):
-                await workflow.execute_local_activity(
-                    PUBLISH_BATCH_ACTIVITY,
-                    DomainEventBatch(events=events),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=_PUBLISH_RETRY,
-                )
-                continue
             if workflow.patched(PATCH_BATCHED_PUBLISH):
-                await workflow.execute_activity(
+                local = workflow.patched(PATCH_LOCAL_PUBLISH)
+                run = workflow.execute_local_activity if local else workflow.execute_activity
+                await run(
                     PUBLISH_BATCH_ACTIVITY,
                     DomainEventBatch(events=events),
                     start_to_close_timeout=timedelta(seconds=30),
