@@ -30,6 +30,7 @@ from tests.bench.stack import ROOT, BenchStack
 OUTPUT = ROOT / ".lawlink" / "bench.json"
 GOAL_RATIO = 0.9
 LONG_TIMERS_GOAL = 10_000
+DELEGATION_WORKFLOW = "PowerDelegation"
 
 
 @dataclass(frozen=True)
@@ -112,20 +113,6 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
-
-
-def delegation_opening() -> tuple[str, str, str] | None:
-    """(process, step, workflow type) of the one-year delegation, when this checkout has it."""
-    from contracts.catalog import EVENT_TYPES
-    from services.intake.routing import ROUTES
-    from tests.events import EXAMPLES
-
-    for spec in EVENT_TYPES.values():
-        if spec.process == "power_delegation" and spec.opens and spec.type in ROUTES:
-            step = spec.type.split(".", 1)[1]
-            if (EXAMPLES / spec.process / f"{step}.json").exists():
-                return spec.process, step, ROUTES[spec.type].workflow_type
-    return None
 
 
 async def run(sizes: Sizes, quick: bool, keep: bool) -> dict[str, Any]:
@@ -217,28 +204,26 @@ async def run(sizes: Sizes, quick: bool, keep: bool) -> dict[str, Any]:
             )
 
         say("5/6 long timers")
-        opening = delegation_opening()
-        if opening is not None:
-            process, step, workflow_type = opening
-            delegations = phases.OpeningEvents(run=events.run, process=process, step=step)
-            opened = await phases.ingest(
-                stack, delegations, sizes.delegations, "delegation", max(300.0, sizes.delegations / 5)
-            )
-            timers = await phases.long_timers(stack, workflow_type, also_open=("CaseTransfer",))
-            timers["opened_by_bench"] = opened
+        opened = await phases.open_delegations(
+            stack, events.run, sizes.delegations, max(300.0, sizes.delegations * 0.4)
+        )
+        say(
+            f"   {sizes.delegations} delegations in effect after {opened['seconds_to_all_effective']} s; "
+            f"review timers due in {opened['review_timer_days_from_now']} days"
+        )
+        timers = await phases.long_timers(stack, DELEGATION_WORKFLOW, also_open=("CaseTransfer",))
+        timers["opened_by_bench"] = opened
+        notes.append(
+            f"long timers: {sizes.delegations} {DELEGATION_WORKFLOW} workflows granted and accepted "
+            "through intake, each asleep on its one-year review timer; the CaseTransfer cases of the "
+            "ingest phases stay open too, each on its head-decision timer"
+        )
+        if set(timers["sampled_states"]) != {"active"}:
+            notes.append(f"long timers: sampled delegations not all active: {timers['sampled_states']}")
+        if not quick and timers["open_workflows"] < LONG_TIMERS_GOAL:
             notes.append(
-                f"long timers: {sizes.delegations} one-year {workflow_type} workflows opened through intake; "
-                "the CaseTransfer cases of the ingest phases stay open too, each on its head-decision timer"
+                f"long timers: only {timers['open_workflows']} delegations open (goal {LONG_TIMERS_GOAL})"
             )
-        else:
-            timers = await phases.long_timers(stack, "CaseTransfer")
-            notes.append(
-                "long timers: workflows/power_delegation.py is not in this checkout, so the open "
-                "CaseTransfer workflows the ingest phases left (each waiting on its head-decision "
-                "deadline timer and warning timer) stand in for the one-year delegations"
-            )
-        if not quick and timers["open_total"] < LONG_TIMERS_GOAL:
-            notes.append(f"long timers: only {timers['open_total']} open (goal {LONG_TIMERS_GOAL})")
         result["long_timers"] = timers
         say(f"   open workflows {timers['open_by_type']}; RSS {timers['rss_mib']}")
         for name in ("intake", "registry", "worker"):

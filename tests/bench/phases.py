@@ -8,6 +8,7 @@ milliseconds.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from services.temporal_codec import lawlink_data_converter
 from tests.bench.noop import NOOP_QUEUE_ENV, NOOP_WORKFLOW, THREE_ACTIVITIES_WORKFLOW, THREE_LOCAL_WORKFLOW
 from tests.bench.stack import BenchStack
 from tests.events import body, event
+from workflows.deadlines import SHANGHAI
 
 OPENING_PROCESS = "case_transfer"
 OPENING_STEP = "crime_suspected"
@@ -283,9 +286,11 @@ class OutWatcher:
     """Times the first domain event of each case on ``lawlink.out`` (core subscription: it sees
     each message as JetStream stores it, without a consumer of its own)."""
 
-    def __init__(self, process: str = OPENING_PROCESS) -> None:
+    def __init__(self, process: str = OPENING_PROCESS, event_type: str | None = None) -> None:
         self.process = process
+        self.event_type = event_type
         self.first_seen: dict[str, float] = {}
+        self.payloads: dict[str, dict[str, Any]] = {}
         self.messages = 0
         self._sub: Any = None
 
@@ -295,6 +300,11 @@ class OutWatcher:
         async def on_msg(msg: Any) -> None:
             self.messages += 1
             case_id = msg.subject[len(prefix) :]
+            if self.event_type is not None:
+                data = json.loads(msg.data)
+                if data.get("type") != self.event_type:
+                    return
+                self.payloads.setdefault(case_id, data.get("payload", {}))
             self.first_seen.setdefault(case_id, time.perf_counter())
 
         self._sub = await nc.subscribe(
@@ -330,15 +340,7 @@ async def ingest(
     cpu_before, driver_before = stack.cpu(), time.process_time()
     try:
         started = time.perf_counter()
-        futures = []
-        for case_id, event_id, data, subject in batch:
-            published[case_id] = time.perf_counter()
-            futures.append(
-                await js.publish_async(
-                    subject, data, stream=subjects.STREAM_IN, headers={"Nats-Msg-Id": event_id}
-                )
-            )
-        await asyncio.gather(*futures)
+        published.update(await _publish_all(js, batch))
         publish_s = time.perf_counter() - started
         bar = tqdm(total=n, desc=f"ingest {tag}", unit="ev", leave=False, disable=None)
         deadline = started + timeout
@@ -382,6 +384,103 @@ async def ingest(
         "backlog_latency_ms": percentiles(per_event),
         "cpu_ms_per_event": cpu,
     }
+
+
+DELEGATION_PROCESS = "power_delegation"
+ITEMS_EFFECTIVE = "power_delegation.items_effective"
+
+
+def delegation_events(run: str, n: int) -> tuple[list[tuple[str, str, bytes, str]], ...]:
+    """``n`` delegations as two lists of (case_id, event_id, body, subject): the county's grant,
+    effective today, and the township's acceptance, which starts the one-year review clock."""
+    today = datetime.now(SHANGHAI).date().isoformat()
+    granted, accepted = [], []
+    for i in range(1, n + 1):
+        case_id = f"B{run}-delegation-{i}"
+        for out, data in (
+            (granted, event(DELEGATION_PROCESS, "delegation_granted", case_id=case_id, effective_date=today)),
+            (accepted, event(DELEGATION_PROCESS, "delegation_accepted", case_id=case_id)),
+        ):
+            out.append(
+                (case_id, data["event_id"], body(data), subjects.inbound(data["source_agency"], data["type"]))
+            )
+    return granted, accepted
+
+
+async def _publish_all(js: Any, batch: list[tuple[str, str, bytes, str]]) -> dict[str, float]:
+    """Publish pipelined and wait for every PubAck; returns when each case's message went out."""
+    published: dict[str, float] = {}
+    futures = []
+    for case_id, event_id, data, subject in batch:
+        published[case_id] = time.perf_counter()
+        futures.append(
+            await js.publish_async(
+                subject, data, stream=subjects.STREAM_IN, headers={"Nats-Msg-Id": event_id}
+            )
+        )
+    await asyncio.gather(*futures)
+    return published
+
+
+async def open_delegations(stack: BenchStack, run: str, n: int, timeout: float) -> dict[str, Any]:
+    """Open ``n`` one-year delegations through intake and wait until each holds its review timer.
+
+    A grant alone sets no timer (the clock starts when the township accepts and the items take
+    effect), so every delegation gets both events: all grants first, and once intake has acked
+    them (every workflow started), all acceptances. Done when each case's
+    ``power_delegation.items_effective`` is on ``lawlink.out``; its ``next_review_at`` is the
+    timer the workflow now sleeps on, reported as days from now.
+    """
+    nc = await nats.connect(stack.nats_url)
+    js = nc.jetstream(publish_async_max_pending=4000)
+    watcher = OutWatcher(DELEGATION_PROCESS, ITEMS_EFFECTIVE)
+    await watcher.start(nc)
+    granted, accepted = delegation_events(run, n)
+    cpu_before = stack.cpu()
+    try:
+        started = time.perf_counter()
+        deadline = started + timeout
+        await _publish_all(js, granted)
+        bar = tqdm(total=2 * n, desc="delegations", unit="ev", leave=False, disable=None)
+        while (backlog := sum(await _intake_backlog(js))) > 0:
+            bar.n = n - min(n, backlog)
+            bar.refresh()
+            _check_deadline(deadline, f"delegations: {backlog} of {n} grants not yet started")
+            stack.check_alive()
+            await asyncio.sleep(0.2)
+        grants_started = time.perf_counter()
+        await _publish_all(js, accepted)
+        while (done := sum(1 for c, *_ in granted if c in watcher.first_seen)) < n:
+            bar.n = n + done
+            bar.refresh()
+            _check_deadline(deadline, f"delegations: {done} of {n} took effect")
+            stack.check_alive()
+            await asyncio.sleep(0.2)
+        bar.close()
+        finished = time.perf_counter()
+        cpu = cpu_per_event(cpu_before, stack.cpu(), 2 * n)
+    finally:
+        await watcher.stop()
+        await nc.close()
+    now = datetime.now(UTC)
+    days = [
+        (datetime.fromisoformat(p["next_review_at"]) - now).total_seconds() / 86400
+        for p in watcher.payloads.values()
+    ]
+    return {
+        "delegations": n,
+        "events": 2 * n,
+        "seconds_to_all_started": round(grants_started - started, 3),
+        "seconds_to_all_effective": round(finished - started, 3),
+        "effective_per_second": round(n / (finished - started), 1),
+        "review_timer_days_from_now": {"min": round(min(days), 1), "max": round(max(days), 1)},
+        "cpu_ms_per_event": cpu,
+    }
+
+
+def _check_deadline(deadline: float, what: str) -> None:
+    if time.perf_counter() > deadline:
+        raise TimeoutError(f"{what} in time")
 
 
 PROFILE_ENV = "BENCH_PROFILE"

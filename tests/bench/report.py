@@ -133,9 +133,21 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     f"{k} {v}"
                     for k, v in lt.get("open_by_type", {lt["workflow_type"]: lt["open_workflows"]}).items()
                 ),
-                f"{lt.get('open_total', lt['open_workflows'])} (goal ≥ 10000)",
+                f"{lt['open_workflows']} {lt['workflow_type']} (goal ≥ 10000)",
             )
         )
+        opened = lt.get("opened_by_bench")
+        if opened:
+            days = opened["review_timer_days_from_now"]
+            out.append(
+                (
+                    "5 long timers",
+                    f"{opened['delegations']} delegations granted + accepted via intake",
+                    f"all in effect after {opened['seconds_to_all_effective']} s "
+                    f"({opened['effective_per_second']}/s); sampled states {lt.get('sampled_states')}",
+                    f"review timers due in {days['min']}–{days['max']} days",
+                )
+            )
         out.append(
             (
                 "5 long timers",
