@@ -47,6 +47,7 @@ class Sizes:
     latency_events: int
     latency_seconds: float
     delegations: int
+    alone: int
     cases: int
     timeline_entries: int
     other_entries: int
@@ -65,6 +66,7 @@ FULL = Sizes(
     latency_events=800,
     latency_seconds=20.0,
     delegations=10_000,
+    alone=1000,
     cases=100_000,
     timeline_entries=10_000,
     other_entries=490_000,
@@ -82,6 +84,7 @@ QUICK = Sizes(
     latency_events=30,
     latency_seconds=3.0,
     delegations=40,
+    alone=120,
     cases=5000,
     timeline_entries=1000,
     other_entries=20_000,
@@ -202,6 +205,18 @@ async def run(sizes: Sizes, quick: bool, keep: bool) -> dict[str, Any]:
                 f"against the real workflow's own ceiling (no NATS) it reaches "
                 f"{max(r['ratio_to_direct'] for r in ingest_runs)}"
             )
+
+        # The yardstick again, next to the figure it judges (same database size, same moment),
+        # then intake with the worker stopped: what intake and NATS add on top of Temporal.
+        raw_again = await phases.raw_temporal_starts(stack, sizes.raw_starts, sizes.raw_concurrency, 0)
+        result["raw"]["temporal_starts_again"] = raw_again
+        alone = await phases.intake_alone(stack, events, sizes.alone, max(300.0, sizes.alone))
+        alone["ratio_to_raw_start_again"] = round(alone["rate"] / raw_again["rate"], 3)
+        result["intake_alone"] = alone
+        say(
+            f"   raw starts again {raw_again['rate']}/s; intake alone (worker stopped) "
+            f"{alone['rate']}/s = {alone['ratio_to_raw_start_again']} of it"
+        )
 
         say("5/6 long timers")
         opened = await phases.open_delegations(

@@ -123,7 +123,7 @@ async def raw_temporal_starts(stack: BenchStack, n: int, concurrency: int, shape
         await asyncio.sleep(0.2)
     tail = time.perf_counter() - drained_at
     shapes = {}
-    for workflow_type in (THREE_ACTIVITIES_WORKFLOW, THREE_LOCAL_WORKFLOW):
+    for workflow_type in (THREE_ACTIVITIES_WORKFLOW, THREE_LOCAL_WORKFLOW) if shape_runs else ():
         shapes[workflow_type] = await _completed_rate(stack, client, workflow_type, queue, shape_runs, 32)
     stack.stop_service("noop-worker")
     return {
@@ -382,6 +382,50 @@ async def ingest(
         # Cases per second that also ran their first step (worker published their first event).
         "first_step_rate": round(n / (last_step - started), 1),
         "backlog_latency_ms": percentiles(per_event),
+        "cpu_ms_per_event": cpu,
+    }
+
+
+async def intake_alone(stack: BenchStack, events: OpeningEvents, n: int, timeout: float) -> dict[str, Any]:
+    """Intake's own start path, with the worker stopped: ``n`` opening events published at once,
+    rate = ``n`` over the seconds until intake acked them all (every workflow started).
+
+    In the ingest phases the worker runs the first steps of the cases already started on the
+    same cores while the starts go on; here nothing else runs, so the figure next to the raw
+    start rate is what intake and NATS add on top of Temporal. The worker is started again
+    afterwards and the phase ends when every case ran its first step, leaving no backlog.
+    """
+    stack.stop_service("worker")
+    nc = await nats.connect(stack.nats_url)
+    js = nc.jetstream(publish_async_max_pending=4000)
+    watcher = OutWatcher(events.process)
+    await watcher.start(nc)
+    batch = events.make(n, "alone")
+    cpu_before, driver_before = stack.cpu(), time.process_time()
+    try:
+        started = time.perf_counter()
+        deadline = started + timeout
+        await _publish_all(js, batch)
+        while (backlog := sum(await _intake_backlog(js))) > 0:
+            _check_deadline(deadline, f"intake alone: {backlog} of {n} not started")
+            stack.check_alive()
+            await asyncio.sleep(0.05)
+        acked = time.perf_counter()
+        cpu = cpu_per_event(cpu_before, stack.cpu(), n, (driver_before, time.process_time()))
+        stack.spawn_python("worker", "workflows.worker")
+        while (done := sum(1 for c, *_ in batch if c in watcher.first_seen)) < n:
+            _check_deadline(deadline, f"intake alone: {done} of {n} ran their first step afterwards")
+            stack.check_alive()
+            await asyncio.sleep(0.2)
+        drained = time.perf_counter()
+    finally:
+        await watcher.stop()
+        await nc.close()
+    return {
+        "events": n,
+        "seconds_to_all_acked": round(acked - started, 3),
+        "rate": round(n / (acked - started), 1),
+        "seconds_to_first_steps_after": round(drained - acked, 3),
         "cpu_ms_per_event": cpu,
     }
 

@@ -79,6 +79,25 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 "where the time goes",
             )
         )
+    alone = result.get("intake_alone")
+    if alone:
+        again = raw["temporal_starts_again"]
+        out.append(
+            (
+                "2 ingest",
+                "raw no-op starts again, after the ingest runs",
+                f"{again['rate']}/s ({again['starts']} starts, {again['concurrency']} in flight)",
+                f"{round(again['rate'] / t['rate'], 3)} of the first measurement",
+            )
+        )
+        out.append(
+            (
+                "2 ingest",
+                f"{alone['events']} opening events via NATS → intake, worker stopped",
+                f"{alone['rate']}/s started (intake CPU {alone['cpu_ms_per_event'].get('intake')} ms/event)",
+                f"{alone['ratio_to_raw_start_again']} of raw again: what intake + NATS add",
+            )
+        )
     lat = result["latency"]
     out.append(
         (
