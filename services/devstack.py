@@ -160,9 +160,13 @@ def render_procfile(ports: Ports, state: Path) -> str:
     nats = f"127.0.0.1:{ports.nats}"
     temporal = f"127.0.0.1:{ports.temporal}"
     uv = f"{py} -m uvicorn --host 127.0.0.1 --log-level warning"
+    # The servers stop after the services that use them (services/linger.py), so Ctrl-C lets
+    # every consumer drain against a live NATS and Temporal.
+    linger = f"exec {py} -m services.linger --port"
     lines = {
-        "nats": f"{nats_bin} -c {shlex.quote(str(state / 'nats.conf'))}",
+        "nats": f"{linger} {ports.nats} -- {nats_bin} -c {shlex.quote(str(state / 'nats.conf'))}",
         "temporal": (
+            f"{linger} {ports.temporal} -- "
             f"{temporal_bin} server start-dev --ip 127.0.0.1 --port {ports.temporal} "
             f"--ui-port {ports.temporal_ui} --db-filename {shlex.quote(str(state / 'temporal.db'))} "
             "--namespace default --log-level warn"
