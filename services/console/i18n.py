@@ -77,6 +77,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "username": ("用户名", "Username"),
     "password": ("密码", "Password"),
     "bad_login": ("用户名或密码错误", "Wrong username or password"),
+    "login_throttled": (
+        "登录失败次数过多，请稍后再试",
+        "Too many failed sign-ins; please wait a while and try again",
+    ),
     "language": ("语言", "Language"),
     "cases": ("案件", "Cases"),
     "inbox": ("待协调争议", "Dispute inbox"),

@@ -68,6 +68,30 @@ def build_router(web: Console) -> APIRouter:
                 username=username,
             )
 
+        throttle = web.login_throttle
+        wait = throttle.retry_after(username, _ip(request))
+        if wait is not None:
+            audit(
+                engine,
+                action="login",
+                outcome="throttled",
+                username=username[:40] or None,
+                ip=_ip(request),
+                detail=f"retry after {wait:.0f}s",
+            )
+            response = render(
+                request,
+                "login.html",
+                None,
+                status=429,
+                next=target,
+                login_csrf=cookie_token,
+                error="login_throttled",
+                username=username,
+            )
+            response.headers["Retry-After"] = str(max(1, round(wait)))
+            return response
+
         def check() -> tuple[int, str] | None:
             with Session(engine) as session:
                 user = authenticate(session, username, password)
@@ -75,6 +99,7 @@ def build_router(web: Console) -> APIRouter:
 
         found = await anyio.to_thread.run_sync(check)
         if found is None:
+            throttle.failed(username, _ip(request))
             audit(engine, action="login", outcome="refused", username=username[:40] or None, ip=_ip(request))
             return render(
                 request,
@@ -86,6 +111,7 @@ def build_router(web: Console) -> APIRouter:
                 error="bad_login",
                 username=username,
             )
+        throttle.succeeded(username)
         cookie, _ = sessions.start(found[0], _ip(request))
         user = sessions.load(cookie)
         assert user is not None

@@ -27,6 +27,9 @@ class ConsoleSettings(StackSettings):
     session_hours: float = Field(default=10.0, alias="LAWLINK_SESSION_HOURS", gt=0, le=24 * 30)
     cookie_secure: bool = Field(default=False, alias="LAWLINK_COOKIE_SECURE")
     live_nats: bool = Field(default=True, alias="LAWLINK_CONSOLE_LIVE_NATS")
+    # Failed sign-ins for one username within the window before it must wait (services/console/throttle.py).
+    login_max_failures: int = Field(default=5, alias="LAWLINK_LOGIN_MAX_FAILURES", ge=1)
+    login_window_minutes: float = Field(default=15.0, alias="LAWLINK_LOGIN_WINDOW_MINUTES", gt=0)
 
 
 class MissingSecret(RuntimeError):

@@ -33,6 +33,7 @@ from services.console.i18n import (
 )
 from services.console.settings import ConsoleSettings
 from services.console.tables import LANGS, ROLE_LABELS, Role
+from services.console.throttle import LoginThrottle
 from services.notifier import queries as notes
 from services.notifier.queries import ROLE_SEES
 from workflows.deadlines import SHANGHAI
@@ -127,6 +128,7 @@ class Console:
         self.settings = settings
         self.engine = engine
         self.sessions = sessions
+        self.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_minutes * 60)
 
     def user_of(self, request: Request) -> CurrentUser | None:
         return self.sessions.load(request.cookies.get(Sessions.COOKIE))

@@ -35,7 +35,7 @@ from services.notifier.config import NotifierSettings
 from services.notifier.tables import NotificationRecord
 from services.registry.db import make_engine, migrate
 from services.registry.models import TimelineEntry
-from tests.events import event, new_case_id, publish
+from tests.events import event, eventually, new_case_id, publish
 from tests.servers import free_port, serve_asgi
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -208,9 +208,9 @@ async def test_bell_rings_live_for_a_deadline_and_is_marked_read(
         ).first(),
         "the notification",
     )
-    await page.wait_for_function(
-        f"Number(document.getElementById('bell-count').textContent) > {before}", timeout=10000
-    )
+    # Polled from here: a string predicate in wait_for_function is eval'd in the page whenever it
+    # has to poll, which the console's Content-Security-Policy (no 'unsafe-eval') rightly refuses.
+    await eventually(lambda: _bell(page), lambda count: count > before, timeout=10)
     assert "has-unread" in (await page.locator("#bell").get_attribute("class") or "")
     await page.locator("#todo", has_text=case_id).wait_for(timeout=10000)  # the to-do list refreshed too
     await page.screenshot(path=str(SHOTS / "bell_rang.png"))

@@ -467,6 +467,19 @@ def test_login_is_audited_and_wrong_password_refused(env: Env) -> None:
     assert env.audit()[-1].outcome == "ok"
 
 
+def test_repeated_wrong_passwords_make_the_username_wait(env: Env) -> None:
+    with Session(env.engine) as session:
+        create_user(session, username="guessed", password=PASSWORD, role="operator")
+    client = env.client()
+    for n in range(5):
+        assert login(client, "guessed", f"guess-{n}").status_code == 401
+    resp = login(client, "guessed")  # even the right password waits now
+    assert resp.status_code == 429 and "登录失败次数过多" in resp.text
+    assert int(resp.headers["retry-after"]) > 0
+    assert env.audit()[-1].outcome == "throttled" and env.audit()[-1].username == "guessed"
+    assert login(env.client(), "oper").status_code == 303  # other users are not affected
+
+
 def test_login_without_its_csrf_token_is_refused(env: Env) -> None:
     client = env.client()
     client.get("/login")
