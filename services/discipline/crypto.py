@@ -102,7 +102,9 @@ class Sealed:
 
 
 class ContentCipher:
-    """Encrypts and decrypts referral content with one key."""
+    """Encrypts and decrypts what Lawlink keeps confidential at rest with one key: referral
+    content (:meth:`seal`/:meth:`open`) and short secrets such as webhook signing secrets
+    (:meth:`seal_text`/:meth:`open_text`)."""
 
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
@@ -130,6 +132,35 @@ class ContentCipher:
             raise ContentDecryptError(
                 f"content of event {event_id} does not decrypt for {workflow_id}"
             ) from None
+
+    def seal_text(self, plaintext: str, *, context: str) -> str:
+        """A short secret as ``v1:<base64 nonce+ciphertext>``, bound to ``context`` (e.g. whose it is)."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, plaintext.encode(), _text_aad(context))
+        return TEXT_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def open_text(self, token: str, *, context: str) -> str:
+        """The secret :meth:`seal_text` sealed for ``context``.
+
+        Raises:
+            ContentDecryptError: not a sealed value, wrong key, tampered, or sealed for another context.
+        """
+        if not token.startswith(TEXT_PREFIX):
+            raise ContentDecryptError(f"the stored secret of {context} is not sealed")
+        try:
+            raw = base64.urlsafe_b64decode(token[len(TEXT_PREFIX) :])
+            return self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _text_aad(context)).decode()
+        except (InvalidTag, binascii.Error, ValueError):
+            raise ContentDecryptError(
+                f"the stored secret of {context} does not decrypt with this key"
+            ) from None
+
+
+TEXT_PREFIX = "v1:"
+
+
+def _text_aad(context: str) -> bytes:
+    return f"lawlink-secret:v1:{context}".encode()
 
 
 def cipher_from_env(env: Mapping[str, str] | None = None) -> ContentCipher:

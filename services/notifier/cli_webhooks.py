@@ -49,12 +49,13 @@ def set_(
     url: Annotated[str, typer.Argument(help="http(s) URL that receives POSTed notifications.")],
 ) -> None:
     """Register or replace an agency's webhook; prints its NEW signing secret once."""
+    from services.discipline.crypto import ContentKeyError
     from services.notifier.webhooks import SIGNATURE_HEADER, set_webhook
 
     with Session(_engine()) as session:
         try:
             hook, secret = set_webhook(session, agency=agency, url=url)
-        except ValueError as exc:
+        except (ValueError, ContentKeyError) as exc:
             _fail(str(exc))
             raise
     out.print(f"webhook of {hook.agency} → {hook.url}")

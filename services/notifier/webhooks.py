@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from contracts.agencies import get_agency
+from services.discipline.crypto import ContentCipher, ContentDecryptError, cipher_from_env
 from services.notifier.tables import Delivery, DeliveryStatus, NotificationRecord, Webhook
 
 log = logging.getLogger("lawlink.notifier.webhooks")
@@ -94,15 +95,32 @@ def set_webhook(
     check_url(url)
     now = now or datetime.now(UTC)
     secret = new_secret()
+    sealed = cipher_from_env().seal_text(secret, context=secret_context(agency))
     hook = session.get(Webhook, agency)
     if hook is None:
-        hook = Webhook(agency=agency, url=url, secret=secret, enabled=True, created_at=now, updated_at=now)
+        hook = Webhook(agency=agency, url=url, secret=sealed, enabled=True, created_at=now, updated_at=now)
     else:
-        hook.url, hook.secret, hook.enabled, hook.updated_at = url, secret, True, now
+        hook.url, hook.secret, hook.enabled, hook.updated_at = url, sealed, True, now
     session.add(hook)
     session.commit()
     session.refresh(hook)
     return hook, secret
+
+
+def secret_context(agency: str) -> str:
+    """What a webhook secret is sealed for: a sealed secret copied onto another agency's row
+    does not decrypt there."""
+    return f"webhook:{agency}"
+
+
+def webhook_secret(hook: Webhook, cipher: ContentCipher) -> str:
+    """The signing secret of ``hook``, decrypted (stored sealed with ``LAWLINK_CONTENT_KEY``).
+
+    Raises:
+        ContentDecryptError: the row was written before secrets were sealed, or under another
+            key: ``lawlink webhooks set`` gives the agency a new secret.
+    """
+    return cipher.open_text(hook.secret, context=secret_context(hook.agency))
 
 
 def remove_webhook(session: Session, *, agency: str) -> bool:
@@ -182,8 +200,11 @@ class WebhookDispatcher:
         timeout: float = 10.0,
         backoff: Sequence[float] = (2.0, 10.0, 60.0, 300.0),
         client: httpx.AsyncClient | None = None,
+        cipher: ContentCipher | None = None,
     ) -> None:
         self.engine = engine
+        # Loaded at construction: a notifier without LAWLINK_CONTENT_KEY fails at start, naming it.
+        self._cipher = cipher or cipher_from_env()
         self.timeout = timeout
         self.backoff = tuple(backoff)
         self._client = client
@@ -341,7 +362,16 @@ class WebhookDispatcher:
                 session.add(delivery)
                 session.commit()
             body = json.dumps(note.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
-            return hook.url, hook.secret, body, note.id, delivery.agency, delivery.attempts + 1
+            try:
+                secret = webhook_secret(hook, self._cipher)
+            except ContentDecryptError as exc:
+                delivery.last_error = f"{exc}; `lawlink webhooks set {hook.agency} URL` issues a new secret"
+                delivery.status = DeliveryStatus.FAILED.value
+                delivery.updated_at = datetime.now(UTC)
+                session.add(delivery)
+                session.commit()
+                return DeliveryStatus.FAILED
+            return hook.url, secret, body, note.id, delivery.agency, delivery.attempts + 1
 
     def _record(self, delivery_id: int, code: int | None, error: str | None, last: bool) -> DeliveryStatus:
         with Session(self.engine) as session:

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
+from services.discipline.crypto import cipher_from_env
 from services.notifier import queries, store
 from services.notifier.recipients import notifications_for
 from services.notifier.tables import Delivery, NotificationRecord, Webhook
@@ -35,6 +36,7 @@ from services.notifier.webhooks import (
     reset_for_replay,
     set_webhook,
     verify_signature,
+    webhook_secret,
 )
 from services.registry.db import make_engine, migrate
 from tests.servers import free_port, serve_asgi
@@ -171,6 +173,24 @@ async def test_signature_verifies(engine: Engine, receiver: Receiver) -> None:
     assert (row.status, row.attempts, row.last_status_code) == ("delivered", 1, 204)
 
 
+async def test_a_secret_sealed_for_another_agency_is_not_used(engine: Engine, receiver: Receiver) -> None:
+    """A sealed secret copied onto another agency's row (or a row from before secrets were
+    sealed) sends nothing: the delivery fails, listed for replay, saying how to fix it."""
+    with Session(engine) as session:
+        set_webhook(session, agency="rz-gaj", url=receiver.url("ok/other"))
+        set_webhook(session, agency="rz-scjgj", url=receiver.url("ok/copied"))
+        police, market = session.get(Webhook, "rz-gaj"), session.get(Webhook, "rz-scjgj")
+        market.secret = police.secret
+        session.add(market)
+        session.commit()
+    event = _event("WH-COPIED")
+    result = _record(engine, event)
+    await _deliver(engine, result)
+    assert receiver.hits.get("ok/copied", []) == []
+    row = _delivery(engine, f"{event.event_id}:rz-scjgj")
+    assert row.status == "failed" and "lawlink webhooks set rz-scjgj" in (row.last_error or "")
+
+
 async def test_receiver_failing_twice_then_succeeding_gets_it_exactly_once(
     engine: Engine, receiver: Receiver
 ) -> None:
@@ -289,9 +309,12 @@ def test_cli_sets_a_webhook_and_shows_the_secret_once(
         with Session(eng) as session:
             hook = session.get(Webhook, "rz-scjgj")
             assert hook is not None and hook.url == "https://rz-scjgj.example/lawlink"
-            assert hook.secret in result.output
+            secret = webhook_secret(hook, cipher_from_env())
+            assert secret in result.output
+            # At rest the secret is sealed with LAWLINK_CONTENT_KEY, bound to the agency.
+            assert hook.secret.startswith("v1:") and secret not in hook.secret
         listed = runner.invoke(app, ["webhooks", "list"])
-        assert listed.exit_code == 0 and "rz-scjgj" in listed.output and hook.secret not in listed.output
+        assert listed.exit_code == 0 and "rz-scjgj" in listed.output and secret not in listed.output
         bad = runner.invoke(app, ["webhooks", "set", "rz-nope", "https://x.example"])
         assert bad.exit_code == 2 and "agency: unknown agency" in bad.output
         with Session(eng) as session:
