@@ -50,11 +50,16 @@ def load_stack_env(path: Path = STACK_ENV, only: tuple[str, ...] | None = None) 
         os.environ.setdefault(key.strip(), value.strip().strip("'\""))
 
 
-def _settings():  # noqa: ANN202 - StackSettings, imported late so --help stays fast
+def load_dev_env() -> None:
+    """The dev stack's endpoints, and from ``secrets.env`` beside them (readable by its owner
+    only) the service password and the content key, without which no Temporal client may exist
+    (services/temporal_codec.py) and no webhook secret can be sealed or opened."""
     load_stack_env()
-    # The dev stack's service password lives beside it, readable by its owner only; so does the
-    # content key, without which no Temporal client may exist (services/temporal_codec.py).
     load_stack_env(STACK_ENV.with_name("secrets.env"), only=("NATS_PASSWORD", "LAWLINK_CONTENT_KEY"))
+
+
+def _settings():  # noqa: ANN202 - StackSettings, imported late so --help stays fast
+    load_dev_env()
     from services.settings import StackSettings
 
     return StackSettings()

@@ -81,7 +81,8 @@ def load_key(env: Mapping[str, str] | None = None, *, allow_ephemeral: bool | No
         allow_ephemeral = _under_tests()
     if not allow_ephemeral:
         raise ContentKeyError(
-            f"{KEY_ENV} is not set: discipline referral content cannot be stored. Set it to base64 of "
+            f"{KEY_ENV} is not set: confidential data (referral content, webhook secrets) cannot be "
+            "stored or read. Set it to base64 of "
             "32 random bytes (python -c 'from services.discipline.crypto import generate_key; print(generate_key())')"
         )
     return _ephemeral_key()

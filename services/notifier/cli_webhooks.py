@@ -23,10 +23,10 @@ err = Console(stderr=True)
 
 
 def _settings():  # noqa: ANN202 - NotifierSettings, imported late so --help stays fast
-    from services.cli import load_stack_env
+    from services.cli import load_dev_env
     from services.notifier.config import NotifierSettings
 
-    load_stack_env()
+    load_dev_env()
     return NotifierSettings()
 
 
