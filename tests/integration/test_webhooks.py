@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
-from services.discipline.crypto import cipher_from_env
+from services.discipline.crypto import ContentCipher, cipher_from_env, generate_key, parse_key
 from services.notifier import queries, store
 from services.notifier.recipients import notifications_for
 from services.notifier.tables import Delivery, NotificationRecord, Webhook
@@ -291,6 +291,33 @@ def test_bad_registrations_name_the_field(engine: Engine) -> None:
             set_webhook(session, agency="rz-scjgj", url="ftp://example.test/hook")
         with pytest.raises(LookupError, match="^id: no delivery 999"):
             reset_for_replay(session, delivery_ids=[999])
+
+
+def test_cli_seals_with_the_dev_stacks_content_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run` keeps the key in .lawlink/secrets.env; `lawlink webhooks set` must use it, or
+    the notifier (started with that key) could not open the secret."""
+    from services.cli import app
+
+    key = generate_key()
+    (tmp_path / ".lawlink").mkdir()
+    (tmp_path / ".lawlink" / "secrets.env").write_text(f"LAWLINK_CONTENT_KEY={key}\n", encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    # Set, then unset: either way monkeypatch restores the variable afterwards, so the key the CLI
+    # loads into os.environ does not leak into later tests (whose data used the test key).
+    monkeypatch.setenv("LAWLINK_CONTENT_KEY", "placeholder")
+    monkeypatch.delenv("LAWLINK_CONTENT_KEY")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["webhooks", "set", "rz-gaj", "https://rz-gaj.example/lawlink"])
+    assert result.exit_code == 0, result.output
+    eng = make_engine(url)
+    try:
+        with Session(eng) as session:
+            hook = session.get(Webhook, "rz-gaj")
+            assert hook is not None
+            assert webhook_secret(hook, ContentCipher(parse_key(key))) in result.output
+    finally:
+        eng.dispose()
 
 
 def test_cli_sets_a_webhook_and_shows_the_secret_once(
