@@ -29,7 +29,7 @@ from services.notifier.config import NotifierSettings
 from services.notifier.tables import NotificationRecord
 from services.notifier.webhooks import SIGNATURE_HEADER, set_webhook, verify_signature
 from services.registry.db import make_engine
-from tests.events import body, event, new_case_id
+from tests.events import body, event, eventually, new_case_id
 from tests.servers import free_port, serve_asgi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -360,9 +360,14 @@ async def test_notifier_pushes_a_signed_webhook_for_a_domain_event(notifier: Run
         [(raw, signature)] = received
         assert verify_signature(secret, raw, signature)
         assert json.loads(raw)["notification_id"] == f"{escalation.event_id}:rz-wl-jcy"
-        with Session(notifier.engine) as session:
-            [delivery] = queries.deliveries(session, agency="rz-wl-jcy")
-        assert (delivery.status, delivery.attempts) == ("delivered", 1)
+
+        async def delivery_row() -> tuple[str, int]:
+            # The notifier records the outcome after the receiver answered: poll, don't race it.
+            with Session(notifier.engine) as session:
+                [delivery] = queries.deliveries(session, agency="rz-wl-jcy")
+            return delivery.status, delivery.attempts
+
+        assert await eventually(delivery_row, lambda row: row[0] != "pending", timeout=10) == ("delivered", 1)
     finally:
         server.should_exit = True
         await task
