@@ -107,6 +107,16 @@ def set_webhook(
     return hook, secret
 
 
+def _give_up(session: Session, delivery: Delivery, error: str) -> DeliveryStatus:
+    """Mark a delivery failed without trying it (it stays listed for replay); commits."""
+    delivery.status = DeliveryStatus.FAILED.value
+    delivery.last_error = error
+    delivery.updated_at = datetime.now(UTC)
+    session.add(delivery)
+    session.commit()
+    return DeliveryStatus.FAILED
+
+
 def secret_context(agency: str) -> str:
     """What a webhook secret is sealed for: a sealed secret copied onto another agency's row
     does not decrypt there."""
@@ -351,12 +361,9 @@ class WebhookDispatcher:
             hook = session.get(Webhook, delivery.agency)
             note = session.get(NotificationRecord, delivery.notification_id)
             if hook is None or not hook.enabled or note is None:
-                delivery.status = DeliveryStatus.FAILED.value
-                delivery.last_error = "no webhook registered" if note is not None else "notification missing"
-                delivery.updated_at = datetime.now(UTC)
-                session.add(delivery)
-                session.commit()
-                return DeliveryStatus.FAILED
+                return _give_up(
+                    session, delivery, "no webhook registered" if note is not None else "notification missing"
+                )
             if delivery.url != hook.url:
                 delivery.url = hook.url
                 session.add(delivery)
@@ -365,12 +372,9 @@ class WebhookDispatcher:
             try:
                 secret = webhook_secret(hook, self._cipher)
             except ContentDecryptError as exc:
-                delivery.last_error = f"{exc}; `lawlink webhooks set {hook.agency} URL` issues a new secret"
-                delivery.status = DeliveryStatus.FAILED.value
-                delivery.updated_at = datetime.now(UTC)
-                session.add(delivery)
-                session.commit()
-                return DeliveryStatus.FAILED
+                return _give_up(
+                    session, delivery, f"{exc}; `lawlink webhooks set {hook.agency} URL` issues a new secret"
+                )
             return hook.url, secret, body, note.id, delivery.agency, delivery.attempts + 1
 
     def _record(self, delivery_id: int, code: int | None, error: str | None, last: bool) -> DeliveryStatus:
