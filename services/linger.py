@@ -8,13 +8,14 @@ own, so honcho's signal reaches only this wrapper; on SIGTERM or SIGINT it waits
 process holds a connection to CMD's ``PORT`` (every service has closed its client, which
 happens after it drained) or ``--grace`` seconds passed, then stops CMD and exits with its code.
 Connections come from ``/proc/net/tcp``; the server's own (Temporal's internal worker dials its
-own frontend) do not count. Where ``/proc`` is missing nothing counts: CMD stops at once. The default grace stays
-under honcho's five seconds before SIGKILL; on Linux CMD also gets SIGTERM if the wrapper itself
-dies, so a killed wrapper leaves no server behind.
+own frontend) do not count. Where ``/proc`` is missing nothing counts: CMD stops at once. The
+default grace stays under honcho's five seconds before SIGKILL; on Linux CMD also gets SIGTERM if
+the wrapper itself dies, so a killed wrapper leaves no server behind.
 """
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import os
 import signal
@@ -111,24 +112,17 @@ def run(cmd: Sequence[str], port: int | None, grace: float) -> int:
 
 
 def main(argv: list[str]) -> None:
-    if "--" not in argv:
-        print("usage: python -m services.linger [--port PORT] [--grace S] -- CMD...", file=sys.stderr)
-        sys.exit(2)
-    split = argv.index("--")
-    head, cmd = argv[:split], argv[split + 1 :]
-    port: int | None = None
-    grace = DEFAULT_GRACE
-    i = 0
-    while i < len(head):
-        if head[i] == "--port":
-            port = int(head[i + 1])
-        elif head[i] == "--grace":
-            grace = float(head[i + 1])
-        else:
-            print(f"linger: unknown option {head[i]!r}", file=sys.stderr)
-            sys.exit(2)
-        i += 2
-    sys.exit(run(cmd, port, grace))
+    parser = argparse.ArgumentParser(
+        prog="python -m services.linger", description="Stop a server only after its clients have gone."
+    )
+    parser.add_argument("--port", type=int, help="the server's port whose other clients are awaited")
+    parser.add_argument("--grace", type=float, default=DEFAULT_GRACE, help="longest wait, seconds")
+    parser.add_argument("cmd", nargs=argparse.REMAINDER, help="-- then the server's command line")
+    args = parser.parse_args(argv)
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not cmd:
+        parser.error("cmd: give the server's command after --")
+    sys.exit(run(cmd, args.port, args.grace))
 
 
 if __name__ == "__main__":
