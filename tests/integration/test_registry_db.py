@@ -167,6 +167,32 @@ def test_projection_is_idempotent_and_order_independent(database_url: str) -> No
     engine.dispose()
 
 
+def test_a_large_batch_with_repeats_projects_each_event_once(database_url: str) -> None:
+    """One batch the size the registry pulls and more: 300 cases, every event of the first
+    case twice in the batch, and cases already partly projected by an earlier batch. The
+    batch's reads go out as bounded IN lists, so this also crosses a chunk boundary."""
+    migrate(database_url)
+    engine = make_engine(database_url)
+    cases = [f"RB-{i:03d}" for i in range(300)]
+    events = {case_id: _events(case_id) for case_id in cases}
+    with Session(engine) as session:  # an earlier batch saw the first two events of ten cases
+        assert project(session, [e for c in cases[:10] for e in events[c][:2]]) == 20
+        session.commit()
+    batch = [e for c in cases for e in events[c]] + events[cases[0]]
+    random.Random(3).shuffle(batch)
+    with Session(engine) as session:
+        assert project(session, batch) == 300 * 5 - 20
+        session.commit()
+    with Session(engine) as session:
+        for case_id in (cases[0], cases[5], cases[299]):
+            assert [r.seq for r in queries.timeline(session, case_id=case_id)] == [1, 2, 3, 4, 5]
+            case = queries.find_cases(session, case_id=case_id)[0]
+            assert case.events == 5 and case.state == "opened" and case.agency == "rz-scjgj"
+            (deadline,) = queries.deadlines(session, case_id=case_id)
+            assert deadline.status == "breached" and deadline.warned
+    engine.dispose()
+
+
 def test_registry_api_serves_cases_and_timelines(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from services.registry.app import create_app
     from services.settings import StackSettings
