@@ -112,7 +112,7 @@ async def stack(
         nc = await connect_nats(settings, "test-worker")
         js = nc.jetstream()
         await ensure_streams(js)
-        worker = build_worker(temporal_dev.client, queue, PublishActivities(js))
+        worker = build_worker(temporal_dev.client, queue, PublishActivities(js), guarded=True)
         intake_port, registry_port = free_port(), free_port()
         async with worker:
             intake_server, intake_task = await serve_asgi(create_intake(IntakeSettings()), intake_port)

@@ -51,9 +51,10 @@ class CollectingPublisher:
 
 @asynccontextmanager
 async def run_worker(client: Client, task_queue: str) -> AsyncIterator[CollectingPublisher]:
-    """A worker with every Lawlink workflow and a recording publisher."""
+    """A worker with every Lawlink workflow and a recording publisher, on the guarded sandbox
+    (the sandbox's determinism checks apply to the workflow code under test)."""
     publisher = CollectingPublisher()
-    async with build_worker(client, task_queue, publisher):  # type: ignore[arg-type]
+    async with build_worker(client, task_queue, publisher, guarded=True):  # type: ignore[arg-type]
         yield publisher
 
 

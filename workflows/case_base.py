@@ -36,7 +36,8 @@ with workflow.unsafe.imports_passed_through():
     from contracts.envelope import Envelope
     from contracts.validation import Rejection
     from contracts.workflow_io import CaseStart, CaseStatus, HistoryItem, ReceiveResult, YearScheduleIn
-    from workflows import deadlines as dl
+
+from workflows import deadlines as dl
 
 PUBLISH_ACTIVITY = "publish_domain_event"
 PUBLISH_BATCH_ACTIVITY = "publish_domain_events"

@@ -58,7 +58,8 @@ with workflow.unsafe.imports_passed_through():
     from contracts.domain import EntryKind
     from contracts.envelope import Envelope
     from contracts.workflow_io import CaseStart, CaseStatus
-    from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
+
+from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
 
 P = "case_transfer."
 

@@ -33,7 +33,8 @@ with workflow.unsafe.imports_passed_through():
     from contracts.envelope import Envelope
     from contracts.hotline import ComplaintReceived
     from contracts.workflow_io import CaseStart, CaseStatus
-    from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
+
+from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
 
 P = "discipline_referral."
 HEAD_APPROVAL = P + "head_approval"

@@ -51,8 +51,9 @@ with workflow.unsafe.imports_passed_through():
         government_of,
     )
     from contracts.workflow_io import CaseStart, CaseStatus
-    from workflows import deadlines as dl
-    from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
+
+from workflows import deadlines as dl
+from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
 
 P = "jurisdiction_dispute."
 NEGOTIATION = P + "negotiation"

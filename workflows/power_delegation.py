@@ -61,8 +61,9 @@ with workflow.unsafe.imports_passed_through():
         ReviewOutcome,
     )
     from contracts.workflow_io import CaseStart, CaseStatus
-    from workflows import deadlines as dl
-    from workflows.case_base import REFUSED_ERROR_TYPE, CaseWorkflow, Refusal
+
+from workflows import deadlines as dl
+from workflows.case_base import REFUSED_ERROR_TYPE, CaseWorkflow, Refusal
 
 REVIEW_RULE = "power_delegation.review_after_effective"
 ASSESSMENT_RULE = "power_delegation.assessment_window"

@@ -57,8 +57,9 @@ with workflow.unsafe.imports_passed_through():
     from contracts.common import Payload
     from contracts.envelope import Envelope
     from contracts.workflow_io import CaseStart, CaseStatus
-    from workflows import deadlines as dl
-    from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
+
+from workflows import deadlines as dl
+from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
 
 P = "reverse_transfer."
 

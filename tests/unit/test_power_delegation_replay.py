@@ -68,8 +68,9 @@ def test_histories_are_present() -> None:
     }
 
 
+@pytest.mark.parametrize("guarded", [False, True], ids=["worker-sandbox", "guarded-sandbox"])
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-async def test_recorded_history_replays(path: Path) -> None:
+async def test_recorded_history_replays(path: Path, guarded: bool) -> None:
     history = load(path)
     types = {e.WhichOneof("attributes") for e in history.events}
     # Guard against recording a trivial history: every file covers timers, updates and the
@@ -78,7 +79,9 @@ async def test_recorded_history_replays(path: Path) -> None:
     assert {"timer_started_event_attributes", "workflow_execution_update_accepted_event_attributes"} <= types
     assert types & {"activity_task_scheduled_event_attributes", "marker_recorded_event_attributes"}
     replayer = Replayer(
-        workflows=list(WORKFLOWS), workflow_runner=sandbox_runner(), data_converter=lawlink_data_converter()
+        workflows=list(WORKFLOWS),
+        workflow_runner=sandbox_runner(guarded=guarded),
+        data_converter=lawlink_data_converter(),
     )
     result = await replayer.replay_workflow(history)
     assert result.replay_failure is None

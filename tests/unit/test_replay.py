@@ -73,12 +73,13 @@ def event_types(path: Path) -> list[str]:
     return [e["eventType"] for e in data.get("history", data)["events"]]
 
 
-def replayer(*workflows: type) -> Replayer:
+def replayer(*workflows: type, guarded: bool = False) -> Replayer:
     """A Replayer configured as the worker is (same sandbox and data converter, codec included:
-    plaintext histories recorded before it decode unchanged)."""
+    plaintext histories recorded before it decode unchanged); ``guarded`` as the tests' workers
+    are (workflow modules re-imported per run, the sandbox's determinism checks on)."""
     return Replayer(
         workflows=list(workflows or WORKFLOWS),
-        workflow_runner=sandbox_runner(),
+        workflow_runner=sandbox_runner(guarded=guarded),
         data_converter=lawlink_data_converter(),
     )
 
@@ -118,10 +119,11 @@ def test_history_is_a_whole_path(path: Path) -> None:
     assert types[-1] in CLOSING, f"history ends with {types[-1]}, not with the run closing"
 
 
+@pytest.mark.parametrize("guarded", [False, True], ids=["worker-sandbox", "guarded-sandbox"])
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-async def test_recorded_history_replays(path: Path) -> None:
+async def test_recorded_history_replays(path: Path, guarded: bool) -> None:
     history = load(path)
-    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    result = await replayer(guarded=guarded).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure!r}"
 
 
