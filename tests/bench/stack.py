@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from services.devstack import temporal_sqlite_args
 from tests.servers import NatsServer, binary, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,6 +185,7 @@ class BenchStack:
                 "--headless",
                 "--log-level",
                 "error",
+                *temporal_sqlite_args(),
             ],
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
