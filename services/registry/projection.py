@@ -8,9 +8,9 @@ redelivered or reordered event changes nothing, and replaying the stream rebuild
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 import services.registry.tables  # noqa: F401,E402  (registers feature projectors such as the dispute inbox)
 from contracts.catalog import CONFIDENTIAL_PROCESSES
@@ -18,7 +18,7 @@ from contracts.domain import DomainEvent, EntryKind
 from services.registry.models import Case, Deadline, TimelineEntry
 from services.registry.projectors import PROJECTORS
 
-_Row = TypeVar("_Row", bound=SQLModel)
+_IN_CHUNK = 500
 
 
 def project(session: Session, events: Iterable[DomainEvent]) -> int:
@@ -31,14 +31,16 @@ def project(session: Session, events: Iterable[DomainEvent]) -> int:
     batch = list(events)
     if not batch:
         return 0
-    known = _existing_event_ids(session, [e.event_id for e in batch])
-    cases = _load(session, Case, Case.workflow_id, {e.workflow_id for e in batch})
-    deadlines = _load(
-        session,
-        Deadline,
-        Deadline.id,
-        {_deadline_key(e.workflow_id, e.deadline.deadline_id) for e in batch if e.deadline is not None},
+    known = set(
+        _select_in(session, TimelineEntry.event_id, TimelineEntry.event_id, {e.event_id for e in batch})
     )
+    cases = {
+        c.workflow_id: c for c in _select_in(session, Case, Case.workflow_id, {e.workflow_id for e in batch})
+    }
+    deadline_ids = {
+        _deadline_key(e.workflow_id, e.deadline.deadline_id) for e in batch if e.deadline is not None
+    }
+    deadlines = {d.id: d for d in _select_in(session, Deadline, Deadline.id, deadline_ids)}
     added = 0
     for event in batch:
         if event.event_id in known:
@@ -69,28 +71,12 @@ def project(session: Session, events: Iterable[DomainEvent]) -> int:
     return added
 
 
-def _existing_event_ids(session: Session, event_ids: list[str]) -> set[str]:
-    found: set[str] = set()
-    for chunk in _chunks(sorted(set(event_ids))):
-        found.update(
-            session.exec(select(TimelineEntry.event_id).where(col(TimelineEntry.event_id).in_(chunk)))
-        )
-    return found
-
-
-def _load(session: Session, model: type[_Row], key: Any, ids: set[str]) -> dict[str, _Row]:
-    """The rows of ``model`` whose primary key ``key`` is in ``ids``, by key."""
-    rows: dict[str, _Row] = {}
-    for chunk in _chunks(sorted(ids)):
-        for row in session.exec(select(model).where(col(key).in_(chunk))):
-            rows[getattr(row, key.key)] = row
-    return rows
-
-
-def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
-    """``IN`` lists of bounded length (SQLite limits bound parameters per statement)."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _select_in(session: Session, what: Any, key: Any, ids: set[str]) -> Iterator[Any]:
+    """``select(what)`` of the rows whose ``key`` is in ``ids``, in ``IN`` lists of bounded
+    length (SQLite limits bound parameters per statement)."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), _IN_CHUNK):
+        yield from session.exec(select(what).where(col(key).in_(ordered[start : start + _IN_CHUNK])))
 
 
 def _deadline_key(workflow_id: str, deadline_id: str) -> str:
