@@ -8,6 +8,10 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.deadline_models import DeadlineInfo
+from contracts.envelope import Envelope
+
+CASE_REVISION = 1
+"""The revision of the workflow code a case starts on (see :attr:`CaseStart.revision`)."""
 
 
 class YearScheduleIn(BaseModel):
@@ -35,6 +39,18 @@ class CaseStart(BaseModel):
     calendar: tuple[YearScheduleIn, ...] = ()
     carry: dict[str, Any] | None = Field(
         default=None, description="Live state carried across continue-as-new."
+    )
+    revision: int = Field(
+        default=0,
+        description=(
+            "The workflow code's revision when the case started (CASE_REVISION). From 1, the run "
+            "takes the branches of the patches that existed then without recording their markers; "
+            "0 (every history started before it) asks workflow.patched() as before."
+        ),
+    )
+    opening: Envelope | None = Field(
+        default=None,
+        description="The event that opened the case, taken as the run's first step (revision >= 1).",
     )
 
 

@@ -17,7 +17,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from contracts.domain import DomainEvent, DomainEventBatch
 from contracts.validation import Rejection
-from contracts.workflow_io import CaseStart, ReceiveResult
+from contracts.workflow_io import CASE_REVISION, CaseStart, ReceiveResult
 from workflows.case_base import PUBLISH_ACTIVITY, PUBLISH_BATCH_ACTIVITY, REJECT_ACTIVITY
 from workflows.worker import build_worker
 
@@ -69,7 +69,9 @@ async def start_case(
     """Start a case workflow as intake would (same id scheme and input)."""
     return await client.start_workflow(
         workflow_type,
-        CaseStart(process=process, case_id=case_id, rule_settings=rule_settings or {}),
+        CaseStart(
+            process=process, case_id=case_id, rule_settings=rule_settings or {}, revision=CASE_REVISION
+        ),
         id=f"{process}/{case_id}",
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

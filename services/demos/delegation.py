@@ -23,7 +23,7 @@ from contracts.power_delegation import (
     ReviewDecisionResult,
     ReviewOutcome,
 )
-from contracts.workflow_io import CaseStart, CaseStatus
+from contracts.workflow_io import CASE_REVISION, CaseStart, CaseStatus
 from services.demos.base import SHANGHAI, DemoContext
 from services.intake.app import rule_settings_from_env
 from workflows.power_delegation import REVIEW_PERIOD_SETTING, review_period_override
@@ -69,6 +69,7 @@ async def play(ctx: DemoContext) -> None:
             process=PROCESS,
             case_id=case_id,
             rule_settings={**rule_settings_from_env(), REVIEW_PERIOD_SETTING: str(seconds)},
+            revision=CASE_REVISION,
         ),
         id=workflow_id,
         task_queue=ctx.task_queue,

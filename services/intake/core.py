@@ -23,9 +23,9 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import subjects
-from contracts.envelope import AGENCY_ID_PATTERN
+from contracts.envelope import AGENCY_ID_PATTERN, Envelope
 from contracts.validation import EventRejected, Rejection, ValidatedEvent, validate_event
-from contracts.workflow_io import CaseStart, ReceiveResult, YearScheduleIn
+from contracts.workflow_io import CASE_REVISION, CaseStart, ReceiveResult, YearScheduleIn
 from services.calendar_store import calendar_dir, load_schedules
 from services.intake.routing import ROUTES, Mode, Route, workflow_id
 from workflows.case_base import REFUSED_ERROR_TYPE
@@ -54,6 +54,10 @@ class IntakeResult:
 
 class TransientError(Exception):
     """Temporal did not take the event now; the message is redelivered with back-off."""
+
+
+class _CaseClosed(Exception):
+    """The case's workflow id belongs to a closed run."""
 
 
 class CachedSchedules:
@@ -159,7 +163,7 @@ class Intake:
         """Hand one case's events to Temporal one at a time, in the order they arrived.
 
         The consumer works on many messages at once; without this, a case's second event could
-        reach Temporal before the signal-with-start of its first and be refused as "no open
+        reach Temporal before the start of its first and be refused as "no open
         case". asyncio locks are fair, and nothing awaits between a message's arrival and here,
         so arrival order is kept (within one intake process).
         """
@@ -185,22 +189,8 @@ class Intake:
             "case_id": env.case_id,
         }
         try:
-            if route.mode is Mode.SIGNAL_WITH_START:
-                await self._client.start_workflow(
-                    route.workflow_type,
-                    CaseStart(
-                        process=route.process,
-                        case_id=env.case_id,
-                        rule_settings=self._rule_settings,
-                        calendar=self._calendar(),
-                    ),
-                    id=wid,
-                    task_queue=self._task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    start_signal=route.signal,
-                    start_signal_args=[env],
-                    rpc_timeout=timedelta(seconds=self._update_timeout),
-                )
+            if route.mode is Mode.START:
+                await self._start_or_signal(route, wid, env)
                 return ReceiveResult(accepted=True, duplicate=False, state="submitted")
             handle = self._client.get_workflow_handle(wid)
             return await handle.execute_update(
@@ -217,7 +207,7 @@ class Intake:
                 field = details.get("field", "type") if isinstance(details, dict) else "type"
                 raise EventRejected(Rejection.single(hints, field, cause.message)) from None
             raise TransientError(f"workflow {wid} failed the update: {exc.cause or exc}") from exc
-        except WorkflowAlreadyStartedError:
+        except _CaseClosed:
             raise EventRejected(
                 Rejection.single(
                     hints, "case_id", f"case {env.case_id!r} of {route.process} is already closed"
@@ -235,6 +225,41 @@ class Intake:
             raise TransientError(f"Temporal refused the call ({exc.status}): {exc}") from exc
         except (TimeoutError, ConnectionError) as exc:
             raise TransientError(f"Temporal did not answer: {exc}") from exc
+
+    async def _start_or_signal(self, route: Route, wid: str, env: Envelope) -> None:
+        """Start the case's workflow with the event in its input, or signal the run that has it.
+
+        A new case is the common path and costs one plain start. A run that exists already
+        takes the event as a signal (it de-duplicates a redelivery and answers a refusal
+        itself). The id of a closed case cannot be reused (REJECT_DUPLICATE) and has no run to
+        signal: :class:`_CaseClosed`.
+        """
+        timeout = timedelta(seconds=self._update_timeout)
+        try:
+            await self._client.start_workflow(
+                route.workflow_type,
+                CaseStart(
+                    process=route.process,
+                    case_id=env.case_id,
+                    rule_settings=self._rule_settings,
+                    calendar=self._calendar(),
+                    revision=CASE_REVISION,
+                    opening=env,
+                ),
+                id=wid,
+                task_queue=self._task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                rpc_timeout=timeout,
+            )
+            return
+        except WorkflowAlreadyStartedError:
+            pass
+        try:
+            await self._client.get_workflow_handle(wid).signal(route.signal, env, rpc_timeout=timeout)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise _CaseClosed from None
+            raise
 
     async def publish_rejection(self, raw: bytes, sender: str | None, rejection: Rejection) -> None:
         """Tell the sender why; the message id makes a redelivered bad message answer once."""

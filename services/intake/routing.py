@@ -1,9 +1,9 @@
 """The one routing table: which workflow takes each event type, and how.
 
-An event that may open its process is sent with signal-with-start (the workflow is created if it
-does not run yet, found if it does): intake waits only for Temporal to take it, not for the
-worker, so opening a case costs what starting a workflow costs (``make bench``); the workflow
-itself answers a refusal on ``lawlink.rejected.<agency>``. Every other event is the ``receive``
+An event that may open its process starts the case's workflow with the event in its input (a
+run that exists already gets it as a signal instead): intake waits only for Temporal to take
+it, not for the worker, so opening a case costs what starting a workflow costs (``make bench``);
+the workflow itself answers a refusal on ``lawlink.rejected.<agency>``. Every other event is the ``receive``
 Update on the running workflow, with the event_id as the Update id: Temporal and the workflow
 both de-duplicate, and the validator's refusal comes straight back to intake.
 """
@@ -24,7 +24,7 @@ from workflows.registry import WORKFLOW_BY_PROCESS
 class Mode(StrEnum):
     """How intake hands an event to Temporal."""
 
-    SIGNAL_WITH_START = "signal_with_start"
+    START = "start"
     UPDATE = "update"
 
 
@@ -62,7 +62,7 @@ def build_routes() -> Mapping[str, Route]:
             event_type=spec.type,
             process=spec.process,
             workflow_type=definition.name or workflow_cls.__name__,
-            mode=Mode.SIGNAL_WITH_START if spec.opens else Mode.UPDATE,
+            mode=Mode.START if spec.opens else Mode.UPDATE,
         )
     return MappingProxyType(routes)
 

@@ -311,8 +311,10 @@ async def test_referral_content_is_encrypted_in_temporal_history(stack) -> None:
     leaked = [s for s in secrets if s.encode() in raw or json.dumps(s).encode() in raw]
     assert not leaked, f"referral content readable in Temporal's history: {leaked}"
 
-    # Every event the workflow took (the opening signal, each receive Update) is sealed...
-    inputs = [
+    # Every event the workflow took (the opening one, in the start input; each receive Update)
+    # is sealed...
+    start = history.events[0].workflow_execution_started_event_attributes.input.payloads[0]
+    updates = [
         p
         for e in history.events
         for p in (
@@ -320,12 +322,11 @@ async def test_referral_content_is_encrypted_in_temporal_history(stack) -> None:
             *e.workflow_execution_update_accepted_event_attributes.accepted_request.input.args.payloads,
         )
     ]
-    assert len(inputs) == 4
-    assert all(p.metadata["encoding"] == ENCRYPTED_ENCODING for p in inputs)
+    assert len(updates) == 3
+    assert all(p.metadata["encoding"] == ENCRYPTED_ENCODING for p in (start, *updates))
     # ...and opens again with the stack's key (so the check above is not vacuous).
-    [opened] = await stack.temporal.data_converter.decode([inputs[0]], [Envelope])
-    assert opened.payload["complainant"]["phone"] in secrets
-    # The workflow input stays plain JSON, readable in the Temporal UI without the key.
-    start = history.events[0].workflow_execution_started_event_attributes.input.payloads[0]
-    assert start.metadata["encoding"] == b"json/plain"
-    assert pydantic_data_converter.payload_converter.from_payload(start, CaseStart).case_id == case_id
+    [opened] = await stack.temporal.data_converter.decode([start], [CaseStart])
+    assert opened.case_id == case_id and opened.opening is not None
+    assert opened.opening.payload["complainant"]["phone"] in secrets
+    [step] = await stack.temporal.data_converter.decode([updates[0]], [Envelope])
+    assert step.type == f"{P}.clue_identified"

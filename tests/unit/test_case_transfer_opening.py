@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from contracts.workflow_io import CaseStatus
-from tests.events import event, new_case_id
+from services.intake.core import Intake, Outcome
+from tests.events import body, event, new_case_id
 from tests.workflow_harness import run_worker, send, start_case
 
 pytestmark = pytest.mark.timeout(60)
@@ -59,35 +62,136 @@ async def test_second_opening_event_is_refused_and_changes_nothing(time_skipping
         assert published.types(case_id) == before
 
 
-async def test_opening_event_by_signal_with_start_is_taken_once_and_a_refusal_is_answered(
-    time_skipping_env,
-    task_queue,  # noqa: ANN001
-) -> None:
-    """The path intake uses for opening events: signal-with-start, the workflow answers refusals."""
-    from contracts.workflow_io import CaseStart
-    from tests.events import envelope
+class _Rejections:
+    """Intake's JetStream, for the rejections intake itself answers."""
 
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    async def publish(self, _subject: str, payload: bytes, **_: Any) -> None:
+        self.published.append(json.loads(payload))
+
+
+async def test_intake_opens_a_case_by_start_and_signals_its_run_for_a_repeat(
+    time_skipping_env, task_queue
+) -> None:  # noqa: ANN001
+    """Intake's path for opening events: a new case starts with the event in its input; a
+    redelivery and a second opening event go to the running case as signals, and the workflow
+    takes the first once and answers the refusal of the second."""
     client = time_skipping_env.client
+    intake = Intake(client, _Rejections(), task_queue, {})  # type: ignore[arg-type]
     case_id = new_case_id()
     first = event("case_transfer", "crime_suspected", case_id=case_id)
     second = event("case_transfer", "crime_suspected", case_id=case_id)
     async with run_worker(client, task_queue) as published:
         for data in (first, first, second):  # the first twice: a redelivery
-            handle = await client.start_workflow(
-                "CaseTransfer",
-                CaseStart(process="case_transfer", case_id=case_id),
-                id=f"case_transfer/{case_id}",
-                task_queue=task_queue,
-                start_signal="submit",
-                start_signal_args=[envelope(data)],
-            )
+            result = await intake.submit(body(data), "rz-scjgj")
+            assert result.outcome is Outcome.ACCEPTED
         for _ in range(100):  # signals are asynchronous: wait for the refusal to be answered
             if published.rejections:
                 break
             await asyncio.sleep(0.05)
+        handle = client.get_workflow_handle(f"case_transfer/{case_id}")
         status = await handle.query("status", result_type=CaseStatus)
-        assert status.state == "opened"
-        assert published.types(case_id).count("case_transfer.opened") == 1
-        assert [(r.event_id, r.field) for r in published.rejections] == [(second["event_id"], "type")]
-        assert "already open" in published.rejections[0].reason
-        assert published.rejections[0].source_agency == "rz-scjgj"
+        history = await handle.fetch_history()
+    assert status.state == "opened"
+    assert published.types(case_id).count("case_transfer.opened") == 1
+    assert [(r.event_id, r.field) for r in published.rejections] == [(second["event_id"], "type")]
+    assert "already open" in published.rejections[0].reason
+    assert published.rejections[0].source_agency == "rz-scjgj"
+    kinds = [e.WhichOneof("attributes") for e in history.events]
+    assert kinds.count("workflow_execution_signaled_event_attributes") == 2  # the repeat and the second
+    started = history.events[0].workflow_execution_started_event_attributes
+    assert first["event_id"] in started.input.payloads[0].data.decode()  # the opening, in the input
+
+
+async def test_an_opening_event_for_a_closed_case_is_refused_naming_case_id(
+    time_skipping_env, task_queue
+) -> None:  # noqa: ANN001
+    client = time_skipping_env.client
+    rejections = _Rejections()
+    intake = Intake(client, rejections, task_queue, {})  # type: ignore[arg-type]
+    case_id = new_case_id()
+    async with run_worker(client, task_queue):
+        await intake.submit(body(event("case_transfer", "crime_suspected", case_id=case_id)), "rz-scjgj")
+        await client.get_workflow_handle(f"case_transfer/{case_id}").terminate("closed for the test")
+        result = await intake.submit(
+            body(event("case_transfer", "crime_suspected", case_id=case_id)), "rz-scjgj"
+        )
+    assert result.outcome is Outcome.REJECTED and result.rejection is not None
+    assert result.rejection.field == "case_id" and "already closed" in result.rejection.reason
+    assert [r["field"] for r in rejections.published] == ["case_id"]
+
+
+async def test_a_second_event_in_the_runs_first_workflow_task_waits_for_the_opening(
+    time_skipping_env,  # noqa: ANN001
+    task_queue,  # noqa: ANN001
+) -> None:
+    """The opening event is in the start input and taken by the run, but an Update's task runs
+    before the run's when both reach the worker in the same workflow task (a backlog of new
+    cases): the second event must still be checked against the opened case, not refused."""
+    client = time_skipping_env.client
+    intake = Intake(client, _Rejections(), task_queue, {})  # type: ignore[arg-type]
+    case_id = new_case_id()
+    await intake.submit(body(event("case_transfer", "crime_suspected", case_id=case_id)), "rz-scjgj")
+    # No worker yet: the Update waits in Temporal with the run's first workflow task.
+    second = asyncio.create_task(
+        intake.submit(body(event("case_transfer", "team_formed", case_id=case_id)), "rz-scjgj")
+    )
+    await asyncio.sleep(1.0)
+    async with run_worker(client, task_queue) as published:
+        result = await second
+        history = await client.get_workflow_handle(f"case_transfer/{case_id}").fetch_history()
+    assert result.outcome is Outcome.ACCEPTED, result.rejection
+    assert result.state == "team_formed"
+    assert published.types(case_id)[:4] == [
+        "case_transfer.crime_suspected",
+        "case_transfer.opened",
+        "deadline.set",
+        "case_transfer.team_formed",
+    ]
+    kinds = [e.WhichOneof("attributes") for e in history.events]
+    first_task_done = kinds.index("workflow_task_completed_event_attributes")
+    assert kinds.index("workflow_execution_update_accepted_event_attributes") == first_task_done + 1
+
+
+@pytest.mark.parametrize("revision", [0, 1])
+async def test_a_case_asks_for_its_patches_only_when_started_before_revision_1(
+    time_skipping_env,  # noqa: ANN001
+    task_queue,  # noqa: ANN001
+    revision: int,
+) -> None:
+    """Cases started by today's intake (revision 1) take the batched, local publish without
+    recording a patch marker and a TemporalChangeVersion upsert per patch; a case started before
+    (revision 0, no field in its input) still asks, so its history replays. Both publish the same."""
+    from contracts.workflow_io import CaseStart
+
+    client = time_skipping_env.client
+    case_id = new_case_id()
+    async with run_worker(client, task_queue) as published:
+        handle = await client.start_workflow(
+            "CaseTransfer",
+            CaseStart(process="case_transfer", case_id=case_id, revision=revision),
+            id=f"case_transfer/{case_id}",
+            task_queue=task_queue,
+        )
+        await send(handle, event("case_transfer", "crime_suspected", case_id=case_id))
+        history = await handle.fetch_history()
+    kinds = [e.WhichOneof("attributes") for e in history.events]
+    markers = [
+        e.marker_recorded_event_attributes.marker_name
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+    assert published.types(case_id) == [
+        "case_transfer.crime_suspected",
+        "case_transfer.opened",
+        "deadline.set",
+    ]
+    assert "activity_task_scheduled_event_attributes" not in kinds  # one local activity published them
+    assert markers.count("core_local_activity") == 1
+    if revision >= 1:
+        assert "core_patch" not in markers
+        assert "upsert_workflow_search_attributes_event_attributes" not in kinds
+    else:
+        assert markers.count("core_patch") == 2

@@ -44,7 +44,7 @@ def test_every_event_type_is_routed_to_its_workflow() -> None:
     for event_type, route in ROUTES.items():
         spec = EVENT_TYPES[event_type]
         assert route.process == spec.process
-        assert route.mode is (Mode.SIGNAL_WITH_START if spec.opens else Mode.UPDATE)
+        assert route.mode is (Mode.START if spec.opens else Mode.UPDATE)
     for process in {s.process for s in EVENT_TYPES.values()}:
         assert any(EVENT_TYPES[t].opens for t in EVENT_TYPES if EVENT_TYPES[t].process == process), (
             f"process {process} has no event that opens it"

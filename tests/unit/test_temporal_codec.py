@@ -114,6 +114,21 @@ async def test_confidential_envelope_inside_a_list_or_dict_is_sealed() -> None:
     assert back[1] == values[1]
 
 
+async def test_a_case_start_is_sealed_exactly_when_its_opening_event_is_confidential() -> None:
+    """Intake starts a case with its opening event in the input: a referral's start input is
+    sealed whole, an ordinary case's stays readable in the Temporal UI, byte for byte."""
+    converter = _converter()
+    secret = _env(EXAMPLES / "hotline" / "complaint_received.json")
+    ordinary = _env(ORDINARY_EXAMPLES[0])
+    referral = CaseStart(process="discipline_referral", case_id=secret.case_id, revision=1, opening=secret)
+    case = CaseStart(process="case_transfer", case_id=ordinary.case_id, revision=1, opening=ordinary)
+    sealed, plain = await converter.encode([referral, case])
+    assert sealed.metadata["encoding"] == ENCRYPTED_ENCODING
+    assert secret.payload["summary"].encode() not in sealed.SerializeToString()
+    assert (await converter.decode([sealed], [CaseStart])) == [referral]
+    assert _wire([plain]) == _wire(await pydantic_data_converter.encode([case]))
+
+
 async def test_confidential_envelope_in_any_json_spacing_is_sealed() -> None:
     """The codec sees a payload another serializer wrote (spaces, unicode kept) just the same."""
     codec = ConfidentialPayloadCodec(base64.b64decode(generate_key()))
