@@ -347,7 +347,7 @@ async def ingest(
         seen = 0
         all_acked: float | None = None
         while True:
-            # Started = intake acked the message after Temporal took the signal-with-start.
+            # Started = intake acked the message after Temporal took the start (the workflow exists).
             if all_acked is None:
                 pending, ack_pending = await _intake_backlog(js)
                 if pending == 0 and ack_pending == 0:
