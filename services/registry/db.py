@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pydantic_core
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
@@ -29,7 +30,9 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=True)
+    # JSON columns (payloads, parties) are parsed by pydantic's Rust parser: with the standard
+    # library's, parsing was a third of reading a 10,000-entry timeline (``make bench``).
+    engine = create_engine(url, pool_pre_ping=True, json_deserializer=pydantic_core.from_json)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import TypeAdapter
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from contracts.catalog import DOMAIN_EVENT_TYPES
@@ -52,27 +54,32 @@ def find_cases(session: Session, *, case_id: str, process: str | None = None) ->
     return list(session.exec(query).all())
 
 
+_TIMELINE_ENTRIES = TypeAdapter(list[TimelineEntryPublic])
+
+
 def timeline(
     session: Session, *, case_id: str, process: str | None = None, limit: int = 10000
 ) -> list[TimelineEntryPublic]:
-    """A case's entries in the order they happened (then in workflow order)."""
-    query = select(TimelineEntry).where(TimelineEntry.case_id == case_id)
+    """A case's entries in the order they happened (then in workflow order).
+
+    Reads plain rows and validates them in one pydantic call: building an ORM object, dumping it
+    and validating each entry on its own took 1.4-1.7 s for a 10,000-entry case (``make bench``).
+    """
+    table = TimelineEntry.__table__
+    query = sa_select(table).where(table.c.case_id == case_id)
     if process:
-        query = query.where(TimelineEntry.process == process)
-    query = query.order_by(col(TimelineEntry.occurred_at), col(TimelineEntry.seq)).limit(limit)
-    out: list[TimelineEntryPublic] = []
-    for row in session.exec(query).all():
-        spec = DOMAIN_EVENT_TYPES.get(row.type)
-        out.append(
-            TimelineEntryPublic.model_validate(
-                {
-                    **row.model_dump(),
-                    "label_zh": spec.label_zh if spec else row.type,
-                    "label_en": spec.label_en if spec else row.type,
-                }
-            )
-        )
-    return out
+        query = query.where(table.c.process == process)
+    query = query.order_by(table.c.occurred_at, table.c.seq).limit(limit)
+    labels = {}
+    rows = []
+    for row in session.connection().execute(query).mappings():
+        kind = row["type"]
+        if kind not in labels:
+            spec = DOMAIN_EVENT_TYPES.get(kind)
+            labels[kind] = (spec.label_zh, spec.label_en) if spec else (kind, kind)
+        label_zh, label_en = labels[kind]
+        rows.append({**row, "label_zh": label_zh, "label_en": label_en})
+    return _TIMELINE_ENTRIES.validate_python(rows)
 
 
 def deadlines(session: Session, *, case_id: str, process: str | None = None) -> list[DeadlinePublic]:
