@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import TypeAdapter
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
@@ -70,8 +72,8 @@ def timeline(
     if process:
         query = query.where(table.c.process == process)
     query = query.order_by(table.c.occurred_at, table.c.seq).limit(limit)
-    labels = {}
-    rows = []
+    labels: dict[str, tuple[str, str]] = {}
+    rows: list[dict[str, Any]] = []
     for row in session.connection().execute(query).mappings():
         kind = row["type"]
         if kind not in labels:
