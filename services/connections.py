@@ -3,12 +3,17 @@ the pydantic data converter (the contracts are pydantic models with datetimes)."
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 
 from contracts import subjects
 from services.settings import StackSettings
@@ -117,11 +122,44 @@ async def connect_nats(settings: StackSettings, name: str, *, persistent: bool =
 
 async def connect_temporal(settings: StackSettings) -> Client:
     """Connect a Temporal client that (de)serialises the pydantic contracts."""
-    return await Client.connect(
+    return await connect_temporal_at(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=lawlink_data_converter(),
     )
+
+
+TEMPORAL_STARTUP_SECONDS = 60.0
+
+
+async def connect_temporal_at(
+    address: str,
+    *,
+    namespace: str = "default",
+    data_converter: DataConverter | None = None,
+    timeout: float = TEMPORAL_STARTUP_SECONDS,
+) -> Client:
+    """Connect, waiting while a just-started server is still coming up.
+
+    ``temporal server start-dev`` opens its port a moment before its frontend serves: a client
+    connecting then is refused with "Frontend is not healthy yet", and a service started beside
+    the server (``make run``, the bench stack) would die on it. Retry until ``timeout``, then
+    raise the server's last answer.
+    """
+    log = logging.getLogger("lawlink.connections")
+    deadline = time.monotonic() + timeout
+    delay = 0.1
+    while True:
+        try:
+            return await Client.connect(
+                address, namespace=namespace, data_converter=data_converter or DataConverter.default
+            )
+        except RuntimeError as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.info("Temporal at %s not ready yet (%s); retrying", address, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 def nats_connect_kwargs(settings: StackSettings) -> dict[str, object]:

@@ -11,8 +11,9 @@ import os
 from datetime import timedelta
 
 from temporalio import activity, workflow
-from temporalio.client import Client
 from temporalio.worker import Worker
+
+from services.connections import connect_temporal_at
 
 NOOP_WORKFLOW = "BenchNoop"
 THREE_ACTIVITIES_WORKFLOW = "BenchThreeActivities"
@@ -91,7 +92,7 @@ class BenchThreeLocalActivities(_ThreeSteps):
 
 async def main() -> None:
     """Run the no-op worker on the queue the driver names until terminated."""
-    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"])
+    client = await connect_temporal_at(os.environ["TEMPORAL_ADDRESS"])
     worker = Worker(
         client,
         task_queue=os.environ[NOOP_QUEUE_ENV],

@@ -30,6 +30,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from tqdm import tqdm
 
 from contracts import subjects
+from services.connections import connect_temporal_at
 from services.intake.core import CachedSchedules, Intake, Outcome
 from services.temporal_codec import lawlink_data_converter
 from tests.bench.noop import NOOP_QUEUE_ENV, NOOP_WORKFLOW, THREE_ACTIVITIES_WORKFLOW, THREE_LOCAL_WORKFLOW
@@ -106,7 +107,7 @@ async def raw_temporal_starts(stack: BenchStack, n: int, concurrency: int, shape
     queue = f"bench-noop-{uuid.uuid4().hex[:8]}"
     stack.extra_env[NOOP_QUEUE_ENV] = queue
     stack.spawn_python("noop-worker", "tests.bench.noop")
-    client = await Client.connect(stack.temporal_address)
+    client = await connect_temporal_at(stack.temporal_address)
     prefix = uuid.uuid4().hex[:8]
     # Warm the connection and the worker's pollers outside the timed part.
     await client.execute_workflow(NOOP_WORKFLOW, id=f"noop-warm-{prefix}", task_queue=queue)
@@ -249,7 +250,7 @@ async def direct_update_with_start(
     """Intake's own code path (validate, update-with-start of the real workflow, wait for the
     opening step) called from the driver with no NATS in between: the ceiling of the real
     workflow on this Temporal, against which the raw no-op start rate is a different yardstick."""
-    client = await Client.connect(stack.temporal_address, data_converter=lawlink_data_converter())
+    client = await connect_temporal_at(stack.temporal_address, data_converter=lawlink_data_converter())
     nc = await nats.connect(stack.nats_url)
     # The same loaded schedules the intake subprocess hands every new workflow.
     calendar_dir = stack.workdir / "calendar"
@@ -673,7 +674,7 @@ async def long_timers(
     waiting on its deadline timers; the resident memory of the worker and of the Temporal server
     holding them; and whether a sample still answers a status query (the worker caches a bounded
     number of workflows, so an evicted one is replayed from its history to answer)."""
-    client = await Client.connect(stack.temporal_address, data_converter=lawlink_data_converter())
+    client = await connect_temporal_at(stack.temporal_address, data_converter=lawlink_data_converter())
     query = f"WorkflowType='{workflow_type}' AND ExecutionStatus='Running'"
     open_count = await _count(client, query)
     open_by_type = {workflow_type: open_count}

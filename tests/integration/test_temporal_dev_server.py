@@ -7,16 +7,20 @@ the fsync per commit that halved the server's throughput (``make bench``).
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 import sqlite3
+import time
 import uuid
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from services.connections import connect_temporal_at
 from services.devstack import render_procfile, resolve_ports, temporal_sqlite_args
-from tests.servers import binary
+from tests.servers import binary, free_port
 
 
 def test_make_run_starts_temporal_with_the_sqlite_pragmas(tmp_path: Path) -> None:
@@ -39,3 +43,40 @@ async def test_the_dev_server_keeps_its_sqlite_file_in_wal_mode(tmp_path: Path) 
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         await env.shutdown()
+
+
+async def test_a_service_started_beside_the_server_waits_until_it_serves(tmp_path: Path) -> None:
+    """``make run`` starts the worker and intake as soon as Temporal's port opens, and its
+    frontend answers "not healthy yet" for a moment after: they must wait, not die."""
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(
+        binary("temporal"),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--headless",
+        "--db-filename",
+        str(tmp_path / "t.db"),
+        "--log-level",
+        "error",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        # Connect at once: nothing listens yet, so a single attempt would be refused.
+        client = await connect_temporal_at(f"127.0.0.1:{port}", timeout=60)
+        handle = await client.start_workflow("NoSuchWorkflow", id=str(uuid.uuid4()), task_queue="nobody")
+        await handle.terminate("test done")
+    finally:
+        server.terminate()
+        await server.wait()
+
+
+async def test_connecting_to_no_server_gives_up_after_the_timeout() -> None:
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="Failed client connect"):
+        await connect_temporal_at(f"127.0.0.1:{free_port()}", timeout=1.0)
+    assert time.monotonic() - started < 10
