@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from contracts.deadline_models import DeadlineInfo
 from contracts.envelope import Envelope
 
-CASE_REVISION = 1
+CASE_REVISION = 2
 """The revision of the workflow code a case starts on (see :attr:`CaseStart.revision`)."""
 
 
@@ -45,7 +45,8 @@ class CaseStart(BaseModel):
         description=(
             "The workflow code's revision when the case started (CASE_REVISION). From 1, the run "
             "takes the branches of the patches that existed then without recording their markers; "
-            "0 (every history started before it) asks workflow.patched() as before."
+            "0 (every history started before it) asks workflow.patched() as before. From 2, each "
+            "deadline of the opening event has one watcher (revision 1 gave it two)."
         ),
     )
     opening: Envelope | None = Field(

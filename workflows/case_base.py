@@ -57,6 +57,11 @@ PATCH_BATCHED_PUBLISH = "lawlink-batched-publish"
 PATCH_LOCAL_PUBLISH = "lawlink-local-publish"
 # The patches a run started at revision 1 or later (CaseStart.revision) takes without asking.
 REVISION_1_PATCHES = frozenset({PATCH_BATCHED_PUBLISH, PATCH_LOCAL_PUBLISH})
+# A run started at revision 1 took its opening event before it looked for the open deadlines to
+# watch, so the opening's deadline got two watchers: two timers, and two warnings when the
+# warning fell due. Revision 2 watches each deadline once (CaseWorkflow.begin); in a revision-1
+# run the second watcher no longer warns again once this patch is in its history.
+PATCH_SINGLE_WARNING = "lawlink-single-warning"
 _PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 REFUSED_ERROR_TYPE = "EventRefused"
 # Keep the workflow's own memory of seen event ids bounded; Temporal also de-duplicates
@@ -141,10 +146,7 @@ class CaseWorkflow:
     async def run_case(self, start: CaseStart) -> CaseStatus:
         """Body of every subclass's ``@workflow.run``: wait until closed, continue as new when
         the history grows, and leave no handler unfinished."""
-        await self.take_opening()
-        for deadline_id, d in self.s.deadlines.items():
-            if d.info.status == DeadlineStatus.OPEN:
-                self._watch(deadline_id)
+        await self.begin()
         while True:
             await workflow.wait_condition(
                 lambda: self.s.closed or workflow.info().is_continue_as_new_suggested()
@@ -193,6 +195,27 @@ class CaseWorkflow:
         _, refusal = self._check(env)
         if refusal is not None:
             raise _refused(refusal)
+
+    async def begin(self) -> None:
+        """First thing in every run: watch the open deadlines it carries (a run continued as new),
+        then take the opening event of the start input, whose deadlines get their watchers as
+        they open. Each deadline has one watcher, so one timer at a time.
+
+        Runs started at revision 1 took the opening first and then watched every open deadline,
+        its own included: they keep that order, so their histories replay (see
+        :data:`PATCH_SINGLE_WARNING`).
+        """
+        if self._start.revision >= 2:
+            self._watch_open_deadlines()
+            await self.take_opening()
+        else:
+            await self.take_opening()
+            self._watch_open_deadlines()
+
+    def _watch_open_deadlines(self) -> None:
+        for deadline_id, d in self.s.deadlines.items():
+            if d.info.status == DeadlineStatus.OPEN:
+                self._watch(deadline_id)
 
     async def take_opening(self) -> None:
         """Take the opening event of the start input, first thing in the run.
@@ -536,7 +559,7 @@ class CaseWorkflow:
             if d.info.warn_at is not None and not d.warned:
                 if await self._until(d.info.warn_at, deadline_id, version):
                     async with self._lock:
-                        if self._still(deadline_id, version):
+                        if self._still(deadline_id, version) and not self._warned_already(d):
                             d.warned = True
                             await self.emit("deadline.warning", kind=EntryKind.DEADLINE, deadline=d.info)
                 continue
@@ -554,6 +577,11 @@ class CaseWorkflow:
                             )
                         await self.on_breach(d)
                 return
+
+    def _warned_already(self, d: DeadlineState) -> bool:
+        """Whether another watcher of this deadline warned while this one slept (only a
+        revision-1 run has two; it asks the patch only then, so other runs record no marker)."""
+        return d.warned and workflow.patched(PATCH_SINGLE_WARNING)
 
     def _still(self, deadline_id: str, version: int) -> bool:
         d = self.s.deadlines[deadline_id]

@@ -166,10 +166,7 @@ class PowerDelegationWorkflow(CaseWorkflow):
     @workflow.run
     async def run(self, start: CaseStart) -> CaseStatus:
         """Wait for the effective date and each review date; continue as new after each review."""
-        await self.take_opening()
-        for deadline_id, d in self.s.deadlines.items():
-            if d.info.status == DeadlineStatus.OPEN:
-                self._watch(deadline_id)
+        await self.begin()
         while True:
             wake = self._wake_at()
             if wake is not None and wake <= workflow.now():

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from services.connections import connect_nats, connect_temporal, ensure_streams
@@ -16,26 +16,29 @@ from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("lawlink.worker")
 
-# Deterministic, side-effect-free modules the sandbox shares instead of re-importing per run
-# (DESIGN.md pitfalls: re-imports grow memory per workflow).
+# Deterministic, side-effect-free modules the guarded sandbox shares instead of re-importing per
+# run (DESIGN.md pitfalls: re-imports grow memory per workflow).
 PASSTHROUGH = ("contracts", "chinese_calendar", "pydantic", "pydantic_core", "annotated_types")
-# Lawlink's own workflow code. The production worker shares it too: re-importing it for every
-# run (and re-running ``@workflow.defn``'s class checks) was the larger part of the worker's CPU
-# per opening event and of its memory (``make bench``, 1,000 events: worker 16.4 -> 10.1 ms CPU
-# per event, 8.2 instead of 17.4 ms per delegation step, RSS 545 -> 250 MiB). Shared modules
-# escape the sandbox's runtime checks (``datetime.now()``, ``random``, I/O raise only in code
-# the sandbox imported itself), so every test runs the workflows under the guarded runner, which
-# re-imports them per run and keeps those checks; the replay tests check recorded histories.
-WORKFLOW_MODULES = "workflows"
 
 
-def sandbox_runner(*, guarded: bool = False) -> SandboxedWorkflowRunner:
-    """The sandbox with Lawlink's pass-through modules; ``guarded`` (tests) re-imports Lawlink's
-    workflow modules per run so the sandbox's determinism checks apply to them."""
-    modules = PASSTHROUGH if guarded else (*PASSTHROUGH, WORKFLOW_MODULES)
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*modules)
-    )
+def workflow_runner(*, guarded: bool = False) -> WorkflowRunner:
+    """How the worker runs workflow code: plainly in production, in the guarded sandbox in tests.
+
+    The sandbox's determinism checks (``datetime.now()``, ``random``, I/O raise inside a
+    workflow) apply only to modules the sandbox imports itself, once per run. Re-importing
+    Lawlink's workflow modules for every new case was most of the worker's CPU per opening
+    event, so the production worker had shared them already, and a shared module escapes those
+    checks: the sandbox guarded nothing of Lawlink's there, and still cost a fresh sandbox per
+    run and an import hook around every activation (``make bench``: a quarter of the worker's
+    samples). Every test therefore runs the workflows under the guarded sandbox, which
+    re-imports them per run and applies the checks, and the replay tests replay the recorded
+    histories under both runners; production runs the same code without the sandbox.
+    """
+    if guarded:
+        return SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+        )
+    return UnsandboxedWorkflowRunner()
 
 
 def build_worker(
@@ -47,7 +50,7 @@ def build_worker(
     **options: object,
 ) -> Worker:
     """A worker for every Lawlink workflow on ``task_queue``; tests build theirs the same way,
-    with ``guarded=True`` (see :data:`WORKFLOW_MODULES`)."""
+    with ``guarded=True`` (see :func:`workflow_runner`)."""
     return Worker(
         client,
         task_queue=task_queue,
@@ -57,7 +60,7 @@ def build_worker(
             activities.publish_domain_events,
             activities.publish_rejection,
         ],
-        workflow_runner=sandbox_runner(guarded=guarded),
+        workflow_runner=workflow_runner(guarded=guarded),
         **options,  # type: ignore[arg-type]
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from contracts.workflow_io import CaseStatus
+from contracts.workflow_io import CASE_REVISION, CaseStatus
 from services.intake.core import Intake, Outcome
 from tests.events import body, event, new_case_id
 from tests.workflow_harness import run_worker, send, start_case
@@ -60,6 +60,14 @@ async def test_second_opening_event_is_refused_and_changes_nothing(time_skipping
             await send(handle, event("case_transfer", "crime_suspected", case_id=case_id))
         assert "already open" in str(info.value.cause)
         assert published.types(case_id) == before
+
+
+async def _until_published(published: Any, case_id: str, event_type: str) -> None:
+    for _ in range(200):
+        if event_type in published.types(case_id):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no {event_type} for {case_id}: {published.types(case_id)}")
 
 
 class _Rejections:
@@ -195,3 +203,54 @@ async def test_a_case_asks_for_its_patches_only_when_started_before_revision_1(
         assert "upsert_workflow_search_attributes_event_attributes" not in kinds
     else:
         assert markers.count("core_patch") == 2
+
+
+@pytest.mark.parametrize("revision", [1, CASE_REVISION])
+async def test_a_case_opened_by_its_start_input_warns_once(
+    time_skipping_env,  # noqa: ANN001
+    task_queue,  # noqa: ANN001
+    revision: int,
+) -> None:
+    """Intake's path: the opening event in the start input sets the head-decision deadline.
+    Today's cases watch it once: one timer, one warning, one breach, one escalation. Cases
+    started at revision 1 keep their two watchers (their histories must replay) but warn once:
+    the second warning went out twice before the patch."""
+    from contracts.envelope import Envelope
+    from contracts.workflow_io import CaseStart
+
+    client = time_skipping_env.client
+    case_id = new_case_id()
+    opening = Envelope.model_validate_json(body(event("case_transfer", "crime_suspected", case_id=case_id)))
+    async with run_worker(client, task_queue) as published:
+        handle = await client.start_workflow(
+            "CaseTransfer",
+            CaseStart(process="case_transfer", case_id=case_id, revision=revision, opening=opening),
+            id=f"case_transfer/{case_id}",
+            task_queue=task_queue,
+        )
+        await _until_published(published, case_id, "deadline.set")
+        deadline = published.of_type("deadline.set", case_id)[0].deadline
+        assert deadline is not None and deadline.warn_at is not None
+        now = await time_skipping_env.get_current_time()
+        await time_skipping_env.sleep(deadline.warn_at - now + timedelta(hours=1))
+        await _until_published(published, case_id, "deadline.warning")
+        if revision >= 2:
+            # Past the due time too. (Not for revision 1: its two watchers' due timers fire at
+            # the same instant, and the time-skipping server refuses the cancel of the second
+            # that a real server answers with a new workflow task.)
+            await time_skipping_env.sleep(deadline.due_at - deadline.warn_at + timedelta(hours=1))
+            await _until_published(published, case_id, "escalation.raised")
+        history = await handle.fetch_history()
+    types = published.types(case_id)
+    assert types[:3] == ["case_transfer.crime_suspected", "case_transfer.opened", "deadline.set"]
+    assert types.count("deadline.warning") == 1, types
+    if revision >= 2:
+        assert types.count("deadline.breached") == 1, types
+        assert types.count("escalation.raised") == 1, types
+    first_task: list[str | None] = []
+    for e in history.events[1:]:
+        kind = e.WhichOneof("attributes")
+        if kind == "workflow_task_scheduled_event_attributes" and first_task:
+            break
+        first_task.append(kind)
+    assert first_task.count("timer_started_event_attributes") == (1 if revision >= 2 else 2), first_task

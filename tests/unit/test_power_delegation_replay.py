@@ -46,7 +46,7 @@ from tests.unit.test_power_delegation import (
 )
 from tests.workflow_harness import send
 from workflows.registry import WORKFLOWS
-from workflows.worker import sandbox_runner
+from workflows.worker import workflow_runner
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -68,7 +68,7 @@ def test_histories_are_present() -> None:
     }
 
 
-@pytest.mark.parametrize("guarded", [False, True], ids=["worker-sandbox", "guarded-sandbox"])
+@pytest.mark.parametrize("guarded", [False, True], ids=["worker-runner", "guarded-sandbox"])
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 async def test_recorded_history_replays(path: Path, guarded: bool) -> None:
     history = load(path)
@@ -80,7 +80,7 @@ async def test_recorded_history_replays(path: Path, guarded: bool) -> None:
     assert types & {"activity_task_scheduled_event_attributes", "marker_recorded_event_attributes"}
     replayer = Replayer(
         workflows=list(WORKFLOWS),
-        workflow_runner=sandbox_runner(guarded=guarded),
+        workflow_runner=workflow_runner(guarded=guarded),
         data_converter=lawlink_data_converter(),
     )
     result = await replayer.replay_workflow(history)

@@ -32,7 +32,7 @@ from contracts.workflow_io import CaseStart, CaseStatus
 from services.temporal_codec import lawlink_data_converter
 from workflows.case_transfer import CaseTransferWorkflow
 from workflows.registry import WORKFLOWS
-from workflows.worker import sandbox_runner
+from workflows.worker import workflow_runner
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -74,26 +74,22 @@ def event_types(path: Path) -> list[str]:
 
 
 def replayer(*workflows: type, guarded: bool = False) -> Replayer:
-    """A Replayer configured as the worker is (same sandbox and data converter, codec included:
+    """A Replayer configured as the worker is (same runner and data converter, codec included:
     plaintext histories recorded before it decode unchanged); ``guarded`` as the tests' workers
     are (workflow modules re-imported per run, the sandbox's determinism checks on)."""
     return Replayer(
         workflows=list(workflows or WORKFLOWS),
-        workflow_runner=sandbox_runner(guarded=guarded),
+        workflow_runner=workflow_runner(guarded=guarded),
         data_converter=lawlink_data_converter(),
     )
 
 
 def altered_replayer(*workflows: type) -> Replayer:
-    """The same Replayer for workflow classes defined in this module: the sandbox would re-import
-    the module (and its file reads at import time), so this module is passed through; the
-    workflow code itself still runs under the worker's sandbox restrictions."""
-    runner = sandbox_runner()
+    """The same Replayer for workflow classes defined in this module, on the worker's runner
+    (the guarded sandbox would re-import this module and its file reads at import time)."""
     return Replayer(
         workflows=list(workflows),
-        workflow_runner=dataclasses.replace(
-            runner, restrictions=runner.restrictions.with_passthrough_modules(__name__)
-        ),
+        workflow_runner=workflow_runner(),
         data_converter=lawlink_data_converter(),
     )
 
@@ -119,7 +115,7 @@ def test_history_is_a_whole_path(path: Path) -> None:
     assert types[-1] in CLOSING, f"history ends with {types[-1]}, not with the run closing"
 
 
-@pytest.mark.parametrize("guarded", [False, True], ids=["worker-sandbox", "guarded-sandbox"])
+@pytest.mark.parametrize("guarded", [False, True], ids=["worker-runner", "guarded-sandbox"])
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 async def test_recorded_history_replays(path: Path, guarded: bool) -> None:
     history = load(path)
@@ -170,3 +166,31 @@ async def test_an_unpatched_change_fails_the_replay() -> None:
         await altered_replayer(AlteredCaseTransferWorkflow).replay_workflow(history)
     # The extra timer comes where the history has the team_formed Update completing.
     assert "Nondeterminism error" in str(info.value), info.value
+
+
+# ----- cases still running -------------------------------------------------------------------------
+
+RUNNING = HISTORIES / "running"
+
+
+def local_activity_results(path: Path) -> int:
+    """How many local-activity markers (one per published batch of domain events) a history holds."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return sum(
+        1
+        for e in data["events"]
+        if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+        and e["markerRecordedEventAttributes"]["markerName"] == "core_local_activity"
+    )
+
+
+@pytest.mark.parametrize("guarded", [False, True], ids=["worker-runner", "guarded-sandbox"])
+async def test_a_revision_1_case_that_warned_twice_replays(guarded: bool) -> None:
+    """A case opened by its start input at revision 1 watched its head-decision deadline twice
+    and published the warning twice (recorded with that code, still running: the history ends
+    after the warnings). Today's code watches once and warns once, behind
+    ``lawlink-single-warning``; such a case must still replay."""
+    path = RUNNING / "CaseTransfer_revision_1_warned_twice.json"
+    assert local_activity_results(path) == 3  # the opening step, then the two warnings
+    result = await replayer(guarded=guarded).replay_workflow(load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure!r}"
