@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from services.devstack import temporal_sqlite_args
+from services.devstack import temporal_dev_server_args
 from tests.servers import NatsServer, binary, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,7 +185,7 @@ class BenchStack:
                 "--headless",
                 "--log-level",
                 "error",
-                *temporal_sqlite_args(),
+                *temporal_dev_server_args(),
             ],
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,

@@ -1,8 +1,10 @@
-"""The Temporal dev server as ``make run`` starts it: on a SQLite file in write-ahead-log mode.
+"""The Temporal dev server as ``make run`` starts it: on a SQLite file in write-ahead-log mode,
+with one partition per task queue.
 
-The CLI passes ``--sqlite-pragma`` through to SQLite; a CLI upgrade that refused one of ours
-would stop ``make run`` at its first step, and one that ignored them would quietly bring back
-the fsync per commit that halved the server's throughput (``make bench``).
+The CLI passes ``--sqlite-pragma`` through to SQLite and ``--dynamic-config-value`` to the
+server; a CLI upgrade that refused one of ours would stop ``make run`` at its first step, and one
+that ignored them would quietly bring back the fsync per commit that halved the server's
+throughput, or the partitions that slowed the cases' first steps (``make bench``).
 """
 
 from __future__ import annotations
@@ -16,24 +18,26 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import ListTaskQueuePartitionsRequest
 from temporalio.testing import WorkflowEnvironment
 
 from services.connections import connect_temporal_at
-from services.devstack import render_procfile, resolve_ports, temporal_sqlite_args
+from services.devstack import render_procfile, resolve_ports, temporal_dev_server_args
 from tests.servers import binary, free_port
 
 
-def test_make_run_starts_temporal_with_the_sqlite_pragmas(tmp_path: Path) -> None:
+def test_make_run_starts_temporal_with_the_sqlite_pragmas_and_one_partition(tmp_path: Path) -> None:
     procfile = render_procfile(resolve_ports({}), tmp_path)
     (line,) = [row for row in procfile.splitlines() if row.startswith("temporal:")]
-    assert shlex.join(temporal_sqlite_args()) in line
+    assert shlex.join(temporal_dev_server_args()) in line
 
 
-async def test_the_dev_server_keeps_its_sqlite_file_in_wal_mode(tmp_path: Path) -> None:
+async def test_the_dev_server_keeps_its_sqlite_file_in_wal_mode_and_one_partition(tmp_path: Path) -> None:
     db = tmp_path / "temporal.db"
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"),
-        dev_server_extra_args=["--db-filename", str(db), *temporal_sqlite_args()],
+        dev_server_extra_args=["--db-filename", str(db), *temporal_dev_server_args()],
     )
     try:
         # A write through the server: the namespace must be usable, not just the port open.
@@ -41,6 +45,11 @@ async def test_the_dev_server_keeps_its_sqlite_file_in_wal_mode(tmp_path: Path) 
         await handle.terminate("test done")
         with closing(sqlite3.connect(db)) as conn:
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        partitions = await env.client.workflow_service.list_task_queue_partitions(
+            ListTaskQueuePartitionsRequest(namespace="default", task_queue=TaskQueue(name="nobody"))
+        )
+        assert len(partitions.workflow_task_queue_partitions) == 1  # the server's default is 4
+        assert len(partitions.activity_task_queue_partitions) == 1
     finally:
         await env.shutdown()
 
