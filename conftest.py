@@ -20,6 +20,7 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from services.devstack import temporal_dev_server_args
 from services.temporal_codec import lawlink_data_converter
 from tests.servers import NatsServer, binary, free_port, serve_asgi
 
@@ -55,9 +56,26 @@ async def temporal_dev() -> AsyncIterator[WorkflowEnvironment]:
         port=free_port(),
         ui=False,
         dev_server_log_level="error",
+        # As `make run` starts it (one partition per task queue; the pragmas of its SQLite file).
+        dev_server_extra_args=temporal_dev_server_args(),
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Undo what a test wrote into ``os.environ`` behind monkeypatch's back.
+
+    The CLI fills unset variables from ``.lawlink/stack.env`` and ``secrets.env`` (``make
+    run``'s endpoints and content key), as it should for a user; left in the environment, a dev
+    stack's key made a later test seal with one key and open with another.
+    """
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture

@@ -87,7 +87,9 @@ async def _poll(url: str, predicate, timeout: float = 60.0):  # noqa: ANN001, AN
     raise AssertionError(f"{url}: condition not met; last {last!r}")
 
 
-async def test_exhausted_message_becomes_a_dead_letter_and_replays(temporal_dev, tmp_path) -> None:  # noqa: ANN001
+async def test_exhausted_message_becomes_a_dead_letter_and_replays(
+    temporal_dev, tmp_path, monkeypatch
+) -> None:  # noqa: ANN001
     from services.connections import connect_nats
     from services.settings import StackSettings
     from workflows.activities import PublishActivities
@@ -96,9 +98,9 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(temporal_dev,
     target = temporal_dev.client.service_client.config.target_host
     async with private_stack(tmp_path, target, worker=False, update_timeout=1.0) as s:
         case_id = new_case_id("DLQ")
-        # The opening event is taken by signal-with-start (Temporal accepts it without a worker);
-        # the next step is an Update, which needs the worker: none polls this task queue, so
-        # every delivery of it times out.
+        # The opening event starts the case (Temporal accepts a start without a worker); the next
+        # step is an Update, which needs the worker: none polls this task queue, so every
+        # delivery of it times out.
         await publish(s["nc"], event("case_transfer", "crime_suspected", case_id=case_id))
         data = event("case_transfer", "team_formed", case_id=case_id)
         await publish(s["nc"], data)
@@ -112,6 +114,8 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(temporal_dev,
         assert json.loads(letter["body"])["case_id"] == case_id
 
         runner = CliRunner()
+        # Not in the checkout: the CLI would load a developer's .lawlink/*.env (make run's).
+        monkeypatch.chdir(tmp_path)
         # The CLI is synchronous; run it off this loop, which also serves the registry.
         listed = await asyncio.to_thread(
             runner.invoke, cli, ["dead-letters"], env={"REGISTRY_URL": s["registry"]}
