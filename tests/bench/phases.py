@@ -247,9 +247,9 @@ class OpeningEvents:
 async def direct_update_with_start(
     stack: BenchStack, events: OpeningEvents, n: int, concurrency: int
 ) -> dict[str, Any]:
-    """Intake's own code path (validate, update-with-start of the real workflow, wait for the
-    opening step) called from the driver with no NATS in between: the ceiling of the real
-    workflow on this Temporal, against which the raw no-op start rate is a different yardstick."""
+    """Intake's own code path (validate, start the real workflow with the opening event in its
+    input) called from the driver with no NATS in between: the ceiling of intake's starts on this
+    Temporal, against which the raw no-op start rate is a different yardstick."""
     client = await connect_temporal_at(stack.temporal_address, data_converter=lawlink_data_converter())
     nc = await nats.connect(stack.nats_url)
     # The same loaded schedules the intake subprocess hands every new workflow.
@@ -267,13 +267,13 @@ async def direct_update_with_start(
 
     cpu_before, driver_before = stack.cpu(), time.process_time()
     try:
-        elapsed = await run_concurrently(n, concurrency, submit, "direct update-with-start")
+        elapsed = await run_concurrently(n, concurrency, submit, "direct start")
         cpu = cpu_per_event(cpu_before, stack.cpu(), n, (driver_before, time.process_time()))
     finally:
         await nc.close()
     accepted = sum(o == Outcome.ACCEPTED for o in outcomes)
     if accepted != n:
-        raise RuntimeError(f"direct update-with-start: only {accepted} of {n} accepted: {set(outcomes)}")
+        raise RuntimeError(f"direct start: only {accepted} of {n} accepted: {set(outcomes)}")
     return {
         "events": n,
         "concurrency": concurrency,

@@ -13,6 +13,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from contracts.workflow_io import CASE_REVISION, CaseStatus
 from services.intake.core import Intake, Outcome
 from tests.events import body, event, new_case_id
+from tests.unit.test_power_delegation import eventually
 from tests.workflow_harness import run_worker, send, start_case
 
 pytestmark = pytest.mark.timeout(60)
@@ -60,14 +61,6 @@ async def test_second_opening_event_is_refused_and_changes_nothing(time_skipping
             await send(handle, event("case_transfer", "crime_suspected", case_id=case_id))
         assert "already open" in str(info.value.cause)
         assert published.types(case_id) == before
-
-
-async def _until_published(published: Any, case_id: str, event_type: str) -> None:
-    for _ in range(200):
-        if event_type in published.types(case_id):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no {event_type} for {case_id}: {published.types(case_id)}")
 
 
 class _Rejections:
@@ -228,18 +221,18 @@ async def test_a_case_opened_by_its_start_input_warns_once(
             id=f"case_transfer/{case_id}",
             task_queue=task_queue,
         )
-        await _until_published(published, case_id, "deadline.set")
+        await eventually(lambda: "deadline.set" in published.types(case_id))
         deadline = published.of_type("deadline.set", case_id)[0].deadline
         assert deadline is not None and deadline.warn_at is not None
         now = await time_skipping_env.get_current_time()
         await time_skipping_env.sleep(deadline.warn_at - now + timedelta(hours=1))
-        await _until_published(published, case_id, "deadline.warning")
+        await eventually(lambda: "deadline.warning" in published.types(case_id))
         if revision >= 2:
             # Past the due time too. (Not for revision 1: its two watchers' due timers fire at
             # the same instant, and the time-skipping server refuses the cancel of the second
             # that a real server answers with a new workflow task.)
             await time_skipping_env.sleep(deadline.due_at - deadline.warn_at + timedelta(hours=1))
-            await _until_published(published, case_id, "escalation.raised")
+            await eventually(lambda: "escalation.raised" in published.types(case_id))
         history = await handle.fetch_history()
     types = published.types(case_id)
     assert types[:3] == ["case_transfer.crime_suspected", "case_transfer.opened", "deadline.set"]

@@ -84,16 +84,6 @@ def replayer(*workflows: type, guarded: bool = False) -> Replayer:
     )
 
 
-def altered_replayer(*workflows: type) -> Replayer:
-    """The same Replayer for workflow classes defined in this module, on the worker's runner
-    (the guarded sandbox would re-import this module and its file reads at import time)."""
-    return Replayer(
-        workflows=list(workflows),
-        workflow_runner=workflow_runner(),
-        data_converter=lawlink_data_converter(),
-    )
-
-
 def test_every_registered_workflow_has_a_recorded_history() -> None:
     recorded = {workflow_type(load(p)) for p in FILES}
     # The SDK keeps a class's @workflow.defn on it; its name is the type histories record.
@@ -128,7 +118,7 @@ async def test_recorded_history_replays(path: Path, guarded: bool) -> None:
 
 @workflow.defn(name="CaseTransfer")
 class UnalteredCaseTransferWorkflow(CaseTransferWorkflow):
-    """The control: the same subclassing and sandbox setup as the altered class, no change."""
+    """The control: the same subclassing and runner as the altered class, no change."""
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseStatus:
@@ -160,10 +150,10 @@ async def test_an_unpatched_change_fails_the_replay() -> None:
     types = event_types(HISTORIES / "CaseTransfer.json")
     assert types.count("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED") > 2  # team_formed is in it
     # The control replays, so what fails below is the change and not the test's setup.
-    control = await altered_replayer(UnalteredCaseTransferWorkflow).replay_workflow(history)
+    control = await replayer(UnalteredCaseTransferWorkflow).replay_workflow(history)
     assert control.replay_failure is None
     with pytest.raises(NondeterminismError) as info:
-        await altered_replayer(AlteredCaseTransferWorkflow).replay_workflow(history)
+        await replayer(AlteredCaseTransferWorkflow).replay_workflow(history)
     # The extra timer comes where the history has the team_formed Update completing.
     assert "Nondeterminism error" in str(info.value), info.value
 
