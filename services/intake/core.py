@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -89,13 +90,17 @@ class CachedSchedules:
 
 
 def _stat_key(directory: Path) -> tuple[tuple[str, int, int], ...] | None:
+    """Name, mtime and size of every ``*.json`` file in the directory, None when it is missing.
+
+    ``os.scandir`` rather than ``Path.glob``: this runs for every opening event, and the glob's
+    pattern matching and Path objects were a twentieth of intake's CPU under load (``make bench``).
+    """
     try:
-        entries = [(p.name, p.stat()) for p in directory.glob("*.json")]
-    except FileNotFoundError:
+        with os.scandir(directory) as entries:
+            files = [(e.name, e.stat()) for e in entries if e.name.endswith(".json")]
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    if not entries and not directory.exists():
-        return None
-    return tuple(sorted((name, st.st_mtime_ns, st.st_size) for name, st in entries))
+    return tuple(sorted((name, st.st_mtime_ns, st.st_size) for name, st in files))
 
 
 class Intake:

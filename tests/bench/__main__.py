@@ -162,8 +162,17 @@ async def run(sizes: Sizes, quick: bool, keep: bool) -> dict[str, Any]:
         latency_rate = None
         for n in sizes.ingest:
             timeout = max(120.0, n / max(1.0, raw_t["rate"]) * 40)
+            # The yardstick is measured again right before and right after each size, on the same
+            # database and at the same moment of the machine: a few seconds of no-op starts taken
+            # minutes earlier on an empty database moved by up to a third against one taken
+            # beside the ingest (tests/bench/README.md, "Why ratios").
+            before = await phases.raw_temporal_starts(stack, sizes.raw_starts, sizes.raw_concurrency, 0)
             run_ = await phases.ingest(stack, events, n, f"ingest{n}", timeout)
-            run_["ratio_to_raw_start"] = round(run_["rate"] / raw_t["rate"], 3)
+            after = await phases.raw_temporal_starts(stack, sizes.raw_starts, sizes.raw_concurrency, 0)
+            beside = (before["rate"] + after["rate"]) / 2
+            run_["raw_beside"] = {"before": before, "after": after, "mean_rate": round(beside, 1)}
+            run_["ratio_to_raw_start"] = round(run_["rate"] / beside, 3)
+            run_["ratio_to_first_raw_start"] = round(run_["rate"] / raw_t["rate"], 3)
             run_["ratio_to_direct"] = round(run_["rate"] / direct["rate"], 3)
             shape = raw_t["shapes"].get(THREE_ACTIVITIES_WORKFLOW)
             if shape:
@@ -174,8 +183,9 @@ async def run(sizes: Sizes, quick: bool, keep: bool) -> dict[str, Any]:
             # Lawlink's path, would be measured.
             max_rate = max(max_rate, run_["first_step_rate"])
             say(
-                f"   ingest {n}: {run_['rate']}/s = {run_['ratio_to_raw_start']} of raw starts; "
-                f"first steps {run_['first_step_rate']}/s"
+                f"   ingest {n}: {run_['rate']}/s = {run_['ratio_to_raw_start']} of the raw starts beside it "
+                f"({before['rate']}/s before, {after['rate']}/s after; "
+                f"{run_['ratio_to_first_raw_start']} of the first); first steps {run_['first_step_rate']}/s"
             )
             # The same offered rate after each size, so the p99s of the growth table compare.
             latency_rate = latency_rate or max_rate / 2
@@ -198,12 +208,12 @@ async def run(sizes: Sizes, quick: bool, keep: bool) -> dict[str, Any]:
         result["ingest"] = ingest_runs
         result["latency"] = growth[0]["latency"]
         result["growth"] = growth
-        best = max(r["ratio_to_raw_start"] for r in ingest_runs)
-        if best < GOAL_RATIO:
+        worst = min(r["ratio_to_raw_start"] for r in ingest_runs)
+        if worst < GOAL_RATIO:
             notes.append(
-                f"ingest reaches {best} of the raw no-op start rate (goal {GOAL_RATIO}); "
-                f"against the real workflow's own ceiling (no NATS) it reaches "
-                f"{max(r['ratio_to_direct'] for r in ingest_runs)}"
+                f"ingest reaches {worst} of the raw no-op start rate measured beside it (goal {GOAL_RATIO} "
+                f"at every size); against the real workflow's own ceiling (no NATS) it reaches "
+                f"{min(r['ratio_to_direct'] for r in ingest_runs)}"
             )
 
         # The yardstick again, next to the figure it judges (same database size, same moment),
