@@ -373,6 +373,9 @@ async def ingest(
         await nc.close()
     elapsed = all_acked - started
     per_event = [(watcher.first_seen[c] - published[c]) * 1000 for c in published]
+    # How many cases also ran their first step while the starts went on: the first steps share
+    # the cores and the server with the starts, so this says whether they held the starts back.
+    stepped_while_starting = sum(1 for c in published if watcher.first_seen[c] <= all_acked)
     return {
         "events": n,
         "publish_seconds": round(publish_s, 3),
@@ -382,6 +385,7 @@ async def ingest(
         "rate": round(n / elapsed, 1),
         # Cases per second that also ran their first step (worker published their first event).
         "first_step_rate": round(n / (last_step - started), 1),
+        "first_steps_while_starting": stepped_while_starting,
         "backlog_latency_ms": percentiles(per_event),
         "cpu_ms_per_event": cpu,
     }

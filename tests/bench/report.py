@@ -70,7 +70,12 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             (
                 "2 ingest",
                 f"{run['events']} opening events via NATS → intake",
-                f"{run['rate']}/s started (all acked {run['seconds_to_all_acked']} s); first steps {run.get('first_step_rate')}/s",
+                f"{run['rate']}/s started (all acked {run['seconds_to_all_acked']} s); first steps {run.get('first_step_rate')}/s"
+                + (
+                    f", {run['first_steps_while_starting']} of them while the starts went on"
+                    if "first_steps_while_starting" in run
+                    else ""
+                ),
                 f"{yardstick}; {run['ratio_to_direct']} of direct; "
                 f"{run.get('ratio_to_engine_shape')} of engine-only 3 activities",
             )
