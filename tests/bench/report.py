@@ -91,6 +91,17 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 "where the time goes",
             )
         )
+        starting = last.get("cpu_ms_per_event_while_starting")
+        if starting:
+            cpu = sorted(starting.items(), key=lambda kv: -kv[1])
+            out.append(
+                (
+                    "2 ingest",
+                    f"CPU ms per event until all {last['events']} were started",
+                    ", ".join(f"{k} {v}" for k, v in cpu),
+                    "what the starts shared the cores with",
+                )
+            )
     alone = result.get("intake_alone")
     if alone:
         again = raw["temporal_starts_again"]
