@@ -42,12 +42,19 @@ OPENING_PROCESS = "case_transfer"
 OPENING_STEP = "crime_suspected"
 
 
+def per_event(
+    before: dict[str, float], after: dict[str, float], events: int, scale: float = 1.0
+) -> dict[str, float]:
+    """How much each counter of two readings grew per event (times ``scale``)."""
+    return {name: round((after[name] - before[name]) * scale / events, 2) for name in after if name in before}
+
+
 def cpu_per_event(
     before: dict[str, float], after: dict[str, float], events: int, driver: tuple[float, float] | None = None
 ) -> dict[str, float]:
     """CPU milliseconds per event of each process between two ``BenchStack.cpu()`` readings:
     where the time goes (the process with the most is the one to profile)."""
-    out = {name: round((after[name] - before[name]) * 1000 / events, 2) for name in after if name in before}
+    out = per_event(before, after, events, scale=1000)
     if driver is not None:
         out["bench-driver"] = round((driver[1] - driver[0]) * 1000 / events, 2)
     return out
@@ -338,6 +345,7 @@ async def ingest(
     batch = events.make(n, tag)
     published: dict[str, float] = {}
     profilers = start_profilers(stack, tag)
+    evicted_before = stack.temporal_cache_evictions()
     cpu_before, driver_before = stack.cpu(), time.process_time()
     try:
         started = time.perf_counter()
@@ -371,12 +379,14 @@ async def ingest(
         bar.close()
         last_step = max(watcher.first_seen[c] for c in published)
         cpu = cpu_per_event(cpu_before, stack.cpu(), n, (driver_before, time.process_time()))
+        evicted_after = stack.temporal_cache_evictions()  # a counter appears at its first eviction
+        evicted = per_event({k: evicted_before.get(k, 0.0) for k in evicted_after}, evicted_after, n)
     finally:
         stop_profilers(profilers)
         await watcher.stop()
         await nc.close()
     elapsed = all_acked - started
-    per_event = [(watcher.first_seen[c] - published[c]) * 1000 for c in published]
+    backlog_ms = [(watcher.first_seen[c] - published[c]) * 1000 for c in published]
     # How many cases also ran their first step while the starts went on: the first steps share
     # the cores and the server with the starts, so this says whether they held the starts back.
     stepped_while_starting = sum(1 for c in published if watcher.first_seen[c] <= all_acked)
@@ -390,11 +400,14 @@ async def ingest(
         # Cases per second that also ran their first step (worker published their first event).
         "first_step_rate": round(n / (last_step - started), 1),
         "first_steps_while_starting": stepped_while_starting,
-        "backlog_latency_ms": percentiles(per_event),
+        "backlog_latency_ms": percentiles(backlog_ms),
         "cpu_ms_per_event": cpu,
         # The same, counted only until intake acked the last event: what the starts shared the
         # cores with (the worker's and registry's share is the first steps run meanwhile).
         "cpu_ms_per_event_while_starting": cpu_starting,
+        # The dev server's history-cache evictions per event over the whole phase (none during
+        # the yardstick's starts; see tests/bench/README.md, "What the figures say").
+        "temporal_cache_evictions_per_event": evicted,
     }
 
 

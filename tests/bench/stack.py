@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -24,6 +25,9 @@ from services.devstack import temporal_dev_server_args
 from tests.servers import NatsServer, binary, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
+_EVICTIONS = re.compile(
+    r'^cache_entry_age_on_eviction_count\{[^}]*cache_type="(?P<cache>[^"]+)"[^}]*\}\s+(?P<value>\S+)$'
+)
 
 
 def rss_mib(pid: int | None) -> float | None:
@@ -102,6 +106,7 @@ class BenchStack:
     nats: NatsServer | None = None
     temporal: Service | None = None
     temporal_port: int = 0
+    temporal_metrics_port: int = 0
     services: dict[str, Service] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     content_key: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode())
@@ -166,6 +171,7 @@ class BenchStack:
         (self.workdir / "nats").mkdir(exist_ok=True)
         self.nats = NatsServer(self.workdir / "nats").start()
         self.temporal_port = free_port()
+        self.temporal_metrics_port = free_port()
         log = self.workdir / "temporal.log"
         proc = subprocess.Popen(
             [
@@ -181,7 +187,7 @@ class BenchStack:
                 "--http-port",
                 str(free_port()),
                 "--metrics-port",
-                str(free_port()),
+                str(self.temporal_metrics_port),
                 "--headless",
                 "--log-level",
                 "error",
@@ -247,6 +253,17 @@ class BenchStack:
                 pass
             time.sleep(0.2)
         raise TimeoutError(f"{name} did not become healthy within {timeout}s (log {service.log})")
+
+    def temporal_cache_evictions(self) -> dict[str, float]:
+        """Entries the dev server's history service has evicted so far, per cache type, from its
+        Prometheus endpoint: an evicted workflow's state is read back from SQLite next time."""
+        text = httpx.get(f"http://127.0.0.1:{self.temporal_metrics_port}/metrics", timeout=10).text
+        out: dict[str, float] = {}
+        for line in text.splitlines():
+            match = _EVICTIONS.match(line)
+            if match:
+                out[match["cache"]] = out.get(match["cache"], 0.0) + float(match["value"])
+        return out
 
     def check_alive(self) -> None:
         """Every subprocess still runs."""
