@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import platform
@@ -115,6 +116,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+        # uvicorn runs intake and registry on uvloop when it is installed (a dependency on Linux).
+        "services_event_loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
     }
 
 

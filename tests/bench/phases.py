@@ -49,6 +49,14 @@ def per_event(
     return {name: round((after[name] - before[name]) * scale / events, 2) for name in after if name in before}
 
 
+def counters_per_event(before: dict[str, float], after: dict[str, float], events: int) -> dict[str, float]:
+    """Like :func:`per_event` for a server's counters, which first appear when first counted: a
+    counter missing from ``before`` started at zero. Counters that grew by under 0.01 per event
+    are left out."""
+    grown = per_event({name: before.get(name, 0.0) for name in after}, after, events)
+    return {name: value for name, value in sorted(grown.items()) if value >= 0.01}
+
+
 def cpu_per_event(
     before: dict[str, float], after: dict[str, float], events: int, driver: tuple[float, float] | None = None
 ) -> dict[str, float]:
@@ -122,9 +130,11 @@ async def raw_temporal_starts(stack: BenchStack, n: int, concurrency: int, shape
     async def start(i: int) -> None:
         await client.start_workflow(NOOP_WORKFLOW, id=f"noop-{prefix}-{i}", task_queue=queue)
 
+    db_before = stack.temporal_persistence_requests()
     cpu_before, driver_before = stack.cpu(), time.process_time()
     elapsed = await run_concurrently(n, concurrency, start, "raw Temporal starts")
     cpu = cpu_per_event(cpu_before, stack.cpu(), n, (driver_before, time.process_time()))
+    db = counters_per_event(db_before, stack.temporal_persistence_requests(), n)
     drained_at = time.perf_counter()
     await client.get_workflow_handle(f"noop-{prefix}-{n - 1}").result()
     while await _count(client, f"WorkflowType='{NOOP_WORKFLOW}' AND ExecutionStatus='Running'") > 0:
@@ -142,6 +152,7 @@ async def raw_temporal_starts(stack: BenchStack, n: int, concurrency: int, shape
         "rate": round(n / elapsed, 1),
         "completion_tail_seconds": round(tail, 3),
         "cpu_ms_per_event": cpu,
+        "db_operations_per_start": db,
         "shapes": shapes,
     }
 
@@ -346,6 +357,7 @@ async def ingest(
     published: dict[str, float] = {}
     profilers = start_profilers(stack, tag)
     evicted_before = stack.temporal_cache_evictions()
+    db_before = stack.temporal_persistence_requests()
     cpu_before, driver_before = stack.cpu(), time.process_time()
     try:
         started = time.perf_counter()
@@ -356,6 +368,7 @@ async def ingest(
         seen = 0
         all_acked: float | None = None
         cpu_starting: dict[str, float] = {}
+        db_starting: dict[str, float] = {}
         while True:
             # Started = intake acked the message after Temporal took the start (the workflow exists).
             if all_acked is None:
@@ -365,6 +378,7 @@ async def ingest(
                     cpu_starting = cpu_per_event(
                         cpu_before, stack.cpu(), n, (driver_before, time.process_time())
                     )
+                    db_starting = counters_per_event(db_before, stack.temporal_persistence_requests(), n)
             done = sum(1 for c in published if c in watcher.first_seen)
             bar.update(done - seen)
             seen = done
@@ -380,7 +394,7 @@ async def ingest(
         last_step = max(watcher.first_seen[c] for c in published)
         cpu = cpu_per_event(cpu_before, stack.cpu(), n, (driver_before, time.process_time()))
         evicted_after = stack.temporal_cache_evictions()  # a counter appears at its first eviction
-        evicted = per_event({k: evicted_before.get(k, 0.0) for k in evicted_after}, evicted_after, n)
+        evicted = counters_per_event(evicted_before, evicted_after, n)
     finally:
         stop_profilers(profilers)
         await watcher.stop()
@@ -405,6 +419,9 @@ async def ingest(
         # The same, counted only until intake acked the last event: what the starts shared the
         # cores with (the worker's and registry's share is the first steps run meanwhile).
         "cpu_ms_per_event_while_starting": cpu_starting,
+        # The dev server's database operations per event over the same span: the same per start
+        # at every size means a rise in its CPU per start is the same work costing more.
+        "temporal_db_operations_per_event_while_starting": db_starting,
         # The dev server's history-cache evictions per event over the whole phase (none during
         # the yardstick's starts; see tests/bench/README.md, "What the figures say").
         "temporal_cache_evictions_per_event": evicted,

@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 _EVICTIONS = re.compile(
     r'^cache_entry_age_on_eviction_count\{[^}]*cache_type="(?P<cache>[^"]+)"[^}]*\}\s+(?P<value>\S+)$'
 )
+_PERSISTENCE = re.compile(r"^persistence_requests\{(?P<labels>[^}]*)\}\s+(?P<value>\S+)$")
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
 def rss_mib(pid: int | None) -> float | None:
@@ -254,15 +256,30 @@ class BenchStack:
             time.sleep(0.2)
         raise TimeoutError(f"{name} did not become healthy within {timeout}s (log {service.log})")
 
+    def _temporal_metrics(self) -> str:
+        return httpx.get(f"http://127.0.0.1:{self.temporal_metrics_port}/metrics", timeout=10).text
+
     def temporal_cache_evictions(self) -> dict[str, float]:
         """Entries the dev server's history service has evicted so far, per cache type, from its
         Prometheus endpoint: an evicted workflow's state is read back from SQLite next time."""
-        text = httpx.get(f"http://127.0.0.1:{self.temporal_metrics_port}/metrics", timeout=10).text
         out: dict[str, float] = {}
-        for line in text.splitlines():
+        for line in self._temporal_metrics().splitlines():
             match = _EVICTIONS.match(line)
             if match:
                 out[match["cache"]] = out.get(match["cache"], 0.0) + float(match["value"])
+        return out
+
+    def temporal_persistence_requests(self) -> dict[str, float]:
+        """Database operations the dev server has made so far, as ``service:operation``: diffed
+        around a phase, they say whether a start cost the server more work or the same work
+        more CPU."""
+        out: dict[str, float] = {}
+        for line in self._temporal_metrics().splitlines():
+            match = _PERSISTENCE.match(line)
+            if match:
+                labels = dict(_LABEL.findall(match["labels"]))
+                key = f"{labels.get('service_name', '')}:{labels.get('operation', '')}"
+                out[key] = out.get(key, 0.0) + float(match["value"])
         return out
 
     def check_alive(self) -> None:
