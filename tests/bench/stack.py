@@ -25,10 +25,7 @@ from services.devstack import temporal_dev_server_args
 from tests.servers import NatsServer, binary, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
-_EVICTIONS = re.compile(
-    r'^cache_entry_age_on_eviction_count\{[^}]*cache_type="(?P<cache>[^"]+)"[^}]*\}\s+(?P<value>\S+)$'
-)
-_PERSISTENCE = re.compile(r"^persistence_requests\{(?P<labels>[^}]*)\}\s+(?P<value>\S+)$")
+_COUNTER = re.compile(r"^(?P<name>\w+)\{(?P<labels>[^}]*)\}\s+(?P<value>\S+)$")
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -87,6 +84,20 @@ class Service:
         if self.proc.poll() is not None:
             tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
             raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; log {self.log}:\n{tail}")
+
+    def wait_healthy(self, timeout: float = 90.0) -> None:
+        """Until the HTTP service answers ``/healthz`` on its port (its lifespan finished:
+        consumers running); fails with its log if it exits first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name} did not become healthy within {timeout}s (log {self.log})")
 
     def stop(self) -> None:
         """SIGTERM (graceful: drains consumers), then SIGKILL after 10 s."""
@@ -244,43 +255,31 @@ class BenchStack:
 
     def wait_healthy(self, name: str, timeout: float = 90.0) -> None:
         """Until the service answers ``/healthz`` (its lifespan finished: consumers running)."""
-        service = self.services[name]
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            service.check_alive()
-            try:
-                if httpx.get(f"{self.url(name)}/healthz", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"{name} did not become healthy within {timeout}s (log {service.log})")
+        self.services[name].wait_healthy(timeout)
 
-    def _temporal_metrics(self) -> str:
-        return httpx.get(f"http://127.0.0.1:{self.temporal_metrics_port}/metrics", timeout=10).text
+    def temporal_counters(self, metric: str, labels: tuple[str, ...]) -> dict[str, float]:
+        """The dev server's Prometheus counter ``metric`` so far, summed by the values of
+        ``labels`` (joined with ``:``); diff two readings around a phase."""
+        out: dict[str, float] = {}
+        text = httpx.get(f"http://127.0.0.1:{self.temporal_metrics_port}/metrics", timeout=10).text
+        for line in text.splitlines():
+            match = _COUNTER.match(line)
+            if match and match["name"] == metric:
+                found = dict(_LABEL.findall(match["labels"]))
+                key = ":".join(found.get(label, "") for label in labels)
+                out[key] = out.get(key, 0.0) + float(match["value"])
+        return out
 
     def temporal_cache_evictions(self) -> dict[str, float]:
-        """Entries the dev server's history service has evicted so far, per cache type, from its
-        Prometheus endpoint: an evicted workflow's state is read back from SQLite next time."""
-        out: dict[str, float] = {}
-        for line in self._temporal_metrics().splitlines():
-            match = _EVICTIONS.match(line)
-            if match:
-                out[match["cache"]] = out.get(match["cache"], 0.0) + float(match["value"])
-        return out
+        """Entries the dev server's history service has evicted so far, per cache type: an
+        evicted workflow's state is read back from SQLite next time."""
+        return self.temporal_counters("cache_entry_age_on_eviction_count", ("cache_type",))
 
     def temporal_persistence_requests(self) -> dict[str, float]:
         """Database operations the dev server has made so far, as ``service:operation``: diffed
         around a phase, they say whether a start cost the server more work or the same work
         more CPU."""
-        out: dict[str, float] = {}
-        for line in self._temporal_metrics().splitlines():
-            match = _PERSISTENCE.match(line)
-            if match:
-                labels = dict(_LABEL.findall(match["labels"]))
-                key = f"{labels.get('service_name', '')}:{labels.get('operation', '')}"
-                out[key] = out.get(key, 0.0) + float(match["value"])
-        return out
+        return self.temporal_counters("persistence_requests", ("service_name", "operation"))
 
     def check_alive(self) -> None:
         """Every subprocess still runs."""

@@ -12,17 +12,16 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import nats
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from services.discipline.crypto import generate_key
+from tests.bench.stack import Service
 from tests.events import event, eventually, new_case_id, publish
 from tests.servers import NatsServer, free_port
 
@@ -73,21 +72,12 @@ def intake_process(temporal_dev: WorkflowEnvironment, tmp_path: Path) -> Iterato
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
+    intake = Service("intake", proc, log, port)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, f"intake exited: {log.read_text(errors='replace')}"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"intake not healthy: {log.read_text(errors='replace')}"
-            time.sleep(0.2)
+        intake.wait_healthy(timeout=60)
         yield server.url, proc.pid
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        intake.stop()
         server.stop()
 
 
