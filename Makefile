@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench $(if $(QUICK),--quick,)
+	$(BIN)/python -m tests.bench $(if $(QUICK),--quick,) $(if $(SHARED_CORES),--shared-cores,)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

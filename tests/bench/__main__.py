@@ -26,7 +26,7 @@ from typing import Any
 from tests.bench import phases, readmodel
 from tests.bench.noop import THREE_ACTIVITIES_WORKFLOW
 from tests.bench.report import print_table
-from tests.bench.stack import ROOT, BenchStack
+from tests.bench.stack import ROOT, BenchStack, cpu_layout
 
 OUTPUT = ROOT / ".lawlink" / "bench.json"
 GOAL_RATIO = 0.9
@@ -121,15 +121,58 @@ def machine() -> dict[str, Any]:
     }
 
 
-async def run(sizes: Sizes, quick: bool, keep: bool) -> dict[str, Any]:
+async def judged_ingest(
+    stack: BenchStack,
+    events: phases.OpeningEvents,
+    n: int,
+    tag: str,
+    sizes: Sizes,
+    raw_t: dict[str, Any],
+    direct: dict[str, Any],
+) -> dict[str, Any]:
+    """One ingest of ``n`` opening events with the yardstick measured right before and after it.
+
+    A few seconds of no-op starts taken minutes earlier on an empty database moved by up to a
+    third against one taken beside the ingest (tests/bench/README.md, "Why ratios"), so each
+    ingest is judged against the mean of the two taken beside it, on the same database and at
+    the same moment of the machine.
+    """
+    timeout = max(120.0, n / max(1.0, raw_t["rate"]) * 40)
+    before = await phases.raw_temporal_starts(stack, sizes.raw_starts, sizes.raw_concurrency, 0)
+    run_ = await phases.ingest(stack, events, n, tag, timeout)
+    after = await phases.raw_temporal_starts(stack, sizes.raw_starts, sizes.raw_concurrency, 0)
+    beside = (before["rate"] + after["rate"]) / 2
+    run_["cpu_layout"] = stack.layout.describe()
+    run_["raw_beside"] = {"before": before, "after": after, "mean_rate": round(beside, 1)}
+    run_["ratio_to_raw_start"] = round(run_["rate"] / beside, 3)
+    run_["ratio_to_first_raw_start"] = round(run_["rate"] / raw_t["rate"], 3)
+    run_["ratio_to_direct"] = round(run_["rate"] / direct["rate"], 3)
+    shape = raw_t["shapes"].get(THREE_ACTIVITIES_WORKFLOW)
+    if shape:
+        run_["ratio_to_engine_shape"] = round(run_["rate"] / shape["rate"], 3)
+    return run_
+
+
+def describe_ingest(run_: dict[str, Any]) -> str:
+    """One progress line for a judged ingest."""
+    raw = run_["raw_beside"]
+    return (
+        f"{run_['rate']}/s = {run_['ratio_to_raw_start']} of the raw starts beside it "
+        f"({raw['before']['rate']}/s before, {raw['after']['rate']}/s after; "
+        f"{run_['ratio_to_first_raw_start']} of the first); first steps {run_['first_step_rate']}/s"
+    )
+
+
+async def run(sizes: Sizes, quick: bool, keep: bool, split: bool = True) -> dict[str, Any]:
     """Every phase against one private stack; the stack is torn down whatever happens."""
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="bench-", dir=ROOT / ".lawlink"))
-    stack = BenchStack(workdir)
+    stack = BenchStack(workdir, layout=cpu_layout(split=split))
     result: dict[str, Any] = {
         "mode": "quick" if quick else "full",
         "started_at": datetime.now(UTC).isoformat(),
         "machine": machine(),
+        "cpu_layout": stack.layout.describe(),
         "notes": [],
     }
     notes: list[str] = result["notes"]
@@ -164,32 +207,13 @@ async def run(sizes: Sizes, quick: bool, keep: bool) -> dict[str, Any]:
         max_rate = 0.0
         latency_rate = None
         for n in sizes.ingest:
-            timeout = max(120.0, n / max(1.0, raw_t["rate"]) * 40)
-            # The yardstick is measured again right before and right after each size, on the same
-            # database and at the same moment of the machine: a few seconds of no-op starts taken
-            # minutes earlier on an empty database moved by up to a third against one taken
-            # beside the ingest (tests/bench/README.md, "Why ratios").
-            before = await phases.raw_temporal_starts(stack, sizes.raw_starts, sizes.raw_concurrency, 0)
-            run_ = await phases.ingest(stack, events, n, f"ingest{n}", timeout)
-            after = await phases.raw_temporal_starts(stack, sizes.raw_starts, sizes.raw_concurrency, 0)
-            beside = (before["rate"] + after["rate"]) / 2
-            run_["raw_beside"] = {"before": before, "after": after, "mean_rate": round(beside, 1)}
-            run_["ratio_to_raw_start"] = round(run_["rate"] / beside, 3)
-            run_["ratio_to_first_raw_start"] = round(run_["rate"] / raw_t["rate"], 3)
-            run_["ratio_to_direct"] = round(run_["rate"] / direct["rate"], 3)
-            shape = raw_t["shapes"].get(THREE_ACTIVITIES_WORKFLOW)
-            if shape:
-                run_["ratio_to_engine_shape"] = round(run_["rate"] / shape["rate"], 3)
+            run_ = await judged_ingest(stack, events, n, f"ingest{n}", sizes, raw_t, direct)
             ingest_runs.append(run_)
             # Latency is probed at half the rate the whole path sustains (workflows that also ran
             # their first step), not half the start rate: above it the worker's backlog, not
             # Lawlink's path, would be measured.
             max_rate = max(max_rate, run_["first_step_rate"])
-            say(
-                f"   ingest {n}: {run_['rate']}/s = {run_['ratio_to_raw_start']} of the raw starts beside it "
-                f"({before['rate']}/s before, {after['rate']}/s after; "
-                f"{run_['ratio_to_first_raw_start']} of the first); first steps {run_['first_step_rate']}/s"
-            )
+            say(f"   ingest {n}: {describe_ingest(run_)}")
             # The same offered rate after each size, so the p99s of the growth table compare.
             latency_rate = latency_rate or max_rate / 2
             n_probe = max(20, min(sizes.latency_events, int(latency_rate * sizes.latency_seconds)))
@@ -211,6 +235,18 @@ async def run(sizes: Sizes, quick: bool, keep: bool) -> dict[str, Any]:
         result["ingest"] = ingest_runs
         result["latency"] = growth[0]["latency"]
         result["growth"] = growth
+        if stack.layout.split:
+            # The same ingest with every process free to run on every CPU, judged the same way:
+            # what Lawlink's CPU takes from the engine when both share one small box.
+            split = stack.layout
+            stack.apply_layout(split.shared())
+            try:
+                n = sizes.ingest[0]
+                shared = await judged_ingest(stack, events, n, f"shared{n}", sizes, raw_t, direct)
+            finally:
+                stack.apply_layout(split)
+            result["ingest_shared_cores"] = shared
+            say(f"   ingest {n}, shared cores: {describe_ingest(shared)}")
         worst = min(r["ratio_to_raw_start"] for r in ingest_runs)
         if worst < GOAL_RATIO:
             notes.append(
@@ -333,6 +369,12 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="a small run, under a minute (make bench QUICK=1)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the stack's directory (logs, databases)")
+    parser.add_argument(
+        "--shared-cores",
+        action="store_true",
+        help="let every process run on every CPU instead of giving the Temporal dev server its own "
+        "(make bench SHARED_CORES=1)",
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"JSON file (default {OUTPUT})")
     parser.add_argument(
         "--read-model-only", action="store_true", help="only section 4, merged into the existing JSON file"
@@ -346,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         previous = json.loads(args.output.read_text(encoding="utf-8"))
         result = asyncio.run(run_read_model_only(sizes, previous))
     else:
-        result = asyncio.run(run(sizes, args.quick, args.keep))
+        result = asyncio.run(run(sizes, args.quick, args.keep, split=not args.shared_cores))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     print_table(result)

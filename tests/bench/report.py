@@ -58,7 +58,8 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             f"{d['ratio_to_raw_start']} of raw",
         )
     )
-    for run in result["ingest"]:
+    shared = result.get("ingest_shared_cores")
+    for run in result["ingest"] + ([shared] if shared else []):
         beside = run.get("raw_beside")
         yardstick = (
             f"{run['ratio_to_raw_start']} of raw beside it (goal ≥ 0.9; {beside['before']['rate']}/s before, "
@@ -69,7 +70,8 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         out.append(
             (
                 "2 ingest",
-                f"{run['events']} opening events via NATS → intake",
+                f"{run['events']} opening events via NATS → intake"
+                + (", shared cores (no core of its own for Temporal)" if run is shared else ""),
                 f"{run['rate']}/s started (all acked {run['seconds_to_all_acked']} s); first steps {run.get('first_step_rate')}/s"
                 + (
                     f", {run['first_steps_while_starting']} of them while the starts went on"
@@ -213,6 +215,16 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def layout_line(result: dict[str, Any]) -> str:
+    """Which CPUs the dev server had, and which the rest (tests/bench/stack.py ``CpuLayout``)."""
+    layout = result.get("cpu_layout")
+    if not layout:
+        return "CPU layout not recorded"
+    if layout["temporal"] == layout["everything_else"]:
+        return f"every process on CPUs {layout['temporal']}"
+    return f"Temporal on CPUs {layout['temporal']}, everything else on {layout['everything_else']}"
+
+
 def markdown(result: dict[str, Any]) -> str:
     """The table as Markdown (for tests/bench/README.md)."""
     lines = ["| section | figure | value | ratio / goal |", "| --- | --- | --- | --- |"]
@@ -225,7 +237,7 @@ def print_table(result: dict[str, Any]) -> None:
     console = Console()
     table = Table(
         title=f"Lawlink bench ({result['mode']}, {result['wall_seconds']} s) on "
-        f"{result['machine']['nproc']} × {result['machine']['cpu']}"
+        f"{result['machine']['nproc']} × {result['machine']['cpu']}; {layout_line(result)}"
     )
     for name in ("section", "figure", "value", "ratio / goal"):
         table.add_column(name, overflow="fold")

@@ -110,6 +110,64 @@ class Service:
                 self.proc.wait(5)
 
 
+@dataclass(frozen=True)
+class CpuLayout:
+    """Which CPUs the Temporal dev server runs on, and which everything else does (nats-server,
+    Lawlink's services, the bench's driver and its no-op worker).
+
+    Split, the dev server gets a core of its own, as the engine has hosts of its own in
+    production (deploy/): Lawlink's CPU then cannot slow the engine it is measured against, and
+    the ratio says whether Lawlink keeps up with the engine. Shared, every process may run on
+    every CPU, and the ratio also counts what Lawlink's CPU takes from the engine on one small
+    box. ``make bench`` judges the split layout and measures the shared one beside it
+    (tests/bench/README.md, "Why a core for the engine").
+    """
+
+    engine: frozenset[int]
+    others: frozenset[int]
+
+    @property
+    def split(self) -> bool:
+        """Whether the dev server and the rest run on different CPUs."""
+        return self.engine != self.others
+
+    def shared(self) -> CpuLayout:
+        """The same CPUs, every process free to run on any of them."""
+        every = self.engine | self.others
+        return CpuLayout(every, every)
+
+    def describe(self) -> dict[str, list[int]]:
+        """The CPU numbers of each side, for the JSON."""
+        return {"temporal": sorted(self.engine), "everything_else": sorted(self.others)}
+
+
+def cpu_layout(*, split: bool) -> CpuLayout:
+    """The first half of the CPUs this process may use for the dev server and the other half
+    for the rest (one core each on a 2-core machine), or all of them for both when ``split`` is
+    off or there is only one."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if not split or len(allowed) < 2:
+        return CpuLayout(frozenset(allowed), frozenset(allowed))
+    half = len(allowed) // 2
+    return CpuLayout(frozenset(allowed[:half]), frozenset(allowed[half:]))
+
+
+def pin_process(pid: int, cpus: frozenset[int]) -> None:
+    """Every thread of ``pid`` to ``cpus``; threads it starts later inherit their creator's CPUs.
+
+    A thread that ends meanwhile is skipped: only the running ones need moving.
+    """
+    try:
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except FileNotFoundError:
+        return
+    for tid in tids:
+        try:
+            os.sched_setaffinity(tid, cpus)
+        except (ProcessLookupError, FileNotFoundError):
+            pass
+
+
 @dataclass
 class BenchStack:
     """nats-server, Temporal dev server (fresh SQLite file), worker, intake and registry."""
@@ -123,6 +181,10 @@ class BenchStack:
     services: dict[str, Service] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     content_key: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode())
+    layout: CpuLayout = field(default_factory=lambda: cpu_layout(split=False))
+    _driver_cpus: frozenset[int] = field(
+        init=False, default_factory=lambda: frozenset(os.sched_getaffinity(0))
+    )
 
     @property
     def nats_url(self) -> str:
@@ -212,6 +274,16 @@ class BenchStack:
         )
         self.temporal = Service("temporal", proc, log, self.temporal_port)
         wait_for_port(self.temporal_port, timeout=60)
+        self.apply_layout(self.layout)
+
+    def apply_layout(self, layout: CpuLayout) -> None:
+        """Move the dev server's threads to ``layout.engine`` and every other process of the
+        stack, this driver included, to ``layout.others``. Services spawned afterwards inherit
+        the driver's CPUs."""
+        self.layout = layout
+        for name, pid in self.pids().items():
+            pin_process(pid, layout.engine if name == "temporal" else layout.others)
+        pin_process(os.getpid(), layout.others)
 
     def _spawn(self, name: str, args: list[str], port: int | None = None) -> Service:
         log = self.workdir / f"{name}.log"
@@ -331,3 +403,4 @@ class BenchStack:
         if self.nats is not None:
             self.nats.stop()
             self.nats = None
+        pin_process(os.getpid(), self._driver_cpus)
