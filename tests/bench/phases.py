@@ -33,7 +33,13 @@ from contracts import subjects
 from services.connections import connect_temporal_at
 from services.intake.core import CachedSchedules, Intake, Outcome
 from services.temporal_codec import lawlink_data_converter
-from tests.bench.noop import NOOP_QUEUE_ENV, NOOP_WORKFLOW, THREE_ACTIVITIES_WORKFLOW, THREE_LOCAL_WORKFLOW
+from tests.bench.noop import (
+    NOOP_QUEUE_ENV,
+    NOOP_WORKFLOW,
+    THREE_ACTIVITIES_WORKFLOW,
+    THREE_LOCAL_WORKFLOW,
+    drain_worker,
+)
 from tests.bench.stack import BenchStack
 from tests.events import body, event
 from workflows.deadlines import SHANGHAI
@@ -136,9 +142,10 @@ async def raw_temporal_starts(stack: BenchStack, n: int, concurrency: int, shape
     cpu = cpu_per_event(cpu_before, stack.cpu(), n, (driver_before, time.process_time()))
     db = counters_per_event(db_before, stack.temporal_persistence_requests(), n)
     drained_at = time.perf_counter()
-    await client.get_workflow_handle(f"noop-{prefix}-{n - 1}").result()
-    while await _count(client, f"WorkflowType='{NOOP_WORKFLOW}' AND ExecutionStatus='Running'") > 0:
-        await asyncio.sleep(0.2)
+    async with drain_worker(client, queue):
+        await client.get_workflow_handle(f"noop-{prefix}-{n - 1}").result()
+        while await _count(client, f"WorkflowType='{NOOP_WORKFLOW}' AND ExecutionStatus='Running'") > 0:
+            await asyncio.sleep(0.2)
     tail = time.perf_counter() - drained_at
     shapes = {}
     for workflow_type in (THREE_ACTIVITIES_WORKFLOW, THREE_LOCAL_WORKFLOW) if shape_runs else ():

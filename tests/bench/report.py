@@ -62,8 +62,9 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     for run in result["ingest"] + ([shared] if shared else []):
         beside = run.get("raw_beside")
         yardstick = (
-            f"{run['ratio_to_raw_start']} of raw beside it (goal ≥ 0.9; {beside['before']['rate']}/s before, "
-            f"{beside['after']['rate']}/s after); {run['ratio_to_first_raw_start']} of the first raw"
+            f"{run['ratio_to_raw_start']} of raw beside it (goal ≥ 0.9; {beside['before']['starts']} no-op starts "
+            f"at {beside['before']['rate']}/s before, {beside['after']['rate']}/s after); "
+            f"{run['ratio_to_first_raw_start']} of the first raw"
             if beside
             else f"{run['ratio_to_raw_start']} of raw (goal ≥ 0.9)"
         )
