@@ -92,12 +92,12 @@ class BenchThreeLocalActivities(_ThreeSteps):
 
 
 def drain_worker(client: Client, queue: str) -> Worker:
-    """A second worker for the no-op runs still open once a yardstick's timed starts are over.
+    """A second worker for the no-op runs still open once the first yardstick's timed starts are
+    over, before the engine-only shapes use the same queue.
 
     The bare worker polls new runs one at a time (the SDK's defaults), which is part of the
-    yardstick; after a 10,000-start burst it needed 80 s more to finish them. This one only
-    hurries the clean-up, with more polls for new runs, so the next phase starts on an idle
-    server sooner. It never runs while a yardstick is timed.
+    yardstick; this one only hurries the clean-up, with more polls for new runs. It never runs
+    while a yardstick is timed.
     """
     return Worker(
         client,
