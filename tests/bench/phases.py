@@ -151,6 +151,9 @@ async def raw_temporal_starts(stack: BenchStack, n: int, concurrency: int, shape
     if shape_runs:
         drained_at = time.perf_counter()
         async with drain_worker(client, queue):
+            # The last run's result first: visibility records lag the starts, so an early count
+            # could read none still running.
+            await client.get_workflow_handle(f"noop-{prefix}-{n - 1}").result()
             running = f"TaskQueue='{queue}' AND ExecutionStatus='Running'"
             while await _count(client, running) > 0:
                 await asyncio.sleep(0.2)
