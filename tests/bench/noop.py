@@ -11,7 +11,6 @@ import os
 from datetime import timedelta
 
 from temporalio import activity, workflow
-from temporalio.client import Client
 from temporalio.worker import Worker
 
 from services.connections import connect_temporal_at
@@ -89,23 +88,6 @@ class BenchThreeLocalActivities(_ThreeSteps):
     async def run(self) -> None:
         """Stay open."""
         await super().run()
-
-
-def drain_worker(client: Client, queue: str) -> Worker:
-    """A second worker for the no-op runs still open once the first yardstick's timed starts are
-    over, before the engine-only shapes use the same queue.
-
-    The bare worker polls new runs one at a time (the SDK's defaults), which is part of the
-    yardstick; this one only hurries the clean-up, with more polls for new runs. It never runs
-    while a yardstick is timed.
-    """
-    return Worker(
-        client,
-        task_queue=queue,
-        workflows=[BenchNoop],
-        max_concurrent_workflow_task_polls=8,
-        nonsticky_to_sticky_poll_ratio=1.0,
-    )
 
 
 async def main() -> None:

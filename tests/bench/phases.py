@@ -33,13 +33,7 @@ from contracts import subjects
 from services.connections import connect_temporal_at
 from services.intake.core import CachedSchedules, Intake, Outcome
 from services.temporal_codec import lawlink_data_converter
-from tests.bench.noop import (
-    NOOP_QUEUE_ENV,
-    NOOP_WORKFLOW,
-    THREE_ACTIVITIES_WORKFLOW,
-    THREE_LOCAL_WORKFLOW,
-    drain_worker,
-)
+from tests.bench.noop import NOOP_QUEUE_ENV, NOOP_WORKFLOW, THREE_ACTIVITIES_WORKFLOW, THREE_LOCAL_WORKFLOW
 from tests.bench.stack import BenchStack
 from tests.events import body, event
 from workflows.deadlines import SHANGHAI
@@ -150,13 +144,11 @@ async def raw_temporal_starts(stack: BenchStack, n: int, concurrency: int, shape
     tail = None
     if shape_runs:
         drained_at = time.perf_counter()
-        async with drain_worker(client, queue):
-            # The last run's result first: visibility records lag the starts, so an early count
-            # could read none still running.
-            await client.get_workflow_handle(f"noop-{prefix}-{n - 1}").result()
-            running = f"TaskQueue='{queue}' AND ExecutionStatus='Running'"
-            while await _count(client, running) > 0:
-                await asyncio.sleep(0.2)
+        # The last run's result first: visibility records lag the starts, so an early count
+        # could read none still running.
+        await client.get_workflow_handle(f"noop-{prefix}-{n - 1}").result()
+        while await _count(client, f"TaskQueue='{queue}' AND ExecutionStatus='Running'") > 0:
+            await asyncio.sleep(0.2)
         tail = round(time.perf_counter() - drained_at, 3)
         for workflow_type in (THREE_ACTIVITIES_WORKFLOW, THREE_LOCAL_WORKFLOW):
             shapes[workflow_type] = await _completed_rate(stack, client, workflow_type, queue, shape_runs, 32)

@@ -116,7 +116,7 @@ class CpuLayout:
     Lawlink's services, the bench's driver and its no-op worker).
 
     Split, the dev server gets a core of its own, as the engine has hosts of its own in
-    production (deploy/): Lawlink's CPU then cannot slow the engine it is measured against, and
+    production (DESIGN.md): Lawlink's CPU then cannot slow the engine it is measured against, and
     the ratio says whether Lawlink keeps up with the engine. Shared, every process may run on
     every CPU, and the ratio also counts what Lawlink's CPU takes from the engine on one small
     box. ``make bench`` judges the split layout and measures the shared one beside it
