@@ -20,7 +20,7 @@ from typing import Self
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
-from contracts.agencies import AgencyKind, get_agency
+from contracts.agencies import CRIMINAL_INVESTIGATION_KINDS, AgencyKind, get_agency
 from contracts.common import Attachment, AttachmentKind, DomainEventSpec, EventSpec, Officer, Payload
 from contracts.envelope import AGENCY_ID_PATTERN
 
@@ -28,6 +28,9 @@ PROCESS = "case_transfer"
 
 _AGENCY_SIDE = frozenset({AgencyKind.ADMINISTRATIVE, AgencyKind.TOWNSHIP})
 _POLICE = frozenset({AgencyKind.POLICE})
+# Who may act as "the police" of a case: the police it was transferred to, or the competent
+# authority the police forwarded it to (art. 7: customs anti-smuggling, the coast guard).
+_INVESTIGATORS = frozenset(CRIMINAL_INVESTIGATION_KINDS)
 _PROCURATORATE = frozenset({AgencyKind.PROCURATORATE})
 
 DocNo = Field(min_length=1, max_length=80, description="文书文号")
@@ -160,7 +163,11 @@ class Transferred(Payload):
     amount_involved: Decimal | None = Field(default=None, ge=0, max_digits=16, decimal_places=2)
     penalty_already_imposed: bool = Field(default=False, description="是否已作出行政处罚决定（第11条）")
     penalty_decision_no: str | None = Field(default=None, max_length=80, description="行政处罚决定书文号")
-    attachments: list[Attachment] = Field(min_length=4)
+    expert_report_made: bool = Field(
+        default=False,
+        description="是否已作出检验报告或者鉴定结论（第6条：有检验报告或者鉴定结论的，应当附上）",
+    )
+    attachments: list[Attachment] = Field(min_length=3)
 
     @field_validator("police_agency")
     @classmethod
@@ -176,14 +183,15 @@ class Transferred(Payload):
     def _art6_documents(self) -> Self:
         require_kinds(
             self.attachments,
-            (
-                AttachmentKind.TRANSFER_LETTER,
-                AttachmentKind.INVESTIGATION_REPORT,
-                AttachmentKind.ITEM_LIST,
-                AttachmentKind.EXPERT_REPORT,
-            ),
+            (AttachmentKind.TRANSFER_LETTER, AttachmentKind.INVESTIGATION_REPORT, AttachmentKind.ITEM_LIST),
             "art. 6",
         )
+        if self.expert_report_made:
+            require_kinds(
+                self.attachments,
+                (AttachmentKind.EXPERT_REPORT,),
+                "art. 6: expert_report_made says a test or expert report exists; attach it",
+            )
         if self.penalty_already_imposed:
             if not self.penalty_decision_no:
                 raise ValueError("penalty_decision_no: required when a penalty was already imposed (art. 11)")
@@ -210,16 +218,19 @@ class PoliceReceived(Payload):
 
 
 class PoliceForwarded(Payload):
-    """The police forward a case that is not theirs to the competent police (art. 7, 24 h)."""
+    """The police forward a case that is not theirs to the competent authority (art. 7, 24 h):
+    other police, customs anti-smuggling or the coast guard."""
 
     forward_letter_no: str = DocNo
-    forwarded_to: str = Field(pattern=AGENCY_ID_PATTERN, description="有管辖权的公安机关")
+    forwarded_to: str = Field(
+        pattern=AGENCY_ID_PATTERN, description="有管辖权的机关（公安机关、海关缉私部门、海警机构）"
+    )
     reasons: str = Field(min_length=1, max_length=4000)
 
     @field_validator("forwarded_to")
     @classmethod
-    def _police(cls, value: str) -> str:
-        return check_agency(value, _POLICE, "the competent authority")
+    def _competent(cls, value: str) -> str:
+        return check_agency(value, _INVESTIGATORS, "the competent authority")
 
 
 class PoliceDecision(StrEnum):
@@ -286,6 +297,22 @@ class ReconsiderationDecided(Payload):
     def _reasons_on_uphold(self) -> Self:
         require_reasons(self.outcome is ReconsiderationOutcome.UPHOLD, self.reasons, "the refusal is upheld")
         return self
+
+
+class SupervisionOpened(Payload):
+    """The procuratorate opens supervision of a refusal to file on its own (a case it learned
+    of), without the agency's request."""
+
+    notice_no: str = DocNo
+    reasons: str = Field(min_length=1, max_length=4000)
+
+
+class ExplanationRequested(Payload):
+    """The procuratorate asks the police to explain why they did not file (要求说明不立案理由);
+    the police's 7 days run from their receipt of the request (``served_at``)."""
+
+    request_no: str = Field(min_length=1, max_length=80, description="要求说明不立案理由通知书文号")
+    served_at: AwareDatetime = Field(description="公安机关收到通知书的时间（7日期限自此起算）")
 
 
 class PoliceExplained(Payload):
@@ -435,21 +462,21 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
         "case_transfer.police_received",
         PoliceReceived,
-        _POLICE,
+        _INVESTIGATORS,
         label_zh="公安机关签收",
         label_en="Police signed the receipt",
     ),
     EventSpec(
         "case_transfer.police_forwarded",
         PoliceForwarded,
-        _POLICE,
+        _INVESTIGATORS,
         label_zh="公安机关转送",
         label_en="Police forwarded the case",
     ),
     EventSpec(
         "case_transfer.police_decided",
         PoliceDecided,
-        _POLICE,
+        _INVESTIGATORS,
         label_zh="公安机关作出立案决定",
         label_en="Police decided on filing",
     ),
@@ -470,14 +497,28 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
         "case_transfer.reconsideration_decided",
         ReconsiderationDecided,
-        _POLICE,
+        _INVESTIGATORS,
         label_zh="公安机关作出复议决定",
         label_en="Reconsideration decided",
     ),
     EventSpec(
+        "case_transfer.supervision_opened",
+        SupervisionOpened,
+        _PROCURATORATE,
+        label_zh="检察院依职权开展立案监督",
+        label_en="Procuratorate opened supervision on its own",
+    ),
+    EventSpec(
+        "case_transfer.explanation_requested",
+        ExplanationRequested,
+        _PROCURATORATE,
+        label_zh="检察院要求公安机关说明不立案理由",
+        label_en="Procuratorate asked the police to explain",
+    ),
+    EventSpec(
         "case_transfer.police_explained",
         PoliceExplained,
-        _POLICE,
+        _INVESTIGATORS,
         label_zh="公安机关说明不立案理由",
         label_en="Police explained the refusal",
     ),
@@ -505,7 +546,7 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
         "case_transfer.criminal_outcome_reported",
         CriminalOutcomeReported,
-        _POLICE | _PROCURATORATE,
+        _INVESTIGATORS | _PROCURATORATE,
         label_zh="刑事处理结果反馈",
         label_en="Criminal outcome reported",
     ),
@@ -541,6 +582,11 @@ DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
     DomainEventSpec("case_transfer.reconsideration_pending", "复议审查中", "Reconsideration under way"),
     DomainEventSpec("case_transfer.refusal_upheld", "复议维持不予立案", "Refusal upheld on reconsideration"),
     DomainEventSpec("case_transfer.supervision_started", "检察院立案监督中", "Procuratorate supervision under way"),
+    DomainEventSpec("case_transfer.explanation_pending", "待公安机关说明不立案理由", "Police explanation awaited"),
+    DomainEventSpec("case_transfer.reconsideration_concluded", "复议维持不予立案（立案监督继续）",
+                    "Refusal upheld on reconsideration (supervision goes on)"),
+    DomainEventSpec("case_transfer.supervision_ended", "立案监督结束（复议仍在审查）",
+                    "Supervision ended (the reconsideration is still pending)"),
     DomainEventSpec("case_transfer.explanation_received", "已收到不立案理由说明", "Police explanation received"),
     DomainEventSpec("case_transfer.filing_order_issued", "检察院已通知立案", "Filing order issued"),
     DomainEventSpec("case_transfer.refusal_final", "不予立案决定确定", "Refusal to file is final"),

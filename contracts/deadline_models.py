@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class DeadlineStatus(StrEnum):
@@ -12,8 +12,10 @@ class DeadlineStatus(StrEnum):
 
     OPEN = "open"
     MET = "met"
-    BREACHED = "breached"  # fell due without the step; still open for the late decision
+    BREACHED = "breached"  # a duty fell due without the step; still open for the late decision
     CANCELLED = "cancelled"
+    LAPSED = "lapsed"  # a window (a right a party may use) ended unused; nobody's fault
+    REMINDED = "reminded"  # a reminder fell due and was sent; still open, never a breach
 
 
 class DeadlineInfo(BaseModel):
@@ -35,3 +37,12 @@ class DeadlineInfo(BaseModel):
     provisional: bool
     status: DeadlineStatus
     escalate_to: tuple[str, ...] = ()
+    nature: str = Field(default="duty", description="duty (breach, escalated), window (lapses) or reminder.")
+    anchor: str = Field(
+        default="occurred_at",
+        description="What starts_at is: the opening event's occurred_at or the payload date named here.",
+    )
+    met_at: AwareDatetime | None = Field(default=None, description="When the step that met it happened.")
+    late_seconds: int | None = Field(
+        default=None, description="How late the step was (0 or more when met; None while not met)."
+    )

@@ -33,7 +33,15 @@ class DomainEvent(BaseModel):
 
     event_id: str = Field(description="Unique id; for a RECEIVED entry, the agency's event_id.")
     type: str = Field(examples=["case_transfer.opened", "deadline.breached"])
-    occurred_at: AwareDatetime
+    occurred_at: AwareDatetime = Field(
+        description=(
+            "When the step happened: the agency's occurred_at for a received event and the steps "
+            "it caused, the true due date for a breach, the answering event's time for a met deadline."
+        )
+    )
+    recorded_at: AwareDatetime | None = Field(
+        default=None, description="When the workflow recorded it (agency systems sync late)."
+    )
     process: str
     case_id: str
     workflow_id: str
@@ -67,6 +75,8 @@ COMMON_DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
     DomainEventSpec("deadline.warning", "时限即将届满", "Deadline approaching", ("deadline",)),
     DomainEventSpec("deadline.breached", "已超过时限", "Deadline breached", ("deadline",)),
     DomainEventSpec("deadline.cancelled", "时限不再适用", "Deadline no longer applies", ("deadline",)),
+    DomainEventSpec("deadline.lapsed", "期限届满未行使", "Window lapsed unused", ("deadline",)),
+    DomainEventSpec("deadline.reminder", "提醒期限已到", "Reminder due", ("deadline",)),
     DomainEventSpec("deadline.recomputed", "时限已按新日历重算", "Deadline recomputed", ("deadline",)),
     DomainEventSpec("escalation.raised", "已提请监督", "Escalated to supervisor", ("escalation",)),
     DomainEventSpec("case.closed", "办结", "Closed"),

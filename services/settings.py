@@ -39,3 +39,6 @@ class IntakeSettings(StackSettings):
     intake_concurrency: int = Field(default=64, alias="INTAKE_CONCURRENCY")
     intake_backoff_seconds: tuple[float, ...] = Field(default=(1.0, 5.0, 15.0, 30.0), alias="INTAKE_BACKOFF")
     intake_update_timeout_seconds: float = Field(default=20.0, alias="INTAKE_UPDATE_TIMEOUT")
+    # How far ahead of intake's clock an event's occurred_at may be (clock skew between agency
+    # systems); a later date is refused naming occurred_at, since no deadline may start in the future.
+    intake_max_future_seconds: float = Field(default=300.0, ge=0, alias="LAWLINK_MAX_FUTURE_SECONDS")

@@ -7,7 +7,7 @@ import copy
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,6 +15,11 @@ from contracts import subjects
 from contracts.envelope import Envelope
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "contracts" / "examples"
+SHANGHAI = timezone(timedelta(hours=8))
+
+# event_id -> the occurred_at that event() chose because the test named none; the workflow
+# harness replaces it with the test server's clock, which time-skipping moves ahead of the wall.
+_STAMPED: dict[str, str] = {}
 
 
 def example(process: str, name: str) -> dict[str, Any]:
@@ -32,7 +37,12 @@ def event(
     payload: dict[str, Any] | None = None,
     **payload_changes: Any,
 ) -> dict[str, Any]:
-    """An example envelope with a new event_id and the given changes."""
+    """An example envelope with a new event_id and the given changes.
+
+    Deadlines count from ``occurred_at``, so an event the test does not date happens now (the
+    examples' own dates would put every step in the past); a test of late reporting passes
+    ``occurred_at``.
+    """
     data = copy.deepcopy(example(process, name))
     data["event_id"] = str(uuid.uuid4())
     if case_id is not None:
@@ -41,9 +51,19 @@ def event(
         data["source_agency"] = agency
     if occurred_at is not None:
         data["occurred_at"] = occurred_at.isoformat()
+    else:
+        data["occurred_at"] = datetime.now(SHANGHAI).isoformat()
+        _STAMPED[data["event_id"]] = data["occurred_at"]
     if payload is not None:
         data["payload"] = payload
     data["payload"].update(payload_changes)
+    return data
+
+
+def restamp(data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """``data`` dated ``now`` if :func:`event` dated it for want of a date; otherwise unchanged."""
+    if _STAMPED.get(str(data.get("event_id"))) == data.get("occurred_at"):
+        return {**data, "occurred_at": now.astimezone(SHANGHAI).isoformat()}
     return data
 
 

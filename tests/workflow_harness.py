@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
+from google.protobuf.empty_pb2 import Empty
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
 
 from contracts.domain import DomainEvent, DomainEventBatch
 from contracts.validation import Rejection
@@ -82,12 +85,23 @@ async def send(
     handle: WorkflowHandle[Any, Any], data: dict[str, Any], update_id: str | None = None
 ) -> ReceiveResult:
     """Deliver an envelope (dict) through the ``receive`` Update, as intake does (Update id =
-    event_id); ``update_id`` lets a test get past Temporal's own Update de-duplication."""
-    from tests.events import envelope
+    event_id); ``update_id`` lets a test get past Temporal's own Update de-duplication. An
+    event the test did not date happens at the test server's current time."""
+    from tests.events import envelope, restamp
 
+    data = restamp(data, await server_time(handle))
     return await handle.execute_update(
         "receive", envelope(data), id=update_id or data["event_id"], result_type=ReceiveResult
     )
+
+
+async def server_time(handle: WorkflowHandle[Any, Any]) -> datetime:
+    """The Temporal server's clock: the time-skipping server's skipped time, else the wall clock."""
+    try:
+        resp = await handle._client.test_service.get_current_time(Empty())  # noqa: SLF001
+    except RPCError:
+        return datetime.now(UTC)
+    return resp.time.ToDatetime().replace(tzinfo=UTC)
 
 
 def dumps(events: list[DomainEvent]) -> str:

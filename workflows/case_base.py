@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
 from temporalio import workflow
@@ -96,6 +96,7 @@ class CaseState(BaseModel):
     process: str = ""
     case_id: str = ""
     state: str = "new"
+    state_at: datetime | None = None
     closed: bool = False
     seq: int = 0
     seen: list[str] = Field(default_factory=list)
@@ -109,6 +110,9 @@ class CaseWorkflow:
     """Base class of the process workflows. Subclasses set ``PROCESS`` and implement the hooks."""
 
     PROCESS: ClassVar[str] = ""
+    # Events that report something alongside the process instead of answering its current step
+    # (a township's case under a delegated power): they may be dated before that step.
+    NOT_ANSWERING: ClassVar[frozenset[str]] = frozenset()
 
     @workflow.init
     def __init__(self, start: CaseStart) -> None:
@@ -127,6 +131,9 @@ class CaseWorkflow:
             self.s = CaseState(process=start.process, case_id=start.case_id)
         # The opening event in the start input (revision >= 1), until the run has taken it.
         self._opening = start.opening if start.carry is None else None
+        # The agency event being taken, while its handler runs: steps and deadlines it causes
+        # count from when it happened, not from when the workflow got it.
+        self._cause: Envelope | None = None
 
     # ----- hooks for the processes -------------------------------------------------------
 
@@ -138,8 +145,19 @@ class CaseWorkflow:
         """Move the process one step for an accepted event."""
         raise NotImplementedError
 
+    def answers_since(self, env: Envelope) -> datetime | None:
+        """When the step ``env`` answers happened: by default the step that brought the case
+        into its current state. Processes where an event answers an earlier step override it."""
+        return self.s.state_at
+
     async def on_breach(self, deadline: DeadlineState) -> None:
-        """React to a breached deadline beyond the generic warning and escalation."""
+        """React to a breached duty beyond the generic escalation."""
+
+    async def on_lapse(self, deadline: DeadlineState) -> None:
+        """React to a window that lapsed unused."""
+
+    async def on_reminder(self, deadline: DeadlineState) -> None:
+        """React to a reminder that fell due."""
 
     # ----- lifecycle -----------------------------------------------------------------------
 
@@ -273,12 +291,33 @@ class CaseWorkflow:
             payload = spec.payload.model_validate(env.payload)
         except Exception as exc:  # intake validated already; this guards direct callers
             return None, Refusal("payload", str(exc))
-        return payload, self.refusal(env, payload)
+        refusal = self.refusal(env, payload)
+        if refusal is None:
+            refusal = self._dated_before_step(env)
+        return payload, refusal
+
+    def _dated_before_step(self, env: Envelope) -> Refusal | None:
+        """An event cannot have happened before the step it answers (a decision before its report)."""
+        since = None if env.type in self.NOT_ANSWERING else self.answers_since(env)
+        if since is None or env.occurred_at >= since:
+            return None
+        return Refusal(
+            "occurred_at",
+            f"{env.type} is dated {_iso(env.occurred_at)}, before the step it answers "
+            f"(state {self.s.state} since {_iso(since)})",
+        )
 
     async def _take(self, env: Envelope, payload: Payload) -> None:
         """Record an accepted event and move the process (caller holds the lock)."""
         event_id = str(env.event_id)
         self._remember(event_id)
+        self._cause = env
+        try:
+            await self._take_caused(env, payload, event_id)
+        finally:
+            self._cause = None
+
+    async def _take_caused(self, env: Envelope, payload: Payload, event_id: str) -> None:
         async with self.batch():
             await self.emit(
                 env.type,
@@ -348,8 +387,15 @@ class CaseWorkflow:
     # ----- helpers for subclasses -----------------------------------------------------------
 
     def transition(self, state: str) -> None:
-        """Set the process state (the next emitted event carries it)."""
+        """Set the process state (the next emitted event carries it) and when it was entered."""
         self.s.state = state
+        self.s.state_at = self.step_time()
+
+    def step_time(self) -> datetime:
+        """When the step being taken happened: the agency event's ``occurred_at`` while one is
+        taken; otherwise the step is the workflow's own (a coordinator's Update, a timer), which
+        happens as it runs."""
+        return self._cause.occurred_at if self._cause is not None else workflow.now()
 
     def add_parties(self, *agency_ids: str | None) -> None:
         """Record agencies involved in the case (the read model and notifier use them)."""
@@ -369,13 +415,18 @@ class CaseWorkflow:
         causation_id: str | None = None,
         at: datetime | None = None,
     ) -> DomainEvent:
-        """Publish one domain event; the activity de-duplicates by ``<workflow_id>:<seq>``."""
+        """Publish one domain event; the activity de-duplicates by ``<workflow_id>:<seq>``.
+
+        ``at`` is when it happened (default :meth:`step_time`); the event also carries when the
+        workflow recorded it.
+        """
         self.s.seq += 1
         info = workflow.info()
         event = DomainEvent(
             event_id=event_id or str(workflow.uuid4()),
             type=event_type,
-            occurred_at=at or workflow.now(),
+            occurred_at=at or self.step_time(),
+            recorded_at=workflow.now(),
             process=self.s.process,
             case_id=self.s.case_id,
             workflow_id=info.workflow_id,
@@ -463,12 +514,18 @@ class CaseWorkflow:
         key: str = "",
         start: datetime | None = None,
     ) -> DeadlineState:
-        """Start the clock of a statutory time limit for ``party`` and announce it.
+        """Start the clock of a time limit for ``party`` and announce it.
+
+        The period counts from the rule's anchor (:attr:`deadlines.Rule.anchor`) on the agency
+        event being taken, or from ``start`` where the legal start is a date the workflow holds
+        (a review cycle's anniversary, a paused review's remaining budget). A period that has
+        already run out when the event is taken (an agency that reports late) is breached at
+        once, with its true due date, and escalated; no warning is sent for it.
 
         ``key`` distinguishes several deadlines of one rule (one opinion per party...).
         """
         rule = self._rules[rule_name]
-        starts_at = start or workflow.now()
+        starts_at = start if start is not None else self._anchor_time(rule)
         due = dl.compute_due(starts_at, rule, self._calendar)
         deadline_id = f"{rule_name}:{key}" if key else rule_name
         if deadline_id in self.s.deadlines:
@@ -488,36 +545,75 @@ class CaseWorkflow:
             provisional=due.provisional,
             status=DeadlineStatus.OPEN,
             escalate_to=escalate_to,
+            nature=str(rule.nature),
+            anchor=rule.anchor if start is None else "start",
         )
         state = DeadlineState(info=info, key=key)
         self.s.deadlines[deadline_id] = state
         await self.emit("deadline.set", kind=EntryKind.DEADLINE, deadline=info)
-        self._watch(deadline_id)
+        if due.due_at <= workflow.now():
+            state.warned = True
+            await self._fall_due(state)
+        else:
+            self._watch(deadline_id)
         return state
 
-    async def close_deadline(self, rule_name: str, *, key: str = "", cancelled: bool = False) -> None:
-        """The step the deadline waited for happened (or no longer applies)."""
+    def _anchor_time(self, rule: dl.Rule) -> datetime:
+        """The moment ``rule`` counts from, read off the agency event being taken."""
+        env = self._cause
+        if env is None:
+            # A step of the workflow's own (a coordinator's Update, a timer) happens as it runs.
+            return workflow.now()
+        if rule.anchor == dl.ANCHOR_OCCURRED_AT:
+            return env.occurred_at
+        value = env.payload.get(rule.anchor)
+        if value is None:
+            return env.occurred_at
+        return _as_instant(value)
+
+    async def close_deadline(
+        self, rule_name: str, *, key: str = "", cancelled: bool = False, at: datetime | None = None
+    ) -> None:
+        """The step the deadline waited for happened at ``at`` (default: :meth:`step_time`), or
+        the deadline no longer applies.
+
+        Whether the step was late is judged by when it happened against the due date, not by
+        what the workflow's timer saw: a step done in time but reported after the due date
+        withdraws the breach, and one done late is breached (if it was not already) and then
+        met late, with how late.
+        """
+        when = at if at is not None else self.step_time()
         for d in self.s.deadlines.values():
             if d.info.rule != rule_name or d.key != key:
                 continue
-            if d.info.status == DeadlineStatus.OPEN:
-                status = DeadlineStatus.CANCELLED if cancelled else DeadlineStatus.MET
-                d.info = d.info.model_copy(update={"status": status})
-                await self.emit(
-                    "deadline.cancelled" if cancelled else "deadline.met",
-                    kind=EntryKind.DEADLINE,
-                    deadline=d.info,
-                    payload={"late": False},
-                )
-            elif d.info.status == DeadlineStatus.BREACHED and not cancelled:
-                # A late step: the deadline stays breached on record, the step is noted.
-                d.info = d.info.model_copy(update={"status": DeadlineStatus.MET})
-                await self.emit(
-                    "deadline.met", kind=EntryKind.DEADLINE, deadline=d.info, payload={"late": True}
-                )
+            if d.info.status not in _ANSWERABLE:
+                continue
+            if cancelled:
+                if d.info.status in (DeadlineStatus.OPEN, DeadlineStatus.REMINDED):
+                    d.info = d.info.model_copy(update={"status": DeadlineStatus.CANCELLED})
+                    await self.emit("deadline.cancelled", kind=EntryKind.DEADLINE, deadline=d.info)
+                continue
+            late_by = (when - d.info.due_at).total_seconds()
+            late = late_by >= 0 and d.info.nature != dl.Nature.REMINDER
+            if late and d.info.status == DeadlineStatus.OPEN and d.info.nature == dl.Nature.DUTY:
+                await self._fall_due(d)
+            withdrawn = not late and d.info.status == DeadlineStatus.BREACHED
+            d.info = d.info.model_copy(
+                update={
+                    "status": DeadlineStatus.MET,
+                    "met_at": when,
+                    "late_seconds": int(late_by) if late else 0,
+                }
+            )
+            payload: dict[str, Any] = {"late": late, "late_seconds": int(late_by) if late else 0}
+            if withdrawn:
+                payload["breach_withdrawn"] = True
+            await self.emit(
+                "deadline.met", kind=EntryKind.DEADLINE, deadline=d.info, payload=payload, at=when
+            )
 
     async def cancel_open_deadlines(self) -> None:
-        """Cancel every open deadline (the case closed or took another path)."""
+        """Cancel every deadline still waiting for its step (the case closed or took another path)."""
         for d in self.s.deadlines.values():
             if d.info.status in _LIVE:
                 d.info = d.info.model_copy(update={"status": DeadlineStatus.CANCELLED})
@@ -566,17 +662,35 @@ class CaseWorkflow:
             if await self._until(d.info.due_at, deadline_id, version):
                 async with self._lock, self.batch():
                     if self._still(deadline_id, version):
-                        d.info = d.info.model_copy(update={"status": DeadlineStatus.BREACHED})
-                        await self.emit("deadline.breached", kind=EntryKind.DEADLINE, deadline=d.info)
-                        for target in d.info.escalate_to:
-                            await self.emit(
-                                "escalation.raised",
-                                kind=EntryKind.ESCALATION,
-                                deadline=d.info,
-                                payload={"target": target, "rule": d.info.rule, "party": d.info.party},
-                            )
-                        await self.on_breach(d)
+                        await self._fall_due(d)
                 return
+
+    async def _fall_due(self, d: DeadlineState) -> None:
+        """The period ran out without its step: a duty is breached and escalated, a window
+        lapses, a reminder is sent. Dated at the true due date, whenever it is recorded."""
+        at = d.info.due_at
+        nature = d.info.nature
+        if nature == dl.Nature.WINDOW:
+            d.info = d.info.model_copy(update={"status": DeadlineStatus.LAPSED})
+            await self.emit("deadline.lapsed", kind=EntryKind.DEADLINE, deadline=d.info, at=at)
+            await self.on_lapse(d)
+            return
+        if nature == dl.Nature.REMINDER:
+            d.info = d.info.model_copy(update={"status": DeadlineStatus.REMINDED})
+            await self.emit("deadline.reminder", kind=EntryKind.DEADLINE, deadline=d.info, at=at)
+            await self.on_reminder(d)
+            return
+        d.info = d.info.model_copy(update={"status": DeadlineStatus.BREACHED})
+        await self.emit("deadline.breached", kind=EntryKind.DEADLINE, deadline=d.info, at=at)
+        for target in d.info.escalate_to:
+            await self.emit(
+                "escalation.raised",
+                kind=EntryKind.ESCALATION,
+                deadline=d.info,
+                payload={"target": target, "rule": d.info.rule, "party": d.info.party},
+                at=at,
+            )
+        await self.on_breach(d)
 
     def _warned_already(self, d: DeadlineState) -> bool:
         """Whether another watcher of this deadline warned while this one slept (only a
@@ -601,7 +715,28 @@ class CaseWorkflow:
         return False
 
 
-_LIVE = (DeadlineStatus.OPEN, DeadlineStatus.BREACHED)
+_LIVE = (DeadlineStatus.OPEN, DeadlineStatus.BREACHED, DeadlineStatus.REMINDED)
+# A window that lapsed can still be used late (the request is accepted and marked late).
+_ANSWERABLE = (*_LIVE, DeadlineStatus.LAPSED)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(dl.SHANGHAI).isoformat(timespec="minutes")
+
+
+def _as_instant(value: Any) -> datetime:
+    """A payload date as an aware instant: a datetime as given, a bare date as its 00:00 in
+    Shanghai (the legal day it names)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=dl.SHANGHAI)
+    else:
+        text = str(value)
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=dl.SHANGHAI)
+        moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dl.SHANGHAI)
 
 
 def _refused(refusal: Refusal) -> ApplicationError:

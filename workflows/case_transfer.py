@@ -11,14 +11,16 @@ The machine, by state (closed states in capitals)::
     reported ─head_decided(refuse)→ REFUSED_BY_HEAD
     reported ─head_decided(approve)→ approved ─transferred→ transferred
     transferred ─police_received(ours)→ received ─police_decided(file)→ filed
-    transferred ─police_received(not ours)→ forwarding ─police_forwarded→ transferred (new police)
-    received ─police_forwarded→ transferred (new police)
+    transferred ─police_received(not ours)→ forwarding ─police_forwarded→ transferred (new authority)
+    received ─police_forwarded→ transferred (new authority)
     received ─police_decided(refuse)→ police_refused
     police_refused ─reconsideration_requested→ reconsideration
         reconsideration ─reconsideration_decided(file)→ filed
         reconsideration ─reconsideration_decided(uphold)→ refusal_upheld
-    police_refused | refusal_upheld ─supervision_requested→ supervision
-        supervision ─police_explained→ explained ─supervision_concluded→ refusal_final
+    police_refused | reconsideration | refusal_upheld ─supervision_requested | supervision_opened→ supervision
+        supervision ─reconsideration_requested→ supervision (a reconsideration runs beside it)
+        supervision ─explanation_requested→ supervision ─police_explained→ explained
+        explained ─supervision_concluded→ refusal_final (or reconsideration, if one is pending)
         supervision | explained ─filing_ordered→ filing_ordered ─police_decided(file)→ filed
         supervision | explained ─police_decided(file)→ filed   (police change their mind)
     police_refused | refusal_upheld | refusal_final ─returned_for_penalty→ RETURNED_FOR_PENALTY
@@ -28,32 +30,40 @@ The machine, by state (closed states in capitals)::
 
 Design choices, each traceable to a rule:
 
-- Reconsideration and supervision are sequential, not parallel: art. 9 lets the agency refer to
-  the procuratorate within 3 days of the *reconsideration decision*, so while a reconsideration
-  is pending a supervision request is refused with that reason.
-- The head's 3-day clock (art. 5) runs "from receipt of the report". Issue 2 opened it when the
-  crime is suspected (so a case that never gets a report still has a clock); when the report
-  arrives the clock is re-anchored to it (the first one is cancelled, or stays breached if the
-  agency was already late, and a new one keyed ``report`` starts).
+- The head's 3-day clock (art. 5) runs from the report (``transfer_report_submitted``): a case
+  whose team takes a week to write it has kept the law, and a prompt head is never escalated.
+- After the transfer, a clock runs for the police's receipt (art. 7's 回执; one working day by
+  default, a setting); a late receipt is escalated to the procuratorate (art. 17 names refusal
+  to accept).
+- Reconsideration and supervision may both be asked for (art. 9 "and/or"): either request leaves
+  the other's window open, a reconsideration may run beside supervision, and its decision then
+  ends the case's refusal only when it files.
+- The procuratorate may open supervision itself (``supervision_opened``), not only on request.
+  The police's 7 days to explain run from their receipt of the procuratorate's request
+  (``explanation_requested``, ``served_at``), not from the agency's request.
 - Windows the agency may use (reconsideration, supervision, referral after reconsideration) are
-  deadlines with the agency as party and no escalation: letting one lapse is the agency's right,
-  and the breach only records that it lapsed; a late request is still accepted and marked late.
+  deadlines of nature "window": one that runs out lapses, nobody is escalated, and a late
+  request is still accepted and marked late.
 - A penalty never replaces a transfer (art. 11): ``returned_for_penalty`` is refused until the
   refusal to file is final in this process.
-- Escalations (art. 16, 17): the agency late at step 3 or 4 notifies the justice bureau
-  (generic escalation) and emits a ``discipline_referral.clue_proposed`` the justice bureau may
-  confirm (process 3); police late at any of their steps notify the procuratorate.
+- Escalations (art. 16, 17): the agency late at step 3 or 4 notifies its supervising authority
+  (the justice bureau, or a vertically managed agency's superior) and emits a
+  ``discipline_referral.clue_proposed`` the justice bureau may confirm (process 3); police late
+  at any of their steps notify the procuratorate.
+- Forwarding (art. 7) goes to any competent authority: police, customs anti-smuggling, the coast
+  guard; the one it went to acts as "the police" of the case from then on.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from contracts import case_transfer as ct
-    from contracts.agencies import AgencyKind, AgencyLevel, get_agency, supervisor_of
+    from contracts.agencies import AgencyKind, AgencyLevel, get_agency, supervising_authority, supervisor_of
     from contracts.common import Payload
     from contracts.domain import EntryKind
     from contracts.envelope import Envelope
@@ -90,6 +100,7 @@ RETURNED_FOR_PENALTY = "returned_for_penalty"
 # Rules (workflows/deadlines.py RULES).
 R_HEAD = P + "head_decision"
 R_TRANSFER = P + "transfer_after_approval"
+R_RECEIPT = P + "police_receipt"
 R_FORWARD = P + "police_forward"
 R_POLICE = P + "police_decision"
 R_RECON_REQ = P + "reconsideration_request"
@@ -101,6 +112,9 @@ R_FILE_ORDER = P + "filing_after_order"
 R_MATERIALS = P + "materials_handover"
 
 # Which events each state accepts (the first check of ``refusal``).
+_REFUSAL_STANDS = frozenset({POLICE_REFUSED, RECONSIDERATION, REFUSAL_UPHELD})
+_SUPERVISED = frozenset({SUPERVISION, EXPLAINED, FILING_ORDERED})
+
 VALID_IN: dict[str, frozenset[str]] = {
     P + "crime_suspected": frozenset({NEW}),
     P + "team_formed": frozenset({OPENED}),
@@ -110,9 +124,11 @@ VALID_IN: dict[str, frozenset[str]] = {
     P + "police_received": frozenset({TRANSFERRED}),
     P + "police_forwarded": frozenset({FORWARDING, RECEIVED}),
     P + "police_decided": frozenset({RECEIVED, SUPERVISION, EXPLAINED, FILING_ORDERED}),
-    P + "reconsideration_requested": frozenset({POLICE_REFUSED}),
-    P + "supervision_requested": frozenset({POLICE_REFUSED, REFUSAL_UPHELD}),
-    P + "reconsideration_decided": frozenset({RECONSIDERATION}),
+    P + "reconsideration_requested": frozenset({POLICE_REFUSED, SUPERVISION, EXPLAINED}),
+    P + "supervision_requested": _REFUSAL_STANDS,
+    P + "supervision_opened": _REFUSAL_STANDS,
+    P + "reconsideration_decided": frozenset({RECONSIDERATION, *_SUPERVISED}),
+    P + "explanation_requested": frozenset({SUPERVISION}),
     P + "police_explained": frozenset({SUPERVISION}),
     P + "filing_ordered": frozenset({SUPERVISION, EXPLAINED}),
     P + "supervision_concluded": frozenset({EXPLAINED}),
@@ -147,7 +163,9 @@ _POLICE_EVENTS = frozenset(
         "police_explained",
     )
 )
-_PROCURATORATE_EVENTS = frozenset(P + s for s in ("filing_ordered", "supervision_concluded"))
+_PROCURATORATE_EVENTS = frozenset(
+    P + s for s in ("filing_ordered", "supervision_concluded", "explanation_requested", "supervision_opened")
+)
 
 # Specific reasons for the most likely out-of-order events (the generic one lists valid states).
 _WHY: dict[tuple[str, str], str] = {
@@ -161,10 +179,16 @@ _WHY: dict[tuple[str, str], str] = {
         OPENED,
     ): "the report is written by the special team (art. 5); form it first",
     (P + "transferred", REPORTED): "the head has not approved the transfer yet (art. 5)",
-    (P + "supervision_requested", RECONSIDERATION): (
-        "a reconsideration is pending; the agency may refer to the procuratorate within 3 days "
-        "of the reconsideration decision (art. 9)"
-    ),
+    (P + "police_explained", EXPLAINED): "the police have explained already",
+}
+
+# Events that answer a step other than the one that set the current state, and the key of
+# ``data`` that holds when that step happened.
+_ANSWERS: dict[str, str] = {
+    P + "reconsideration_requested": "refused_at",
+    P + "supervision_requested": "refused_at",
+    P + "supervision_opened": "refused_at",
+    P + "reconsideration_decided": "reconsideration_at",
 }
 
 # Agency-late rules that make the case a discipline-referral candidate (art. 16).
@@ -203,6 +227,12 @@ class CaseTransferWorkflow(CaseWorkflow):
 
     def _justice(self) -> tuple[str, ...]:
         found = supervisor_of(self._agency, AgencyKind.JUSTICE)
+        return (found.id,) if found else ()
+
+    def _supervising_authority(self) -> tuple[str, ...]:
+        """Who is told when the agency is late (art. 16): its government's supervision office,
+        or, for a vertically managed agency, its superior authority."""
+        found = supervising_authority(self._agency)
         return (found.id,) if found else ()
 
     def _watchers_of_police(self) -> tuple[str, ...]:
@@ -249,6 +279,17 @@ class CaseTransferWorkflow(CaseWorkflow):
         return self._payload_refusal(kind, payload)
 
     def _payload_refusal(self, kind: str, payload: Payload) -> Refusal | None:
+        recon = self.s.data.get("reconsideration")
+        if isinstance(payload, ct.ReconsiderationRequested) and recon:
+            return Refusal("type", f"a reconsideration was already requested (it is {recon})")
+        if isinstance(payload, ct.ReconsiderationDecided) and recon != "pending":
+            return Refusal("type", "no reconsideration is pending (art. 9: the agency asks for it first)")
+        if isinstance(payload, ct.ExplanationRequested) and self.s.data.get("explanation_requested"):
+            return Refusal("type", "the procuratorate already asked the police to explain")
+        if isinstance(payload, ct.PoliceExplained) and not self.s.data.get("explanation_requested"):
+            return Refusal(
+                "type", "the procuratorate has not asked the police to explain yet (explanation_requested)"
+            )
         if isinstance(payload, ct.Transferred):
             return _same_level_police(self._agency, payload.police_agency)
         if isinstance(payload, ct.PoliceForwarded) and payload.forwarded_to == self._police:
@@ -265,6 +306,14 @@ class CaseTransferWorkflow(CaseWorkflow):
                     "the refusal is already on record and under supervision; send police_explained instead",
                 )
         return None
+
+    def answers_since(self, env: Envelope) -> datetime | None:
+        """Requests under art. 9 answer the refusal, and a reconsideration decision answers its
+        request, whichever of the parallel paths moved the state since."""
+        answered = _ANSWERS.get(env.type)
+        if answered is not None and self.s.data.get(answered):
+            return datetime.fromisoformat(str(self.s.data[answered]))
+        return super().answers_since(env)
 
     # ----- steps -----------------------------------------------------------------------------
 
@@ -289,7 +338,7 @@ class CaseTransferWorkflow(CaseWorkflow):
             await self.close_deadline(rule, cancelled=True)
 
     async def _on_crime_suspected(self, env: Envelope, p: ct.CrimeSuspected) -> None:
-        """Open the case and start the head's 3-day decision deadline (art. 5)."""
+        """Open the case; the head's clock waits for the team's report (art. 5)."""
         agency = env.source_agency
         self.add_parties(agency)
         self.s.data.update(agency=agency, enforcement_case_no=p.enforcement_case_no, case_title=p.case_title)
@@ -301,23 +350,22 @@ class CaseTransferWorkflow(CaseWorkflow):
             case_title=p.case_title,
             suspected_offence=p.suspected_offence,
         )
-        await self.open_deadline(R_HEAD, party=agency, escalate_to=self._justice())
 
     async def _on_team_formed(self, env: Envelope, p: ct.TeamFormed) -> None:
         await self._step(TEAM_FORMED, "team_assigned", env, officers=len(p.officers))
 
     async def _on_transfer_report_submitted(self, env: Envelope, p: ct.TransferReportSubmitted) -> None:
-        """Re-anchor the head's clock to the report (art. 5: 3 days from receipt of the report)."""
+        """The head's 3 days run from the report (art. 5)."""
         await self._step(REPORTED, "awaiting_head_decision", env, report_no=p.report_no)
-        await self._cancel(R_HEAD)
-        await self.open_deadline(R_HEAD, party=self._agency, escalate_to=self._justice(), key="report")
+        await self.open_deadline(R_HEAD, party=self._agency, escalate_to=self._supervising_authority())
 
     async def _on_head_decided(self, env: Envelope, p: ct.HeadDecided) -> None:
         await self._met(R_HEAD)
-        await self._met(R_HEAD, key="report")
         if p.decision is ct.HeadDecision.APPROVE:
             await self._step(APPROVED, "transfer_approved", env, decided_by=p.decided_by)
-            await self.open_deadline(R_TRANSFER, party=self._agency, escalate_to=self._justice())
+            await self.open_deadline(
+                R_TRANSFER, party=self._agency, escalate_to=self._supervising_authority()
+            )
             return
         # Refusal: the case stays with the agency, visible to the procuratorate and justice bureau.
         watchers = [a for a in (self._procuratorate, *self._justice()) if a]
@@ -347,8 +395,10 @@ class CaseTransferWorkflow(CaseWorkflow):
             procuratorate_copy=p.procuratorate_copy,
             penalty_already_imposed=p.penalty_already_imposed,
         )
+        await self.open_deadline(R_RECEIPT, party=self._police, escalate_to=self._watchers_of_police())
 
     async def _on_police_received(self, env: Envelope, p: ct.PoliceReceived) -> None:
+        await self._met(R_RECEIPT)
         if p.within_jurisdiction:
             await self._step(RECEIVED, "accepted_by_police", env, receipt_no=p.receipt_no)
             await self.open_deadline(R_POLICE, party=self._police, escalate_to=self._watchers_of_police())
@@ -357,7 +407,7 @@ class CaseTransferWorkflow(CaseWorkflow):
             await self.open_deadline(R_FORWARD, party=self._police, escalate_to=self._watchers_of_police())
 
     async def _on_police_forwarded(self, env: Envelope, p: ct.PoliceForwarded) -> None:
-        """The competent police take over; they sign a receipt of their own next (art. 7)."""
+        """The competent authority takes over; it signs a receipt of its own next (art. 7)."""
         await self._met(R_FORWARD)
         await self._cancel(R_POLICE)
         previous = self._police
@@ -371,12 +421,14 @@ class CaseTransferWorkflow(CaseWorkflow):
             forwarded_to=p.forwarded_to,
             reasons=p.reasons,
         )
+        await self.open_deadline(R_RECEIPT, party=self._police, escalate_to=self._watchers_of_police())
 
     async def _on_police_decided(self, env: Envelope, p: ct.PoliceDecided) -> None:
         if p.decision is ct.PoliceDecision.FILE:
             await self._filed(env, p.decision_no)
             return
         await self._met(R_POLICE)
+        self.s.data["refused_at"] = env.occurred_at.isoformat()
         await self._step(
             POLICE_REFUSED,
             "filing_refused",
@@ -391,31 +443,73 @@ class CaseTransferWorkflow(CaseWorkflow):
     async def _filed(self, env: Envelope, decision_no: str) -> None:
         """Filing ends every police clock: the one it answers is met, the others no longer apply."""
         await self._met(R_POLICE, R_RECON_DEC, R_FILE_ORDER)
-        await self._cancel(R_EXPLAIN)
+        await self._cancel(R_EXPLAIN, R_RECON_REQ, R_SUPERV_REQ, R_REFER)
         await self._step(FILED, "case_filed", env, decision_no=decision_no)
-        await self.open_deadline(R_MATERIALS, party=self._agency, escalate_to=self._justice())
+        await self.open_deadline(R_MATERIALS, party=self._agency, escalate_to=self._supervising_authority())
 
     async def _on_reconsideration_requested(self, env: Envelope, p: ct.ReconsiderationRequested) -> None:
+        """Asked alone, or beside supervision (art. 9 "and/or"): the supervision window stays open."""
         await self._met(R_RECON_REQ)
-        await self._cancel(R_SUPERV_REQ)
-        await self._step(RECONSIDERATION, "reconsideration_pending", env, request_no=p.request_no)
+        self.s.data["reconsideration"] = "pending"
+        self.s.data["reconsideration_at"] = env.occurred_at.isoformat()
+        if self.s.state in _SUPERVISED:
+            await self.emit(
+                P + "reconsideration_pending",
+                actor=env.source_agency,
+                causation_id=str(env.event_id),
+                payload={"request_no": p.request_no, "beside_supervision": True},
+            )
+        else:
+            await self._step(RECONSIDERATION, "reconsideration_pending", env, request_no=p.request_no)
         await self.open_deadline(R_RECON_DEC, party=self._police, escalate_to=self._watchers_of_police())
 
     async def _on_reconsideration_decided(self, env: Envelope, p: ct.ReconsiderationDecided) -> None:
         if p.outcome is ct.ReconsiderationOutcome.FILE:
+            self.s.data["reconsideration"] = "decided"
             await self._filed(env, p.decision_no)
             return
         await self._met(R_RECON_DEC)
+        self.s.data["reconsideration"] = "decided"
+        if self.s.state in _SUPERVISED:
+            # Supervision goes on; the agency needs no referral window, it has one already.
+            await self.emit(
+                P + "reconsideration_concluded",
+                actor=env.source_agency,
+                causation_id=str(env.event_id),
+                payload={"decision_no": p.decision_no, "reasons": p.reasons},
+            )
+            return
         await self._step(REFUSAL_UPHELD, "refusal_upheld", env, decision_no=p.decision_no, reasons=p.reasons)
         await self.open_deadline(R_REFER, party=self._agency)
 
     async def _on_supervision_requested(self, env: Envelope, p: ct.SupervisionRequested) -> None:
         await self._met(R_SUPERV_REQ, R_REFER)
-        await self._cancel(R_RECON_REQ)
         self.s.data["procuratorate"] = p.procuratorate
         self.add_parties(p.procuratorate)
         await self._step(
             SUPERVISION, "supervision_started", env, procuratorate=p.procuratorate, request_no=p.request_no
+        )
+
+    async def _on_supervision_opened(self, env: Envelope, p: ct.SupervisionOpened) -> None:
+        """The procuratorate supervises on its own: the agency's request windows are moot."""
+        await self._cancel(R_SUPERV_REQ, R_REFER)
+        await self._step(
+            SUPERVISION,
+            "supervision_started",
+            env,
+            procuratorate=env.source_agency,
+            notice_no=p.notice_no,
+            on_own_initiative=True,
+        )
+
+    async def _on_explanation_requested(self, env: Envelope, p: ct.ExplanationRequested) -> None:
+        """The police's 7 days run from their receipt of the request (``served_at``)."""
+        self.s.data["explanation_requested"] = True
+        await self.emit(
+            P + "explanation_pending",
+            actor=env.source_agency,
+            causation_id=str(env.event_id),
+            payload={"request_no": p.request_no, "served_at": p.served_at.isoformat()},
         )
         await self.open_deadline(R_EXPLAIN, party=self._police, escalate_to=self._watchers_of_police())
 
@@ -430,6 +524,12 @@ class CaseTransferWorkflow(CaseWorkflow):
         await self.open_deadline(R_FILE_ORDER, party=self._police, escalate_to=self._watchers_of_police())
 
     async def _on_supervision_concluded(self, env: Envelope, p: ct.SupervisionConcluded) -> None:
+        """The refusal stands; it is final unless a reconsideration still runs beside it."""
+        if self.s.data.get("reconsideration") == "pending":
+            await self._step(
+                RECONSIDERATION, "supervision_ended", env, conclusion_no=p.conclusion_no, reasons=p.reasons
+            )
+            return
         await self._step(
             REFUSAL_FINAL, "refusal_final", env, conclusion_no=p.conclusion_no, reasons=p.reasons
         )

@@ -29,8 +29,11 @@ __all__ = [
     "RULES",
     "SHANGHAI",
     "STATE_COUNCIL_DAY_RULES",
+    "ANCHOR_OCCURRED_AT",
+    "MONTH_ROLL_ENV",
     "Counting",
     "Due",
+    "Nature",
     "Rule",
     "WorkCalendar",
     "YearSchedule",
@@ -54,6 +57,13 @@ module is not passed through.
 
 RULE_ENV_PREFIX = "LAWLINK_RULE_"
 STATE_COUNCIL_DAYS_ENV = "LAWLINK_STATE_COUNCIL_DAYS"
+MONTH_ROLL_ENV = "LAWLINK_MONTH_LIMITS"
+"""``rolling`` (default): a month-based period ending on a day off ends on the next working day,
+as day-based ones do (民法典 art. 203 makes no exception for months); ``fixed`` keeps the
+corresponding day of the month whatever it is."""
+
+ANCHOR_OCCURRED_AT = "occurred_at"
+"""The anchor of most rules: the ``occurred_at`` of the event that opens the period."""
 
 # Bounds a search for the next working day: a schedule that marks a whole year as days off is
 # an operator error, and an unbounded loop in a workflow task would be killed as a deadlock.
@@ -61,6 +71,7 @@ _MAX_SEARCH_DAYS = 366
 # A setting larger than this is almost certainly a typo (e.g. minutes instead of days).
 _MAX_SETTING = 1000
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+_ANCHOR_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Not strftime("%A"): that follows the process locale, and messages should not vary with it.
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -76,6 +87,19 @@ class Counting(StrEnum):
     WORKING_DAYS = "working_days"
     HOURS = "hours"
     MONTHS = "months"
+
+
+class Nature(StrEnum):
+    """What falling due means, so nobody is escalated who did nothing wrong.
+
+    A duty falls due as a breach and is escalated; a window (a right a party may use, such as
+    asking for reconsideration) lapses, which is nobody's fault; a reminder (an expectation no
+    rule fixes) sends a reminder and is never worded or counted as a breach.
+    """
+
+    DUTY = "duty"
+    WINDOW = "window"
+    REMINDER = "reminder"
 
 
 @dataclass(frozen=True)
@@ -94,6 +118,13 @@ class Rule:
         label_en: English label for the console's English view.
         setting: True where no source fixes the number and DOMAIN.md gives a default; only
             those rules can be overridden, because a statutory number is not ours to change.
+        anchor: What the period counts from: ``occurred_at`` (the opening event's own time) or
+            the name of the opening event's payload field that carries the legal start (service
+            of a document, the talk of an inquiry, a delegation's effective date). Never the
+            time Lawlink processed the event.
+        nature: Duty, window or reminder (:class:`Nature`).
+        rolls: Whether a last day that is a day off moves to the next working day (calendar
+            days and months; working days never end on one, hours never move).
     """
 
     name: str
@@ -104,6 +135,9 @@ class Rule:
     label_zh: str
     label_en: str
     setting: bool = False
+    anchor: str = ANCHOR_OCCURRED_AT
+    nature: Nature = Nature.DUTY
+    rolls: bool = True
 
     def __post_init__(self) -> None:
         # Rules also arrive deserialised from workflow inputs, so check them here rather than
@@ -113,6 +147,11 @@ class Rule:
         if isinstance(self.length, bool) or not isinstance(self.length, int) or self.length < 1:
             raise ValueError(f"rule {self.name}: length must be a positive integer")
         object.__setattr__(self, "counting", Counting(self.counting))
+        object.__setattr__(self, "nature", Nature(self.nature))
+        if not _ANCHOR_RE.match(self.anchor):
+            raise ValueError(
+                f"rule {self.name}: anchor {self.anchor!r} must be 'occurred_at' or a field name"
+            )
         for attr in ("source", "label_zh", "label_en"):
             if not getattr(self, attr).strip():
                 raise ValueError(f"rule {self.name}: {attr} must not be empty")
@@ -130,6 +169,9 @@ _DAY, _WD, _H, _MON = (
 )
 
 
+_DUTY, _WINDOW, _REMINDER = Nature.DUTY, Nature.WINDOW, Nature.REMINDER
+
+
 def _r(
     name: str,
     source: str,
@@ -138,8 +180,13 @@ def _r(
     zh: str,
     en: str,
     setting: bool = False,
+    *,
+    anchor: str = ANCHOR_OCCURRED_AT,
+    nature: Nature = Nature.DUTY,
 ) -> Rule:
-    return Rule(name, name.split(".", 1)[0], source, length, counting, zh, en, setting)
+    return Rule(
+        name, name.split(".", 1)[0], source, length, counting, zh, en, setting, anchor=anchor, nature=nature
+    )
 
 
 # One row per limit, kept as a table so it reads like DOMAIN.md.
@@ -150,21 +197,23 @@ _DEFAULT_RULES: tuple[Rule, ...] = (
        "负责人作出是否批准移送决定", "Agency head decides whether to approve the transfer"),
     _r("case_transfer.transfer_after_approval", f"{_SC} 第5条", 24, _H,
        "批准后向公安机关移送", "Transfer to the police after approval"),
+    _r("case_transfer.police_receipt", f"{_SC} 第7条(签收回执；默认1个工作日)", 1, _WD,
+       "公安机关签收移送案件", "Police sign the receipt of the transferred case", True),
     _r("case_transfer.police_forward", f"{_SC} 第7条", 24, _H,
        "公安机关转送有管辖权的机关", "Police forward the case to the competent authority"),
     _r("case_transfer.police_decision", f"{_SC} 第8条", 3, _DAY,
        "公安机关作出是否立案决定", "Police decide whether to file the case"),
     _r("case_transfer.reconsideration_request", f"{_SC} 第9条", 3, _DAY,
-       "提请公安机关复议", "Agency asks the police to reconsider"),
+       "提请公安机关复议", "Agency asks the police to reconsider", nature=_WINDOW),
     _r("case_transfer.supervision_request", f"{_SC} 第9条", 3, _DAY,
-       "建议人民检察院立案监督", "Agency asks the procuratorate to supervise"),
+       "建议人民检察院立案监督", "Agency asks the procuratorate to supervise", nature=_WINDOW),
     _r("case_transfer.reconsideration_decision", f"{_SC} 第9条", 3, _DAY,
        "公安机关作出复议决定", "Police decide the reconsideration"),
     _r("case_transfer.refer_after_reconsideration", f"{_SC} 第9条", 3, _DAY,
        "对复议决定有异议时建议检察院立案监督",
-       "Agency refers to the procuratorate after the reconsideration"),
+       "Agency refers to the procuratorate after the reconsideration", nature=_WINDOW),
     _r("case_transfer.police_explanation", _MPS, 7, _DAY,
-       "公安机关说明不立案理由", "Police explain why they refused to file"),
+       "公安机关说明不立案理由", "Police explain why they refused to file", anchor="served_at"),
     _r("case_transfer.filing_after_order", _MPS, 15, _DAY,
        "公安机关依检察院通知立案", "Police file the case as the procuratorate ordered"),
     _r("case_transfer.materials_handover", f"{_SC} 第12条", 3, _DAY,
@@ -178,7 +227,8 @@ _DEFAULT_RULES: tuple[Rule, ...] = (
     _r("reverse_transfer.review_extension", f"{_SPP_REVERSE}(经检察长批准延长一次)", 10, _WD,
        "审查期限延长", "Review extension (once, approved by the chief procurator)"),
     _r("reverse_transfer.agency_reply", "高检发释字〔2021〕4号", 2, _MON,
-       "主管机关书面回复检察意见", "Agency replies in writing to the procuratorial opinion"),
+       "主管机关书面回复检察意见", "Agency replies in writing to the procuratorial opinion",
+       anchor="served_at"),
     _r("reverse_transfer.police_return", f"{_SC} 第13条(“及时”；默认3日)", 3, _DAY,
        "公安机关将案件移回行政执法机关", "Police return the case to the agency", True),
     # 2. Jurisdiction dispute coordination: no national limits, all settings.
@@ -200,12 +250,14 @@ _DEFAULT_RULES: tuple[Rule, ...] = (
     _r("discipline_referral.forward", "《监察法实施条例》第171条", 5, _WD,
        "转送有管辖权的监察机关", "Commission forwards the clue to the competent commission"),
     _r("discipline_referral.inquiry_close", "《中国共产党纪律检查机关监督执纪工作规则》(谈话函询)",
-       30, _DAY, "谈话函询办结", "Talk or letter inquiry closes"),
+       30, _DAY, "谈话函询办结", "Talk or letter inquiry closes", anchor="inquiry_on"),
     _r("discipline_referral.disposition_expectation", "默认提醒期限(非法定；仅提醒，不决定结果)",
-       30, _DAY, "处置情况预期反馈", "Expected acknowledgement of the disposition", True),
+       30, _DAY, "处置情况预期反馈", "Expected acknowledgement of the disposition", True,
+       nature=_REMINDER),
     # 4. Delegation of enforcement powers to townships.
     _r("power_delegation.review_after_effective", "《行政处罚法》第24条；市实施方案任务33(赋权一年后评估)",
-       12, _MON, "赋权生效一年后评估", "Review one year after the delegation took effect"),
+       12, _MON, "赋权生效一年后评估", "Review one year after the delegation took effect",
+       anchor="effective_date"),
     _r("power_delegation.assessment_window", "市实施方案任务33(收集评估意见；默认值)", 20, _WD,
        "收集评估意见", "Collect assessments", True),
 )
@@ -251,7 +303,7 @@ def load_rules(env: Mapping[str, str]) -> dict[str, Rule]:
     Raises:
         ValueError: Naming the variable, if it names no rule, names a rule fixed by law, or
             holds something other than a positive integer (or ``calendar``/``working`` for
-            ``LAWLINK_STATE_COUNCIL_DAYS``).
+            ``LAWLINK_STATE_COUNCIL_DAYS``, ``rolling``/``fixed`` for ``LAWLINK_MONTH_LIMITS``).
     """
     rules = {r.name: r for r in _DEFAULT_RULES}
 
@@ -263,6 +315,16 @@ def load_rules(env: Mapping[str, str]) -> dict[str, Rule]:
                 rules[name] = replace(rules[name], counting=Counting.WORKING_DAYS)
         elif choice != "calendar":
             raise ValueError(f"{STATE_COUNCIL_DAYS_ENV}={mode!r}: expected 'calendar' or 'working'")
+
+    roll = env.get(MONTH_ROLL_ENV)
+    if roll is not None:
+        choice = roll.strip().lower()
+        if choice == "fixed":
+            for name, rule in rules.items():
+                if rule.counting is Counting.MONTHS:
+                    rules[name] = replace(rule, rolls=False)
+        elif choice != "rolling":
+            raise ValueError(f"{MONTH_ROLL_ENV}={roll!r}: expected 'rolling' or 'fixed'")
 
     by_var = {env_var_for(name): name for name in rules}
     for var in sorted(env):
@@ -564,7 +626,8 @@ def compute_due(start: datetime, rule: Rule, calendar: WorkCalendar) -> Due:
         The deadline. Calendar days: the last day is ``start``'s date plus ``length``, moved to
         the next working day if it is a day off. Working days: the last day is the
         ``length``-th working day after ``start``'s date. Months: the same day ``length``
-        months later (clamped to month end), not moved for holidays. Day-based deadlines end at
+        months later (clamped to month end), moved off a day off like calendar days unless
+        ``LAWLINK_MONTH_LIMITS=fixed`` (民法典 arts. 201-203). Day-based deadlines end at
         00:00 after the last day; an hours deadline is exactly ``length`` hours after
         ``start``. Warnings: 00:00 of the working day before the last day (None if that is
         before ``start``); for hours, a quarter of the span before the deadline.
@@ -583,16 +646,18 @@ def compute_due(start: datetime, rule: Rule, calendar: WorkCalendar) -> Due:
         return Due(due_at=due_at, warn_at=due_at - span / 4, provisional=False, counting=rule.counting)
 
     provisional = False
-    if rule.counting is Counting.CALENDAR_DAYS:
-        last = local.date() + timedelta(days=n)
-        working, provisional = calendar.is_working_day(last)
-        if not working:
-            last, guess = _next_working_day(last, calendar)
-            provisional |= guess
-    elif rule.counting is Counting.WORKING_DAYS:
+    if rule.counting is Counting.WORKING_DAYS:
         last, provisional = add_working_days(local.date(), n, calendar)
-    else:  # Counting.MONTHS
-        last = _add_months(local.date(), n)
+    else:
+        if rule.counting is Counting.CALENDAR_DAYS:
+            last = local.date() + timedelta(days=n)
+        else:  # Counting.MONTHS
+            last = _add_months(local.date(), n)
+        if rule.rolls:
+            working, provisional = calendar.is_working_day(last)
+            if not working:
+                last, guess = _next_working_day(last, calendar)
+                provisional |= guess
 
     warn_at = None
     d = last - timedelta(days=1)

@@ -25,6 +25,8 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
     "met": ("已按时完成", "met"),
     "breached": ("已超期", "breached"),
     "cancelled": ("已取消", "cancelled"),
+    "lapsed": ("期满未行使", "lapsed unused"),
+    "reminded": ("已提醒", "reminded"),
 }
 
 COUNTING_LABELS: dict[str, tuple[str, str]] = {
@@ -106,7 +108,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "party": ("责任方", "Party"),
     "due": ("届满", "Due"),
     "status": ("状态", "Status"),
-    "time": ("时间", "Time"),
+    "time": ("发生时间", "Happened"),
+    "recorded_at": ("记录时间", "Recorded"),
+    "met_late": ("逾期{late}完成", "done {late} late"),
+    "late_days": ("{n}天", "{n} days"),
+    "late_hours": ("{n}小时", "{n} hours"),
+    "breach_withdrawn": ("按时完成（迟报，超期记录撤回）", "done in time, reported late (breach withdrawn)"),
     "event": ("事件", "Event"),
     "actor": ("主体", "Actor"),
     "system": ("系统", "system"),

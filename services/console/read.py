@@ -24,7 +24,7 @@ from services.registry.models import Case, DeadLetter, Deadline, DeadlinePublic,
 from workflows import deadlines as dl
 
 DISPUTE = "jurisdiction_dispute"
-LIVE_DEADLINE = ("open", "breached")
+LIVE_DEADLINE = ("open", "breached", "reminded")
 # States in which a dispute waits for the coordinating office (the inbox).
 INBOX_STATES: frozenset[str] = frozenset(
     COORDINATOR_STATES | {DisputeState.COORDINATION_REQUESTED, DisputeState.REFERRED}
@@ -62,8 +62,11 @@ class Remaining:
 
 
 def remaining(d: DeadlinePublic | Deadline, now: datetime, calendar: dl.WorkCalendar) -> Remaining:
-    """Working days where the rule counts them, hours for hour rules, calendar days otherwise."""
-    overdue = d.due_at <= now or d.status == "breached"
+    """Working days where the rule counts them, hours for hour rules, calendar days otherwise.
+
+    Only a duty is ever overdue: a window that ran out lapsed, and a reminder is not a breach.
+    """
+    overdue = d.status == "breached" or (d.due_at <= now and d.nature == "duty")
     if d.counting == "hours":
         hours = int((d.due_at - now).total_seconds() // 3600)
         return Remaining(hours, "hours_left", overdue, False)

@@ -85,6 +85,14 @@ def _local(t: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return t.astimezone(SHANGHAI).strftime(fmt)
 
 
+def _late_text(seconds: int | None, lang: str) -> str:
+    """How late a step was, as officials count it: whole days, or hours under a day."""
+    total = max(int(seconds or 0), 0)
+    if total >= 86400:
+        return word("late_days", lang).format(n=-(-total // 86400))
+    return word("late_hours", lang).format(n=max(1, -(-total // 3600)))
+
+
 def _due_label(due_at: datetime | None, counting: str | None, lang: str) -> str:
     """A limit as officials say it: the last day "by end of day" (``due_at`` is the first instant
     after the limit, so showing it would read a day late); hour limits keep their time."""
@@ -234,6 +242,7 @@ class Console:
                 ROLE_LABELS.get(Role(r)) if r in Role._value2member_map_ else None, lang, r
             ),
             "local": _local,
+            "late_text": lambda seconds: _late_text(seconds, lang),
             "temporal_link": self.temporal_link,
             "bell": self.bell_of(user),
             "due_label": lambda due_at, counting: _due_label(due_at, counting, lang),

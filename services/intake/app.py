@@ -18,6 +18,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -44,6 +45,7 @@ log = logging.getLogger("lawlink.intake")
 RULE_SETTING_PREFIXES = (
     "LAWLINK_RULE_",
     "LAWLINK_STATE_COUNCIL_DAYS",
+    "LAWLINK_MONTH_LIMITS",
     "LAWLINK_DELEGATION_REVIEW_PERIOD_SECONDS",
 )
 
@@ -125,6 +127,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             rule_settings,
             update_timeout=settings.intake_update_timeout_seconds,
             calendar=CachedSchedules(),
+            max_future=timedelta(seconds=settings.intake_max_future_seconds),
         )
         await broker.start()
         log.info("intake consuming %s as durable %r", subjects.IN_ALL, INTAKE_DURABLE)

@@ -10,7 +10,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -114,6 +114,8 @@ class Intake:
         rule_settings: Mapping[str, str],
         update_timeout: float = 20.0,
         calendar: Callable[[], tuple[YearScheduleIn, ...]] = tuple,
+        max_future: timedelta = timedelta(minutes=5),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._client = client
         self._js = js
@@ -121,22 +123,34 @@ class Intake:
         self._rule_settings = dict(rule_settings)
         self._update_timeout = update_timeout
         self._calendar = calendar
+        self._max_future = max_future
+        self._clock = clock
         self._case_locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     def check(self, raw: bytes, sender: str | None, subject_type: str | None = None) -> ValidatedEvent:
         """Validate statically (envelope, payload, sender); raises :class:`EventRejected`."""
         event = validate_event(raw, sender)
-        if subject_type is not None and subject_type != event.envelope.type:
+        env = event.envelope
+        hints = {
+            "event_id": str(env.event_id),
+            "type": env.type,
+            "source_agency": env.source_agency,
+            "case_id": env.case_id,
+        }
+        if subject_type is not None and subject_type != env.type:
             raise EventRejected(
                 Rejection.single(
-                    {
-                        "event_id": str(event.envelope.event_id),
-                        "type": event.envelope.type,
-                        "source_agency": event.envelope.source_agency,
-                        "case_id": event.envelope.case_id,
-                    },
-                    "type",
-                    f"{event.envelope.type!r} does not match the subject's type {subject_type!r}",
+                    hints, "type", f"{env.type!r} does not match the subject's type {subject_type!r}"
+                )
+            )
+        now = self._clock()
+        if env.occurred_at > now + self._max_future:
+            raise EventRejected(
+                Rejection.single(
+                    hints,
+                    "occurred_at",
+                    f"{env.occurred_at.isoformat()} is in the future (now {now.astimezone(env.occurred_at.tzinfo).isoformat(timespec='seconds')}, "
+                    f"allowed clock skew {int(self._max_future.total_seconds())} s); a step is reported after it happened",
                 )
             )
         return event

@@ -266,6 +266,12 @@ RECIPIENTS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
     "deadline.met": (),
     "deadline.cancelled": (inform(DEADLINE_PARTY, "该时限不再适用：{deadline_zh}",
                                   "This deadline no longer applies: {deadline_en}"),),
+    # A window is a right: the party learns it lapsed, nobody is escalated.
+    "deadline.lapsed": (inform(DEADLINE_PARTY, "期限已届满（{due_zh}），未行使：{deadline_zh}",
+                               "The window closed ({due_en}) unused: {deadline_en}"),),
+    # A reminder is never a breach, and is worded as one nowhere.
+    "deadline.reminder": (act(DEADLINE_PARTY, "提醒：{deadline_zh}（预期{due_zh}前反馈；仅提醒，不决定结果）",
+                              "Reminder: {deadline_en} (expected by {due_en}; a reminder, not an outcome)"),),
     "deadline.recomputed": (act(DEADLINE_PARTY, "期限已按新公布的节假日安排重算，请于{due_zh}办理：{deadline_zh}",
                                 "Due date recomputed with the official calendar; complete by {due_en}: {deadline_en}"),),
     "escalation.raised": (supervise(ESCALATION_TARGET, "请督促办理：{deadline_zh}（期限{due_zh}，已超期）",
@@ -287,6 +293,8 @@ RECIPIENTS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
     "case_transfer.supervision_requested": (),
     "case_transfer.reconsideration_decided": (),
     "case_transfer.police_explained": (),
+    "case_transfer.supervision_opened": (),
+    "case_transfer.explanation_requested": (),
     "case_transfer.filing_ordered": (),
     "case_transfer.supervision_concluded": (),
     "case_transfer.materials_handed_over": (),
@@ -320,6 +328,10 @@ RECIPIENTS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
                                             "If you still disagree, refer to the procuratorate within 3 days"),),
     "case_transfer.supervision_started": (act(payload_agencies("procuratorate"), "请审查立案监督建议",
                                               "Review the request for filing supervision"),),
+    # The police's deadline.set (7 days from receipt of the request) asks for the explanation.
+    "case_transfer.explanation_pending": (inform(CASE_AGENCY),),
+    "case_transfer.reconsideration_concluded": (inform(CASE_AGENCY), inform(PROCURATORATE_PARTY)),
+    "case_transfer.supervision_ended": (inform(CASE_AGENCY),),
     "case_transfer.explanation_received": (act(PROCURATORATE_PARTY, "请审查公安机关不立案理由",
                                                "Review the police's reasons for not filing"),
                                            inform(CASE_AGENCY)),

@@ -98,6 +98,7 @@ class TimelineEntry(TimelineEntryBase, table=True):
 
     event_id: str = Field(primary_key=True, max_length=64)
     occurred_at: datetime = Field(sa_column=Column(_tz(), nullable=False))
+    recorded_at: datetime | None = Field(default=None, sa_column=Column(_tz(), nullable=True))
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
@@ -106,6 +107,7 @@ class TimelineEntryPublic(TimelineEntryBase):
 
     event_id: str
     occurred_at: datetime
+    recorded_at: datetime | None = None
     payload: dict[str, Any]
     label_zh: str
     label_en: str
@@ -128,6 +130,9 @@ class DeadlineBase(SQLModel):
     provisional: bool = False
     status: str = Field(max_length=20)
     warned: bool = False
+    nature: str = Field(default="duty", max_length=20)
+    anchor: str = Field(default="occurred_at", max_length=40)
+    late_seconds: int | None = None
 
 
 class Deadline(DeadlineBase, table=True):
@@ -145,6 +150,7 @@ class Deadline(DeadlineBase, table=True):
     starts_at: datetime = Field(sa_column=Column(_tz(), nullable=False))
     due_at: datetime = Field(sa_column=Column(_tz(), nullable=False))
     warn_at: datetime | None = Field(default=None, sa_column=Column(_tz(), nullable=True))
+    met_at: datetime | None = Field(default=None, sa_column=Column(_tz(), nullable=True))
     escalate_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_seq: int = 0
 
@@ -155,6 +161,7 @@ class DeadlinePublic(DeadlineBase):
     starts_at: datetime
     due_at: datetime
     warn_at: datetime | None
+    met_at: datetime | None = None
     escalate_to: list[str]
 
 

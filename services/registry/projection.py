@@ -59,6 +59,7 @@ def project(session: Session, events: Iterable[DomainEvent]) -> int:
                 state=event.state,
                 causation_id=event.causation_id,
                 occurred_at=event.occurred_at,
+                recorded_at=event.recorded_at,
                 payload=event.payload,
             )
         )
@@ -140,6 +141,10 @@ def _deadline(session: Session, deadlines: dict[str, Deadline], event: DomainEve
             provisional=info.provisional,
             status=info.status.value,
             warned=warned,
+            nature=info.nature,
+            anchor=info.anchor,
+            late_seconds=info.late_seconds,
+            met_at=info.met_at,
             starts_at=info.starts_at,
             due_at=info.due_at,
             warn_at=info.warn_at,
@@ -156,3 +161,5 @@ def _deadline(session: Session, deadlines: dict[str, Deadline], event: DomainEve
         row.due_at = info.due_at
         row.warn_at = info.warn_at
         row.provisional = info.provisional
+        row.met_at = info.met_at
+        row.late_seconds = info.late_seconds

@@ -42,7 +42,8 @@ POLICE_REFUSED: list[Step] = [*RECEIVED, ("police_decided", REFUSE)]
 RECONSIDERATION: list[Step] = [*POLICE_REFUSED, ("reconsideration_requested", {})]
 UPHELD: list[Step] = [*RECONSIDERATION, ("reconsideration_decided", UPHOLD)]
 SUPERVISION: list[Step] = [*POLICE_REFUSED, ("supervision_requested", {})]
-ORDERED: list[Step] = [*SUPERVISION, ("police_explained", {}), ("filing_ordered", {})]
+EXPLAINING: list[Step] = [*SUPERVISION, ("explanation_requested", {})]
+ORDERED: list[Step] = [*EXPLAINING, ("police_explained", {}), ("filing_ordered", {})]
 FILED: list[Step] = [*RECEIVED, ("police_decided", {})]
 NOT_OURS: list[Step] = [
     *TRANSFERRED,
@@ -60,7 +61,10 @@ class Case:
     published: CollectingPublisher
 
     async def send(self, name: str, agency: str | None = None, **changes: Any) -> str:
-        """Send the example ``name`` with payload changes; returns the resulting state."""
+        """Send the example ``name`` with payload changes; returns the resulting state. The
+        procuratorate's request is served when it is sent, unless the test says otherwise."""
+        if name == "explanation_requested" and "served_at" not in changes:
+            changes["served_at"] = (await self.env.get_current_time()).isoformat()
         result = await send(
             self.handle, event("case_transfer", name, case_id=self.case_id, agency=agency, **changes)
         )
@@ -180,14 +184,14 @@ async def test_approved_transferred_filed_and_concluded(time_skipping_env, task_
             "case_transfer.materials_complete",
         ]
         assert c.types()[-1] == "case.closed"
-        # Every clock of the path: set, then met (the head's first clock is re-anchored to the report).
-        assert c.statuses("case_transfer.head_decision") == [
-            "deadline.set:open",
-            "deadline.cancelled:cancelled",
-            "deadline.set:open",
-            "deadline.met:met",
-        ]
-        for rule in ("transfer_after_approval", "police_decision", "materials_handover"):
+        # Every clock of the path: set, then met; the head's starts with the report (art. 5).
+        for rule in (
+            "head_decision",
+            "transfer_after_approval",
+            "police_receipt",
+            "police_decision",
+            "materials_handover",
+        ):
             assert c.statuses(f"case_transfer.{rule}") == ["deadline.set:open", "deadline.met:met"], rule
         status = await c.status()
         assert status.closed and status.state == "concluded" and status.open_deadlines == ()
@@ -244,17 +248,64 @@ async def test_police_refuse_then_grant_reconsideration(time_skipping_env, task_
 
         assert await c.send("reconsideration_requested") == "reconsideration"
         assert c.statuses("case_transfer.reconsideration_request")[-1] == "deadline.met:met"
-        assert c.statuses("case_transfer.supervision_request")[-1] == "deadline.cancelled:cancelled"
-        # While the police reconsider, supervision must wait for their decision (art. 9).
-        refusal = await c.refused("supervision_requested")
-        assert refusal["field"] == "type" and "reconsideration" in refusal["reason"]
+        # Art. 9 "and/or": asking for reconsideration leaves the supervision window open.
+        assert c.statuses("case_transfer.supervision_request") == ["deadline.set:open"]
+        refusal = await c.refused("reconsideration_requested")
+        assert refusal["field"] == "type" and "not valid in state reconsideration" in refusal["reason"]
 
         assert await c.send("reconsideration_decided") == "filed"  # the example grants it
         assert c.statuses("case_transfer.reconsideration_decision") == [
             "deadline.set:open",
             "deadline.met:met",
         ]
+        # Filing makes the unused window moot.
+        assert c.statuses("case_transfer.supervision_request")[-1] == "deadline.cancelled:cancelled"
         assert c.deadline_set("case_transfer.materials_handover").party == "rz-scjgj"
+
+
+async def test_reconsideration_and_supervision_run_side_by_side(time_skipping_env, task_queue) -> None:  # noqa: ANN001
+    async with case(time_skipping_env, task_queue) as c:
+        assert await c.play(RECONSIDERATION) == "reconsideration"
+        assert await c.send("supervision_requested") == "supervision"
+        assert c.statuses("case_transfer.supervision_request")[-1] == "deadline.met:met"
+        # The police uphold their refusal on reconsideration: supervision goes on, no referral
+        # window opens (the procuratorate already has the case).
+        assert await c.send("reconsideration_decided", **UPHOLD) == "supervision"
+        assert c.of("case_transfer.reconsideration_concluded")
+        assert not c.of("deadline.set") or all(
+            e.deadline.rule != "case_transfer.refer_after_reconsideration"  # type: ignore[union-attr]
+            for e in c.of("deadline.set")
+        )
+        await c.send("explanation_requested")
+        await c.send("police_explained")
+        assert await c.send("supervision_concluded") == "refusal_final"
+
+    async with case(time_skipping_env, task_queue) as c:
+        # Supervision first, reconsideration asked beside it; the police then file on it.
+        assert await c.play(SUPERVISION) == "supervision"
+        assert c.statuses("case_transfer.reconsideration_request") == ["deadline.set:open"]
+        assert await c.send("reconsideration_requested") == "supervision"
+        assert c.deadline_set("case_transfer.reconsideration_decision").party == "rz-gaj"
+        assert await c.send("reconsideration_decided") == "filed"
+
+
+async def test_procuratorate_opens_supervision_itself(time_skipping_env, task_queue) -> None:  # noqa: ANN001
+    async with case(time_skipping_env, task_queue) as c:
+        await c.play(POLICE_REFUSED)
+        refusal = await c.refused("supervision_opened", agency="rz-dg-jcy")
+        assert refusal["field"] == "source_agency"
+        assert await c.send("supervision_opened") == "supervision"
+        started = c.of("case_transfer.supervision_started")[0]
+        assert started.payload["on_own_initiative"] is True and started.actor == "rz-jcy"
+        # The agency no longer needs to ask; its supervision window is moot.
+        assert c.statuses("case_transfer.supervision_request")[-1] == "deadline.cancelled:cancelled"
+        # The police explain only once asked, and their 7 days run from receiving the request.
+        refusal = await c.refused("police_explained")
+        assert refusal["field"] == "type" and "explanation_requested" in refusal["reason"]
+        served = (await c.env.get_current_time()) - timedelta(days=2)
+        await c.send("explanation_requested", served_at=served.isoformat())
+        info = c.deadline_set("case_transfer.police_explanation")
+        assert info.starts_at == served and info.anchor == "served_at"
 
 
 async def test_refused_again_supervision_and_filing_ordered(time_skipping_env, task_queue) -> None:  # noqa: ANN001
@@ -263,6 +314,9 @@ async def test_refused_again_supervision_and_filing_ordered(time_skipping_env, t
         assert c.deadline_set("case_transfer.refer_after_reconsideration").party == "rz-scjgj"
         assert await c.send("supervision_requested") == "supervision"
         assert c.statuses("case_transfer.refer_after_reconsideration")[-1] == "deadline.met:met"
+        # The agency's request opens no police clock: the procuratorate's request does.
+        assert all(e.deadline.rule != "case_transfer.police_explanation" for e in c.of("deadline.set"))  # type: ignore[union-attr]
+        await c.send("explanation_requested")
         assert c.deadline_set("case_transfer.police_explanation").escalate_to == ("rz-jcy",)
 
         # Only the supervising procuratorate orders filing.
@@ -283,6 +337,7 @@ async def test_supervision_finds_refusal_sound_then_agency_penalises(time_skippi
         # Art. 11: a penalty never replaces a transfer while the refusal is not final.
         refusal = await c.refused("returned_for_penalty")
         assert "art. 11" in refusal["reason"]
+        await c.send("explanation_requested")
         await c.send("police_explained")
         assert await c.send("supervision_concluded") == "refusal_final"
         assert await c.send("returned_for_penalty") == "returned_for_penalty"
@@ -298,13 +353,11 @@ BREACHES = [
     # rule, steps that start its clock, party, escalation targets, discipline proposal expected
     ("head_decision", REPORTED, "rz-scjgj", ("rz-sfj",), True),
     ("transfer_after_approval", APPROVED, "rz-scjgj", ("rz-sfj",), True),
+    ("police_receipt", TRANSFERRED, "rz-gaj", ("rz-jcy",), False),
     ("police_forward", NOT_OURS, "rz-gaj", ("rz-jcy",), False),
     ("police_decision", RECEIVED, "rz-gaj", ("rz-jcy",), False),
-    ("reconsideration_request", POLICE_REFUSED, "rz-scjgj", (), False),
-    ("supervision_request", POLICE_REFUSED, "rz-scjgj", (), False),
     ("reconsideration_decision", RECONSIDERATION, "rz-gaj", ("rz-jcy",), False),
-    ("refer_after_reconsideration", UPHELD, "rz-scjgj", (), False),
-    ("police_explanation", SUPERVISION, "rz-gaj", ("rz-jcy",), False),
+    ("police_explanation", EXPLAINING, "rz-gaj", ("rz-jcy",), False),
     ("filing_after_order", ORDERED, "rz-gaj", ("rz-jcy",), False),
     ("materials_handover", FILED, "rz-scjgj", ("rz-sfj",), False),
 ]
@@ -355,9 +408,15 @@ async def test_each_deadline_breached_once(  # noqa: PLR0913
             if e.case_id == c.case_id and e.deadline and e.deadline.deadline_id == info.deadline_id
         ]
         kinds = [e.type for e in mine]
-        assert kinds[:3] == ["deadline.set", "deadline.warning", "deadline.breached"], kinds
-        warning, breach = mine[1], mine[2]
-        assert_warned_a_working_day_before(info, warning)
+        if info.warn_at is None:
+            # One working day from Monday morning: the working day before its last day is the
+            # starting day itself, so there is no warning to give.
+            assert info.length == 1 and kinds[:2] == ["deadline.set", "deadline.breached"], kinds
+            breach = mine[1]
+        else:
+            assert kinds[:3] == ["deadline.set", "deadline.warning", "deadline.breached"], kinds
+            warning, breach = mine[1], mine[2]
+            assert_warned_a_working_day_before(info, warning)
         assert breach.occurred_at >= info.due_at and breach.deadline.status == "breached"  # type: ignore[union-attr]
         escalations = [
             e for e in c.of("escalation.raised") if e.deadline and e.deadline.deadline_id == info.deadline_id
@@ -400,7 +459,38 @@ async def test_late_step_is_accepted_and_marks_the_deadline_met_late(time_skippi
             for e in c.of("deadline.met")
             if e.deadline and e.deadline.rule == "case_transfer.transfer_after_approval"
         ]
-        assert met[0].payload == {"late": True}
+        assert met[0].payload["late"] is True
+        # Approved at the start, transferred three days later: 48 hours past the 24-hour limit.
+        assert met[0].payload["late_seconds"] == 2 * 24 * 3600
+        assert met[0].deadline.late_seconds == 2 * 24 * 3600  # type: ignore[union-attr]
+
+
+WINDOWS = [
+    ("reconsideration_request", POLICE_REFUSED),
+    ("supervision_request", POLICE_REFUSED),
+    ("refer_after_reconsideration", UPHELD),
+]
+
+
+@pytest.mark.parametrize(("rule", "steps"), WINDOWS, ids=[w[0] for w in WINDOWS])
+async def test_each_window_lapses_without_blame(
+    time_skipping_env, task_queue, rule: str, steps: list[Step]
+) -> None:  # noqa: ANN001
+    """The agency's art. 9 windows are rights: one left unused lapses, nobody is escalated."""
+    env: WorkflowEnvironment = time_skipping_env
+    await to_next_monday_morning(env)
+    async with case(env, task_queue) as c:
+        state = await c.play(steps)
+        info = c.deadline_set(f"case_transfer.{rule}")
+        assert info.party == "rz-scjgj" and info.nature == "window" and info.escalate_to == ()
+        await env.sleep(info.due_at - await env.get_current_time() + timedelta(hours=1))
+        assert c.statuses(f"case_transfer.{rule}") == [
+            "deadline.set:open",
+            "deadline.warning:open",
+            "deadline.lapsed:lapsed",
+        ]
+        assert not c.of("deadline.breached") and not c.of("escalation.raised")
+        assert (await c.status()).state == state
 
 
 # ----- refusals and duplicates ---------------------------------------------------------------

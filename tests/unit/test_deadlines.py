@@ -1,6 +1,7 @@
 """Tests of the statutory time limits and the working-day calendar (workflows/deadlines.py)."""
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -333,25 +334,41 @@ def test_24_hour_rule() -> None:
 # ----- months -------------------------------------------------------------------------------
 
 
-def test_months_rule_same_day() -> None:
+def test_months_rule_same_day_rolls_off_the_weekend() -> None:
+    # Two months after March 10 is Saturday May 10: the period ends on Monday May 12 (民法典 art. 203).
     due = compute_due(sh(2025, 3, 10, 14), RULES["reverse_transfer.agency_reply"], CAL)
-    assert due.due_at == sh(2025, 5, 11)
-    assert due.warn_at == sh(2025, 5, 9)  # Friday before Saturday May 10
+    assert due.due_at == sh(2025, 5, 13)
+    assert due.warn_at == sh(2025, 5, 9)  # Friday, the working day before Monday May 12
     assert due.counting is Counting.MONTHS
+    fixed = load_rules({"LAWLINK_MONTH_LIMITS": "fixed"})["reverse_transfer.agency_reply"]
+    assert compute_due(sh(2025, 3, 10, 14), fixed, CAL).due_at == sh(2025, 5, 11)
+
+
+def test_month_setting_names_the_variable() -> None:
+    with pytest.raises(ValueError, match="LAWLINK_MONTH_LIMITS='sometimes'"):
+        load_rules({"LAWLINK_MONTH_LIMITS": "sometimes"})
 
 
 def test_months_rule_clamps_jan_31_to_month_end() -> None:
-    one_month = rule(Counting.MONTHS, 1)
+    one_month = replace(rule(Counting.MONTHS, 1), rolls=False)
     assert compute_due(sh(2025, 1, 31, 9), one_month, CAL).due_at == sh(2025, 3, 1)  # Feb 28
     assert compute_due(sh(2024, 1, 31, 9), one_month, CAL).due_at == sh(2024, 3, 1)  # Feb 29
+    two_months = replace(rule(Counting.MONTHS, 2), rolls=False)
+    assert compute_due(sh(2025, 12, 31, 9), two_months, CAL).due_at == sh(2026, 3, 1)
+    # Rolling (the default): Feb 28 2026 is a Saturday worked for the Spring Festival and stays;
+    # May 31 2025 (from Mar 31) opens the Dragon Boat holiday (May 31-Jun 2): Tuesday Jun 3.
     assert compute_due(sh(2025, 12, 31, 9), rule(Counting.MONTHS, 2), CAL).due_at == sh(2026, 3, 1)
+    assert compute_due(sh(2025, 3, 31, 9), rule(Counting.MONTHS, 2), CAL).due_at == sh(2025, 6, 4)
 
 
-def test_months_rule_is_not_extended_over_holidays() -> None:
-    # Two months after Aug 1 2025 is Oct 1, a holiday: the deadline stays there.
+def test_months_rule_rolls_off_national_day() -> None:
+    # Two months after Aug 1 2025 is Oct 1, inside the 2025 National Day holiday (Oct 1-8): the
+    # period ends on Thursday Oct 9, the first working day after it.
     due = compute_due(sh(2025, 8, 1, 9), RULES["reverse_transfer.agency_reply"], CAL)
-    assert due.due_at == sh(2025, 10, 2)
+    assert due.due_at == sh(2025, 10, 10)
     assert due.warn_at == sh(2025, 9, 30)
+    fixed = load_rules({"LAWLINK_MONTH_LIMITS": "fixed"})["reverse_transfer.agency_reply"]
+    assert compute_due(sh(2025, 8, 1, 9), fixed, CAL).due_at == sh(2025, 10, 2)
 
 
 def test_yearly_review() -> None:
