@@ -79,5 +79,11 @@ COMMON_DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
     DomainEventSpec("deadline.reminder", "提醒期限已到", "Reminder due", ("deadline",)),
     DomainEventSpec("deadline.recomputed", "时限已按新日历重算", "Deadline recomputed", ("deadline",)),
     DomainEventSpec("escalation.raised", "已提请监督", "Escalated to supervisor", ("escalation",)),
+    DomainEventSpec(
+        "escalation.withdrawn",
+        "超期提请撤回（按时完成、迟报）",
+        "Escalation withdrawn (done in time, reported late)",
+        ("escalation",),
+    ),
     DomainEventSpec("case.closed", "办结", "Closed"),
 )

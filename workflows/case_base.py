@@ -611,6 +611,16 @@ class CaseWorkflow:
             await self.emit(
                 "deadline.met", kind=EntryKind.DEADLINE, deadline=d.info, payload=payload, at=when
             )
+            if withdrawn:
+                # The supervisors were told of a breach that the step's own date disproves.
+                for target in d.info.escalate_to:
+                    await self.emit(
+                        "escalation.withdrawn",
+                        kind=EntryKind.ESCALATION,
+                        deadline=d.info,
+                        payload={"target": target, "rule": d.info.rule, "party": d.info.party},
+                        at=when,
+                    )
 
     async def cancel_open_deadlines(self) -> None:
         """Cancel every deadline still waiting for its step (the case closed or took another path)."""

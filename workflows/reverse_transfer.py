@@ -17,17 +17,27 @@ Two ways in, one workflow per case (id ``reverse_transfer/<case_id>``):
       new ─police_no_crime_found→ return_pending           ("promptly"; default 3 days, a setting)
       return_pending ─police_returned→ awaiting_acceptance ─agency_accepted→ ACCEPTED
 
+Every period counts from when its step happened, as the agency reports it, never from when
+Lawlink took the event: the handover's 3 working days from the decision's ``occurred_at``, the
+review's 10 from the handover's, each pause and resumption from its own ``occurred_at``, the
+agency's 2 months from the opinion's service (``served_at``) and the police's return from their
+finding. An event reported late therefore finds its period already run out and breaches it at
+once, dated at the true due date.
+
 The review clock and its pause
 ------------------------------
 The review has a budget of working days (10, or 20 once extended). The workflow keeps how many
 working days were used before the current run of the clock (``used_before``) and the date the
-clock last started (``running_since``). A period's starting day is never counted, and neither
-is the day a pause begins (the clock stops when it does), so a pause on the last day leaves one
-working day after resumption instead of a period that silently vanished. On ``review_paused`` it adds the working days run since ``running_since`` to
-``used_before``, cancels the open review deadline (``deadline.cancelled``) and emits
+clock last started (``running_since``), both on the dates the events carry. A period's starting
+day is never counted, and neither is the day a pause begins (the clock stops when it does), so a
+pause on the last day leaves one working day after resumption instead of a period that silently
+vanished. On ``review_paused`` it adds the working days run from ``running_since`` to the pause
+day to ``used_before``, cancels the open review deadline (``deadline.cancelled``) and emits
 ``reverse_transfer.clock_paused`` with the days used and left. On ``review_resumed`` it opens a
 new deadline of the same rule whose due date is the resumption day plus the remaining working
-days, and emits ``reverse_transfer.clock_resumed``.
+days, and emits ``reverse_transfer.clock_resumed``. A pause (or an extension) dated before the
+due date but reported after the timer breached the review stops the clock in time: the breach
+is withdrawn (``deadline.cancelled`` with ``breach_withdrawn``).
 
 Because a deadline row is defined by its rule and its start (so a later calendar load can
 recompute it), the resumed deadline is opened with an *effective start*: the day from which the
@@ -55,6 +65,8 @@ with workflow.unsafe.imports_passed_through():
     from contracts import reverse_transfer as rt
     from contracts.agencies import AgencyKind, supervisor_of
     from contracts.common import Payload
+    from contracts.deadline_models import DeadlineStatus
+    from contracts.domain import EntryKind
     from contracts.envelope import Envelope
     from contracts.workflow_io import CaseStart, CaseStatus
 
@@ -160,13 +172,23 @@ class ReverseTransferWorkflow(CaseWorkflow):
                 return Refusal(
                     "type", "the review was already extended once; a second extension is not allowed"
                 )
-            if self._clock_spent():
+            if self._clock_spent(_day(env.occurred_at)):
                 return Refusal(
                     "type", "the review period has already run out; only a running period can be extended"
                 )
-        if isinstance(payload, rt.OpinionIssued) and payload.served_at > env.occurred_at:
-            return Refusal("payload.served_at", "service cannot be later than the event reporting it")
+        if isinstance(payload, rt.OpinionIssued):
+            return _service_refusal(payload.served_at, env.occurred_at, self.s.state_at)
         return None
+
+    def answers_since(self, env: Envelope) -> datetime | None:
+        """An extension does not change the state, yet later review events answer it too: a pause
+        or an opinion cannot predate the extension already on record."""
+        since = self.s.state_at
+        extended_at = self.s.data.get("extended_at")
+        if extended_at and self.s.state in (UNDER_REVIEW, PAUSED):
+            at = datetime.fromisoformat(str(extended_at))
+            since = at if since is None or at > since else since
+        return since
 
     # ----- steps -----------------------------------------------------------------------------
 
@@ -202,23 +224,24 @@ class ReverseTransferWorkflow(CaseWorkflow):
         await self.open_deadline(R_HANDOVER, party=procuratorate, escalate_to=(procuratorate,))
 
     async def _on_handed_over(self, env: Envelope, p: rt.HandedOver) -> None:
+        """The review's 10 working days run from the handover (its ``occurred_at``)."""
         await self.close_deadline(R_HANDOVER)
-        today = _day(workflow.now())
         self.s.data.update(
             budget=self._rules[R_REVIEW].length,
             used_before=0,
-            running_since=today.isoformat(),
+            running_since=_day(env.occurred_at).isoformat(),
             review_rule=R_REVIEW,
             extended=False,
         )
         await self._step(UNDER_REVIEW, "under_review", env, department=p.receiving_department)
-        await self._open_review(R_REVIEW, start=workflow.now())
+        await self._open_review(R_REVIEW)
 
     async def _on_review_paused(self, env: Envelope, p: rt.ReviewPaused) -> None:
-        used = self._used_now()
+        """The clock stops on the day the pause began, whenever the pause is reported."""
+        used = self._used_until(_day(env.occurred_at))
         data = self.s.data
         data.update(used_before=used, running_since=None, pause_reason=p.reason.value)
-        await self.close_deadline(str(data["review_rule"]), cancelled=True)
+        await self._stop_review_clock(str(data["review_rule"]), env.occurred_at)
         remaining = max(int(data["budget"]) - used, 0)
         await self._step(
             PAUSED,
@@ -233,17 +256,18 @@ class ReverseTransferWorkflow(CaseWorkflow):
         )
 
     async def _on_review_resumed(self, env: Envelope, p: rt.ReviewResumed) -> None:
+        """The remaining working days run from the resumption's ``occurred_at``."""
         data = self.s.data
-        now = workflow.now()
+        resumed_at = env.occurred_at
         used = int(data["used_before"])
         remaining = max(int(data["budget"]) - used, 0)
-        data["running_since"] = _day(now).isoformat()
+        data["running_since"] = _day(resumed_at).isoformat()
         rule_name = R_EXTENSION if data.get("extended") else R_REVIEW
         data["review_rule"] = rule_name
         self.transition(UNDER_REVIEW)
         due = None
         if remaining > 0:
-            start = self._effective_start(now, remaining, self._rules[rule_name].length)
+            start = self._effective_start(resumed_at, remaining, self._rules[rule_name].length)
             opened = await self._open_review(rule_name, start=start)
             due = opened.info.due_at
         await self.emit(
@@ -256,20 +280,22 @@ class ReverseTransferWorkflow(CaseWorkflow):
         )
 
     async def _on_review_extended(self, env: Envelope, p: rt.ReviewExtended) -> None:
+        """10 more working days after the current last day, granted on the extension's date."""
         data = self.s.data
         data["extended"] = True
+        data["extended_at"] = env.occurred_at.isoformat()
         data["budget"] = int(data["budget"]) + self._rules[R_EXTENSION].length
         due = None
         if self.s.state == UNDER_REVIEW:
             current = self.deadline(str(data["review_rule"]))
-            await self.close_deadline(str(data["review_rule"]), cancelled=True)
+            await self._stop_review_clock(str(data["review_rule"]), env.occurred_at)
             data["review_rule"] = R_EXTENSION
             # The extension's working days follow the current last day (due_at is 00:00 after it).
             if current is not None:
                 start = current.info.due_at - timedelta(days=1)
             else:
-                remaining = int(data["budget"]) - self._used_now()
-                start = self._effective_start(workflow.now(), remaining, self._rules[R_EXTENSION].length)
+                remaining = int(data["budget"]) - self._used_until(_day(env.occurred_at))
+                start = self._effective_start(env.occurred_at, remaining, self._rules[R_EXTENSION].length)
             opened = await self._open_review(R_EXTENSION, start=start)
             due = opened.info.due_at
         await self.emit(
@@ -296,14 +322,12 @@ class ReverseTransferWorkflow(CaseWorkflow):
             agency=p.agency,
             served_at=p.served_at.isoformat(),
         )
-        # 2 months from service; a service time later than the workflow's clock cannot start a
-        # period in the future, so the earlier of the two is used.
-        start = min(p.served_at, workflow.now())
+        # 2 months from service (the rule's anchor, ``served_at``); refusal() keeps service
+        # between the review's start and the event reporting it.
         justice = supervisor_of(p.agency, AgencyKind.JUSTICE)
         await self.open_deadline(
             R_REPLY,
             party=p.agency,
-            start=start,
             escalate_to=tuple(
                 a for a in (str(self.s.data["procuratorate"]), justice.id if justice else None) if a
             ),
@@ -351,29 +375,60 @@ class ReverseTransferWorkflow(CaseWorkflow):
 
     # ----- the review clock --------------------------------------------------------------------
 
-    async def _open_review(self, rule_name: str, *, start: datetime) -> DeadlineState:
+    async def _open_review(self, rule_name: str, *, start: datetime | None = None) -> DeadlineState:
+        """Open a review deadline: from the event's ``occurred_at``, or from ``start`` (a resumed
+        or extended clock, whose start the workflow derives from the event's date)."""
         procuratorate = str(self.s.data["procuratorate"])
         return await self.open_deadline(
             rule_name, party=procuratorate, escalate_to=(procuratorate,), start=start
         )
 
-    def _used_now(self) -> int:
-        """Working days of the review budget used before today (neither the start day nor today counts)."""
+    async def _stop_review_clock(self, rule_name: str, at: datetime) -> None:
+        """The review deadline stops counting at ``at`` (a pause, or its replacement by the extension).
+
+        A deadline still open is cancelled. One the timer already breached although the clock
+        stopped before its due date (the step was reported late) was never overdue: the breach
+        is withdrawn and the deadline cancelled. One that stopped after its due date stays
+        breached: the period had run out.
+        """
+        current = self.deadline(rule_name)
+        if current is None:
+            return
+        if current.info.status == DeadlineStatus.OPEN and at >= current.info.due_at:
+            # The period ran out before the clock stopped, though its timer has not fired yet.
+            await self._fall_due(current)
+        if current.info.status == DeadlineStatus.BREACHED:
+            if at < current.info.due_at:
+                current.info = current.info.model_copy(update={"status": DeadlineStatus.CANCELLED})
+                await self.emit(
+                    "deadline.cancelled",
+                    kind=EntryKind.DEADLINE,
+                    deadline=current.info,
+                    payload={"breach_withdrawn": True},
+                    at=at,
+                )
+            return
+        await self.close_deadline(rule_name, cancelled=True)
+
+    def _used_until(self, day: date) -> int:
+        """Working days of the review budget used before ``day`` (neither the day the clock
+        started nor ``day`` counts: a step on ``day`` stops or tests the clock at its start)."""
         data = self.s.data
         used = int(data.get("used_before", 0))
         since = data.get("running_since")
         if since:
-            first, yesterday = date.fromisoformat(since), _day(workflow.now()) - timedelta(days=1)
-            if yesterday > first:
-                used += dl.working_days_between(first, yesterday, self._calendar)
+            first, before = date.fromisoformat(since), day - timedelta(days=1)
+            if before > first:
+                used += dl.working_days_between(first, before, self._calendar)
         return used
 
-    def _clock_spent(self) -> bool:
-        return "budget" in self.s.data and self._used_now() >= int(self.s.data["budget"])
+    def _clock_spent(self, day: date) -> bool:
+        """Whether the review budget had run out by ``day``."""
+        return "budget" in self.s.data and self._used_until(day) >= int(self.s.data["budget"])
 
-    def _effective_start(self, now: datetime, remaining: int, length: int) -> datetime:
-        """The start from which ``length`` working days end ``remaining`` working days after ``now``."""
-        local = now.astimezone(dl.SHANGHAI)
+    def _effective_start(self, moment: datetime, remaining: int, length: int) -> datetime:
+        """The start from which ``length`` working days end ``remaining`` working days after ``moment``."""
+        local = moment.astimezone(dl.SHANGHAI)
         day = local.date()
         offset = length - remaining
         if offset < 0:
@@ -385,6 +440,30 @@ class ReverseTransferWorkflow(CaseWorkflow):
                     counted += 1
                 day -= timedelta(days=1)
         return datetime.combine(day, local.timetz())
+
+
+def _service_refusal(
+    served_at: datetime, reported_at: datetime, review_since: datetime | None
+) -> Refusal | None:
+    """The opinion is served between the start of the review and the event reporting its service:
+    a document cannot be served after the event that reports it, nor before its review began."""
+    if served_at > reported_at:
+        return Refusal(
+            "payload.served_at",
+            f"service ({_iso(served_at)}) cannot be later than the event reporting it "
+            f"(occurred_at {_iso(reported_at)})",
+        )
+    if review_since is not None and served_at < review_since:
+        return Refusal(
+            "payload.served_at",
+            f"service ({_iso(served_at)}) cannot precede the review it concludes "
+            f"(under review since {_iso(review_since)})",
+        )
+    return None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(dl.SHANGHAI).isoformat(timespec="minutes")
 
 
 def _day(moment: datetime) -> date:

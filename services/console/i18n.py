@@ -110,6 +110,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "status": ("状态", "Status"),
     "time": ("发生时间", "Happened"),
     "recorded_at": ("记录时间", "Recorded"),
+    "counts_from": ("起算", "from"),
     "met_late": ("逾期{late}完成", "done {late} late"),
     "late_days": ("{n}天", "{n} days"),
     "late_hours": ("{n}小时", "{n} hours"),

@@ -276,6 +276,9 @@ RECIPIENTS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
                                 "Due date recomputed with the official calendar; complete by {due_en}: {deadline_en}"),),
     "escalation.raised": (supervise(ESCALATION_TARGET, "请督促办理：{deadline_zh}（期限{due_zh}，已超期）",
                                     "Please supervise: {deadline_en} (due {due_en}, not met)"),),
+    # A breach recorded before a late-reported step proved it was done in time.
+    "escalation.withdrawn": (inform(ESCALATION_TARGET, "超期提请撤回：{deadline_zh}已按时完成（迟报）",
+                                    "Escalation withdrawn: {deadline_en} was done in time (reported late)"),),
     "case.closed": (inform(PARTIES),),
 
     # ----- 1. case_transfer (国务院令第310号) -----
@@ -378,6 +381,9 @@ RECIPIENTS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
     "jurisdiction_dispute.agreement_reached": (),  # case.closed tells every party
     "jurisdiction_dispute.coordination_requested": (inform(PARTIES, "已提请协调", "Coordination was requested"),),
     "jurisdiction_dispute.coordination_accepted": (inform(PARTIES, "协调机构已受理", "The coordinator accepted the request"),),
+    # The office's acceptance deadline.set asks it to decide.
+    "jurisdiction_dispute.taken_into_coordination": (inform(PARTIES, "协商期满未达成一致，已转入协调",
+                                                            "Negotiation lapsed without agreement; the dispute went to coordination"),),
     "jurisdiction_dispute.coordination_rejected": (),  # case.closed tells every party, with the state
     "jurisdiction_dispute.claimed": (inform(PARTIES),),
     "jurisdiction_dispute.unclaimed": (coordinate(COORDINATOR, "争议已退回，待协调人认领",
@@ -426,8 +432,9 @@ RECIPIENTS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
                                           "Sign for the forwarded clue"),
                                       inform(REFERRER)),
     "discipline_referral.disposed": (inform(REFERRER),),
-    "discipline_referral.reminder_sent": (act(payload_agencies("target"), "请反馈问题线索处置情况（提醒，不决定结果）",
-                                              "Please report how the clue was disposed of (a reminder, not an outcome)"),),
+    # The deadline.reminder of the same period (a reminder, never a breach) already asks the
+    # commission; this step records the count on the timeline, so nobody is told twice.
+    "discipline_referral.reminder_sent": (),
     "discipline_referral.outcome_received": (
         act(REFERRER, "已收到处置结果，请落实整改并报告整改情况", "Outcome received; rectify and report",
             when=_payload_true("rectification_required")),

@@ -29,7 +29,8 @@ async def test_provisional_deadline_is_recomputed_when_the_year_is_loaded(
     case_id = new_case_id()
     async with run_worker(env.client, task_queue) as published:
         handle = await start_case(env.client, task_queue, "CaseTransfer", "case_transfer", case_id)
-        await send(handle, event("case_transfer", "crime_suspected", case_id=case_id))
+        for name in ("crime_suspected", "team_formed", "transfer_report_submitted"):
+            await send(handle, event("case_transfer", name, case_id=case_id))
         first = published.of_type("deadline.set", case_id)[0].deadline
         assert first is not None
         if first.due_at.year < 2027:

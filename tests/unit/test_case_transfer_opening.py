@@ -19,7 +19,9 @@ from tests.workflow_harness import run_worker, send, start_case
 pytestmark = pytest.mark.timeout(60)
 
 
-async def test_crime_suspected_opens_case_and_sets_head_deadline(time_skipping_env, task_queue) -> None:  # noqa: ANN001
+async def test_crime_suspected_opens_case_and_the_report_sets_head_deadline(
+    time_skipping_env, task_queue
+) -> None:  # noqa: ANN001
     client = time_skipping_env.client
     case_id = new_case_id()
     async with run_worker(client, task_queue) as published:
@@ -27,14 +29,8 @@ async def test_crime_suspected_opens_case_and_sets_head_deadline(time_skipping_e
         data = event("case_transfer", "crime_suspected", case_id=case_id)
         result = await send(handle, data)
         assert result.accepted and not result.duplicate and result.state == "opened"
-        assert published.types(case_id) == [
-            "case_transfer.crime_suspected",
-            "case_transfer.opened",
-            "deadline.set",
-        ]
-        deadline = published.of_type("deadline.set", case_id)[0].deadline
-        assert deadline is not None and deadline.rule == "case_transfer.head_decision"
-        assert deadline.party == "rz-scjgj" and deadline.escalate_to == ("rz-sfj",)
+        # The head's clock waits for the team's report (art. 5).
+        assert published.types(case_id) == ["case_transfer.crime_suspected", "case_transfer.opened"]
 
         again = await send(handle, data)  # Temporal answers a repeated Update id from its record
         assert not again.duplicate and again.state == "opened"
@@ -42,6 +38,11 @@ async def test_crime_suspected_opens_case_and_sets_head_deadline(time_skipping_e
         assert later.duplicate
         assert published.types(case_id).count("case_transfer.opened") == 1
 
+        for name in ("team_formed", "transfer_report_submitted"):
+            await send(handle, event("case_transfer", name, case_id=case_id))
+        deadline = published.of_type("deadline.set", case_id)[0].deadline
+        assert deadline is not None and deadline.rule == "case_transfer.head_decision"
+        assert deadline.party == "rz-scjgj" and deadline.escalate_to == ("rz-sfj",)
         await time_skipping_env.sleep(timedelta(days=10))
         types = published.types(case_id)
         assert "deadline.warning" in types and "deadline.breached" in types
@@ -145,10 +146,9 @@ async def test_a_second_event_in_the_runs_first_workflow_task_waits_for_the_open
         history = await client.get_workflow_handle(f"case_transfer/{case_id}").fetch_history()
     assert result.outcome is Outcome.ACCEPTED, result.rejection
     assert result.state == "team_formed"
-    assert published.types(case_id)[:4] == [
+    assert published.types(case_id)[:3] == [
         "case_transfer.crime_suspected",
         "case_transfer.opened",
-        "deadline.set",
         "case_transfer.team_formed",
     ]
     kinds = [e.WhichOneof("attributes") for e in history.events]
@@ -184,11 +184,7 @@ async def test_a_case_asks_for_its_patches_only_when_started_before_revision_1(
         for e in history.events
         if e.HasField("marker_recorded_event_attributes")
     ]
-    assert published.types(case_id) == [
-        "case_transfer.crime_suspected",
-        "case_transfer.opened",
-        "deadline.set",
-    ]
+    assert published.types(case_id) == ["case_transfer.crime_suspected", "case_transfer.opened"]
     assert "activity_task_scheduled_event_attributes" not in kinds  # one local activity published them
     assert markers.count("core_local_activity") == 1
     if revision >= 1:
@@ -204,21 +200,24 @@ async def test_a_case_opened_by_its_start_input_warns_once(
     task_queue,  # noqa: ANN001
     revision: int,
 ) -> None:
-    """Intake's path: the opening event in the start input sets the head-decision deadline.
-    Today's cases watch it once: one timer, one warning, one breach, one escalation. Cases
-    started at revision 1 keep their two watchers (their histories must replay) but warn once:
-    the second warning went out twice before the patch."""
+    """Intake's path: the opening event in the start input sets a deadline (a reverse transfer's
+    non-prosecution decision starts the 3-working-day internal handover). Today's cases watch it
+    once: one timer, one warning, one breach, one escalation. Cases started at revision 1 keep
+    their two watchers (their histories must replay) but warn once: the second warning went out
+    twice before the patch."""
     from contracts.envelope import Envelope
     from contracts.workflow_io import CaseStart
 
     client = time_skipping_env.client
     case_id = new_case_id()
-    opening = Envelope.model_validate_json(body(event("case_transfer", "crime_suspected", case_id=case_id)))
+    opening = Envelope.model_validate_json(
+        body(event("reverse_transfer", "non_prosecution_decided", case_id=case_id))
+    )
     async with run_worker(client, task_queue) as published:
         handle = await client.start_workflow(
-            "CaseTransfer",
-            CaseStart(process="case_transfer", case_id=case_id, revision=revision, opening=opening),
-            id=f"case_transfer/{case_id}",
+            "ReverseTransfer",
+            CaseStart(process="reverse_transfer", case_id=case_id, revision=revision, opening=opening),
+            id=f"reverse_transfer/{case_id}",
             task_queue=task_queue,
         )
         await eventually(lambda: "deadline.set" in published.types(case_id))
@@ -235,7 +234,7 @@ async def test_a_case_opened_by_its_start_input_warns_once(
             await eventually(lambda: "escalation.raised" in published.types(case_id))
         history = await handle.fetch_history()
     types = published.types(case_id)
-    assert types[:3] == ["case_transfer.crime_suspected", "case_transfer.opened", "deadline.set"]
+    assert types[0] == "reverse_transfer.non_prosecution_decided" and "deadline.set" in types[:3]
     assert types.count("deadline.warning") == 1, types
     if revision >= 2:
         assert types.count("deadline.breached") == 1, types
