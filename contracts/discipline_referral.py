@@ -16,13 +16,13 @@ them before a workflow sees them. Rejection messages never echo the content.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Self
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
-from contracts.agencies import AgencyKind, AgencyLevel, get_agency
+from contracts.agencies import Agency, AgencyKind, AgencyLevel, get_agency, supervisor_of
 from contracts.common import Attachment, DomainEventSpec, EventSpec, Payload
 from contracts.envelope import AGENCY_ID_PATTERN, CASE_ID_PATTERN
 
@@ -94,6 +94,26 @@ class ManagingLevel(StrEnum):
     DISTRICT = "district"  # 区县管干部 → 区县纪委监委
 
 
+def managing_commission(official_agency: str, level: ManagingLevel) -> Agency | None:
+    """The commission that handles a clue about an official of ``official_agency`` managed at
+    ``level`` (干部管理权限), or None when no registered commission fits.
+
+    The cadre-management level, not the referrer, decides the tier: a city bureau reviewing a
+    district's case files refers a district-managed official to that district's commission, and
+    a district-level official managed by the city (a district head) goes to the city commission.
+    A district-managed official goes to the commission over their agency's territory; where that
+    territory has no commission of its own (a functional zone), the city's handles it, as
+    :func:`contracts.agencies.supervisor_of` falls back. Only agencies inside a district can
+    employ a district-managed official.
+    """
+    if level is ManagingLevel.CITY:
+        return supervisor_of("rz-gov", AgencyKind.DISCIPLINE)
+    agency = get_agency(official_agency)
+    if agency is None or agency.district is None:
+        return None
+    return supervisor_of(official_agency, AgencyKind.DISCIPLINE)
+
+
 class Official(Payload):
     """The public official the clue is about (content: never on the bus)."""
 
@@ -115,6 +135,10 @@ class ClueIdentified(Payload):
 
     Sent by the body that will refer it; its head approves. A justice bureau confirming a
     proposal (a process-1 escalation or a hotline complaint) names the ``proposal_id``.
+
+    The first of ``officials`` is the one the clue is principally about (主要被反映人): their
+    ``managing_level`` and agency decide the commission the clue must be referred to
+    (:func:`managing_commission`).
     """
 
     source: ClueSource
@@ -125,9 +149,27 @@ class ClueIdentified(Payload):
     related_case_id: str | None = Field(default=None, pattern=CASE_ID_PATTERN, description="关联案件编号")
     clue_no: str = Field(min_length=1, max_length=80, description="线索登记编号")
     officials: list[Official] = Field(min_length=1, max_length=20)
+    managing_level: ManagingLevel = Field(
+        description="主要被反映人（officials 第一人）的干部管理权限：决定接收线索的纪委监委层级"
+    )
     misconduct: MisconductKind
     allegation: str = Field(min_length=1, max_length=8000, description="问题线索内容")
     evidence: list[Attachment] = Field(default_factory=list, description="证据材料（引用）")
+
+    @field_validator("managing_level")
+    @classmethod
+    def _a_commission_fits(cls, value: ManagingLevel, info: ValidationInfo) -> ManagingLevel:
+        """A district-managed official works inside a district; the message names levels, not
+        the official (content is never echoed)."""
+        officials = info.data.get("officials")
+        if not officials:
+            return value  # officials failed validation; pydantic reports that field
+        if managing_commission(officials[0].agency, value) is None:
+            raise ValueError(
+                f"no {value.value}-level discipline commission covers the agency of the first "
+                "official; a district-managed official belongs to a district or township agency"
+            )
+        return value
 
     @model_validator(mode="after")
     def _proposal_needed(self) -> Self:
@@ -166,10 +208,17 @@ class ReferralDeclined(Payload):
 
 
 class Referred(Payload):
-    """The clue goes to the commission of the level that manages the official (step 3)."""
+    """The clue goes to the commission of the level that manages the official (step 3).
+
+    The clue already says how the official is managed; ``managing_level`` may repeat it and
+    must then agree. Which commission exactly is checked by the workflow, which knows the
+    clue's official (:func:`managing_commission`).
+    """
 
     commission: str = Field(pattern=AGENCY_ID_PATTERN, description="接收线索的纪委监委")
-    managing_level: ManagingLevel
+    managing_level: ManagingLevel | None = Field(
+        default=None, description="干部管理权限（可省略；填写时须与发现线索时一致）"
+    )
     referral_letter_no: str = Field(min_length=1, max_length=80, description="问题线索移送函文号")
     attachments: list[Attachment] = Field(min_length=1, description="移送材料（引用）")
 
@@ -180,14 +229,15 @@ class Referred(Payload):
 
     @model_validator(mode="after")
     def _level(self) -> Self:
-        """The managing level decides the commission's tier (干部管理权限)."""
+        """A city-managed official never goes to a district commission. A district-managed one
+        usually goes to a district commission, but to the city's where their territory has
+        none (a functional zone), so that direction is left to the workflow."""
         agency = get_agency(self.commission)
         assert agency is not None  # checked by the field validator
-        expected = AgencyLevel.CITY if self.managing_level is ManagingLevel.CITY else AgencyLevel.DISTRICT
-        if agency.level is not expected:
+        if self.managing_level is ManagingLevel.CITY and agency.level is not AgencyLevel.CITY:
             raise ValueError(
                 f"commission: {self.commission!r} is a {agency.level.value}-level commission; "
-                f"an official managed at {self.managing_level.value} level goes to a {expected.value}-level one"
+                "an official managed at city level goes to the city commission"
             )
         return self
 
@@ -242,15 +292,29 @@ class DispositionDecided(Payload):
     disposition: Disposition
     decision_no: str | None = Field(default=None, max_length=80)
     inquiry_on: AwareDatetime | None = Field(
-        default=None, description="谈话或函询回复的时间（谈话函询30日内办结自此起算）"
+        default=None,
+        validate_default=True,
+        description="谈话或函询回复的时间（谈话函询必填；30日内办结自此起算，可早于本事件）",
     )
     remarks: str = Field(min_length=1, max_length=8000, description="处置意见（内部）")
 
-    @model_validator(mode="after")
-    def _inquiry_only(self) -> Self:
-        if self.inquiry_on is not None and self.disposition is not Disposition.TALK_OR_LETTER_INQUIRY:
-            raise ValueError("inquiry_on: only for a talk_or_letter_inquiry disposition")
-        return self
+    @field_validator("inquiry_on")
+    @classmethod
+    def _inquiry_only(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        """An inquiry's 30 days run from the talk or the reply, so an inquiry without that date
+        would have no legal start; no other disposition has one. A field validator (run on the
+        default too) so the refusal names ``payload.inquiry_on``."""
+        disposition = info.data.get("disposition")
+        if disposition is None:
+            return value  # disposition failed validation; pydantic reports that field
+        if disposition is Disposition.TALK_OR_LETTER_INQUIRY and value is None:
+            raise ValueError(
+                "required when disposition is talk_or_letter_inquiry (the date of the talk or "
+                "of the written reply, from which the 30 days run)"
+            )
+        if disposition is not Disposition.TALK_OR_LETTER_INQUIRY and value is not None:
+            raise ValueError("only for a talk_or_letter_inquiry disposition")
+        return value
 
 
 class OutcomeReported(Payload):

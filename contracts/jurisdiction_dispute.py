@@ -30,6 +30,9 @@ PARTY_KINDS: frozenset[AgencyKind] = frozenset(
     {AgencyKind.ADMINISTRATIVE, AgencyKind.TOWNSHIP, AgencyKind.POLICE}
 )
 COORDINATOR_KINDS: frozenset[AgencyKind] = frozenset({AgencyKind.JUSTICE, AgencyKind.GOVERNMENT})
+# Agencies the common superior may designate although they are not parties (art. 25 lets it
+# designate directly): those that impose administrative penalties, departments and townships.
+DESIGNABLE_KINDS: frozenset[AgencyKind] = frozenset({AgencyKind.ADMINISTRATIVE, AgencyKind.TOWNSHIP})
 
 
 class State(StrEnum):
@@ -259,6 +262,11 @@ DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
     DomainEventSpec(
         "jurisdiction_dispute.opened", "管辖争议立项，进入协商", "Dispute opened, negotiation started"
     ),
+    DomainEventSpec(
+        "jurisdiction_dispute.taken_into_coordination",
+        "协商期满未达成一致，转入协调",
+        "Negotiation lapsed without agreement; the dispute goes to coordination",
+    ),
     DomainEventSpec("jurisdiction_dispute.claimed", "协调人认领", "Claimed by a coordinator"),
     DomainEventSpec("jurisdiction_dispute.unclaimed", "协调人退回认领", "Released by the coordinator"),
     DomainEventSpec(
@@ -325,7 +333,11 @@ class ExtendInput(CoordinatorInput):
 
 
 class DesignateInput(CoordinatorInput):
-    """Designate the competent agency (指定管辖), with written reasons."""
+    """Designate the competent agency (指定管辖), with written reasons.
+
+    A party, unless the common superior government designates: it may name another
+    administrative enforcement agency or township (art. 25), which then joins the dispute.
+    """
 
     agency: str = Field(pattern=r"^[a-z0-9-]{2,40}$", description="被指定的机关")
     reason: str = Field(default="", max_length=4000)

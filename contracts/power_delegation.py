@@ -9,9 +9,12 @@ A delegation is one case (``case_id`` is the delegation's business key, its 文�
 ``document_no``). Power items are identified by their catalogue code; each names the department
 it came from, because a revoked item goes back there together with its open cases.
 
-The agency checks (a township is a township, an original department is an enforcement agency)
-live in the models, so intake refuses a wrong id with the field that holds it, before any
-workflow sees the event.
+The agency checks that need no other field (a township is a township, an original department
+is a county-level enforcement department: art. 24 delegates "县级人民政府部门的行政处罚权") live in
+the models, so intake refuses a wrong id with the field that holds it, before any workflow sees
+the event. The checks that relate two agencies (the granting government's territory contains
+the township, the department belongs to the township's own county) are the workflow's: intake
+answers them with the same field names through the workflow's refusal.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from contracts.agencies import AgencyKind, agencies
+from contracts.agencies import AgencyKind, AgencyLevel, agencies
 from contracts.common import Attachment, DomainEventSpec, EventSpec, Payload
 from contracts.envelope import AGENCY_ID_PATTERN
 
@@ -51,8 +54,22 @@ def _department(agency_id: str) -> str:
     return _agency_of_kind(agency_id, AgencyKind.ADMINISTRATIVE)
 
 
+def _county_department(agency_id: str) -> str:
+    """Art. 24 delegates the powers of county-level government departments only: a city
+    department's power is not the county's to hand to a township."""
+    _department(agency_id)
+    agency = agencies()[agency_id]
+    if agency.level is not AgencyLevel.DISTRICT:
+        raise ValueError(
+            f"{agency_id!r} is a {agency.level.value}-level department; only powers of "
+            "county-level (district) departments are delegated to townships (《行政处罚法》第24条)"
+        )
+    return agency_id
+
+
 TownshipId = Annotated[str, Field(pattern=AGENCY_ID_PATTERN), AfterValidator(_township)]
 DepartmentId = Annotated[str, Field(pattern=AGENCY_ID_PATTERN), AfterValidator(_department)]
+CountyDepartmentId = Annotated[str, Field(pattern=AGENCY_ID_PATTERN), AfterValidator(_county_department)]
 CatalogueCode = Annotated[
     str, Field(pattern=CATALOGUE_CODE_PATTERN, description="赋权事项目录编码", examples=["ZH-0107"])
 ]
@@ -112,12 +129,16 @@ class PowerItem(Payload):
     code: CatalogueCode
     name_zh: str = Field(min_length=1, max_length=200, examples=["对在城市道路上擅自摆摊设点的行政处罚"])
     name_en: str | None = Field(default=None, max_length=300)
-    original_department: DepartmentId = Field(description="原行使部门 (agency id)", examples=["rz-dg-zhzfj"])
+    original_department: CountyDepartmentId = Field(
+        description="原行使部门：乡镇所在县（区）的执法部门 (agency id)", examples=["rz-dg-zhzfj"]
+    )
     scope: str | None = Field(default=None, max_length=1000, description="实施范围（如有限定）")
 
 
 class DelegationGranted(Payload):
-    """The county (district) government delegates a list of items to a township (step 1)."""
+    """The county (district) government, or the city government, delegates a list of items to a
+    township (step 1). The items take effect on ``effective_date``, whenever the township's
+    acceptance is reported, and the yearly review counts from it."""
 
     document_no: DocumentNo = Field(examples=["东政发〔2026〕12号"])
     township: TownshipId = Field(examples=["rz-dg-shijiu"])
@@ -196,7 +217,8 @@ class ItemDecision(BaseModel):
 
 
 class ReviewDecided(Payload):
-    """The review's item-by-item decision, from the government's system (step 5)."""
+    """The review's item-by-item decision (step 5), from the system of the justice bureau or
+    the reform office of the granting government's level, who run the review."""
 
     document_no: DocumentNo
     decisions: list[ItemDecision] = Field(min_length=1, max_length=MAX_ITEMS)
@@ -243,7 +265,9 @@ class ReviewDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     decision_id: str = Field(min_length=1, max_length=64)
-    reviewer: str = Field(pattern=AGENCY_ID_PATTERN, description="司法局或人民政府的机构编号")
+    reviewer: str = Field(
+        pattern=AGENCY_ID_PATTERN, description="作出赋权的政府同级司法局或机构编制委员会办公室的机构编号"
+    )
     document_no: DocumentNo
     decisions: tuple[ItemDecision, ...] = Field(min_length=1, max_length=MAX_ITEMS)
 
@@ -339,7 +363,7 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
         type="power_delegation.review_decided",
         payload=ReviewDecided,
-        senders=frozenset({AgencyKind.GOVERNMENT, AgencyKind.JUSTICE}),
+        senders=frozenset({AgencyKind.JUSTICE, AgencyKind.REFORM_OFFICE}),
         label_zh="作出评估决定",
         label_en="Review decided",
     ),

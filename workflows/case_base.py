@@ -539,7 +539,8 @@ class CaseWorkflow:
             party=party,
             starts_at=starts_at,
             due_at=due.due_at,
-            warn_at=due.warn_at,
+            # A reminder is the warning itself; nothing is "about to be breached".
+            warn_at=None if rule.nature is dl.Nature.REMINDER else due.warn_at,
             counting=str(rule.counting),
             length=rule.length,
             provisional=due.provisional,

@@ -233,7 +233,7 @@ _DEFAULT_RULES: tuple[Rule, ...] = (
        "公安机关将案件移回行政执法机关", "Police return the case to the agency", True),
     # 2. Jurisdiction dispute coordination: no national limits, all settings.
     _r("jurisdiction_dispute.negotiation", _DISPUTE, 5, _WD,
-       "争议各方协商", "Parties negotiate", True),
+       "争议各方协商", "Parties negotiate", True, nature=_WINDOW),
     _r("jurisdiction_dispute.coordination_acceptance", _DISPUTE, 3, _WD,
        "协调机构决定是否受理", "Coordinator accepts or rejects the request", True),
     _r("jurisdiction_dispute.opinion", _DISPUTE, 7, _WD,

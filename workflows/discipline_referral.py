@@ -3,24 +3,33 @@
 Steps: a clue is identified (by the body that will refer it, by the justice bureau confirming a
 process-1 escalation or a 12345 complaint), the referring body's head approves or declines it
 (5 working days, a setting), it is referred to the commission of the level that manages the
-official, the commission receives it and either keeps it, forwards it to the competent commission
+official (the clue's ``managing_level`` over the principal official's agency, whoever refers it),
+the commission receives it and either keeps it, forwards it to the competent commission
 (5 working days, 条例 art. 171) or returns it; it disposes of it in one of four ways (谈话函询 closes
-within 30 days of the talk or reply); it reports the outcome; the referrer rectifies.
+within 30 days of the talk or reply, the date the disposition carries); it reports the outcome;
+the referrer rectifies. Every period counts from when its step happened (the events'
+``occurred_at``, the talk's ``inquiry_on``), however late the agencies report it.
 
 Confidentiality: every payload this workflow receives carries the clue's content, and none of it
 goes on ``lawlink.out``. :meth:`received_payload` publishes only the fields
 ``contracts.discipline_referral.PUBLIC_FIELDS`` lists (ids, kinds, dates); step events carry
 ids and states; refusal reasons name states and agency ids, never content; ``self.s.data`` (the
-``status`` query) holds ids only. The commission's disposition is a state (its kind), never its
-remarks.
+``status`` query) holds ids and levels only: the commission the clue must go to is worked out
+from the official when the clue is identified and kept as an id, never the official's agency;
+it reaches the bus only when the clue is referred there (``sent``). The commission's
+disposition is a state (its kind), never its remarks.
 
-The 30-day disposition expectation is a reminder, never an outcome: when it falls due the
-commission is reminded (``discipline_referral.reminder_sent``) and a new period starts, up to
-:data:`MAX_REMINDERS` times, while the workflow keeps waiting for the real disposition.
+The 30-day disposition expectation is a reminder, never an outcome (``Nature.REMINDER``): when
+it falls due the core publishes ``deadline.reminder``, the workflow records the reminder
+(``discipline_referral.reminder_sent``, a request, never a breach or an escalation) and a new
+period starts from that due date, up to :data:`MAX_REMINDERS` times per commission, while the
+workflow keeps waiting for the real disposition. The reminded periods stay on record and are met
+when the disposition comes.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -29,11 +38,13 @@ with workflow.unsafe.imports_passed_through():
     from contracts import discipline_referral as c
     from contracts.agencies import AgencyKind, AgencyLevel, get_agency, supervisor_of
     from contracts.common import Payload
+    from contracts.deadline_models import DeadlineStatus
     from contracts.domain import EntryKind
     from contracts.envelope import Envelope
     from contracts.hotline import ComplaintReceived
     from contracts.workflow_io import CaseStart, CaseStatus
 
+from workflows import deadlines as dl
 from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
 
 P = "discipline_referral."
@@ -44,7 +55,8 @@ EXPECTATION = P + "disposition_expectation"
 
 MAX_REMINDERS = 6
 """Reminders sent to a silent commission before the workflow just waits (and the overdue list
-shows it): six 30-day periods is half a year of reminders."""
+shows it): six 30-day periods is half a year of reminders. Counted per commission: one the clue
+is forwarded to gets its own series."""
 
 # States.
 NEW = "new"
@@ -170,12 +182,10 @@ class DisciplineReferralWorkflow(CaseWorkflow):
                     )
         if env.type == P + "referred":
             assert isinstance(payload, c.Referred)
-            allowed_commissions = self._commissions_for(sender)
-            if payload.commission not in allowed_commissions:
-                return Refusal(
-                    "payload.commission",
-                    f"{payload.commission} does not supervise {sender}; refer to one of {', '.join(allowed_commissions)}",
-                )
+            return self._referral_refusal(payload)
+        if env.type == P + "disposition_decided":
+            assert isinstance(payload, c.DispositionDecided)
+            return self._inquiry_date_refusal(env, payload)
         if env.type == P + "referral_forwarded":
             assert isinstance(payload, c.ReferralForwarded)
             if payload.forwarded_to in data.get("commissions", []):
@@ -187,6 +197,12 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         sender = get_agency(env.source_agency)
         if sender is None:  # intake refuses unknown senders; this guards direct callers
             return Refusal("source_agency", f"unknown agency {env.source_agency!r}")
+        if c.managing_commission(payload.officials[0].agency, payload.managing_level) is None:
+            # The contract checks this too; the registry could have changed since intake.
+            return Refusal(
+                "payload.managing_level",
+                f"no {payload.managing_level.value}-level commission covers the first official's agency",
+            )
         if payload.source is c.ClueSource.CASE_TRANSFER_ESCALATION and sender.kind is not AgencyKind.JUSTICE:
             return Refusal("source_agency", "only a justice bureau confirms a case-transfer escalation")
         if self.s.state == PROPOSED:
@@ -205,17 +221,48 @@ class DisciplineReferralWorkflow(CaseWorkflow):
                 )
         return None
 
-    @staticmethod
-    def _commissions_for(referrer: str) -> tuple[str, ...]:
-        """The commissions a referrer may send to: its own territory's and the city's."""
-        found: list[str] = []
-        for agency in (
-            supervisor_of(referrer, AgencyKind.DISCIPLINE),
-            supervisor_of("rz-gov", AgencyKind.DISCIPLINE),
-        ):
-            if agency is not None and agency.id not in found:
-                found.append(agency.id)
-        return tuple(found)
+    def _referral_refusal(self, payload: c.Referred) -> Refusal | None:
+        """The clue goes to the commission that manages its official, whoever refers it.
+
+        The reasons name levels and commission ids (both go on the bus with the referral), never
+        the official or their agency.
+        """
+        level = self.s.data.get("managing_level")
+        expected = self.s.data.get("managing_commission")
+        if payload.managing_level is not None and payload.managing_level.value != level:
+            return Refusal(
+                "payload.managing_level",
+                f"the clue was identified for an official managed at {level} level, "
+                f"not {payload.managing_level.value}",
+            )
+        if payload.commission != expected:
+            return Refusal(
+                "payload.commission",
+                f"an official managed at {level} level goes to commission {expected}, "
+                f"not {payload.commission}",
+            )
+        return None
+
+    def _inquiry_date_refusal(self, env: Envelope, payload: c.DispositionDecided) -> Refusal | None:
+        """The talk or reply the 30 days run from happened while the commission held the clue
+        and before the disposition reporting it."""
+        talk = payload.inquiry_on
+        if talk is None:
+            return None
+        if talk > env.occurred_at:
+            return Refusal(
+                "payload.inquiry_on",
+                f"the talk or reply is dated {_iso(talk)}, after the disposition reporting it "
+                f"({_iso(env.occurred_at)})",
+            )
+        since = self.s.state_at
+        if since is not None and talk < since:
+            return Refusal(
+                "payload.inquiry_on",
+                f"the talk or reply is dated {_iso(talk)}, before the commission held the clue "
+                f"(state {self.s.state} since {_iso(since)})",
+            )
+        return None
 
     # ----- the state machine -------------------------------------------------------------
 
@@ -246,16 +293,20 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         """Open the referral and start the head's approval deadline."""
         assert isinstance(payload, c.ClueIdentified)
         referrer = env.source_agency
+        commission = c.managing_commission(payload.officials[0].agency, payload.managing_level)
+        assert commission is not None  # refused otherwise
         self.s.data.update(
             {
                 "referring_agency": referrer,
+                # The official's agency is content; the commission it leads to is an id.
+                "managing_level": payload.managing_level.value,
+                "managing_commission": commission.id,
                 "source": payload.source.value,
                 "proposal_id": payload.proposal_id or self.s.data.get("proposal_id"),
                 "related_process": payload.related_process
                 or ("case_transfer" if payload.source is c.ClueSource.CASE_TRANSFER_ESCALATION else None),
                 "related_case_id": payload.related_case_id,
                 "commissions": [],
-                "reminders": 0,
             }
         )
         self.add_parties(referrer)
@@ -308,7 +359,7 @@ class DisciplineReferralWorkflow(CaseWorkflow):
             P + "sent",
             actor=env.source_agency,
             causation_id=str(env.event_id),
-            payload={"commission": payload.commission},
+            payload={"commission": payload.commission, "managing_level": self.s.data["managing_level"]},
         )
         await self._expect_disposition()
 
@@ -364,8 +415,9 @@ class DisciplineReferralWorkflow(CaseWorkflow):
             payload={"disposition": payload.disposition.value},
         )
         if payload.disposition is c.Disposition.TALK_OR_LETTER_INQUIRY:
-            # From the talk or reply when the commission names it, else from when the decision reached us.
-            await self.open_deadline(INQUIRY_CLOSE, party=commission, start=payload.inquiry_on)
+            # The rule's anchor is the payload's inquiry_on (required for an inquiry): the 30 days
+            # run from the talk or reply, which may be days before the disposition was reported.
+            await self.open_deadline(INQUIRY_CLOSE, party=commission)
 
     async def _on_outcome_reported(self, env: Envelope, payload: Payload) -> None:
         """The outcome reaches the referrer; it rectifies, or the referral concludes."""
@@ -393,39 +445,63 @@ class DisciplineReferralWorkflow(CaseWorkflow):
     async def _hand_to(self, commission: str) -> None:
         self.s.data["commission"] = commission
         self.s.data.setdefault("commissions", []).append(commission)
+        self.s.data["reminders"] = 0
         self.add_parties(commission)
 
-    async def _expect_disposition(self) -> None:
-        """Start a 30-day expectation period for the commission holding the clue."""
+    async def _expect_disposition(self, start: datetime | None = None) -> None:
+        """Start a 30-day expectation period for the commission holding the clue: from the
+        referral or forward being taken, or from ``start``, the due date of the period whose
+        reminder it follows (a date the workflow holds, whenever the timer or a late report
+        makes it fall due)."""
         key = f"{self.s.data['commission']}#{self.s.data.get('reminders', 0)}"
         self.s.data["expect_key"] = key
-        await self.open_deadline(EXPECTATION, party=self.s.data["commission"], key=key)
+        await self.open_deadline(EXPECTATION, party=self.s.data["commission"], key=key, start=start)
+
+    def _live_expectations(self) -> list[DeadlineState]:
+        """The expectation periods of the commission holding the clue not yet settled: the open
+        one and those already reminded."""
+        return [
+            d
+            for d in self.s.deadlines.values()
+            if d.info.rule == EXPECTATION
+            and d.info.party == self.s.data.get("commission")
+            and d.info.status in (DeadlineStatus.OPEN, DeadlineStatus.REMINDED)
+        ]
 
     async def _close_expectation(self) -> None:
-        key = self.s.data.pop("expect_key", None)
-        if key is not None:
-            await self.close_deadline(EXPECTATION, key=key)
+        """The disposition came: every period it was expected in is met (a reminder is never
+        late). A period that began after the disposition happened exists only because it was
+        reported late, and is cancelled."""
+        self.s.data.pop("expect_key", None)
+        when = self.step_time()
+        for d in self._live_expectations():
+            await self.close_deadline(EXPECTATION, key=d.key, cancelled=d.info.starts_at > when)
 
     async def _cancel_expectation(self) -> None:
-        key = self.s.data.pop("expect_key", None)
-        if key is not None:
-            await self.close_deadline(EXPECTATION, key=key, cancelled=True)
+        self.s.data.pop("expect_key", None)
+        for d in self._live_expectations():
+            await self.close_deadline(EXPECTATION, key=d.key, cancelled=True)
 
-    async def on_breach(self, deadline: DeadlineState) -> None:
-        """A silent commission is reminded and a new period starts; nothing is decided."""
+    async def on_reminder(self, deadline: DeadlineState) -> None:
+        """A silent commission is reminded and a new period starts; nothing is decided, nobody
+        is escalated, and the reminded period stays on record until the disposition comes."""
         if deadline.info.rule != EXPECTATION or deadline.key != self.s.data.get("expect_key"):
             return
         reminders = int(self.s.data.get("reminders", 0)) + 1
         self.s.data["reminders"] = reminders
-        commission = self.s.data["commission"]
+        # Dated at the period's due date, like the deadline.reminder it follows, even when a
+        # late report makes it fall due long after.
         await self.emit(
             P + "reminder_sent",
             kind=EntryKind.REQUEST,
             deadline=deadline.info,
-            payload={"target": commission, "reminder": reminders},
+            payload={"target": self.s.data["commission"], "reminder": reminders},
+            at=deadline.info.due_at,
         )
-        # The breached period stays on record; the next one starts now.
-        await self.close_deadline(EXPECTATION, key=deadline.key, cancelled=True)
         self.s.data.pop("expect_key", None)
         if reminders < MAX_REMINDERS:
-            await self._expect_disposition()
+            await self._expect_disposition(start=deadline.info.due_at)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(dl.SHANGHAI).isoformat(timespec="minutes")

@@ -10,8 +10,33 @@ trace in the history; an accepted one emits a domain event with the coordinator 
 
 Time limits (all settings, no national numbers exist): negotiation 5 working days, acceptance 3,
 opinions 7, designation 15 from acceptance with one extension of up to 10, acknowledgement 2.
-A breach warns and escalates (negotiation → the coordinating office; the office's own limits →
-its government) and never decides the dispute.
+Each counts from when its step happened: an agency's step from the event's ``occurred_at`` (an
+event reported late does not buy time, and a period that ran out before it was reported falls
+due at once, dated at its true due date); a coordinator's step from when its Update runs, which
+is when the decision is taken. A breach warns and escalates (the parties' and the designated
+agency's limits → the coordinating office; the office's own limits → its government) and never
+decides the dispute.
+
+Negotiation is a window, not a duty: the parties may agree, and failing to agree is nobody's
+wrongdoing, so its lapse escalates no one. What follows the lapse is fixed by art. 25 itself
+(协商不成的，报请共同的上一级行政机关指定管辖): a dispute the parties did not settle goes to
+designation, it does not wait for one of them to ask. So when the window lapses the workflow
+moves the dispute into coordination on its own (``taken_into_coordination``, state
+``coordination_requested``) and the office's acceptance duty starts, running on from the
+negotiation's last day and escalated to the government if the office does not decide. This is
+automatic for both kinds, not an action the office may or may not take: in a negative dispute
+nobody will ever ask (every party declines the case, and the case would lie unattended), and in
+a positive one two agencies go on pursuing the same conduct (a risk of two penalties for one
+act, art. 29) while nobody asks. The office keeps its judgement: it may still reject the
+request with reasons. Until it accepts, the parties' late use of the window counts: an agreement
+signed by every party still ends the dispute (marked late, or in time if it was signed before the
+lapse and reported after), and a party's coordination request made before the lapse but
+reported after it moves the office's clock back to that request.
+
+Designation names one of the parties, except where the common superior decides (the government
+after a referral, or a government that coordinates the dispute itself): art. 25 lets it
+designate directly, so it may name another administrative enforcement agency or township, with
+reasons; that agency joins the dispute's parties and gets the acknowledgement deadline.
 """
 
 from __future__ import annotations
@@ -33,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.jurisdiction_dispute import (
         ACTION_REFUSED_ERROR_TYPE,
         COORDINATOR_STATES,
+        DESIGNABLE_KINDS,
         PARTY_KINDS,
         ClaimInput,
         CoordinatorActionResult,
@@ -111,9 +137,28 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
     def _escalate_government(self) -> tuple[str, ...]:
         return tuple(a for a in (self._d.get("government"),) if a)
 
-    def _today(self) -> date:
-        """Today on the Shanghai calendar (due dates are counted there)."""
-        return workflow.now().astimezone(dl.SHANGHAI).date()
+    def _decided_at(self) -> datetime:
+        """When the coordinator's decision is taken. An Update is the decision itself, taken as
+        it runs (no agency event dates it), so the workflow's clock is its legal time."""
+        return workflow.now()
+
+    def _decision_day(self) -> date:
+        """The day of the coordinator's decision on the Shanghai calendar (days are counted there)."""
+        return self._decided_at().astimezone(dl.SHANGHAI).date()
+
+    def _by_common_superior(self) -> bool:
+        """Whether the deciding body is the parties' common superior, a government: after a
+        referral, or when a government coordinates the dispute itself. Only it may designate an
+        agency that is not a party (art. 25: the common superior may designate directly)."""
+        if self.s.state == State.REFERRED:
+            return True
+        office = get_agency(self._office())
+        return office is not None and office.kind is AgencyKind.GOVERNMENT
+
+    def _moved_on_lapse(self) -> bool:
+        """Whether the dispute went to coordination because negotiation lapsed, and the office has
+        not decided on it yet: the parties' late use of the negotiation window still counts."""
+        return self.s.state == State.COORDINATION_REQUESTED and bool(self._d.get("negotiation_lapsed_at"))
 
     # ----- agency events (through intake) -------------------------------------------------------
 
@@ -152,8 +197,12 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
                     f"{sender} is not a party to dispute {env.case_id} (parties: {', '.join(parties)})",
                 )
         if step == "agreement_reached":
-            if state != State.NEGOTIATING:
-                return Refusal("type", f"an agreement ends negotiation only; the dispute is in state {state}")
+            if state != State.NEGOTIATING and not self._moved_on_lapse():
+                return Refusal(
+                    "type",
+                    "an agreement ends negotiation only (or, after negotiation lapsed, the dispute "
+                    f"before the office accepts it); the dispute is in state {state}",
+                )
             agreed = payload.model_dump()["agreed_agency"]
             if agreed not in parties:
                 return Refusal(
@@ -172,7 +221,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
                 )
             return None
         if step == "coordination_requested":
-            if state != State.NEGOTIATING:
+            if state != State.NEGOTIATING and not self._moved_on_lapse():
                 return Refusal(
                     "type",
                     f"coordination can be requested only during negotiation; the dispute is in state {state}",
@@ -201,6 +250,27 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             return None
         return Refusal("type", f"{env.type} is not valid in state {state}")
 
+    def answers_since(self, env: Envelope) -> datetime | None:
+        """When the step ``env`` answers happened, where that is not the current state's start.
+
+        After negotiation lapsed, an agreement or a coordination request still answers the
+        negotiation (it may have been made before the lapse and reported after it); an opinion
+        answers the request made of its author, not a later request made of another party.
+        """
+        step = env.type.removeprefix(P)
+        if step in ("agreement_reached", "coordination_requested") and self._moved_on_lapse():
+            return datetime.fromisoformat(str(self._d["raised_at"]))
+        if step == "opinion_submitted":
+            asked = (self._d.get("opinions_requested_at") or {}).get(env.source_agency)
+            if asked:
+                return datetime.fromisoformat(str(asked))
+        return super().answers_since(env)
+
+    async def on_lapse(self, deadline: DeadlineState) -> None:
+        """Negotiation lapsed without agreement: the dispute goes to coordination (art. 25)."""
+        if deadline.info.rule == NEGOTIATION and self.s.state == State.NEGOTIATING:
+            await self._take_into_coordination(deadline)
+
     async def on_event(self, env: Envelope, payload: Payload) -> None:
         """Move the dispute one step for an accepted agency event."""
         step = env.type.removeprefix(P)
@@ -215,14 +285,9 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             await self.close_deadline(NEGOTIATION)
             await self.close(State.AGREED, actor=sender, payload={"agency": agreed, "by": "agreement"})
         elif step == "coordination_requested":
-            self._d["coordination_requested_by"] = sender
-            self.transition(State.COORDINATION_REQUESTED)
-            await self._cancel(NEGOTIATION)
-            await self.open_deadline(
-                ACCEPTANCE, party=self._office(), escalate_to=self._escalate_government()
-            )
+            await self._on_coordination_requested(env)
         elif step == "coordination_accepted":
-            self._d["accepted_at"] = workflow.now().isoformat()
+            self._d["accepted_at"] = env.occurred_at.isoformat()
             self.transition(State.COORDINATING)
             await self.close_deadline(ACCEPTANCE)
             await self.open_deadline(
@@ -263,6 +328,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             title=payload.case_title,
             enforcement_case_no=payload.enforcement_case_no,
             summary=payload.summary,
+            raised_at=env.occurred_at.isoformat(),
             claims=[c.model_dump(mode="json") for c in payload.claims],
             suggestion=suggestion.model_dump(mode="json"),
             claimed_by=None,
@@ -288,7 +354,68 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
                 "suggestion": self._d["suggestion"],
             },
         )
-        await self.open_deadline(NEGOTIATION, party=None, escalate_to=self._escalate_office())
+        # A window of every party: lapsing escalates nobody, it moves the dispute on (on_lapse).
+        await self.open_deadline(NEGOTIATION, party=None)
+
+    async def _on_coordination_requested(self, env: Envelope) -> None:
+        """A party asks for coordination. During negotiation this ends it; after the lapse the
+        dispute is before the office already, and a request made before the lapse (reported after
+        it) moves the office's acceptance clock back to the request."""
+        sender = env.source_agency
+        if self.s.state == State.NEGOTIATING:
+            self._d.update(
+                coordination_requested_by=sender, coordination_requested_at=env.occurred_at.isoformat()
+            )
+            self.transition(State.COORDINATION_REQUESTED)
+            await self._cancel(NEGOTIATION)
+            await self.open_deadline(
+                ACCEPTANCE, party=self._office(), escalate_to=self._escalate_government()
+            )
+            return
+        counted_from = datetime.fromisoformat(str(self._d["coordination_requested_at"]))
+        if env.occurred_at >= counted_from:
+            return  # the office's clock already runs from an earlier moment
+        self._d.update(
+            coordination_requested_by=sender, coordination_requested_at=env.occurred_at.isoformat()
+        )
+        self.transition(State.COORDINATION_REQUESTED)
+        # The party asked in time: the negotiation did not lapse, it ended with the request.
+        await self._cancel(NEGOTIATION)
+        await self._cancel(ACCEPTANCE)
+        await self.open_deadline(ACCEPTANCE, party=self._office(), escalate_to=self._escalate_government())
+
+    async def _take_into_coordination(self, negotiation: DeadlineState) -> None:
+        """Negotiation lapsed: move the dispute before the coordinating office, dated at the lapse.
+
+        Runs from the negotiation's timer or, for a dispute reported after its negotiation ran
+        out, while the opening event is taken; either way the step happened at the lapse, not
+        when the workflow got to it. The office's acceptance runs on from the negotiation's last
+        day, as an extension runs on from the period it extends.
+        """
+        lapsed_at = negotiation.info.due_at
+        self._d.update(
+            negotiation_lapsed_at=lapsed_at.isoformat(),
+            coordination_requested_by=None,
+            coordination_requested_at=lapsed_at.isoformat(),
+        )
+        self.transition(State.COORDINATION_REQUESTED)
+        self.s.state_at = lapsed_at
+        await self.emit(
+            P + "taken_into_coordination",
+            at=lapsed_at,
+            payload={
+                "kind": self._d.get("kind"),
+                "coordinator_office": self._office(),
+                "negotiation_due_at": lapsed_at.isoformat(),
+                "reason": "negotiation_lapsed",
+            },
+        )
+        await self.open_deadline(
+            ACCEPTANCE,
+            party=self._office(),
+            escalate_to=self._escalate_government(),
+            start=_runs_on_from(lapsed_at),
+        )
 
     # ----- coordinator decisions (Updates with validators) ---------------------------------------
 
@@ -374,7 +501,13 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         check: Callable[[In], Refusal | None],
         apply: Callable[[In], Awaitable[bool]],
     ) -> CoordinatorActionResult:
-        """Check again under the lock (another decision may have landed since validation), apply."""
+        """Check again under the lock (another decision may have landed since validation), apply.
+
+        The decision's domain events are published together when it is applied: publishing
+        awaits an activity, which moves the workflow's clock, and a decision is one step at one
+        time (its event, the deadlines it starts and the ones it meets carry the same moment,
+        even at a minute to midnight).
+        """
         async with self._lock:
             if data.request_id and data.request_id in self.s.seen:
                 return self._result(action, duplicate=True)
@@ -383,7 +516,8 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
                 raise _action_refused(refusal)
             if data.request_id:
                 self._remember(data.request_id)
-            changed = await apply(data)
+            async with self.batch():
+                changed = await apply(data)
             return self._result(action, duplicate=not changed)
 
     def _result(self, action: str, *, duplicate: bool) -> CoordinatorActionResult:
@@ -482,7 +616,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             if agency in self._d.get("opinions_pending", []):
                 return Refusal("agencies", f"an opinion from {agency} is already outstanding")
         if data.due_date is not None:
-            if data.due_date <= self._today():
+            if data.due_date <= self._decision_day():
                 return Refusal("due_date", f"{data.due_date.isoformat()} is not after today")
             if not self._calendar.is_working_day(data.due_date)[0]:
                 return Refusal("due_date", f"{data.due_date.isoformat()} is not a working day")
@@ -491,8 +625,11 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
     async def _do_request_opinions(self, data: RequestOpinionsInput) -> bool:
         length = None
         if data.due_date is not None:
-            length = dl.working_days_between(self._today(), data.due_date, self._calendar)
+            length = dl.working_days_between(self._decision_day(), data.due_date, self._calendar)
         self._d["opinions_pending"] = [*self._d.get("opinions_pending", []), *data.agencies]
+        asked = dict(self._d.get("opinions_requested_at") or {})
+        asked.update({agency: self._decided_at().isoformat() for agency in data.agencies})
+        self._d["opinions_requested_at"] = asked
         self.transition(State.OPINIONS_REQUESTED)
         await self.emit(
             P + "opinion_requested",
@@ -542,13 +679,12 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         current = self.deadline(DESIGNATION)
         assert current is not None
         # The extension runs on from the last day of the original period, not from today.
-        last_day = (current.info.due_at.astimezone(dl.SHANGHAI) - timedelta(days=1)).date()
-        start = datetime.combine(last_day, time(0), tzinfo=dl.SHANGHAI)
+        start = _runs_on_from(current.info.due_at)
         self._d["extended"] = {
             "working_days": data.working_days,
             "reason": data.reason,
             "coordinator": data.coordinator,
-            "at": workflow.now().isoformat(),
+            "at": self._decided_at().isoformat(),
         }
         await self.emit(
             P + "extended",
@@ -578,13 +714,31 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             return refusal
         parties = self._parties()
         if data.agency not in parties:
-            return Refusal(
-                "agency", f"{data.agency} is not a party to this dispute (parties: {', '.join(parties)})"
-            )
+            if not self._by_common_superior():
+                return Refusal(
+                    "agency",
+                    f"{data.agency} is not a party to this dispute (parties: {', '.join(parties)}); only "
+                    "the common superior government may designate another agency (refer the dispute to it)",
+                )
+            agency = get_agency(data.agency)
+            if agency is None:
+                return Refusal("agency", f"unknown agency {data.agency!r}")
+            if agency.kind not in DESIGNABLE_KINDS:
+                return Refusal(
+                    "agency",
+                    f"{data.agency} is a {agency.kind.value} agency, not an administrative enforcement "
+                    "agency or township that can take the case",
+                )
         return self._reason(data.reason, "a designation")
 
     async def _do_designate(self, data: DesignateInput) -> bool:
-        by_government = self.s.state == State.REFERRED
+        by_government = self._by_common_superior()
+        was_party = data.agency in self._parties()
+        if not was_party:
+            # Designated directly by the common superior: the agency joins the dispute, so it is
+            # told, may acknowledge, and its acknowledgement deadline is its own.
+            self._d["parties"] = [*self._parties(), data.agency]
+            self.add_parties(data.agency)
         suggestion = (self._d.get("suggestion") or {}).get("agency")
         self._d.update(
             designated_agency=data.agency,
@@ -602,6 +756,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
                 "agency": data.agency,
                 "reason": data.reason,
                 "by": "government" if by_government else "coordinator",
+                "was_party": was_party,
                 "suggested_agency": suggestion,
                 "follows_suggestion": suggestion == data.agency if suggestion else None,
             },
@@ -680,13 +835,14 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         self._d["opinions_pending"] = []
 
     async def _cancel(self, rule_name: str, key: str = "") -> None:
-        """Cancel a deadline that no longer applies, open or already breached: unlike a late
-        step, a breached limit whose step will never come must not stay overdue in the inbox."""
+        """Cancel a deadline that no longer applies, open, already breached or lapsed: unlike a
+        late step, a breached limit whose step will never come must not stay overdue in the
+        inbox, and a lapse recorded before a step reported late turns out not to have happened."""
         for d in self.s.deadlines.values():
             if (
                 d.info.rule == rule_name
                 and d.key == key
-                and d.info.status in (DeadlineStatus.OPEN, DeadlineStatus.BREACHED)
+                and d.info.status in (DeadlineStatus.OPEN, DeadlineStatus.BREACHED, DeadlineStatus.LAPSED)
             ):
                 d.info = d.info.model_copy(update={"status": DeadlineStatus.CANCELLED})
                 await self.emit("deadline.cancelled", kind=EntryKind.DEADLINE, deadline=d.info)
@@ -716,3 +872,11 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             )
         finally:
             self._rules[rule_name] = original
+
+
+def _runs_on_from(due_at: datetime) -> datetime:
+    """The start of a period that runs on from another one: 00:00 of the other's last day (the
+    day before its ``due_at``). The starting day is not counted, so the new period's first day
+    is the day after the old one's last, with no day lost or counted twice."""
+    last_day = (due_at.astimezone(dl.SHANGHAI) - timedelta(days=1)).date()
+    return datetime.combine(last_day, time(0), tzinfo=dl.SHANGHAI)

@@ -3,30 +3,39 @@
 Sources: 《行政处罚法》第24条; the municipal plan, task 33 (DOMAIN.md process 4). One workflow per
 delegation lives as long as the delegation does, possibly many years:
 
-* the county government grants items, the township accepts, the items take effect on the
-  effective date (a durable timer when that date is still ahead);
+* the competent government (the township's county/district government or the city government)
+  grants items of county-level departments, the township accepts, and the items take effect on
+  the effective date the grant names: a durable timer waits for it when the acceptance comes
+  first; an acceptance reported after it finds the items in effect since that date;
 * the township's case events move per-item counters (counters, never lists, so the state stays
   bounded however many cases a township handles);
-* one year after the items took effect a review starts: assessments are collected within the
-  ``power_delegation.assessment_window`` (a deadline that escalates to the granting government
-  when it falls due, and keeps waiting for the decision);
-* a reviewer decides item by item (the ``decide_review`` Update from the console, or the
-  ``review_decided`` event from the government's system): keep, adjust the scope, or revoke;
+* one year after the effective date a review starts, dated on that day even when Lawlink only
+  learns of the delegation later: assessments are collected within the
+  ``power_delegation.assessment_window``, counted from the review's own date (a deadline that
+  escalates to the granting government when it falls due, and keeps waiting for the decision);
+* the justice bureau or the reform office of the granting government's level decides item by
+  item (the ``decide_review`` Update from the console, or the ``review_decided`` event from its
+  system): keep, adjust the scope, or revoke;
 * a revoked item (or one the government revokes early) goes back to its original department:
   the township hands over the open cases and the department acknowledges them;
 * each review cycle ends with continue-as-new carrying only the live state, so ten years of
-  reviews never make a long history.
+  reviews never make a long history; the next cycle counts from the anniversary the last one
+  marked, so the review dates never drift with a late decision or a holiday.
 
-The review period is the ``power_delegation.review_after_effective`` rule (12 calendar months).
+The review period is the ``power_delegation.review_after_effective`` rule: 12 months from the
+effective date (then from each anniversary), a last day that is a day off moving to the next
+working day like any period (民法典 art. 203; ``LAWLINK_MONTH_LIMITS=fixed`` keeps the day).
 For demonstrations ``LAWLINK_DELEGATION_REVIEW_PERIOD_SECONDS`` in the workflow's
 ``rule_settings`` replaces it with a number of seconds (intake passes it to new workflows from
-its environment); it is never meant for production.
+its environment); it is never meant for production, and, having no legal start, it counts from
+when the items took effect in the workflow so a demonstration can watch its review come.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from calendar import monthrange
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -86,7 +95,35 @@ ENDED = "ended"
 _DELEGATED = (ItemState.ACTIVE, ItemState.UNDER_REVIEW)
 _REVOCABLE = (ItemState.GRANTED, ItemState.PENDING_EFFECT, ItemState.ACTIVE, ItemState.UNDER_REVIEW)
 _REVIEWING = (UNDER_REVIEW, ASSESSED)
-_REVIEWER_KINDS = (AgencyKind.JUSTICE, AgencyKind.GOVERNMENT)
+_CASE_RECORDED = PROCESS + ".item_case_recorded"
+_ASSESSED = PROCESS + ".assessment_submitted"
+_DECIDED = PROCESS + ".review_decided"
+_REVOKED = PROCESS + ".item_revoked_early"
+_HANDED_OVER = PROCESS + ".case_handed_over"
+_ACKNOWLEDGED = PROCESS + ".handover_acknowledged"
+
+
+def competent_governments(township_id: str) -> tuple[str, ...]:
+    """The governments that may grant or revoke a township's powers.
+
+    《行政处罚法》第24条 hands county-level departments' powers to townships, so only a
+    government of county level or above whose territory contains the township decides: its own
+    district/county government (or functional-zone committee) and the city government. A
+    government's office (the 12345 hotline) is not the government, nor is another district's.
+    """
+    registry = agencies()
+    township = registry.get(township_id)
+    found: list[str] = []
+    if township is not None and township.district is not None:
+        district = registry.get(township.district)
+        if district is not None and district.kind is AgencyKind.GOVERNMENT:
+            found.append(district.id)
+    found.extend(
+        a.id
+        for a in registry.values()
+        if a.kind is AgencyKind.GOVERNMENT and a.level is AgencyLevel.CITY and a.parent is None
+    )
+    return tuple(found)
 
 
 def review_period_override(settings: Mapping[str, str]) -> timedelta | None:
@@ -122,6 +159,10 @@ class ItemRecord(BaseModel):
     ratings: dict[str, int] = Field(default_factory=dict)
     handover_cases: list[str] | None = None
     returned_reason: str | None = None
+    # When the item was taken back and when its cases were handed over: the steps the
+    # township's handover and the department's acknowledgement answer.
+    returned_at: datetime | None = None
+    handed_over_at: datetime | None = None
 
 
 class Delegation(BaseModel):
@@ -134,11 +175,16 @@ class Delegation(BaseModel):
     document_no: str = ""
     justice: str | None = None
     reform_office: str | None = None
+    granted_at: datetime | None = None
     planned_effective_at: datetime | None = None
     accepted_at: datetime | None = None
     effective_at: datetime | None = None
     cycle: int = 0
+    # The legal start of the period running to the next review: the effective date, then each
+    # anniversary of it (never a review's rolled or late date, so the dates do not drift).
+    period_start: datetime | None = None
     next_review_at: datetime | None = None
+    review_started_at: datetime | None = None
     assessed_by: list[str] = Field(default_factory=list)
     items: dict[str, ItemRecord] = Field(default_factory=dict)
 
@@ -148,6 +194,9 @@ class PowerDelegationWorkflow(CaseWorkflow):
     """One delegation of enforcement powers to one township, with its yearly reviews."""
 
     PROCESS = PROCESS
+    # A township's case is reported alongside the process, whenever it happened while the item
+    # was delegated; it answers no step.
+    NOT_ANSWERING = frozenset({_CASE_RECORDED})
 
     @workflow.init
     def __init__(self, start: CaseStart) -> None:
@@ -160,6 +209,8 @@ class PowerDelegationWorkflow(CaseWorkflow):
             workflow.logger.warning("ignoring %s", exc)
             self._period = None
         self._cycle_done = False
+        # The legal date of a step the workflow takes by itself (see _dated).
+        self._legal_time: datetime | None = None
 
     # ----- lifecycle -----------------------------------------------------------------------
 
@@ -207,9 +258,30 @@ class PowerDelegationWorkflow(CaseWorkflow):
     async def _on_timer(self) -> None:
         now = workflow.now()
         if self.s.state == ACCEPTED and self.d.effective_at is None:
-            await self._take_effect(now, causation_id=None)
+            await self._take_effect(causation_id=None)
         elif self.s.state == ACTIVE and self.d.next_review_at is not None and now >= self.d.next_review_at:
             await self._start_review()
+
+    def step_time(self) -> datetime:
+        """When the step being taken happened. A step the workflow takes by itself on a legal
+        date (the items taking effect, a review starting) happened on that date, even when the
+        workflow only gets to it later (an acceptance reported after the effective date, a
+        delegation recorded after its review fell due)."""
+        if self._legal_time is not None:
+            return self._legal_time
+        return super().step_time()
+
+    @contextmanager
+    def _dated(self, moment: datetime) -> Iterator[None]:
+        """Date the steps taken inside the block (state changes, domain events) at ``moment``.
+
+        Only used under the lock, as the agency event being taken is.
+        """
+        self._legal_time = moment
+        try:
+            yield
+        finally:
+            self._legal_time = None
 
     def _prune(self) -> None:
         """Keep only what the next cycle needs: live deadlines and recent steps."""
@@ -239,21 +311,7 @@ class PowerDelegationWorkflow(CaseWorkflow):
                     return Refusal("source_agency", f"only {self.d.township} may accept this delegation")
                 return None
             case ItemCaseRecorded():
-                if env.source_agency != self.d.township:
-                    return Refusal(
-                        "source_agency", f"only {self.d.township} records cases of this delegation"
-                    )
-                item = self.d.items.get(payload.item_code)
-                if item is None:
-                    return Refusal(
-                        "payload.item_code", f"{payload.item_code!r} is not delegated by {self.s.case_id}"
-                    )
-                if item.state not in _DELEGATED:
-                    return Refusal(
-                        "payload.item_code",
-                        f"item {payload.item_code} is {item.state.value}, not exercised by the township",
-                    )
-                return None
+                return self._case_refusal(env, payload)
             case AssessmentSubmitted():
                 return self._assessment_refusal(env, payload)
             case ReviewDecided():
@@ -279,6 +337,21 @@ class PowerDelegationWorkflow(CaseWorkflow):
                 return self._acknowledgement_refusal(env, payload)
         return Refusal("type", f"{env.type} is not an event of this process")
 
+    def answers_since(self, env: Envelope) -> datetime | None:
+        """When the step ``env`` answers happened, where that is not the latest state change:
+        a revocation answers the grant; an assessment or a decision the review's start (other
+        assessments may have moved the state since); a handover the return of its own item, and
+        an acknowledgement that item's handover (other items may have moved on meanwhile)."""
+        if env.type == _REVOKED:
+            return self.d.granted_at
+        if env.type in (_ASSESSED, _DECIDED) and self.s.state in _REVIEWING:
+            return self.d.review_started_at
+        if env.type in (_HANDED_OVER, _ACKNOWLEDGED):
+            item = self.d.items.get(str(env.payload.get("item_code")))
+            if item is not None:
+                return item.returned_at if env.type == _HANDED_OVER else item.handed_over_at
+        return super().answers_since(env)
+
     def received_payload(self, env: Envelope, payload: Payload) -> dict[str, Any]:
         """A case event carries the item's counters as they will be, so the read model needs no
         second event per case (the township may record thousands a year)."""
@@ -296,12 +369,15 @@ class PowerDelegationWorkflow(CaseWorkflow):
             case DelegationGranted():
                 await self._grant(env, payload)
             case DelegationAccepted():
-                self.d.accepted_at = workflow.now()
+                self.d.accepted_at = env.occurred_at
                 for item in self._items(ItemState.GRANTED):
                     item.state = ItemState.PENDING_EFFECT
                 planned = self.d.planned_effective_at
-                if planned is None or planned <= workflow.now():
-                    await self._take_effect(workflow.now(), causation_id=cause)
+                assert planned is not None
+                # Whether to wait is a question for the timer; the items take effect on the
+                # effective date either way, not when the acceptance is processed.
+                if planned <= workflow.now():
+                    await self._take_effect(causation_id=cause)
                 else:
                     self.transition(ACCEPTED)
                     await self.emit(
@@ -320,7 +396,9 @@ class PowerDelegationWorkflow(CaseWorkflow):
             case ItemRevokedEarly():
                 await self._revoke_early(env, payload)
             case CaseHandedOver():
-                self.d.items[payload.item_code].handover_cases = list(payload.case_nos)
+                item = self.d.items[payload.item_code]
+                item.handover_cases = list(payload.case_nos)
+                item.handed_over_at = env.occurred_at
             case HandoverAcknowledged():
                 await self._complete_handover(env, payload)
         self._save()
@@ -357,14 +435,43 @@ class PowerDelegationWorkflow(CaseWorkflow):
     def _grant_refusal(self, env: Envelope, payload: DelegationGranted) -> Refusal | None:
         if self.s.state != "new":
             return Refusal("type", f"delegation {env.case_id} is already recorded (state {self.s.state})")
-        township = agencies()[payload.township]
-        sender = agencies().get(env.source_agency)
-        if sender is None or (
-            env.source_agency != township.district and sender.level is not AgencyLevel.CITY
-        ):
+        competent = competent_governments(payload.township)
+        if env.source_agency not in competent:
             return Refusal(
                 "source_agency",
-                f"powers of {payload.township} are delegated by {township.district} or the city government",
+                f"{env.source_agency} may not delegate powers to {payload.township}: only "
+                f"{' or '.join(competent)} (a government of county level or above over its territory)",
+            )
+        township = agencies()[payload.township]
+        for n, item in enumerate(payload.items):
+            # The payload model admits county-level departments only; the county must be the
+            # township's own, since its powers are the ones handed down.
+            department = agencies()[item.original_department]
+            if department.district != township.district:
+                return Refusal(
+                    f"payload.items[{n}].original_department",
+                    f"{department.id} is a department of {department.district}, not of "
+                    f"{township.district} where {payload.township} is",
+                )
+        return None
+
+    def _case_refusal(self, env: Envelope, payload: ItemCaseRecorded) -> Refusal | None:
+        if env.source_agency != self.d.township:
+            return Refusal("source_agency", f"only {self.d.township} records cases of this delegation")
+        item = self.d.items.get(payload.item_code)
+        if item is None:
+            return Refusal("payload.item_code", f"{payload.item_code!r} is not delegated by {self.s.case_id}")
+        if item.state not in _DELEGATED:
+            return Refusal(
+                "payload.item_code",
+                f"item {payload.item_code} is {item.state.value}, not exercised by the township",
+            )
+        effective = self.d.effective_at
+        if effective is not None and env.occurred_at < effective:
+            return Refusal(
+                "occurred_at",
+                f"the case is dated {env.occurred_at.isoformat()}, before the items took effect "
+                f"on {effective.date().isoformat()}",
             )
         return None
 
@@ -376,12 +483,15 @@ class PowerDelegationWorkflow(CaseWorkflow):
             return Refusal("source_agency", f"unknown agency {env.source_agency!r}")
         reviewed = self._items(ItemState.UNDER_REVIEW)
         role = payload.assessor_role
+        township = agencies()[self.d.township]
         fits = {
             AssessorRole.TOWNSHIP: env.source_agency == self.d.township,
             AssessorRole.ORIGINAL_DEPARTMENT: env.source_agency in {i.original_department for i in reviewed},
-            AssessorRole.PUBLIC: agency.kind is AgencyKind.GOVERNMENT,
-            AssessorRole.JUSTICE: agency.kind is AgencyKind.JUSTICE,
-            AssessorRole.REFORM_OFFICE: agency.kind is AgencyKind.REFORM_OFFICE,
+            # The public's view comes through a government over the township (or its hotline).
+            AssessorRole.PUBLIC: agency.kind is AgencyKind.GOVERNMENT
+            and (agency.level is AgencyLevel.CITY or agency.district == township.district),
+            AssessorRole.JUSTICE: env.source_agency == self.d.justice,
+            AssessorRole.REFORM_OFFICE: env.source_agency == self.d.reform_office,
         }[role]
         if not fits:
             return Refusal("payload.assessor_role", f"{env.source_agency} cannot assess as {role.value}")
@@ -397,14 +507,19 @@ class PowerDelegationWorkflow(CaseWorkflow):
         self, reviewer: str, decisions: Sequence[ItemDecision], reviewer_field: str, prefix: str
     ) -> Refusal | None:
         """The rules shared by the Update and the event: who may decide, and a complete,
-        item-by-item decision on exactly the items under review."""
-        agency = agencies().get(reviewer)
-        if agency is None:
-            return Refusal(reviewer_field, f"unknown agency {reviewer!r}")
-        if agency.kind not in _REVIEWER_KINDS:
+        item-by-item decision on exactly the items under review.
+
+        The review is run by the justice bureau and the reform office of the granting
+        government's level; either may record their decision, nobody else.
+        """
+        reviewers = [a for a in (self.d.justice, self.d.reform_office) if a]
+        if reviewer not in reviewers:
+            agency = agencies().get(reviewer)
+            what = f"a {agency.kind.value} agency" if agency is not None else "not a known agency"
             return Refusal(
                 reviewer_field,
-                f"{reviewer} is a {agency.kind.value}; reviews are decided by a justice bureau or a government",
+                f"{reviewer} is {what}; the review of {self.s.case_id} is decided by "
+                f"{' or '.join(reviewers) or 'its justice bureau or reform office'}",
             )
         if self.s.state not in _REVIEWING:
             return Refusal("type", f"no review is waiting for a decision (state {self.s.state})")
@@ -429,10 +544,11 @@ class PowerDelegationWorkflow(CaseWorkflow):
         return None
 
     def _early_revocation_refusal(self, env: Envelope, payload: ItemRevokedEarly) -> Refusal | None:
-        sender = agencies().get(env.source_agency)
-        if sender is None or (env.source_agency != self.d.grantor and sender.level is not AgencyLevel.CITY):
+        competent = competent_governments(self.d.township)
+        if env.source_agency not in competent:
             return Refusal(
-                "source_agency", f"only {self.d.grantor} or the city government may revoke these powers"
+                "source_agency",
+                f"{env.source_agency} may not revoke powers of {self.d.township}: only {' or '.join(competent)}",
             )
         seen: set[str] = set()
         for n, code in enumerate(payload.item_codes):
@@ -470,14 +586,17 @@ class PowerDelegationWorkflow(CaseWorkflow):
 
     async def _grant(self, env: Envelope, payload: DelegationGranted) -> None:
         township = payload.township
-        justice = supervisor_of(township, AgencyKind.JUSTICE)
-        reform = supervisor_of(township, AgencyKind.REFORM_OFFICE)
+        # The review is run at the granting government's level: a district's grant by the
+        # district's justice bureau and reform office, the city's by the city's.
+        justice = supervisor_of(env.source_agency, AgencyKind.JUSTICE)
+        reform = supervisor_of(env.source_agency, AgencyKind.REFORM_OFFICE)
         self.d = Delegation(
             grantor=env.source_agency,
             township=township,
             document_no=payload.document_no,
             justice=justice.id if justice else None,
             reform_office=reform.id if reform else None,
+            granted_at=env.occurred_at,
             planned_effective_at=datetime.combine(payload.effective_date, time(0), tzinfo=dl.SHANGHAI),
             items={
                 i.code: ItemRecord(
@@ -511,54 +630,70 @@ class PowerDelegationWorkflow(CaseWorkflow):
             },
         )
 
-    async def _take_effect(self, at: datetime, *, causation_id: str | None) -> None:
-        """The items start being exercised; the one-year clock starts now."""
-        planned = self.d.planned_effective_at
-        self.d.effective_at = max(at, planned) if planned is not None else at
+    async def _take_effect(self, *, causation_id: str | None) -> None:
+        """The accepted items take effect on the effective date the grant names, and the
+        one-year clock counts from that date: from the timer that waited for it, or from an
+        acceptance reported after it (the items have been in effect since that date)."""
+        effective = self.d.planned_effective_at
+        assert effective is not None
+        self.d.effective_at = effective
         for item in self._items(ItemState.PENDING_EFFECT):
             item.state = ItemState.ACTIVE
         self.d.cycle = 0
-        self.d.next_review_at = self._review_at(1)
-        self.transition(ACTIVE)
-        await self.emit(
-            "power_delegation.items_effective",
-            actor=self.d.township,
-            causation_id=causation_id,
-            payload={
-                "effective_at": self.d.effective_at.isoformat(),
-                "next_review_at": self.d.next_review_at.isoformat(),
-                "review_period": self._period_label(),
-                "items": self._views(),
-            },
-        )
+        # Demo only: a shortened period has no legal start; it counts from when the items took
+        # effect here, or a demonstration granting "today" would find its review already due.
+        self.d.period_start = effective if self._period is None else max(effective, workflow.now())
+        self.d.next_review_at = self._review_at(self.d.period_start)
+        with self._dated(effective):
+            self.transition(ACTIVE)
+            await self.emit(
+                "power_delegation.items_effective",
+                actor=self.d.township,
+                causation_id=causation_id,
+                payload={
+                    "effective_at": effective.isoformat(),
+                    "next_review_at": self.d.next_review_at.isoformat(),
+                    "review_period": self._period_label(),
+                    "items": self._views(),
+                },
+            )
 
     async def _start_review(self) -> None:
+        """The review falls due: it starts on its own date, whenever the workflow gets to it,
+        and the assessment window counts from that date."""
+        review_at = self.d.next_review_at
+        assert review_at is not None and self.d.period_start is not None
         self.d.cycle += 1
         self.d.assessed_by = []
+        self.d.review_started_at = review_at
+        # The anniversary this review marks is where the next period starts.
+        self.d.period_start = self._anniversary(self.d.period_start)
         period: dict[str, dict[str, int]] = {}
         for item in self._items(ItemState.ACTIVE):
             item.state = ItemState.UNDER_REVIEW
             period[item.code] = item.counters.since(item.at_last_review).model_dump()
             item.at_last_review = item.counters.model_copy()
             item.ratings = {}
-        self.transition(UNDER_REVIEW)
-        await self.emit(
-            "power_delegation.review_started",
-            kind=EntryKind.REQUEST,
-            payload={
-                "cycle": self.d.cycle,
-                "period_counters": period,
-                "assessors": self._required_assessors(),
-                "reviewers": [a for a in (self.d.justice, self.d.reform_office) if a],
-                "items": self._views(ItemState.UNDER_REVIEW),
-            },
-        )
-        await self.open_deadline(
-            ASSESSMENT_RULE,
-            party=self.d.justice,
-            escalate_to=(self.d.grantor,),
-            key=self._cycle_key(),
-        )
+        with self._dated(review_at):
+            self.transition(UNDER_REVIEW)
+            await self.emit(
+                "power_delegation.review_started",
+                kind=EntryKind.REQUEST,
+                payload={
+                    "cycle": self.d.cycle,
+                    "period_counters": period,
+                    "assessors": self._required_assessors(),
+                    "reviewers": [a for a in (self.d.justice, self.d.reform_office) if a],
+                    "items": self._views(ItemState.UNDER_REVIEW),
+                },
+            )
+            await self.open_deadline(
+                ASSESSMENT_RULE,
+                party=self.d.justice,
+                escalate_to=(self.d.grantor,),
+                key=self._cycle_key(),
+                start=review_at,
+            )
 
     async def _record_assessment(self, env: Envelope, payload: AssessmentSubmitted) -> None:
         if env.source_agency not in self.d.assessed_by:
@@ -588,6 +723,7 @@ class PowerDelegationWorkflow(CaseWorkflow):
             if decision.outcome is ReviewOutcome.REVOKE:
                 item.state = ItemState.RETURNING
                 item.returned_reason = decision.reason
+                item.returned_at = self.step_time()
                 returned.append(item.code)
             else:
                 item.state = ItemState.ACTIVE
@@ -605,8 +741,11 @@ class PowerDelegationWorkflow(CaseWorkflow):
     async def _conclude_review(
         self, actor: str | None, causation_id: str | None, details: dict[str, Any]
     ) -> None:
-        """End the review cycle: schedule the next review if anything is still delegated."""
-        self.d.next_review_at = self._review_at(self.d.cycle + 1) if self._items(ItemState.ACTIVE) else None
+        """End the review cycle: schedule the next review, counted from the anniversary the
+        review marked (not from the decision), if anything is still delegated."""
+        start = self.d.period_start
+        assert start is not None
+        self.d.next_review_at = self._review_at(start) if self._items(ItemState.ACTIVE) else None
         self.transition(self._resting_state())
         await self.emit(
             "power_delegation.review_concluded",
@@ -628,6 +767,7 @@ class PowerDelegationWorkflow(CaseWorkflow):
             item = self.d.items[code]
             took_effect = item.state in _DELEGATED
             item.returned_reason = payload.reason
+            item.returned_at = env.occurred_at
             # An item that never took effect has no cases to hand over.
             item.state = ItemState.RETURNING if took_effect else ItemState.RETURNED
         if was_reviewing and not self._items(ItemState.UNDER_REVIEW):
@@ -697,15 +837,23 @@ class PowerDelegationWorkflow(CaseWorkflow):
             return RETURNING
         return ENDED
 
-    def _review_at(self, cycle: int) -> datetime:
-        """When review number ``cycle`` starts: whole years after the items took effect, counted
-        from the effective date each time so the dates do not drift."""
-        start = self.d.effective_at
-        assert start is not None
+    def _review_at(self, start: datetime) -> datetime:
+        """When the review of the period starting at ``start`` starts: the end of the period's
+        last day (12 months on, moved off a day off unless month limits are fixed)."""
         if self._period is not None:
-            return start + self._period * cycle
-        rule = self._rules[REVIEW_RULE]
-        return dl.compute_due(start, replace(rule, length=rule.length * cycle), self._calendar).due_at
+            return start + self._period
+        return dl.compute_due(start, self._rules[REVIEW_RULE], self._calendar).due_at
+
+    def _anniversary(self, start: datetime) -> datetime:
+        """The same day one review period after ``start`` (clamped to the month's end), never
+        rolled: the next period counts from it, so a holiday moves one review, not all later ones."""
+        if self._period is not None:
+            return start + self._period
+        local = start.astimezone(dl.SHANGHAI)
+        # The review rule counts calendar months (the table fixes it; it is not a setting).
+        years, month0 = divmod(local.month - 1 + self._rules[REVIEW_RULE].length, 12)
+        year, month = local.year + years, month0 + 1
+        return local.replace(year=year, month=month, day=min(local.day, monthrange(year, month)[1]))
 
     def _period_label(self) -> str:
         if self._period is not None:

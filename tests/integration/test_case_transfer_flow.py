@@ -106,7 +106,10 @@ async def test_forward_case_from_published_events_to_registry_timeline(stack) ->
         assert by_rule["case_transfer.police_decision"] == ["met"]
         assert by_rule["case_transfer.reconsideration_decision"] == ["met"]
         assert by_rule["case_transfer.materials_handover"] == ["met"]
-        assert sorted(by_rule["case_transfer.head_decision"]) == ["cancelled", "met"]
+        assert by_rule["case_transfer.head_decision"] == ["met"]  # from the report (art. 5)
+        assert by_rule["case_transfer.police_receipt"] == ["met"]
+        # Every row says when it happened and when Lawlink recorded it.
+        assert all(r["recorded_at"] for r in rows)
         assert set(by_rule["case_transfer.supervision_request"]) == {"cancelled"}
         assert not [d for d in case["deadlines"] if d["status"] in ("open", "breached")]
     finally:

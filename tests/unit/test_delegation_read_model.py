@@ -28,7 +28,6 @@ from tests.unit.test_power_delegation import (
     CODES,
     PROCESS,
     TOWNSHIP,
-    YEAR,
     decide,
     decision,
     delegation_env,  # noqa: F401  (fixture)
@@ -39,6 +38,7 @@ from tests.unit.test_power_delegation import (
     record_case,
     reviews,
     run_id,
+    until_next_review,
     wait_for_new_run,
 )
 from tests.workflow_harness import send
@@ -47,10 +47,12 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def migrated_engine(tmp: Path) -> Engine:
-    """A SQLite read model at this feature's migration (0001 then 0004)."""
+    """A SQLite read model at this feature's migration (0001 then 0004), plus the generic
+    tables' step times (0008), which the generic projection writes."""
     tmp.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{tmp / 'registry.db'}"
-    command.upgrade(alembic_config(url), "0004_delegated_item")
+    for revision in ("0004_delegated_item", "0008_step_times"):
+        command.upgrade(alembic_config(url), revision)
     return make_engine(url)
 
 
@@ -70,7 +72,7 @@ async def delegation_events(env: WorkflowEnvironment, task_queue: str) -> tuple[
         handle = await granted_and_accepted(env, task_queue, case_id)
         for activity in ("handled", "handled", "complaint"):
             await record_case(handle, case_id, "ZH-0107", activity)
-        await env.sleep(YEAR)
+        await until_next_review(env, case_id)
         await eventually(lambda: reviews(published, case_id))
         old = await run_id(client, case_id)
         await decide(
