@@ -35,6 +35,7 @@ def event(
     agency: str | None = None,
     occurred_at: datetime | None = None,
     payload: dict[str, Any] | None = None,
+    event_id: str | None = None,
     **payload_changes: Any,
 ) -> dict[str, Any]:
     """An example envelope with a new event_id and the given changes.
@@ -44,7 +45,7 @@ def event(
     ``occurred_at``.
     """
     data = copy.deepcopy(example(process, name))
-    data["event_id"] = str(uuid.uuid4())
+    data["event_id"] = event_id or str(uuid.uuid4())
     if case_id is not None:
         data["case_id"] = case_id
     if agency is not None:

@@ -40,6 +40,7 @@ async def play(ctx: DemoContext) -> None:
                     source="hotline_complaint",
                     proposal_id=case_id,
                     officials=[_official()],
+                    managing_level="district",
                 ),
                 JUSTICE,
             ),

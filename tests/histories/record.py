@@ -15,11 +15,14 @@ Usage::
 
 When to re-record
 -----------------
-Almost never. These files stand for cases already running in production: a change to a
-workflow that makes their replay fail would break those cases too. The fix is to put the change
-behind ``workflow.patched("<patch-id>")`` (samples-python ``patching/``), not to re-record.
+Until the first release there are no running cases to protect: a change to workflow logic is
+made directly and every history is re-recorded (this script, then
+``python -m tests.unit.test_power_delegation_replay --record``). After the release, almost
+never: these files then stand for cases already running in production, a change that makes
+their replay fail would break those cases too, and the fix is to put the change behind
+``workflow.patched("<patch-id>")`` (samples-python ``patching/``), not to re-record.
 
-Re-record only after an intentional, patched change, to add a history that takes the new
+After the release, re-record only after an intentional, patched change, to add a history that takes the new
 branch, and keep the old one so the pre-patch path goes on being replayed: first rename the
 existing file (``git mv tests/histories/CaseTransfer.json
 tests/histories/CaseTransfer_before_<patch-id>.json``; the replay test picks up every
@@ -88,9 +91,8 @@ class Scenario:
     def envelope(self, name: str, **changes: Any) -> dict[str, Any]:
         """The example ``name`` of this process with a stable event id and ``changes``."""
         self._step += 1
-        data = event(self.process, name, case_id=self.case_id, **changes)
-        data["event_id"] = str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{self.case_id}/{self._step}"))
-        return data
+        event_id = str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{self.case_id}/{self._step}"))
+        return event(self.process, name, case_id=self.case_id, event_id=event_id, **changes)
 
     async def send(self, name: str, *, now: bool = False, agency: str | None = None, **changes: Any) -> str:
         """Deliver one event as intake does; fails loudly if the workflow refuses it. ``now``
@@ -112,7 +114,7 @@ class Scenario:
 
     async def past_deadline(self, rule: str) -> None:
         """Skip time to one hour after the newest deadline of ``rule`` falls due, so its
-        warning and breach timers fire (and its escalations go out)."""
+        warning and due timers fire (a duty's escalations go out, a window lapses)."""
         found = [
             e.deadline
             for e in self.published.of_type("deadline.set", self.case_id)
@@ -122,13 +124,16 @@ class Scenario:
             raise RuntimeError(f"no deadline.set for {rule}; published {self.published.types(self.case_id)}")
         now = await self.env.get_current_time()
         await self.env.sleep(found[-1].due_at - now + timedelta(hours=1))
-        breached = [
+        fell_due = [
             e
-            for e in self.published.of_type("deadline.breached", self.case_id)
-            if e.deadline is not None and e.deadline.deadline_id == found[-1].deadline_id
+            for e in self.published.events
+            if e.case_id == self.case_id
+            and e.type in ("deadline.breached", "deadline.lapsed", "deadline.reminder")
+            and e.deadline is not None
+            and e.deadline.deadline_id == found[-1].deadline_id
         ]
-        if not breached:
-            raise RuntimeError(f"{rule} did not breach; published {self.published.types(self.case_id)}")
+        if not fell_due:
+            raise RuntimeError(f"{rule} did not fall due; published {self.published.types(self.case_id)}")
 
     async def history_json(self) -> str:
         """Wait for the case to close, then its whole history as JSON."""
@@ -158,7 +163,8 @@ async def _case(
 async def case_transfer(env: WorkflowEnvironment, queue: str) -> str:
     """Forward path, longest way round: the head decides late (breach, escalation to the justice
     bureau, discipline proposal), the police refuse, reconsideration upholds, the procuratorate
-    supervises and orders filing, materials handed over, criminal outcome reported."""
+    supervises, asks the police to explain and orders filing, materials handed over, criminal
+    outcome reported."""
 
     async def play(c: Scenario) -> None:
         await c.send("crime_suspected")
@@ -181,6 +187,8 @@ async def case_transfer(env: WorkflowEnvironment, queue: str) -> str:
             "reconsideration_decided", outcome="uphold", reasons="复议认为原不予立案决定正确，予以维持。"
         )
         await c.send("supervision_requested")
+        served = (await env.get_current_time()).astimezone()
+        await c.send("explanation_requested", served_at=served.isoformat())
         await c.send("police_explained")
         await c.send("filing_ordered")
         await c.send("police_decided")
@@ -225,7 +233,7 @@ def _coordinator(user: str, request_id: str, **extra: Any) -> dict[str, Any]:
 
 
 async def jurisdiction_dispute(env: WorkflowEnvironment, queue: str) -> str:
-    """A positive dispute: negotiation breached, coordination requested and accepted, then the
+    """A positive dispute: negotiation lapsed into coordination, accepted, then the
     coordinator's Updates (claim, extend, request opinions, release, claim by a colleague,
     designate), the acknowledgement breached and finally given."""
     case_id = "REPLAY-JD-1"
@@ -236,8 +244,8 @@ async def jurisdiction_dispute(env: WorkflowEnvironment, queue: str) -> str:
         raised = c.envelope("dispute_raised")
         await send(c.handle, raised)
         await c.redeliver(raised, update_id="redelivered-dispute_raised")
+        # The negotiation window lapses and the dispute goes to coordination by itself.
         await c.past_deadline("jurisdiction_dispute.negotiation")
-        await c.send("coordination_requested")
         await c.send("coordination_accepted")
         await dc.claim(client, case_id, ClaimInput(**_coordinator("u-coord-1", "rec-claim-1")))
         await dc.extend(

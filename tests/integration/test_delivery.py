@@ -167,5 +167,5 @@ async def test_intake_keeps_consuming_after_a_nats_server_restart(temporal_dev, 
             case = await _poll(
                 f"{s['registry']}/api/cases/{second}", lambda c: c["case"]["state"] == "opened", timeout=90
             )
-            assert case["deadlines"][0]["rule"] == "case_transfer.head_decision"
+            assert case["case"]["process"] == "case_transfer" and case["case"]["agency"] == "rz-scjgj"
         await nc.close()

@@ -131,6 +131,7 @@ async def test_referral_content_never_crosses_the_bus(stack, tmp_path: Path) -> 
                     "officials": [
                         {**example(P, "clue_identified")["payload"]["officials"][0], "agency": "rz-dg-zhzfj"}
                     ],
+                    "managing_level": "district",
                 },
             ),
             (P, "referral_approved", "approved", {"agency": JUSTICE}),
@@ -283,7 +284,15 @@ async def test_referral_content_is_encrypted_in_temporal_history(stack) -> None:
                 P,
                 "clue_identified",
                 "identified",
-                {"agency": JUSTICE, "source": "hotline_complaint", "proposal_id": case_id},
+                {
+                    "agency": JUSTICE,
+                    "source": "hotline_complaint",
+                    "proposal_id": case_id,
+                    "officials": [
+                        {**example(P, "clue_identified")["payload"]["officials"][0], "agency": "rz-dg-zhzfj"}
+                    ],
+                    "managing_level": "district",
+                },
             ),
             (P, "referral_approved", "approved", {"agency": JUSTICE}),
             (

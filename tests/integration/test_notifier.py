@@ -254,16 +254,18 @@ async def test_real_workflow_deadline_reaches_the_agency_and_the_bell(notifier: 
     """The whole chain: an agency event → intake → workflow → deadline.set → notification, then
     the console's bell (mark as read, unread count) and digest on the shared database."""
     case_id = new_case_id("NF")
-    data = event("case_transfer", "crime_suspected", case_id=case_id)
     nc = await nats.connect(stack.nats_url)
     try:
         js = nc.jetstream()
-        await js.publish(
-            subjects.inbound(data["source_agency"], data["type"]),
-            body(data),
-            stream=subjects.STREAM_IN,
-            headers={"Nats-Msg-Id": data["event_id"]},
-        )
+        # The head's clock starts with the team's report (art. 5).
+        for step in ("crime_suspected", "team_formed", "transfer_report_submitted"):
+            data = event("case_transfer", step, case_id=case_id)
+            await js.publish(
+                subjects.inbound(data["source_agency"], data["type"]),
+                body(data),
+                stream=subjects.STREAM_IN,
+                headers={"Nats-Msg-Id": data["event_id"]},
+            )
         got = await _from_stream(js, "rz-scjgj", case_id, timeout=60)
         assert [(n["event_type"], n["deadline_rule"], n["reason"]) for n in got] == [
             ("deadline.set", "case_transfer.head_decision", "act")

@@ -156,31 +156,3 @@ async def test_an_unpatched_change_fails_the_replay() -> None:
         await replayer(AlteredCaseTransferWorkflow).replay_workflow(history)
     # The extra timer comes where the history has the team_formed Update completing.
     assert "Nondeterminism error" in str(info.value), info.value
-
-
-# ----- cases still running -------------------------------------------------------------------------
-
-RUNNING = HISTORIES / "running"
-
-
-def local_activity_results(path: Path) -> int:
-    """How many local-activity markers (one per published batch of domain events) a history holds."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return sum(
-        1
-        for e in data["events"]
-        if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
-        and e["markerRecordedEventAttributes"]["markerName"] == "core_local_activity"
-    )
-
-
-@pytest.mark.parametrize("guarded", [False, True], ids=["worker-runner", "guarded-sandbox"])
-async def test_a_revision_1_case_that_warned_twice_replays(guarded: bool) -> None:
-    """A case opened by its start input at revision 1 watched its head-decision deadline twice
-    and published the warning twice (recorded with that code, still running: the history ends
-    after the warnings). Today's code watches once and warns once, behind
-    ``lawlink-single-warning``; such a case must still replay."""
-    path = RUNNING / "CaseTransfer_revision_1_warned_twice.json"
-    assert local_activity_results(path) == 3  # the opening step, then the two warnings
-    result = await replayer(guarded=guarded).replay_workflow(load(path), raise_on_replay_failure=False)
-    assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure!r}"
