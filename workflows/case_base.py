@@ -547,7 +547,7 @@ class CaseWorkflow:
             status=DeadlineStatus.OPEN,
             escalate_to=escalate_to,
             nature=str(rule.nature),
-            anchor=rule.anchor if start is None else "start",
+            anchor=rule.anchor,
         )
         state = DeadlineState(info=info, key=key)
         self.s.deadlines[deadline_id] = state

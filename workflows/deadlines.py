@@ -118,10 +118,11 @@ class Rule:
         label_en: English label for the console's English view.
         setting: True where no source fixes the number and DOMAIN.md gives a default; only
             those rules can be overridden, because a statutory number is not ours to change.
-        anchor: What the period counts from: ``occurred_at`` (the opening event's own time) or
+        anchor: What the period counts from: ``occurred_at`` (the opening event's own time),
             the name of the opening event's payload field that carries the legal start (service
-            of a document, the talk of an inquiry, a delegation's effective date). Never the
-            time Lawlink processed the event.
+            of a document, the talk of an inquiry, a delegation's effective date), or the name
+            of a date the workflow holds and passes as the start (a review's start, the last
+            day an extension runs on from). Never the time Lawlink processed the event.
         nature: Duty, window or reminder (:class:`Nature`).
         rolls: Whether a last day that is a day off moves to the next working day (calendar
             days and months; working days never end on one, hours never move).
@@ -225,7 +226,8 @@ _DEFAULT_RULES: tuple[Rule, ...] = (
     _r("reverse_transfer.review", _SPP_REVERSE, 10, _WD,
        "行政检察部门审查", "Administrative-procuratorial review"),
     _r("reverse_transfer.review_extension", f"{_SPP_REVERSE}(经检察长批准延长一次)", 10, _WD,
-       "审查期限延长", "Review extension (once, approved by the chief procurator)"),
+       "审查期限延长", "Review extension (once, approved by the chief procurator)",
+       anchor="review_last_day"),
     _r("reverse_transfer.agency_reply", "高检发释字〔2021〕4号", 2, _MON,
        "主管机关书面回复检察意见", "Agency replies in writing to the procuratorial opinion",
        anchor="served_at"),
@@ -259,7 +261,8 @@ _DEFAULT_RULES: tuple[Rule, ...] = (
        12, _MON, "赋权生效一年后评估", "Review one year after the delegation took effect",
        anchor="effective_date"),
     _r("power_delegation.assessment_window", "市实施方案任务33(收集评估意见；默认值)", 20, _WD,
-       "收集评估意见", "Collect assessments", True),
+       "收集评估意见", "Collect assessments", True,
+       anchor="review_start"),
 )
 # fmt: on
 
