@@ -614,14 +614,7 @@ class CaseWorkflow:
             )
             if withdrawn:
                 # The supervisors were told of a breach that the step's own date disproves.
-                for target in d.info.escalate_to:
-                    await self.emit(
-                        "escalation.withdrawn",
-                        kind=EntryKind.ESCALATION,
-                        deadline=d.info,
-                        payload={"target": target, "rule": d.info.rule, "party": d.info.party},
-                        at=when,
-                    )
+                await self._tell_supervisors("escalation.withdrawn", d, when)
 
     async def cancel_open_deadlines(self) -> None:
         """Cancel every deadline still waiting for its step (the case closed or took another path)."""
@@ -693,15 +686,19 @@ class CaseWorkflow:
             return
         d.info = d.info.model_copy(update={"status": DeadlineStatus.BREACHED})
         await self.emit("deadline.breached", kind=EntryKind.DEADLINE, deadline=d.info, at=at)
+        await self._tell_supervisors("escalation.raised", d, at)
+        await self.on_breach(d)
+
+    async def _tell_supervisors(self, event_type: str, d: DeadlineState, at: datetime) -> None:
+        """One escalation event per supervisor named by the deadline."""
         for target in d.info.escalate_to:
             await self.emit(
-                "escalation.raised",
+                event_type,
                 kind=EntryKind.ESCALATION,
                 deadline=d.info,
                 payload={"target": target, "rule": d.info.rule, "party": d.info.party},
                 at=at,
             )
-        await self.on_breach(d)
 
     def _warned_already(self, d: DeadlineState) -> bool:
         """Whether another watcher of this deadline warned while this one slept (only a

@@ -237,6 +237,33 @@ async def test_police_forward_the_case_to_the_competent_police(time_skipping_env
         assert "rz-dg-gaj" in (await c.status()).data["police"]
 
 
+async def test_police_forward_a_smuggling_case_to_customs_anti_smuggling(
+    time_skipping_env, task_queue
+) -> None:  # noqa: ANN001
+    """Art. 7: the competent authority may be other than police: here customs anti-smuggling,
+    which then signs its own receipt (on its own clock) and decides."""
+    async with case(time_skipping_env, task_queue) as c:
+        assert await c.play(NOT_OURS) == "forwarding"
+        assert (
+            await c.send("police_forwarded", forwarded_to="rz-hgjs", reasons="涉嫌走私，属海关缉私部门管辖。")
+            == "transferred"
+        )
+        receipts = [
+            e.deadline for e in c.of("deadline.set") if e.deadline.rule == "case_transfer.police_receipt"
+        ]  # type: ignore[union-attr]
+        assert [d.party for d in receipts] == ["rz-gaj", "rz-hgjs"]  # type: ignore[union-attr]
+        assert await c.send("police_received", agency="rz-hgjs") == "received"
+        assert c.deadline_set("case_transfer.police_decision").party == "rz-hgjs"
+        assert await c.send("police_decided", agency="rz-hgjs") == "filed"
+    # Forwarding to an agency that investigates no crimes is refused by the payload model.
+    from contracts.case_transfer import PoliceForwarded
+
+    with pytest.raises(ValueError, match="forwarded_to"):
+        PoliceForwarded.model_validate(
+            event("case_transfer", "police_forwarded", forwarded_to="rz-scjgj")["payload"]
+        )
+
+
 async def test_police_refuse_then_grant_reconsideration(time_skipping_env, task_queue) -> None:  # noqa: ANN001
     async with case(time_skipping_env, task_queue) as c:
         assert await c.play(POLICE_REFUSED) == "police_refused"
@@ -529,3 +556,15 @@ async def test_duplicate_event_id_is_ignored(time_skipping_env, task_queue) -> N
         await c.send("transferred")
         late_copy = await send(c.handle, data, update_id="redelivered-again")
         assert late_copy.duplicate and late_copy.state == "transferred"
+
+
+def test_expert_report_is_required_only_when_one_was_made() -> None:
+    """Art. 6: test or expert reports are attached where they exist, not invented where none was made."""
+    from contracts.case_transfer import Transferred
+
+    payload = event("case_transfer", "transferred")["payload"]
+    without = [a for a in payload["attachments"] if a["kind"] != "expert_report"]
+    assert Transferred.model_validate({**payload, "attachments": without}).expert_report_made is False
+    with pytest.raises(ValueError, match="expert_report_made"):
+        Transferred.model_validate({**payload, "attachments": without, "expert_report_made": True})
+    assert Transferred.model_validate({**payload, "expert_report_made": True}).expert_report_made
