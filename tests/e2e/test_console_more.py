@@ -191,12 +191,13 @@ async def test_bell_rings_live_for_a_deadline_and_is_marked_read(
     await page.locator("#live-status.on").wait_for(timeout=10000)  # the SSE stream is open
     before = await _bell(page)
 
-    # The market regulator reports a suspected crime; the workflow opens the head's 3-day limit,
-    # the notifier tells the acting agency, and the bell on the open page rings by itself.
+    # The market regulator's team reports a suspected crime; the report opens the head's 3-day
+    # limit, the notifier tells the acting agency, and the bell on the open page rings by itself.
     case_id = new_case_id("BELL")
     nc = await nats.connect(stack.nats_url)
     try:
-        await publish(nc, event("case_transfer", "crime_suspected", case_id=case_id))
+        for step in ("crime_suspected", "team_formed", "transfer_report_submitted"):
+            await publish(nc, event("case_transfer", step, case_id=case_id))
     finally:
         await nc.close()
     note_id = await _eventually(
