@@ -71,7 +71,7 @@ class DomainEventBatch(BaseModel):
 # Types every process emits through the shared deadline and escalation machinery.
 COMMON_DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
     DomainEventSpec("deadline.set", "时限开始计算", "Deadline set", ("deadline",)),
-    DomainEventSpec("deadline.met", "时限内完成", "Deadline met", ("deadline",)),
+    DomainEventSpec("deadline.met", "时限事项已办理", "Deadline step done", ("deadline",)),
     DomainEventSpec("deadline.warning", "时限即将届满", "Deadline approaching", ("deadline",)),
     DomainEventSpec("deadline.breached", "已超过时限", "Deadline breached", ("deadline",)),
     DomainEventSpec("deadline.cancelled", "时限不再适用", "Deadline no longer applies", ("deadline",)),

@@ -134,6 +134,9 @@ class CaseWorkflow:
         # The agency event being taken, while its handler runs: steps and deadlines it causes
         # count from when it happened, not from when the workflow got it.
         self._cause: Envelope | None = None
+        # The due date of the deadline falling due, while its consequences are recorded: they
+        # happened then, whenever the workflow records them.
+        self._falling_due: datetime | None = None
 
     # ----- hooks for the processes -------------------------------------------------------
 
@@ -395,6 +398,8 @@ class CaseWorkflow:
         """When the step being taken happened: the agency event's ``occurred_at`` while one is
         taken; otherwise the step is the workflow's own (a coordinator's Update, a timer), which
         happens as it runs."""
+        if self._falling_due is not None:
+            return self._falling_due
         return self._cause.occurred_at if self._cause is not None else workflow.now()
 
     def add_parties(self, *agency_ids: str | None) -> None:
@@ -671,7 +676,15 @@ class CaseWorkflow:
 
     async def _fall_due(self, d: DeadlineState) -> None:
         """The period ran out without its step: a duty is breached and escalated, a window
-        lapses, a reminder is sent. Dated at the true due date, whenever it is recorded."""
+        lapses, a reminder is sent. Dated at the true due date, whenever it is recorded, and so
+        is what the process's hook does about it."""
+        previous, self._falling_due = self._falling_due, d.info.due_at
+        try:
+            await self._record_fall_due(d)
+        finally:
+            self._falling_due = previous
+
+    async def _record_fall_due(self, d: DeadlineState) -> None:
         at = d.info.due_at
         nature = d.info.nature
         if nature == dl.Nature.WINDOW:

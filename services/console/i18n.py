@@ -22,7 +22,7 @@ PROCESS_LABELS: dict[str, tuple[str, str]] = {
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "open": ("进行中", "open"),
-    "met": ("已按时完成", "met"),
+    "met": ("已办理", "done"),
     "breached": ("已超期", "breached"),
     "cancelled": ("已取消", "cancelled"),
     "lapsed": ("期满未行使", "lapsed unused"),

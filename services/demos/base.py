@@ -39,7 +39,9 @@ class DemoContext:
         data = copy.deepcopy(json.loads((EXAMPLES / process / f"{name}.json").read_text(encoding="utf-8")))
         data["event_id"] = str(uuid.uuid4())
         data["case_id"] = case_id
-        data["occurred_at"] = datetime.now(SHANGHAI).isoformat(timespec="seconds")
+        # Full precision: a step the demo sends right after a coordinator's decision must not
+        # look dated before it (deadlines and order count from occurred_at).
+        data["occurred_at"] = datetime.now(SHANGHAI).isoformat()
         data["payload"].update(payload_changes)
         return data
 

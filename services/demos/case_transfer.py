@@ -8,7 +8,7 @@ tests show warnings and breaches on the time-skipping server.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from services.demos.base import SHANGHAI, DemoContext
@@ -48,9 +48,8 @@ async def _play(
     for name, changes, state, note in steps:
         data = ctx.envelope(process, name, case_id, **changes)
         if name == "opinion_issued":
-            # Served a moment before the event that reports it (the payload model requires it).
-            occurred = datetime.fromisoformat(data["occurred_at"])
-            data["payload"]["served_at"] = (occurred - timedelta(minutes=1)).isoformat()
+            # Served as the event reports it: not after the report, not before the review resumed.
+            data["payload"]["served_at"] = data["occurred_at"]
         ctx.out.print(f"  [dim]{note}[/]")
         await ctx.send(data, pause=0.1)
         await ctx.wait_for_state(case_id, process, state)

@@ -207,6 +207,7 @@ async def test_head_decision_sixty_days_late_breaches_at_once(time_skipping_env,
         assert events[2].payload["target"] == "rz-sfj"
         proposal = c.of("discipline_referral.clue_proposed")
         assert len(proposal) == 1 and proposal[0].payload["rule"] == "case_transfer.head_decision"
+        assert proposal[0].occurred_at == expected  # what the breach leads to happened with it
         assert await send_at(c, "head_decided", now) == "approved"
         met = [e for e in c.of("deadline.met") if e.deadline.rule == "case_transfer.head_decision"][0]
         assert met.payload["late"] is True
