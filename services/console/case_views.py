@@ -100,9 +100,11 @@ def case_views(web: Console) -> CaseViews:
             case = load_case(session, request, user, process, case_id)
             readable = access.can_read_content(user, case, referral_of(session, case))
             entries = queries.timeline(session, case_id=case_id, process=process) if readable else []
-            # Workflow order: a received event carries the sender's clock, the sequence is the truth.
+            # When things happened (agency systems sync late; each row also shows when it was
+            # recorded), then the workflow's order for steps of the same moment.
             entries = sorted(
-                (e for e in entries if access.can_read_entry(user, case, e.type)), key=lambda e: e.seq
+                (e for e in entries if access.can_read_entry(user, case, e.type)),
+                key=lambda e: (e.occurred_at, e.seq),
             )
             deadlines = queries.deadlines(session, case_id=case_id, process=process) if readable else []
             if readable and access.is_confidential(case):

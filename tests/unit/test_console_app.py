@@ -11,7 +11,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -283,7 +283,88 @@ def _events() -> list[DomainEvent]:
             parties=("rz-scjgj",),
             payload={"case_title": "SECRET-TITLE"},
         ),
+        *_late_reported_case(),
     ]
+
+
+SYNCED = datetime(2026, 11, 30, 9, tzinfo=UTC)
+
+
+def _late_reported_case() -> list[DomainEvent]:
+    """A report of 2025-09-29 and its decision of 2025-10-09 reach Lawlink a year late: the
+    breach of 2025-10-10 is recorded (seq 3) before the decision (seq 4) that happened first."""
+    ct = "case_transfer"
+    sh = timezone(timedelta(hours=8))
+    head = _deadline("case_transfer.head_decision", "rz-scjgj", datetime(2025, 10, 10, tzinfo=sh))
+    met = head.model_copy(update={"status": DeadlineStatus.MET, "late_seconds": 0})
+    transfer = head.model_copy(
+        update={
+            "deadline_id": "transfer",
+            "rule": "case_transfer.transfer_after_approval",
+            "status": DeadlineStatus.MET,
+        }
+    )
+    rows = [
+        (
+            1,
+            f"{ct}.transfer_report_submitted",
+            EntryKind.RECEIVED,
+            datetime(2025, 9, 29, 10, tzinfo=sh),
+            None,
+            {},
+        ),
+        (2, "deadline.set", EntryKind.DEADLINE, datetime(2025, 9, 29, 10, tzinfo=sh), head, {}),
+        (3, "deadline.breached", EntryKind.DEADLINE, datetime(2025, 10, 10, tzinfo=sh), head, {}),
+        (4, f"{ct}.head_decided", EntryKind.RECEIVED, datetime(2025, 10, 9, 15, tzinfo=sh), None, {}),
+        (
+            5,
+            "deadline.met",
+            EntryKind.DEADLINE,
+            datetime(2025, 10, 9, 15, tzinfo=sh),
+            met,
+            {"late": False, "late_seconds": 0, "breach_withdrawn": True},
+        ),
+        (6, f"{ct}.transferred", EntryKind.RECEIVED, datetime(2025, 10, 13, 15, tzinfo=sh), None, {}),
+        (
+            7,
+            "deadline.met",
+            EntryKind.DEADLINE,
+            datetime(2025, 10, 13, 15, tzinfo=sh),
+            transfer,
+            {"late": True, "late_seconds": 3 * 86400 + 15 * 3600},
+        ),
+    ]
+    return [
+        _ev(
+            ct,
+            "CT-LATE",
+            seq,
+            type_,
+            "reported",
+            kind=kind,
+            actor="rz-scjgj",
+            parties=("rz-scjgj",),
+            deadline=deadline,
+            at=at,
+            payload=payload,
+        ).model_copy(update={"recorded_at": SYNCED})
+        for seq, type_, kind, at, deadline, payload in rows
+    ]
+
+
+def test_timeline_is_in_the_order_things_happened_with_the_time_each_was_recorded(
+    clients: dict[str, TestClient],
+) -> None:
+    page = clients["oper"].get("/cases/case_transfer/CT-LATE").text
+    table = page[page.index('id="timeline-table"') :]
+    rows = [table.index(t) for t in ("2025-09-29 10:00:00", "2025-10-09 15:00:00", "2025-10-10 00:00:00")]
+    assert rows == sorted(rows)
+    # The decision (recorded after the breach) sits before it because it happened first; each
+    # row shows when Lawlink recorded it.
+    assert table.index("case_transfer.head_decided") < table.index("deadline.breached")
+    assert "记录时间" in table and table.count("2026-11-30 17:00:00") == 7
+    assert "按时完成（迟报，超期记录撤回）" in table
+    assert "逾期4天完成" in table  # 3 days 15 hours late, counted in started days
 
 
 class FakeActions:
