@@ -79,7 +79,8 @@ async def test_same_event_three_times_is_one_workflow_and_one_row(stack) -> None
                 subjects.inbound(data["source_agency"], data["type"]), body(data), stream=subjects.STREAM_IN
             )
         entries = await eventually(
-            lambda: _timeline(stack, case_id), lambda rows: any(r["type"] == "case_transfer.opened" for r in rows)
+            lambda: _timeline(stack, case_id),
+            lambda rows: any(r["type"] == "case_transfer.opened" for r in rows),
         )
         await asyncio.sleep(1.5)  # give the repeats time to (not) appear
         entries = await _timeline(stack, case_id)

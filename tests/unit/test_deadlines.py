@@ -1,7 +1,7 @@
 """Tests of the statutory time limits and the working-day calendar (workflows/deadlines.py)."""
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
 from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
