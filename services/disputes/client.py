@@ -95,7 +95,8 @@ async def extend(client: Client, case_id: str, data: ExtendInput) -> Coordinator
 
 
 async def designate(client: Client, case_id: str, data: DesignateInput) -> CoordinatorActionResult:
-    """Designate the competent agency (one of the parties) with written reasons."""
+    """Designate the competent agency with written reasons: one of the parties, or, where the
+    common superior (a government) decides, any enforcement agency or township."""
     return await _execute(client, case_id, "designate", data)
 
 
