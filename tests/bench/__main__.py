@@ -283,7 +283,7 @@ async def run(sizes: Sizes, quick: bool, keep: bool, split: bool = True) -> dict
         notes.append(
             f"long timers: {sizes.delegations} {DELEGATION_WORKFLOW} workflows granted and accepted "
             "through intake, each asleep on its one-year review timer; the CaseTransfer cases of the "
-            "ingest phases stay open too, each on its head-decision timer"
+            "ingest phases stay open too, waiting for their team's report (no timer until it comes)"
         )
         if set(timers["sampled_states"]) != {"active"}:
             notes.append(f"long timers: sampled delegations not all active: {timers['sampled_states']}")
