@@ -26,6 +26,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts import subjects
 from contracts.agencies import agencies
 
 DEFAULT_PORTS = {
@@ -106,18 +107,25 @@ def render_nats_conf(
 ) -> str:
     """nats-server config: JetStream, one user for the services, one per agency.
 
-    An agency may publish only on its own ``lawlink.in.<agency>.>`` and read only its own
-    ``notify`` and ``rejected`` subjects (DESIGN.md, Security).
+    An agency may publish only on its own ``lawlink.in.<agency>.<process>.<event>`` and read
+    only its own ``notify`` and ``rejected`` subjects (DESIGN.md, Security), plus the replies to
+    its own requests under ``_INBOX_<agency>`` (its clients connect with that ``inbox_prefix``):
+    the shared ``_INBOX.>`` would show it every other client's replies, including the messages
+    JetStream delivers to the services' pull consumers. A JetStream publish needs nothing but
+    that inbox for its ack, so the JetStream API (stream info lists every agency's subjects and
+    counts) is denied outright, as is the shared inbox, in case an allow rule is ever widened.
     """
     users = [
         f'    {{ user: "lawlink", password: "{service_password}" }}',
     ]
     for agency_id, password in sorted(agency_passwords.items()):
+        inbox = subjects.inbox_prefix(agency_id)
         users.append(
             "    { "
             f'user: "{agency_id}", password: "{password}", permissions: {{ '
-            f'publish: {{ allow: ["lawlink.in.{agency_id}.>", "$JS.API.STREAM.INFO.LAWLINK_IN"] }}, '
-            f'subscribe: {{ allow: ["lawlink.notify.{agency_id}", "lawlink.rejected.{agency_id}", "_INBOX.>"] }} '
+            f'publish: {{ allow: ["lawlink.in.{agency_id}.*.*"], deny: ["$JS.API.>"] }}, '
+            f'subscribe: {{ allow: ["lawlink.notify.{agency_id}", "lawlink.rejected.{agency_id}", "{inbox}.>"], '
+            'deny: ["_INBOX.>"] } '
             "} }"
         )
     return (
