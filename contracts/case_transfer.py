@@ -21,7 +21,17 @@ from typing import Self
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from contracts.agencies import CRIMINAL_INVESTIGATION_KINDS, AgencyKind, get_agency
-from contracts.common import Attachment, AttachmentKind, DomainEventSpec, EventSpec, Officer, Payload
+from contracts.common import (
+    MAX_ATTACHMENTS,
+    MAX_OFFICERS,
+    Attachment,
+    AttachmentKind,
+    DomainEventSpec,
+    EventSpec,
+    Officer,
+    Officers,
+    Payload,
+)
 from contracts.envelope import AGENCY_ID_PATTERN
 
 PROCESS = "case_transfer"
@@ -86,8 +96,10 @@ class CrimeSuspected(Payload):
         default=None, ge=0, max_digits=16, decimal_places=2, description="涉案金额（元）"
     )
     facts: str = Field(min_length=1, max_length=4000, description="涉嫌犯罪的事实概要")
-    officers: list[Officer] = Field(min_length=2, description="承办人员（至少二人，第5条）")
-    attachments: list[Attachment] = Field(default_factory=list)
+    officers: Officers = Field(
+        min_length=2, max_length=MAX_OFFICERS, description="承办人员（至少二人，第5条）"
+    )
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 class TeamFormed(Payload):
@@ -121,8 +133,8 @@ class TransferReportSubmitted(Payload):
     suspected_offence: str = Field(min_length=1, max_length=200, description="涉嫌罪名")
     amount_involved: Decimal | None = Field(default=None, ge=0, max_digits=16, decimal_places=2)
     summary: str = Field(min_length=1, max_length=4000, description="核实情况与移送建议")
-    officers: list[Officer] = Field(min_length=2, description="报告署名的专案组成员")
-    attachments: list[Attachment] = Field(min_length=1)
+    officers: Officers = Field(min_length=2, max_length=MAX_OFFICERS, description="报告署名的专案组成员")
+    attachments: list[Attachment] = Field(min_length=1, max_length=MAX_ATTACHMENTS)
 
     @model_validator(mode="after")
     def _has_report(self) -> Self:
@@ -167,7 +179,7 @@ class Transferred(Payload):
         default=False,
         description="是否已作出检验报告或者鉴定结论（第6条：有检验报告或者鉴定结论的，应当附上）",
     )
-    attachments: list[Attachment] = Field(min_length=3)
+    attachments: list[Attachment] = Field(min_length=3, max_length=MAX_ATTACHMENTS)
 
     @field_validator("police_agency")
     @classmethod
@@ -247,7 +259,7 @@ class PoliceDecided(Payload):
     decision_no: str = Field(min_length=1, max_length=80, description="立案决定书/不予立案通知书文号")
     reasons: str | None = Reasons
     file_returned: bool = Field(default=False, description="不予立案时是否已退回案卷材料")
-    attachments: list[Attachment] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
     @model_validator(mode="after")
     def _reasons_on_refusal(self) -> Self:
@@ -262,7 +274,7 @@ class ReconsiderationRequested(Payload):
 
     request_no: str = DocNo
     reasons: str = Field(min_length=1, max_length=4000)
-    attachments: list[Attachment] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 class SupervisionRequested(Payload):
@@ -271,7 +283,7 @@ class SupervisionRequested(Payload):
     request_no: str = DocNo
     procuratorate: str = Field(pattern=AGENCY_ID_PATTERN, description="建议立案监督的人民检察院")
     reasons: str = Field(min_length=1, max_length=4000)
-    attachments: list[Attachment] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
     @field_validator("procuratorate")
     @classmethod
@@ -320,7 +332,7 @@ class PoliceExplained(Payload):
 
     explanation_no: str = DocNo
     explanation: str = Field(min_length=1, max_length=4000, description="不立案理由说明")
-    attachments: list[Attachment] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 class FilingOrdered(Payload):
@@ -343,7 +355,7 @@ class MaterialsHandedOver(Payload):
     handover_no: str = DocNo
     received_by: Officer = Field(description="接收民警")
     items_summary: str = Field(min_length=1, max_length=4000, description="移交物品和材料概要")
-    attachments: list[Attachment] = Field(min_length=1)
+    attachments: list[Attachment] = Field(min_length=1, max_length=MAX_ATTACHMENTS)
 
     @model_validator(mode="after")
     def _item_list(self) -> Self:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from contracts.agencies import AgencyKind
 from contracts.envelope import AGENCY_ID_PATTERN
@@ -50,6 +51,31 @@ class Attachment(Payload):
 
 
 AgencyRef = Field(pattern=AGENCY_ID_PATTERN)
+
+# Every list in a payload has a ceiling: a workflow republishes what it was given (and keeps it
+# in its state), so an unbounded list could make a domain event the bus refuses. The ceilings
+# are far above what a real case holds (an art. 6 transfer lists a handful of documents).
+MAX_ATTACHMENTS = 50
+MAX_OFFICERS = 20
+MAX_AGENCIES = 20  # parties, signatories, agencies consulted: a dispute has a few
+
+
+def distinct_officers(officers: list[Officer]) -> list[Officer]:
+    """Refuse an officer listed twice: "at least two officers" means two different people.
+
+    People are told apart by their certificate number (执法证号), the one id an officer has.
+    """
+    numbers = [o.certificate_no for o in officers]
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        raise ValueError(
+            f"certificate_no {', '.join(repeated)} is listed more than once; name each officer once"
+        )
+    return officers
+
+
+Officers = Annotated[list[Officer], AfterValidator(distinct_officers)]
+"""A list of distinct officers; give its length bounds with ``Field`` where it is used."""
 
 
 @dataclass(frozen=True)

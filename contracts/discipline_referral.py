@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
 from contracts.agencies import Agency, AgencyKind, AgencyLevel, get_agency, supervisor_of
-from contracts.common import Attachment, DomainEventSpec, EventSpec, Payload
+from contracts.common import MAX_ATTACHMENTS, Attachment, DomainEventSpec, EventSpec, Payload
 from contracts.envelope import AGENCY_ID_PATTERN, CASE_ID_PATTERN
 
 PROCESS = "discipline_referral"
@@ -145,7 +145,9 @@ class ClueIdentified(Payload):
     proposal_id: str | None = Field(
         default=None, pattern=PROPOSAL_ID_PATTERN, description="确认的线索建议编号"
     )
-    related_process: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$", description="关联流程")
+    related_process: str | None = Field(
+        default=None, max_length=40, pattern=r"^[a-z][a-z0-9_]*$", description="关联流程"
+    )
     related_case_id: str | None = Field(default=None, pattern=CASE_ID_PATTERN, description="关联案件编号")
     clue_no: str = Field(min_length=1, max_length=80, description="线索登记编号")
     officials: list[Official] = Field(min_length=1, max_length=20)
@@ -154,7 +156,9 @@ class ClueIdentified(Payload):
     )
     misconduct: MisconductKind
     allegation: str = Field(min_length=1, max_length=8000, description="问题线索内容")
-    evidence: list[Attachment] = Field(default_factory=list, description="证据材料（引用）")
+    evidence: list[Attachment] = Field(
+        default_factory=list, max_length=MAX_ATTACHMENTS, description="证据材料（引用）"
+    )
 
     @field_validator("managing_level")
     @classmethod
@@ -220,7 +224,9 @@ class Referred(Payload):
         default=None, description="干部管理权限（可省略；填写时须与发现线索时一致）"
     )
     referral_letter_no: str = Field(min_length=1, max_length=80, description="问题线索移送函文号")
-    attachments: list[Attachment] = Field(min_length=1, description="移送材料（引用）")
+    attachments: list[Attachment] = Field(
+        min_length=1, max_length=MAX_ATTACHMENTS, description="移送材料（引用）"
+    )
 
     @field_validator("commission")
     @classmethod
@@ -323,7 +329,9 @@ class OutcomeReported(Payload):
     report_no: str = DocNo
     outcome_summary: str = Field(min_length=1, max_length=8000, description="处置结果")
     rectification_required: bool = Field(description="是否需要移送机关整改")
-    rectification_items: list[str] = Field(default_factory=list, max_length=50, description="整改事项")
+    rectification_items: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+        default_factory=list, max_length=50, description="整改事项"
+    )
 
     @model_validator(mode="after")
     def _items(self) -> Self:
@@ -340,7 +348,7 @@ class Rectified(Payload):
     report_no: str = DocNo
     measures: str = Field(min_length=1, max_length=8000, description="整改措施及结果")
     completed_on: date
-    attachments: list[Attachment] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 # What of each inbound payload may appear on lawlink.out: ids, kinds and dates only. Everything

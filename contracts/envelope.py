@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 CASE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 AGENCY_ID_PATTERN = r"^[a-z0-9-]{2,40}$"
@@ -54,6 +54,15 @@ class Envelope(BaseModel):
         pattern=TRACEPARENT_PATTERN,
         description="Optional W3C traceparent.",
     )
+
+    @field_validator("event_id")
+    @classmethod
+    def _not_nil(cls, value: UUID) -> UUID:
+        """Refuse the nil UUID: it is what a sender's unset field defaults to, and as the
+        idempotency key it would make every later event reusing it vanish as a duplicate."""
+        if value.int == 0:
+            raise ValueError("the nil UUID (all zeros) is not an event id; generate a random UUID")
+        return value
 
     def occurred(self) -> datetime:
         """The event time as a datetime (a readable accessor for workflow code)."""

@@ -14,12 +14,20 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts.agencies import AgencyKind, AgencyLevel, agencies, get_agency, supervisor_of
-from contracts.common import AgencyRef, Attachment, DomainEventSpec, EventSpec, Payload
+from contracts.common import (
+    MAX_AGENCIES,
+    MAX_ATTACHMENTS,
+    AgencyRef,
+    Attachment,
+    DomainEventSpec,
+    EventSpec,
+    Payload,
+)
 
 PROCESS = "jurisdiction_dispute"
 ACTION_REFUSED_ERROR_TYPE = "DisputeActionRefused"
@@ -130,13 +138,15 @@ class DisputeRaised(Payload):
     case_title: str = Field(min_length=1, max_length=200, examples=["某海产品加工厂无证经营案"])
     kind: DisputeKind
     summary: str = Field(min_length=1, max_length=4000, description="争议事项概要")
-    claims: list[PartyClaim] = Field(min_length=2, description="各方主张（每个争议方一条）")
+    claims: list[PartyClaim] = Field(
+        min_length=2, max_length=MAX_AGENCIES, description="各方主张（每个争议方一条）"
+    )
     coordinator_office: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9-]{2,40}$",
         description="协调机构（司法局或共同上级政府）；为空时按各方所在地确定",
     )
-    attachments: list[Attachment] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -165,11 +175,13 @@ class AgreementReached(Payload):
     """The parties agreed who takes the case; valid only when every party signed."""
 
     agreed_agency: str = AgencyRef
-    signatories: list[str] = Field(
-        min_length=1, description="签署协议的各方（须为全部争议方；缺少任何一方即不成立）"
+    signatories: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        min_length=1,
+        max_length=MAX_AGENCIES,
+        description="签署协议的各方（须为全部争议方；缺少任何一方即不成立）",
     )
     summary: str = Field(min_length=1, max_length=4000, description="协商结果")
-    attachments: list[Attachment] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 class CoordinationRequested(Payload):
@@ -195,7 +207,7 @@ class OpinionSubmitted(Payload):
 
     opinion: str = Field(min_length=1, max_length=8000, description="书面意见")
     legal_basis: str = Field(default="", max_length=1000)
-    attachments: list[Attachment] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 class DesignationAcknowledged(Payload):
@@ -320,7 +332,9 @@ class UnclaimInput(CoordinatorInput):
 class RequestOpinionsInput(CoordinatorInput):
     """Ask parties for written opinions; ``due_date`` (last day) defaults to 7 working days."""
 
-    agencies: list[str] = Field(min_length=1, description="被征求意见的争议方")
+    agencies: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        min_length=1, max_length=MAX_AGENCIES, description="被征求意见的争议方"
+    )
     due_date: date | None = Field(default=None, description="意见截止日（含当日）")
     note: str = Field(default="", max_length=2000)
 

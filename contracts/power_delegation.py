@@ -26,7 +26,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from contracts.agencies import AgencyKind, AgencyLevel, agencies
-from contracts.common import Attachment, DomainEventSpec, EventSpec, Payload
+from contracts.common import MAX_ATTACHMENTS, Attachment, DomainEventSpec, EventSpec, Payload
 from contracts.envelope import AGENCY_ID_PATTERN
 
 PROCESS = "power_delegation"
@@ -71,7 +71,10 @@ TownshipId = Annotated[str, Field(pattern=AGENCY_ID_PATTERN), AfterValidator(_to
 DepartmentId = Annotated[str, Field(pattern=AGENCY_ID_PATTERN), AfterValidator(_department)]
 CountyDepartmentId = Annotated[str, Field(pattern=AGENCY_ID_PATTERN), AfterValidator(_county_department)]
 CatalogueCode = Annotated[
-    str, Field(pattern=CATALOGUE_CODE_PATTERN, description="赋权事项目录编码", examples=["ZH-0107"])
+    str,
+    Field(
+        max_length=40, pattern=CATALOGUE_CODE_PATTERN, description="赋权事项目录编码", examples=["ZH-0107"]
+    ),
 ]
 DocumentNo = Annotated[str, Field(min_length=1, max_length=80, description="文号")]
 CaseNo = Annotated[str, Field(min_length=1, max_length=80, description="案件文号")]
@@ -144,7 +147,7 @@ class DelegationGranted(Payload):
     township: TownshipId = Field(examples=["rz-dg-shijiu"])
     items: list[PowerItem] = Field(min_length=1, max_length=MAX_ITEMS)
     effective_date: date = Field(description="生效日期 (Asia/Shanghai)", examples=["2026-12-01"])
-    attachments: list[Attachment] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
     @model_validator(mode="after")
     def _codes_unique(self) -> Self:
@@ -196,7 +199,7 @@ class AssessmentSubmitted(Payload):
     assessor_role: AssessorRole
     ratings: list[ItemAssessment] = Field(min_length=1, max_length=MAX_ITEMS)
     summary: str = Field(min_length=1, max_length=4000)
-    attachments: list[Attachment] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 class ItemDecision(BaseModel):

@@ -20,7 +20,17 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from contracts.agencies import AgencyKind
 from contracts.case_transfer import check_agency, require_kinds, require_reasons
-from contracts.common import Attachment, AttachmentKind, DomainEventSpec, EventSpec, Officer, Payload
+from contracts.common import (
+    MAX_ATTACHMENTS,
+    MAX_OFFICERS,
+    Attachment,
+    AttachmentKind,
+    DomainEventSpec,
+    EventSpec,
+    Officer,
+    Officers,
+    Payload,
+)
 from contracts.envelope import AGENCY_ID_PATTERN
 
 PROCESS = "reverse_transfer"
@@ -43,7 +53,7 @@ class NonProsecutionDecided(Payload):
     agency: str = Field(pattern=AGENCY_ID_PATTERN, description="应当给予行政处罚的主管机关")
     offence_considered: str = Field(min_length=1, max_length=200, description="审查的罪名")
     administrative_violation: str = Field(min_length=1, max_length=2000, description="涉嫌的行政违法行为")
-    attachments: list[Attachment] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
     @field_validator("agency")
     @classmethod
@@ -58,7 +68,9 @@ class HandedOver(Payload):
     receiving_department: str = Field(
         min_length=1, max_length=100, description="行政检察部门", examples=["第七检察部"]
     )
-    prosecutors: list[Officer] = Field(min_length=1, description="承办检察官（检察官证号）")
+    prosecutors: Officers = Field(
+        min_length=1, max_length=MAX_OFFICERS, description="承办检察官（检察官证号）"
+    )
 
 
 class PauseReason(StrEnum):
@@ -98,7 +110,7 @@ class OpinionIssued(Payload):
     agency: str = Field(pattern=AGENCY_ID_PATTERN, description="送达的主管机关")
     recommendation: str = Field(min_length=1, max_length=4000, description="检察意见")
     served_at: AwareDatetime = Field(description="送达时间；两个月答复期限自此起算")
-    attachments: list[Attachment] = Field(min_length=1)
+    attachments: list[Attachment] = Field(min_length=1, max_length=MAX_ATTACHMENTS)
 
     @field_validator("agency")
     @classmethod
@@ -164,7 +176,7 @@ class PoliceReturned(Payload):
     """The police send the case file back to the agency."""
 
     return_letter_no: str = DocNo
-    attachments: list[Attachment] = Field(min_length=1)
+    attachments: list[Attachment] = Field(min_length=1, max_length=MAX_ATTACHMENTS)
 
     @model_validator(mode="after")
     def _item_list(self) -> Self:

@@ -7,6 +7,7 @@ checks a file before sending it), so all three refuse the same input with the sa
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,13 @@ from contracts.agencies import Agency, agencies
 from contracts.catalog import EVENT_TYPES
 from contracts.common import EventSpec, Payload
 from contracts.envelope import Envelope
+
+# Well under NATS's default max payload (1 MiB): intake republishes an HTTP body on the bus with
+# headers, and a workflow republishes the payload inside a domain event with its own fields.
+DEFAULT_MAX_ENVELOPE_BYTES = 256 * 1024
+# An envelope nests four or five levels; parsers recurse per level (Python's json raises
+# RecursionError near 1,000, pydantic's near 200), so deeper input is refused before parsing.
+MAX_JSON_DEPTH = 64
 
 
 class FieldError(BaseModel):
@@ -77,7 +85,11 @@ class ValidatedEvent:
     agency: Agency
 
 
-def validate_event(raw: bytes | str, subject_agency: str | None = None) -> ValidatedEvent:
+def validate_event(
+    raw: bytes | str,
+    subject_agency: str | None = None,
+    max_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES,
+) -> ValidatedEvent:
     """Validate an inbound message completely.
 
     Args:
@@ -85,13 +97,27 @@ def validate_event(raw: bytes | str, subject_agency: str | None = None) -> Valid
         subject_agency: the agency token of the NATS subject (or the authenticated HTTP
             sender); the envelope's ``source_agency`` must equal it. None skips that check
             (``lawlink emit`` validating a file before it knows the subject).
+        max_bytes: the largest envelope accepted (``LAWLINK_MAX_ENVELOPE_BYTES``); a bigger
+            one could not travel on as a domain event.
 
     Raises:
         EventRejected: for any problem, naming the field; never anything else.
     """
+    data_bytes = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    size = len(data_bytes)
+    if size > max_bytes:
+        raise EventRejected(Rejection.single(peek_ids(data_bytes), "$", size_reason(size, max_bytes)))
+    if json_depth_exceeds(data_bytes, MAX_JSON_DEPTH):
+        raise EventRejected(
+            Rejection.single(
+                peek_ids(data_bytes),
+                "$",
+                f"body nests deeper than {MAX_JSON_DEPTH} levels of arrays and objects (the limit)",
+            )
+        )
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise EventRejected(Rejection.single({}, "$", f"body is not valid JSON: {exc}")) from None
     if not isinstance(data, dict):
         raise EventRejected(Rejection.single({}, "$", "body must be a JSON object (the envelope)"))
@@ -141,6 +167,68 @@ def validate_event(raw: bytes | str, subject_agency: str | None = None) -> Valid
     except ValidationError as exc:
         raise EventRejected(_from_validation(hints, exc, prefix="payload")) from None
     return ValidatedEvent(envelope=envelope, spec=spec, payload=payload, agency=agency)
+
+
+def size_reason(size: int | None, max_bytes: int) -> str:
+    """The words of a size refusal, shared by every door; ``size`` None when only a lower
+    bound is known (a body cut off while being read)."""
+    told = f"{size} bytes" if size is not None else f"more than {max_bytes} bytes"
+    return f"envelope is {told}; at most {max_bytes} bytes are accepted"
+
+
+# A top-level id field as senders write it: a short, plain string value (no escapes).
+_ID_FIELD = re.compile(rb'"(event_id|type|source_agency|case_id)"\s*:\s*"([A-Za-z0-9_.-]{1,100})"')
+_PEEK_BYTES = 4096
+
+
+def peek_ids(raw: bytes) -> dict[str, str]:
+    """The ids a body refused unparsed seems to carry, so the sender can tell which event it was.
+
+    Only the first few KiB are searched, by a pattern that cannot backtrack badly; a wrong guess
+    costs nothing (the ids are echoed, never trusted).
+    """
+    found: dict[str, str] = {}
+    for match in _ID_FIELD.finditer(raw[:_PEEK_BYTES]):
+        found.setdefault(match.group(1).decode(), match.group(2).decode())
+    return found
+
+
+# The only bytes that change nesting: quotes and backslashes (strings) and brackets.
+_STRUCTURE = re.compile(rb'["\\\[\]{}]')
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+_OPENING = frozenset(b"[{")
+
+
+def json_depth_exceeds(raw: bytes, limit: int) -> bool:
+    """Whether ``raw`` nests arrays/objects deeper than ``limit``, without parsing it.
+
+    Linear in the input and never recursive, so it is safe on hostile bodies; brackets inside
+    strings do not count. Invalid JSON may be judged either way: the parser refuses it next.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:  # the common case, at C speed
+        return False
+    depth = 0
+    in_string = False
+    escaped_at = -1
+    for match in _STRUCTURE.finditer(raw):
+        at = match.start()
+        if at == escaped_at:
+            continue
+        char = raw[at]
+        if in_string:
+            if char == _BACKSLASH:
+                escaped_at = at + 1
+            elif char == _QUOTE:
+                in_string = False
+        elif char == _QUOTE:
+            in_string = True
+        elif char in _OPENING:
+            depth += 1
+            if depth > limit:
+                return True
+        elif char != _BACKSLASH:
+            depth -= 1
+    return False
 
 
 def _from_validation(hints: Mapping[str, Any], exc: ValidationError, prefix: str) -> Rejection:

@@ -10,12 +10,14 @@ import time
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import INBOX_PREFIX, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
 from contracts import subjects
+from contracts.agencies import agencies
+from services.resilience import ConnectionKeeper, reconnect_handler
 from services.settings import StackSettings
 from services.temporal_codec import lawlink_data_converter
 
@@ -44,12 +46,49 @@ def _fetch_raises_nats_timeout() -> None:
             raise
         except TimeoutError as exc:
             raise nats.errors.TimeoutError from exc
+        except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
+            # FastStream's pull loop retries at once on these and fetch fails without yielding:
+            # on a closed connection that loop held the event loop at 100% CPU, starving the
+            # reopen, /healthz and SIGTERM. A pause gives them the loop.
+            await asyncio.sleep(0.2)
+            raise
 
     fetch._lawlink_timeout_fix = True  # type: ignore[attr-defined]
     pull.fetch = fetch  # type: ignore[method-assign]
 
 
 _fetch_raises_nats_timeout()
+
+
+def _pull_inboxes_follow_the_connection() -> None:
+    """FastStream 0.7 hands every pull subscription nats-py's default ``_INBOX.`` explicitly, so
+    its fetch replies (the consumer's messages) would ignore the connection's ``inbox_prefix``.
+    Read that default as "not chosen": the deliveries then go to the client's own prefix."""
+    bind = JetStreamContext.pull_subscribe_bind
+    if getattr(bind, "_lawlink_inbox_fix", False):
+        return
+
+    async def pull_subscribe_bind(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - same signature
+        if kwargs.get("inbox_prefix") == INBOX_PREFIX:
+            kwargs["inbox_prefix"] = None
+        return await bind(self, *args, **kwargs)
+
+    pull_subscribe_bind._lawlink_inbox_fix = True  # type: ignore[attr-defined]
+    JetStreamContext.pull_subscribe_bind = pull_subscribe_bind  # type: ignore[method-assign]
+
+
+_pull_inboxes_follow_the_connection()
+
+# The inbox identity of the services' FastStream brokers (they all log in as the services' user).
+SERVICES_INBOX = "lawlink"
+
+
+def inbox_prefix_for(settings: StackSettings, name: str) -> str:
+    """The reply-inbox prefix a client uses: its agency's when it logs in as an agency (that is
+    the only ``_INBOX`` its NATS user may subscribe to), otherwise the service's own."""
+    if settings.nats_user and settings.nats_user in agencies():
+        return subjects.inbox_prefix(settings.nats_user)
+    return subjects.inbox_prefix(name)
 
 
 def stream_configs() -> list[StreamConfig]:
@@ -104,20 +143,54 @@ async def ensure_streams(js: JetStreamContext) -> None:
             await js.update_stream(config)
 
 
-async def connect_nats(settings: StackSettings, name: str, *, persistent: bool = True) -> NatsClient:
+async def connect_nats(
+    settings: StackSettings,
+    name: str,
+    *,
+    persistent: bool = True,
+    inbox_prefix: str | None = None,
+    keeper: ConnectionKeeper | None = None,
+) -> NatsClient:
     """Connect to NATS with the service's credentials, if the stack uses them.
 
     Services reconnect forever (``persistent``); a command-line tool gives up at once with the
-    server's answer, instead of retrying a wrong password in a loop.
+    server's answer, instead of retrying a wrong password in a loop. Replies come to
+    ``inbox_prefix`` (default :func:`inbox_prefix_for`). With a ``keeper``, a connection the
+    library closed (a server-side error) is reopened; call ``keeper.stop()`` before closing it
+    on purpose.
     """
     kwargs: dict[str, object] = {"name": f"lawlink-{name}", "max_reconnect_attempts": -1 if persistent else 0}
+    if persistent:
+        kwargs.update(reconnect_kwargs(settings))
     if not persistent:
         kwargs["allow_reconnect"] = False
         kwargs["connect_timeout"] = 5
     if settings.nats_user:
         kwargs["user"] = settings.nats_user
         kwargs["password"] = settings.nats_password
-    return await nats.connect(settings.nats_url, **kwargs)
+    kwargs["inbox_prefix"] = inbox_prefix or inbox_prefix_for(settings, name)
+    if keeper is not None:
+        kwargs["closed_cb"] = keeper.on_closed
+    nc = await nats.connect(settings.nats_url, **kwargs)
+    if keeper is not None:
+        keeper.attach(nc, {"servers": settings.nats_url, **kwargs})
+    return nc
+
+
+def reconnect_kwargs(settings: StackSettings) -> dict[str, object]:
+    """Reconnect forever, waiting with exponential back-off and jitter between attempts.
+
+    A long NATS outage must not exhaust the client's attempts (the library default is 60,
+    about two minutes), after which the client closes for good and a service sits idle.
+    """
+    return {
+        "allow_reconnect": True,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": settings.nats_reconnect_wait_seconds,
+        "reconnect_to_server_handler": reconnect_handler(
+            settings.nats_reconnect_wait_seconds, settings.nats_reconnect_max_wait_seconds
+        ),
+    }
 
 
 async def connect_temporal(settings: StackSettings) -> Client:
@@ -162,12 +235,14 @@ async def connect_temporal_at(
             delay = min(delay * 2, 2.0)
 
 
-def nats_connect_kwargs(settings: StackSettings) -> dict[str, object]:
-    """Credentials for FastStream's broker, matching :func:`connect_nats`."""
+def nats_connect_kwargs(settings: StackSettings, name: str = SERVICES_INBOX) -> dict[str, object]:
+    """Credentials and inbox prefix for FastStream's broker, matching :func:`connect_nats`."""
+    prefix = {"inbox_prefix": inbox_prefix_for(settings, name), **reconnect_kwargs(settings)}
     if settings.nats_user:
         from faststream.nats import NatsUserPassword
 
         return {
-            "security": NatsUserPassword(username=settings.nats_user, password=settings.nats_password or "")
+            "security": NatsUserPassword(username=settings.nats_user, password=settings.nats_password or ""),
+            **prefix,
         }
-    return {}
+    return prefix

@@ -26,6 +26,15 @@ class StackSettings(BaseSettings):
     console_url: str = Field(default="http://127.0.0.1:8380", alias="CONSOLE_URL")
     registry_url: str = Field(default="http://127.0.0.1:8382", alias="REGISTRY_URL")
     intake_url: str = Field(default="http://127.0.0.1:8381", alias="INTAKE_URL")
+    # Reconnecting to NATS never stops; the wait between attempts doubles from the first value
+    # up to the second, with jitter, so a restarted cluster is not hit by every client at once.
+    nats_reconnect_wait_seconds: float = Field(default=1.0, gt=0, alias="NATS_RECONNECT_WAIT")
+    nats_reconnect_max_wait_seconds: float = Field(default=30.0, gt=0, alias="NATS_RECONNECT_MAX_WAIT")
+    # SIGTERM must stop a service even while NATS or Temporal is unreachable: draining the
+    # consumers and closing the connection are cut off after this many seconds.
+    shutdown_timeout_seconds: float = Field(default=10.0, gt=0, alias="LAWLINK_SHUTDOWN_TIMEOUT")
+    # How long /healthz waits for a dependency's answer before calling it down.
+    health_timeout_seconds: float = Field(default=2.0, gt=0, alias="LAWLINK_HEALTH_TIMEOUT")
 
 
 class IntakeSettings(StackSettings):
@@ -39,6 +48,15 @@ class IntakeSettings(StackSettings):
     intake_concurrency: int = Field(default=64, alias="INTAKE_CONCURRENCY")
     intake_backoff_seconds: tuple[float, ...] = Field(default=(1.0, 5.0, 15.0, 30.0), alias="INTAKE_BACKOFF")
     intake_update_timeout_seconds: float = Field(default=20.0, alias="INTAKE_UPDATE_TIMEOUT")
+    # While Temporal or NATS is unreachable a message is held and retried (it is not an event's
+    # fault); the wait between retries doubles up to this, with jitter.
+    intake_engine_retry_max_seconds: float = Field(default=15.0, gt=0, alias="INTAKE_ENGINE_RETRY_MAX")
     # How far ahead of intake's clock an event's occurred_at may be (clock skew between agency
     # systems); a later date is refused naming occurred_at, since no deadline may start in the future.
     intake_max_future_seconds: float = Field(default=300.0, ge=0, alias="LAWLINK_MAX_FUTURE_SECONDS")
+    # The largest envelope either door takes. It must stay well under the bus's max payload
+    # (NATS: 1 MiB by default): intake republishes an HTTP body with headers, and a workflow
+    # republishes the payload inside a domain event.
+    max_envelope_bytes: int = Field(
+        default=256 * 1024, ge=1024, le=768 * 1024, alias="LAWLINK_MAX_ENVELOPE_BYTES"
+    )

@@ -10,6 +10,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from services.connections import connect_nats, connect_temporal, ensure_streams
+from services.resilience import ConnectionKeeper
 from services.settings import StackSettings
 from workflows.activities import PublishActivities
 from workflows.registry import WORKFLOWS
@@ -69,7 +70,12 @@ async def main() -> None:
     """Connect to NATS and Temporal and run until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = StackSettings()
-    nc = await connect_nats(settings, "worker")
+    # A connection the server closed (an oversized publish, say) is reopened, or every later
+    # publish of every workflow would fail on the closed client.
+    keeper = ConnectionKeeper(
+        name="worker", base=settings.nats_reconnect_wait_seconds, cap=settings.nats_reconnect_max_wait_seconds
+    )
+    nc = await connect_nats(settings, "worker", keeper=keeper)
     js = nc.jetstream()
     await ensure_streams(js)
     client = await connect_temporal(settings)
@@ -78,7 +84,11 @@ async def main() -> None:
     try:
         await worker.run()
     finally:
-        await nc.drain()
+        await keeper.stop()
+        try:
+            await asyncio.wait_for(nc.drain(), settings.shutdown_timeout_seconds)
+        except Exception:  # noqa: BLE001 - NATS unreachable: stop anyway, nothing is unacked here
+            log.warning("NATS did not drain within %.1f s", settings.shutdown_timeout_seconds)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import subjects
 from contracts.envelope import AGENCY_ID_PATTERN, Envelope
-from contracts.validation import EventRejected, Rejection, ValidatedEvent, validate_event
+from contracts.validation import (
+    DEFAULT_MAX_ENVELOPE_BYTES,
+    EventRejected,
+    Rejection,
+    ValidatedEvent,
+    validate_event,
+)
 from contracts.workflow_io import CASE_REVISION, CaseStart, ReceiveResult, YearScheduleIn
 from services.calendar_store import calendar_dir, load_schedules
 from services.intake.routing import ROUTES, Mode, Route, workflow_id
@@ -115,6 +121,7 @@ class Intake:
         update_timeout: float = 20.0,
         calendar: Callable[[], tuple[YearScheduleIn, ...]] = tuple,
         max_future: timedelta = timedelta(minutes=5),
+        max_envelope_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._client = client
@@ -124,12 +131,13 @@ class Intake:
         self._update_timeout = update_timeout
         self._calendar = calendar
         self._max_future = max_future
+        self.max_envelope_bytes = max_envelope_bytes
         self._clock = clock
         self._case_locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     def check(self, raw: bytes, sender: str | None, subject_type: str | None = None) -> ValidatedEvent:
         """Validate statically (envelope, payload, sender); raises :class:`EventRejected`."""
-        event = validate_event(raw, sender)
+        event = validate_event(raw, sender, self.max_envelope_bytes)
         env = event.envelope
         hints = {
             "event_id": str(env.event_id),

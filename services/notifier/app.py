@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 import anyio
 from fastapi import FastAPI, HTTPException, Query
+from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -39,6 +40,7 @@ from services.notifier.recipients import notifications_for
 from services.notifier.tables import DeliveryPublic
 from services.notifier.webhooks import WebhookDispatcher, reset_for_replay
 from services.registry.db import make_engine, migrate
+from services.resilience import ConnectionKeeper, broker_keeper, health_body, nats_ok, stop_broker
 
 log = logging.getLogger("lawlink.notifier")
 
@@ -60,7 +62,12 @@ async def _migrate(url: str, attempts: int = 10) -> None:
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     """Build the notifier app (a function so tests run it on their own database and durable)."""
     settings = settings or NotifierSettings()
-    broker = NatsBroker(settings.nats_url, **nats_connect_kwargs(settings))  # type: ignore[arg-type]
+    keeper = ConnectionKeeper(
+        name="notifier",
+        base=settings.nats_reconnect_wait_seconds,
+        cap=settings.nats_reconnect_max_wait_seconds,
+    )
+    broker = NatsBroker(settings.nats_url, **nats_connect_kwargs(settings), closed_cb=keeper.on_closed)  # type: ignore[arg-type]
     holder: dict[str, object] = {}
 
     def engine() -> Engine:
@@ -121,6 +128,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         await broker.connect()
         await ensure_streams(broker.config.connection_state.stream)
         await broker.start()
+        broker_keeper(broker, keeper)
         log.info(
             "notifier consuming %s as durable %r (%d webhook deliveries resumed)",
             subjects.OUT_ALL,
@@ -130,7 +138,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await broker.stop()
+            await stop_broker(broker, keeper, settings.shutdown_timeout_seconds)
             await dispatcher().stop()
             engine().dispose()
 
@@ -219,12 +227,21 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         return {"id": delivery_id, "queued": bool(queued)}
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        """200 while the bus and the database answer; 503 naming what does not."""
+        from services.registry.app import _database_ok
+
+        checks = {
+            "nats": nats_ok(broker._connection),
+            "database": await anyio.to_thread.run_sync(_database_ok, engine()),
+        }
+        status, body = health_body(checks)
+        return JSONResponse(body, status_code=status)
 
     app.state.engine = engine
     app.state.dispatcher = dispatcher
     app.state.broker = broker
+    app.state.keeper = keeper
     return app
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import anyio
 from fastapi import FastAPI, HTTPException, Query
+from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 from nats.js.errors import KeyNotFoundError, NotFoundError
@@ -27,9 +28,11 @@ from contracts import subjects
 from contracts.domain import DomainEvent
 from services.connections import DEAD_LETTER_STREAM, INTAKE_ERRORS_BUCKET, ensure_streams, nats_connect_kwargs
 from services.discipline.consumer import register_content_consumer
+from services.discipline.crypto import cipher_from_env
 from services.domain_consumer import subscribe_domain_events
 from services.registry import queries
 from services.registry.db import make_engine, migrate
+from services.registry.dead_letters import open_body, record_body
 from services.registry.models import (
     CasePublic,
     DeadLetter,
@@ -38,11 +41,14 @@ from services.registry.models import (
     TimelineEntryPublic,
 )
 from services.registry.projection import project
+from services.resilience import ConnectionKeeper, broker_keeper, health_body, nats_ok, stop_broker
 from services.settings import StackSettings
 
 log = logging.getLogger("lawlink.registry")
 
 BATCH = 200
+# The largest ``offset`` the case list takes (see get_cases).
+MAX_OFFSET = 1_000_000_000
 
 
 def create_app(settings: StackSettings | None = None, *, consume: bool = True) -> FastAPI:
@@ -51,7 +57,12 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
     ``consume=False`` serves the API without consuming NATS (API tests, read replicas).
     """
     settings = settings or StackSettings()
-    broker = NatsBroker(settings.nats_url, **nats_connect_kwargs(settings))  # type: ignore[arg-type]
+    keeper = ConnectionKeeper(
+        name="registry",
+        base=settings.nats_reconnect_wait_seconds,
+        cap=settings.nats_reconnect_max_wait_seconds,
+    )
+    broker = NatsBroker(settings.nats_url, **nats_connect_kwargs(settings), closed_cb=keeper.on_closed)  # type: ignore[arg-type]
     holder: dict[str, Engine] = {}
 
     def engine() -> Engine:
@@ -85,8 +96,14 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         include_in_schema=False,
     )
     async def on_max_deliveries(msg: NatsMessage) -> None:
-        advisory = json.loads(msg.body)
-        seq = int(advisory["stream_seq"])
+        try:
+            advisory = json.loads(msg.body)
+            seq = int(advisory["stream_seq"])
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            # Only the server publishes advisories; an unreadable one cannot get better.
+            log.error("unreadable max-deliveries advisory skipped: %r", exc)
+            await msg.ack()
+            return
         js = broker.config.connection_state.stream
         try:
             original = await js.get_msg(advisory.get("stream", subjects.STREAM_IN), seq)
@@ -100,11 +117,9 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             last_error = (await kv.get(str(seq))).value.decode()
         except (KeyNotFoundError, NotFoundError, Exception):  # noqa: BLE001 - the error text is a nicety
             last_error = None
-        body = (original.data or b"").decode("utf-8", "replace")
-        try:
-            event_id = json.loads(body).get("event_id")
-        except (ValueError, AttributeError):
-            event_id = None
+        # Never parsed whole: the body may be what made the message fail (see dead_letters).
+        kept = record_body(original.data, original.subject or "", seq, dead_letter_cipher)
+        body, event_id = kept.body, kept.event_id
 
         def record() -> None:
             with Session(engine()) as session:
@@ -113,17 +128,22 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
                 session.add(
                     DeadLetter(
                         stream_seq=seq,
-                        subject=original.subject,
+                        subject=(original.subject or "")[:200],
                         deliveries=int(advisory.get("deliveries", 0)),
-                        last_error=last_error,
-                        event_id=event_id if isinstance(event_id, str) else None,
+                        last_error=last_error[:2000] if last_error else None,
+                        event_id=event_id,
                         body=body,
                         recorded_at=datetime.now(UTC),
                     )
                 )
                 session.commit()
 
-        await anyio.to_thread.run_sync(record)
+        try:
+            await anyio.to_thread.run_sync(record)
+        except Exception:  # the database, not the letter: try again shortly
+            log.exception("could not record dead letter %s; it will be redelivered", seq)
+            await msg.nack(delay=5.0)
+            return
         log.warning(
             "dead letter: stream seq %s on %s after %s deliveries: %s",
             seq,
@@ -134,6 +154,7 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         await msg.ack()
 
     register_content_consumer(broker, engine)  # referral content from lawlink.in, encrypted (process 3)
+    dead_letter_cipher = cipher_from_env()  # the content key: dead letters of referrals are sealed
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -143,12 +164,13 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             await broker.connect()
             await ensure_streams(broker.config.connection_state.stream)
             await broker.start()
+            broker_keeper(broker, keeper)
             log.info("registry projecting %s into %s", subjects.OUT_ALL, settings.database_url.split("@")[-1])
         try:
             yield
         finally:
             if consume:
-                await broker.stop()
+                await stop_broker(broker, keeper, settings.shutdown_timeout_seconds)
             holder["engine"].dispose()
 
     app = FastAPI(title="Lawlink registry", lifespan=lifespan)
@@ -159,7 +181,9 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         state: str | None = None,
         agency: str | None = None,
         limit: int = Query(default=100, ge=1, le=1000),
-        offset: int = Query(default=0, ge=0),
+        # SQL engines hold OFFSET in a signed 64-bit integer; bigger overflows in the driver (a
+        # 500). No read model holds a billion cases, so anything above is refused as a 422.
+        offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     ) -> list[CasePublic]:
         with Session(engine()) as session:
             return queries.list_cases(
@@ -231,9 +255,15 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             if letter is None:
                 raise HTTPException(404, detail={"field": "id", "reason": f"no dead letter {letter_id}"})
             js = broker.config.connection_state.stream
+            # The whole message from the stream (the stored body may be cut or sealed); the
+            # stored body only once the stream has aged the message out.
+            try:
+                data = (await js.get_msg(subjects.STREAM_IN, letter.stream_seq)).data or b""
+            except NotFoundError:
+                data = open_body(letter.body, letter.stream_seq, dead_letter_cipher).encode()
             await js.publish(
                 letter.subject,
-                letter.body.encode(),
+                data,
                 stream=subjects.STREAM_IN,
                 headers={"Nats-Msg-Id": f"replay:{letter.id}:{letter.replay_count + 1}"},
             )
@@ -245,11 +275,28 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             return letter
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        """200 while the bus (when consuming) and the read model answer; 503 naming what does not."""
+        checks = {"database": await anyio.to_thread.run_sync(_database_ok, engine())}
+        if consume:
+            checks["nats"] = nats_ok(broker._connection)
+        status, body = health_body(checks)
+        return JSONResponse(body, status_code=status)
 
     app.state.engine = engine
+    app.state.broker = broker
+    app.state.keeper = keeper
     return app
+
+
+def _database_ok(engine: Engine) -> bool:
+    """Whether the read model's database answers a trivial query."""
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - any failure is "down"
+        return False
 
 
 app = create_app()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,49 @@ def test_intake_refuses_to_start_with_a_misspelt_deadline_setting(monkeypatch: p
     monkeypatch.setenv("LAWLINK_RULE_CASE_TRANSFER__HEAD_DECISON", "5")
     with pytest.raises(ValueError, match="LAWLINK_RULE_CASE_TRANSFER__HEAD_DECISON"):
         create_app()
+
+
+def _bounded_pattern(pattern: str) -> bool:
+    """An anchored pattern with only bounded repetition (``{m,n}``) matches bounded strings."""
+    anchored = pattern.startswith("^") and pattern.endswith("$")
+    return anchored and re.search(r"(?<!\\)[*+]|\{\d+,\}", pattern) is None
+
+
+def _unbounded(schema: dict, defs: dict, path: str) -> list[str]:
+    """Paths in a JSON schema where a string, list or map has no upper bound."""
+    if "$ref" in schema:
+        return _unbounded(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, path)
+    options = schema.get("anyOf") or schema.get("oneOf") or schema.get("allOf")
+    if options:
+        # A Decimal is "number or numeric string": its digits are bounded by max_digits.
+        types = {o.get("type") for o in options}
+        if {"number", "string"} <= types:
+            return []
+        return [p for o in options for p in _unbounded(o, defs, path)]
+    if "const" in schema or "enum" in schema:
+        return []
+    kind = schema.get("type")
+    if kind == "string":
+        bounded = (
+            "maxLength" in schema
+            or schema.get("format") in ("date-time", "date", "uuid")
+            or _bounded_pattern(schema.get("pattern", ""))
+        )
+        return [] if bounded else [path]
+    if kind == "array":
+        found = [] if "maxItems" in schema else [path]
+        return found + _unbounded(schema.get("items", {}), defs, f"{path}[]")
+    if kind == "object" or "properties" in schema:
+        found = [path] if schema.get("additionalProperties") not in (None, False) else []
+        for name, sub in schema.get("properties", {}).items():
+            found += _unbounded(sub, defs, f"{path}.{name}")
+        return found
+    return []
+
+
+@pytest.mark.parametrize("event_type", sorted(EVENT_TYPES))
+def test_every_string_and_list_of_a_payload_is_bounded(event_type: str) -> None:
+    """A workflow republishes what it takes and keeps it in its state: no payload field may be
+    unbounded, or one valid event could make a domain event the bus refuses."""
+    schema = EVENT_TYPES[event_type].payload.model_json_schema()
+    assert _unbounded(schema, schema.get("$defs", {}), "payload") == []
