@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -119,28 +120,41 @@ class TemporalDevServer:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> TemporalDevServer:
-        self.proc = subprocess.Popen(
-            [
-                binary("temporal"),
-                "server",
-                "start-dev",
-                "--headless",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--http-port",
-                str(free_port()),
-                "--metrics-port",
-                str(free_port()),
-                "--log-level",
-                "error",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
+    def start(self, attempts: int = 2) -> TemporalDevServer:
+        """Start it; a port taken between choosing and binding it gets one more try on new ports,
+        and a server that never answers fails naming the tail of its own log."""
+        for attempt in range(attempts):
+            log = Path(tempfile.mkstemp(prefix="temporal-dev-", suffix=".log")[1])
+            with log.open("wb") as out:
+                self.proc = subprocess.Popen(
+                    [
+                        binary("temporal"),
+                        "server",
+                        "start-dev",
+                        "--headless",
+                        "--ip",
+                        "127.0.0.1",
+                        "--port",
+                        str(self.port),
+                        "--http-port",
+                        str(free_port()),
+                        "--metrics-port",
+                        str(free_port()),
+                        "--log-level",
+                        "error",
+                    ],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            try:
+                wait_for_port(self.port, timeout=60.0)
+                return self
+            except TimeoutError:
+                self.stop()
+                if attempt == attempts - 1:
+                    tail = log.read_text(errors="replace")[-2000:]
+                    raise TimeoutError(f"temporal dev server on {self.port} did not start: {tail}") from None
+                self.port = free_port()
         return self
 
     def stop(self) -> None:
