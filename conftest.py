@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.devstack import temporal_dev_server_args
 from services.temporal_codec import lawlink_data_converter
-from tests.servers import NatsServer, binary, free_port, serve_asgi
+from tests.servers import NatsServer, binary, environ, free_port, serve_asgi
 
 
 @pytest.fixture(scope="session")
@@ -123,9 +123,7 @@ async def stack(
         "INTAKE_BACKOFF": "[0.2, 0.2, 0.2]",
         "INTAKE_UPDATE_TIMEOUT": "10",
     }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with environ(env):
         settings = StackSettings()
         nc = await connect_nats(settings, "test-worker")
         js = nc.jetstream()
@@ -147,9 +145,3 @@ async def stack(
                 server.should_exit = True
                 await task
         await nc.drain()
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v

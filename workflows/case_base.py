@@ -306,8 +306,8 @@ class CaseWorkflow:
             return None
         return Refusal(
             "occurred_at",
-            f"{env.type} is dated {_iso(env.occurred_at)}, before the step it answers "
-            f"(state {self.s.state} since {_iso(since)})",
+            f"{env.type} is dated {dl.legal_minute(env.occurred_at)}, before the step it answers "
+            f"(state {self.s.state} since {dl.legal_minute(since)})",
         )
 
     async def _take(self, env: Envelope, payload: Payload) -> None:
@@ -739,10 +739,6 @@ class CaseWorkflow:
 _LIVE = (DeadlineStatus.OPEN, DeadlineStatus.BREACHED, DeadlineStatus.REMINDED)
 # A window that lapsed can still be used late (the request is accepted and marked late).
 _ANSWERABLE = (*_LIVE, DeadlineStatus.LAPSED)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(dl.SHANGHAI).isoformat(timespec="minutes")
 
 
 def _as_instant(value: Any) -> datetime:

@@ -40,6 +40,7 @@ __all__ = [
     "add_working_days",
     "compute_due",
     "env_var_for",
+    "legal_minute",
     "load_rules",
     "parse_year_schedule",
     "working_days_between",
@@ -54,6 +55,12 @@ database at import (the same answer on every worker host) and works inside the T
 sandbox, which wraps ``ZoneInfo`` instances in a proxy that ``datetime`` rejects whenever this
 module is not passed through.
 """
+
+
+def legal_minute(moment: datetime) -> str:
+    """A moment as officials read it in a refusal: Shanghai wall time, to the minute."""
+    return moment.astimezone(SHANGHAI).isoformat(timespec="minutes")
+
 
 RULE_ENV_PREFIX = "LAWLINK_RULE_"
 STATE_COUNCIL_DAYS_ENV = "LAWLINK_STATE_COUNCIL_DAYS"

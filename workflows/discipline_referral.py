@@ -252,15 +252,15 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         if talk > env.occurred_at:
             return Refusal(
                 "payload.inquiry_on",
-                f"the talk or reply is dated {_iso(talk)}, after the disposition reporting it "
-                f"({_iso(env.occurred_at)})",
+                f"the talk or reply is dated {dl.legal_minute(talk)}, after the disposition reporting it "
+                f"({dl.legal_minute(env.occurred_at)})",
             )
         since = self.s.state_at
         if since is not None and talk < since:
             return Refusal(
                 "payload.inquiry_on",
-                f"the talk or reply is dated {_iso(talk)}, before the commission held the clue "
-                f"(state {self.s.state} since {_iso(since)})",
+                f"the talk or reply is dated {dl.legal_minute(talk)}, before the commission held the clue "
+                f"(state {self.s.state} since {dl.legal_minute(since)})",
             )
         return None
 
@@ -501,7 +501,3 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         self.s.data.pop("expect_key", None)
         if reminders < MAX_REMINDERS:
             await self._expect_disposition(start=deadline.info.due_at)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(dl.SHANGHAI).isoformat(timespec="minutes")

@@ -450,20 +450,16 @@ def _service_refusal(
     if served_at > reported_at:
         return Refusal(
             "payload.served_at",
-            f"service ({_iso(served_at)}) cannot be later than the event reporting it "
-            f"(occurred_at {_iso(reported_at)})",
+            f"service ({dl.legal_minute(served_at)}) cannot be later than the event reporting it "
+            f"(occurred_at {dl.legal_minute(reported_at)})",
         )
     if review_since is not None and served_at < review_since:
         return Refusal(
             "payload.served_at",
-            f"service ({_iso(served_at)}) cannot precede the review it concludes "
-            f"(under review since {_iso(review_since)})",
+            f"service ({dl.legal_minute(served_at)}) cannot precede the review it concludes "
+            f"(under review since {dl.legal_minute(review_since)})",
         )
     return None
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(dl.SHANGHAI).isoformat(timespec="minutes")
 
 
 def _day(moment: datetime) -> date:

@@ -10,10 +10,10 @@ content is (DESIGN.md, security: confidential content is sealed wherever it rest
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from contracts.catalog import CONFIDENTIAL_PROCESSES
+from contracts.validation import peek_ids
 from services.discipline.crypto import TEXT_PREFIX, ContentCipher
 
 # Bodies longer than this keep their head only; the whole message stays in LAWLINK_IN, where
@@ -22,9 +22,6 @@ MAX_BODY_CHARS = 64 * 1024
 TRUNCATED_MARK = "\n…[truncated: {size} bytes in all; the message stays in the stream]"
 # Inbound processes whose content is confidential (the hotline feeds discipline referrals).
 _SEALED_PROCESSES = frozenset(CONFIDENTIAL_PROCESSES) | {"hotline"}
-# The event id as the envelope writes it, searched for in the head of the body only.
-_EVENT_ID = re.compile(rb'"event_id"\s*:\s*"([0-9A-Za-z-]{1,64})"')
-_SCAN_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -69,8 +66,7 @@ def record_body(
     head and a note of its size, and a body on a confidential process's subject is sealed.
     """
     raw = data or b""
-    found = _EVENT_ID.search(raw[:_SCAN_BYTES])
-    event_id = found.group(1).decode("ascii") if found else None
+    event_id = peek_ids(raw).get("event_id")
     text = raw[: limit * 4].decode("utf-8", "replace")
     truncated = len(raw) > limit * 4 or len(text) > limit
     if truncated:

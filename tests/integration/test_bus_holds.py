@@ -25,26 +25,12 @@ from typer.testing import CliRunner
 from contracts import subjects
 from services.cli import app as cli
 from tests.events import event, new_case_id, publish
-from tests.servers import NatsServer, TemporalDevServer, free_port, serve_asgi
+from tests.servers import NatsServer, TemporalDevServer, environ, free_port, serve_asgi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 # Short enough that the outages below outlast the client's old limit of 60 attempts many times.
 FAST_RECONNECT = {"NATS_RECONNECT_WAIT": "0.05", "NATS_RECONNECT_MAX_WAIT": "0.1"}
-
-
-@asynccontextmanager
-async def _environ(env: dict[str, str]) -> AsyncIterator[None]:
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @asynccontextmanager
@@ -78,7 +64,7 @@ async def bus_stack(
         **(env or {}),
     }
     running: list[tuple[Any, asyncio.Task[None]]] = []
-    async with _environ(settings_env):
+    with environ(settings_env):
         try:
             out: dict[str, Any] = {"server": server, "queue": queue, "apps": {}, "running": running}
             factories: dict[str, Callable[[], Any]] = {

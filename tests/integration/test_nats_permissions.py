@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -25,7 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from contracts import subjects
 from services.devstack import render_nats_conf, resolve_ports
 from tests.events import body, event, eventually, new_case_id, publish
-from tests.servers import binary, free_port, serve_asgi, wait_for_port
+from tests.servers import binary, environ, free_port, serve_asgi, wait_for_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -238,21 +237,13 @@ async def _intake(server: GeneratedNats, temporal_address: str, queue: str) -> A
         "INTAKE_MAX_DELIVER": "3",
         "INTAKE_BACKOFF": "[0.2, 0.2, 0.2]",
     }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with environ(env):
         srv, task = await serve_asgi(create_app(IntakeSettings()), free_port())
         try:
             yield
         finally:
             srv.should_exit = True
             await task
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 async def _no_workflow(temporal_dev, workflow_id: str) -> bool:  # noqa: ANN001
