@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.devstack import temporal_dev_server_args
 from services.temporal_codec import lawlink_data_converter
-from tests.servers import NatsServer, binary, environ, free_port, serve_asgi
+from tests.servers import SERVICE_TOKEN, NatsServer, binary, environ, free_port, serve_asgi
 
 
 @pytest.fixture(scope="session")
@@ -119,6 +119,7 @@ async def stack(
         "TEMPORAL_ADDRESS": target,
         "LAWLINK_TASK_QUEUE": queue,
         "DATABASE_URL": db_url,
+        "LAWLINK_SERVICE_TOKEN": SERVICE_TOKEN,
         "INTAKE_MAX_DELIVER": "3",
         "INTAKE_BACKOFF": "[0.2, 0.2, 0.2]",
         "INTAKE_UPDATE_TIMEOUT": "10",

@@ -8,6 +8,7 @@ import httpx
 
 from services.calendar_store import read_schedule_file, save_schedule
 from services.connections import connect_temporal
+from services.service_auth import service_headers
 from services.settings import StackSettings
 
 
@@ -20,7 +21,8 @@ async def load_calendar(file: Path, settings: StackSettings) -> str:
     """
     schedule = read_schedule_file(file)
     stored = save_schedule(schedule)
-    async with httpx.AsyncClient(base_url=settings.registry_url, timeout=30) as http:
+    headers = service_headers(settings, "cli")
+    async with httpx.AsyncClient(base_url=settings.registry_url, headers=headers, timeout=30) as http:
         resp = await http.get("/api/deadlines", params={"provisional": "true", "status": "open"})
         resp.raise_for_status()
         rows = resp.json()

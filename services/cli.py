@@ -29,6 +29,7 @@ app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(__import__("services.console.cli_users", fromlist=["app"]).app, name="users")
 app.add_typer(__import__("services.notifier.cli_webhooks", fromlist=["app"]).app, name="webhooks")
+app.add_typer(__import__("services.intake.cli_agencies", fromlist=["app"]).app, name="agencies")
 
 out = Console()
 err = Console(stderr=True)
@@ -52,10 +53,15 @@ def load_stack_env(path: Path = STACK_ENV, only: tuple[str, ...] | None = None) 
 
 def load_dev_env() -> None:
     """The dev stack's endpoints, and from ``secrets.env`` beside them (readable by its owner
-    only) the service password and the content key, without which no Temporal client may exist
-    (services/temporal_codec.py) and no webhook secret can be sealed or opened."""
+    only) the service password, the content key, without which no Temporal client may exist
+    (services/temporal_codec.py) and no webhook secret can be sealed or opened, and the key that
+    seals agency keys (``lawlink agencies issue-key``), and the service token the registry asks
+    for (services/service_auth.py)."""
     load_stack_env()
-    load_stack_env(STACK_ENV.with_name("secrets.env"), only=("NATS_PASSWORD", "LAWLINK_CONTENT_KEY"))
+    load_stack_env(
+        STACK_ENV.with_name("secrets.env"),
+        only=("NATS_PASSWORD", "LAWLINK_CONTENT_KEY", "LAWLINK_CREDENTIAL_KEK", "LAWLINK_SERVICE_TOKEN"),
+    )
 
 
 def _settings():  # noqa: ANN202 - StackSettings, imported late so --help stays fast
@@ -142,15 +148,33 @@ def _read(file: str) -> bytes:
         raise
 
 
-def _get(path: str, **params: str | None) -> httpx.Response:
+def _registry(method: str, path: str, **params: str | None) -> httpx.Response:
+    """A call to the registry as the CLI, on behalf of the OS user; a refused credential is
+    reported naming the variable, not as a traceback."""
+    from services.service_auth import TOKEN_VAR, os_actor, service_headers
+
     settings = _settings()
     try:
-        return httpx.get(
-            settings.registry_url + path, params={k: v for k, v in params.items() if v}, timeout=10
+        resp = httpx.request(
+            method,
+            settings.registry_url + path,
+            params={k: v for k, v in params.items() if v},
+            headers=service_headers(settings, "cli", actor=os_actor()),
+            timeout=10,
         )
     except httpx.HTTPError as exc:
         _fail(f"registry at {settings.registry_url} did not answer: {exc} (is `make run` up?)")
         raise
+    if resp.status_code == 401:
+        _fail(
+            f"the registry refused the CLI's service credential: set {TOKEN_VAR} "
+            "(`make run` writes it to .lawlink/secrets.env)"
+        )
+    return resp
+
+
+def _get(path: str, **params: str | None) -> httpx.Response:
+    return _registry("GET", path, **params)
 
 
 @app.command()
@@ -240,12 +264,7 @@ def dead_letters_replay(
     letter_id: Annotated[int, typer.Argument(help="Dead letter id (see the list).")],
 ) -> None:
     """Send a dead letter to intake again."""
-    settings = _settings()
-    try:
-        resp = httpx.post(f"{settings.registry_url}/api/dead-letters/{letter_id}/replay", timeout=10)
-    except httpx.HTTPError as exc:
-        _fail(f"registry did not answer: {exc}")
-        raise
+    resp = _registry("POST", f"/api/dead-letters/{letter_id}/replay")
     if resp.status_code == 404:
         _fail(f"no dead letter {letter_id}")
     resp.raise_for_status()

@@ -84,7 +84,11 @@ def load_or_create_secrets(path: Path) -> dict[str, str]:
     wanted = {
         "NATS_PASSWORD": lambda: secrets.token_urlsafe(24),
         "LAWLINK_CONTENT_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        # Seals the agency keys HTTP intake verifies (services/intake/credentials.py).
+        "LAWLINK_CREDENTIAL_KEK": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
         "LAWLINK_SESSION_SECRET": lambda: secrets.token_urlsafe(32),
+        # The registry's and notifier's APIs admit only holders of this (services/service_auth.py).
+        "LAWLINK_SERVICE_TOKEN": lambda: secrets.token_urlsafe(32),
         "LAWLINK_AGENCY_PASSWORDS": lambda: json.dumps({a: secrets.token_urlsafe(16) for a in agencies()}),
     }
     changed = False
@@ -142,7 +146,10 @@ def write_stack_env(path: Path, ports: Ports, database_url: str) -> dict[str, st
         "NATS_USER": "lawlink",
         "TEMPORAL_ADDRESS": f"127.0.0.1:{ports.temporal}",
         "TEMPORAL_NAMESPACE": "default",
-        "TEMPORAL_UI_URL": f"http://127.0.0.1:{ports.temporal_ui}",
+        # People open the UI through the console's sign-in (services/console/routes_temporal.py);
+        # the UI itself listens on loopback under /temporal for the console alone.
+        "TEMPORAL_UI_URL": f"http://127.0.0.1:{ports.console}/temporal",
+        "TEMPORAL_UI_UPSTREAM": f"http://127.0.0.1:{ports.temporal_ui}",
         "CONSOLE_URL": f"http://127.0.0.1:{ports.console}",
         "INTAKE_URL": f"http://127.0.0.1:{ports.intake}",
         "REGISTRY_URL": f"http://127.0.0.1:{ports.registry}",
@@ -205,14 +212,19 @@ def render_procfile(ports: Ports, state: Path) -> str:
         "temporal": (
             f"{linger} {ports.temporal} -- "
             f"{temporal_bin} server start-dev --ip 127.0.0.1 --port {ports.temporal} "
-            f"--ui-port {ports.temporal_ui} --db-filename {shlex.quote(str(state / 'temporal.db'))} "
+            f"--ui-port {ports.temporal_ui} --ui-public-path /temporal --db-filename {shlex.quote(str(state / 'temporal.db'))} "
             f"--namespace default --log-level warn {shlex.join(temporal_dev_server_args())}"
         ),
         "worker": f"{wait} {nats} {temporal} -- {py} -m workflows.worker",
         "intake": f"{wait} {nats} {temporal} -- {uv} --port {ports.intake} services.intake.app:app",
         "registry": f"{wait} {nats} -- {uv} --port {ports.registry} services.registry.app:app",
         "notifier": f"{wait} {nats} -- {uv} --port {ports.notifier} services.notifier.app:app",
-        "console": f"{wait} {nats} {temporal} 127.0.0.1:{ports.registry} -- {uv} --port {ports.console} services.console.app:app",
+        # The console decides the client address itself (LAWLINK_TRUSTED_PROXIES), so uvicorn must
+        # not believe X-Forwarded-For from 127.0.0.1; development: cookies over plain http.
+        "console": (
+            f"{wait} {nats} {temporal} 127.0.0.1:{ports.registry} -- env LAWLINK_ENV=development "
+            f"{uv} --no-proxy-headers --port {ports.console} services.console.app:app"
+        ),
         "ready": (
             f"{wait} 127.0.0.1:{ports.console} 127.0.0.1:{ports.intake} 127.0.0.1:{ports.temporal_ui} "
             f"--timeout 300 -- {py} -m services.wait_for --banner"
@@ -234,12 +246,27 @@ def prepare_database(database_url: str) -> list[tuple[str, str, str | None, str]
         engine.dispose()
 
 
+def make_private(state: Path) -> Path:
+    """The state directory, readable by its owner only, with every file already in it.
+
+    It holds the read model (facts, officers' names), the JetStream store, Temporal's database
+    and the generated secrets. What the servers and services create in it later is owner-only
+    through the umask :func:`run_stack` sets (they inherit it through honcho).
+    """
+    state.mkdir(parents=True, exist_ok=True)
+    for path in (state, *state.rglob("*")):
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
+    return state
+
+
 def run_stack(state: Path, fresh: bool = False) -> int:
     """Prepare ``state`` and hand over to honcho (returns only if honcho cannot start)."""
     if fresh and state.exists():
         shutil.rmtree(state)
-    state = state.resolve()
-    state.mkdir(parents=True, exist_ok=True)
+    os.umask(0o077)
+    state = make_private(state.resolve())
     try:
         ports = resolve_ports(dict(os.environ))
     except ValueError as exc:

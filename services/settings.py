@@ -26,6 +26,12 @@ class StackSettings(BaseSettings):
     console_url: str = Field(default="http://127.0.0.1:8380", alias="CONSOLE_URL")
     registry_url: str = Field(default="http://127.0.0.1:8382", alias="REGISTRY_URL")
     intake_url: str = Field(default="http://127.0.0.1:8381", alias="INTAKE_URL")
+    notifier_url: str = Field(default="http://127.0.0.1:8383", alias="NOTIFIER_URL")
+    # Outside development and test no secret has a default (services/service_auth.py, the console).
+    env: str = Field(default="production", alias="LAWLINK_ENV")
+    # The secret of the registry's and the notifier's HTTP APIs; callers derive their credential
+    # from it (services/service_auth.py). ``make run`` generates it into .lawlink/secrets.env.
+    service_token: str | None = Field(default=None, alias="LAWLINK_SERVICE_TOKEN", repr=False)
     # Reconnecting to NATS never stops; the wait between attempts doubles from the first value
     # up to the second, with jitter, so a restarted cluster is not hit by every client at once.
     nats_reconnect_wait_seconds: float = Field(default=1.0, gt=0, alias="NATS_RECONNECT_WAIT")
@@ -59,4 +65,15 @@ class IntakeSettings(StackSettings):
     # republishes the payload inside a domain event.
     max_envelope_bytes: int = Field(
         default=256 * 1024, ge=1024, le=768 * 1024, alias="LAWLINK_MAX_ENVELOPE_BYTES"
+    )
+    # HTTP intake's agency credentials (services/intake/credentials.py). The key-encryption key
+    # seals every agency key's secret at rest; ``make run`` generates it into .lawlink/secrets.env.
+    credential_kek: str | None = Field(default=None, alias="LAWLINK_CREDENTIAL_KEK", repr=False)
+    # How far a signed request's timestamp may be from intake's clock; a signature is remembered
+    # (and refused a second time) for twice this long, across every intake replica. At most an
+    # hour (services/intake/credentials.py MAX_SKEW_SECONDS sizes the signatures' bucket).
+    http_signature_skew_seconds: int = Field(default=300, ge=1, le=3600, alias="LAWLINK_HTTP_SIGNATURE_SKEW")
+    # How long intake trusts a key record it read: a revoked key stops working within this.
+    credential_cache_seconds: float = Field(
+        default=5.0, ge=0, le=60, alias="LAWLINK_CREDENTIAL_CACHE_SECONDS"
     )

@@ -36,7 +36,7 @@ def banner() -> None:
     print("=" * 64)
     print("Lawlink is up.  Lawlink 已启动。")
     print(f"  控制台 Console      {env.get('CONSOLE_URL')}")
-    print(f"  Temporal Web UI     {env.get('TEMPORAL_UI_URL')}")
+    print(f"  Temporal Web UI     {env.get('TEMPORAL_UI_URL')}  (console sign-in; operators, admins)")
     print(f"  Intake (HTTP)       {env.get('INTAKE_URL')}/v1/events")
     print(f"  Registry API        {env.get('REGISTRY_URL')}/api/cases")
     print(f"  NATS                {env.get('NATS_URL')}")

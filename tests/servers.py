@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -115,13 +116,21 @@ async def serve_asgi(app, port: int):  # noqa: ANN001, ANN201 - test helper
 class TemporalDevServer:
     """A private ``temporal server start-dev`` whose process a test may freeze (SIGSTOP)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ui_public_path: str | None = None) -> None:
+        """``ui_public_path``: serve the Web UI on loopback under that path (else headless)."""
         self.port = free_port()
+        self.ui_public_path = ui_public_path
+        self.ui_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def _ui_args(self) -> list[str]:
+        if self.ui_public_path is None:
+            return ["--headless"]
+        return ["--ui-port", str(self.ui_port), "--ui-public-path", self.ui_public_path]
 
     def start(self, attempts: int = 2) -> TemporalDevServer:
         """Start it; a port taken between choosing and binding it gets one more try on new ports,
@@ -134,7 +143,7 @@ class TemporalDevServer:
                         binary("temporal"),
                         "server",
                         "start-dev",
-                        "--headless",
+                        *self._ui_args(),
                         "--ip",
                         "127.0.0.1",
                         "--port",
@@ -151,13 +160,15 @@ class TemporalDevServer:
                 )
             try:
                 wait_for_port(self.port, timeout=60.0)
+                if self.ui_public_path is not None:
+                    wait_for_port(self.ui_port, timeout=60.0)
                 return self
             except TimeoutError:
                 self.stop()
                 if attempt == attempts - 1:
                     tail = log.read_text(errors="replace")[-2000:]
                     raise TimeoutError(f"temporal dev server on {self.port} did not start: {tail}") from None
-                self.port = free_port()
+                self.port, self.ui_port = free_port(), free_port()
         return self
 
     def stop(self) -> None:
@@ -185,3 +196,16 @@ def environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+# The service token of every registry and notifier the tests start (services/service_auth.py):
+# generated per run, as `make run` does, so no test depends on a known secret.
+SERVICE_TOKEN = secrets.token_urlsafe(32)
+
+
+def api_headers(actor: str | None = None, token: str = SERVICE_TOKEN) -> dict[str, str]:
+    """What a test sends to a registry or notifier that runs with ``token``, as service ``tests``."""
+    from services.service_auth import service_headers
+    from services.settings import StackSettings
+
+    return service_headers(StackSettings(LAWLINK_SERVICE_TOKEN=token), "tests", actor)

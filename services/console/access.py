@@ -1,16 +1,26 @@
-"""Who may open what: one table of endpoints by role, and the per-case rules.
+"""Who may see and do what in the console: one table of role × resource × scope.
 
-Kept as data so the unit tests can walk every role against every endpoint and so a reviewer
-reads the whole policy in one screen. Per-case rules come on top: an agency officer sees only
-cases its agency opened, is a party to, or owes a deadline in; discipline referrals are
-need-to-know (DESIGN.md security): their content only for discipline officers and the head of
-the referring agency (the rule itself is issue 5's, in ``services.discipline.content``), everyone
-else sees that the referral exists and its state, nothing more.
+:data:`POLICY` says, for each resource and action (``case.view``, ``dispute.act``...), which roles
+hold it and over which records (:class:`Scope`): every record, their own agency's, their
+district's, or the agencies their discipline commission supervises. A role missing from an
+entry is refused. :data:`ROUTES` names the entry every console route is checked against, so the
+unit tests walk every route for every role and a new route without an entry fails them.
+
+Need-to-know comes on top: discipline referrals show their content only to discipline officers
+and the head of the referring agency (the rule is ``services.discipline.content``); everyone
+else who may open the case sees that the referral exists and its state, nothing more.
+
+A refusal carries its reason as a (zh, en) pair, so the 403 says why.
 """
 
 from __future__ import annotations
 
-from contracts.agencies import AgencyKind, get_agency
+from collections.abc import Iterable
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+from contracts.agencies import AgencyKind, AgencyLevel, get_agency, supervisor_of
 from contracts.catalog import CONFIDENTIAL_PROCESSES
 from services.console.auth import CurrentUser
 from services.console.live import Change
@@ -21,45 +31,212 @@ from services.discipline.content import can_read_entry as discipline_entry_rule
 from services.notifier.queries import ROLE_SEES
 from services.registry.models import Case
 
-C, OP, A, X = Role.COORDINATOR, Role.OPERATOR, Role.AGENCY_OFFICER, Role.ADMIN
-EVERYONE = frozenset(Role)
 
-PERMISSIONS: dict[str, frozenset[Role]] = {
-    "cases.list": EVERYONE,
-    "case.view": EVERYONE,
-    "inbox.view": frozenset({C}),
-    "dispute.view": frozenset({C, X}),
-    "dispute.act": frozenset({C}),
-    "dashboard.view": frozenset({OP, X}),
-    "dead_letter.replay": frozenset({OP}),
-    "agency.view": frozenset({A}),
-    "audit.view": frozenset({X}),
-    "users.view": frozenset({X}),
-    "users.add": frozenset({X}),
-    "lang.set": EVERYONE,
-    "live.stream": EVERYONE,
-    # The bell: everyone sees their own agency's notifications meant for their role (issue 9);
-    # marking one read is checked per notification on top (its agency must be the user's).
-    "notifications.view": EVERYONE,
-    "notifications.read": EVERYONE,
-    # Operators and admins watch every agency; they may list another agency's notifications.
-    "notifications.any_agency": frozenset({OP, X}),
-    # The daily digest: one's own agency; operators, coordinators and admins may pick any agency.
-    "digest.view": EVERYONE,
-    "digest.any_agency": frozenset({OP, C, X}),
-    # Delegated items per township (issue 6): township officers their own township, the
-    # supervising roles every township. Discipline officers have no business there.
-    "townships.list": frozenset({A, OP, C, X}),
-    "township.view": frozenset({A, OP, C, X}),
-}
+class Scope(StrEnum):
+    """Which records of a resource a role reaches, judged by the agencies a record involves."""
+
+    ALL = "all"  # every record (or the resource has no per-record owner)
+    OWN_AGENCY = "own_agency"  # records the user's agency raised, is a party to or owes a deadline in
+    DISTRICT = "district"  # records involving an agency of the user's district (city level: all)
+    SUPERVISED = "supervised"  # records involving an agency the user's commission supervises
+
+
+C, OP, A, D, X = Role.COORDINATOR, Role.OPERATOR, Role.AGENCY_OFFICER, Role.DISCIPLINE_OFFICER, Role.ADMIN
+
+_CASES = {C: Scope.DISTRICT, OP: Scope.ALL, A: Scope.OWN_AGENCY, D: Scope.SUPERVISED, X: Scope.ALL}
+_ANYONE = {role: Scope.ALL for role in Role}
+
+POLICY: Final = MappingProxyType(
+    {
+        # Ordinary cases, disputes, delegations and referrals alike; referral content is
+        # need-to-know on top (can_read_content).
+        "cases.list": _CASES,
+        "case.view": _CASES,
+        "inbox.view": {C: Scope.DISTRICT},
+        "dispute.view": {C: Scope.DISTRICT, X: Scope.ALL},
+        "dispute.act": {C: Scope.DISTRICT},
+        "dashboard.view": {OP: Scope.ALL, X: Scope.ALL},
+        "dead_letter.replay": {OP: Scope.ALL},
+        "agency.view": {A: Scope.OWN_AGENCY},
+        "audit.view": {X: Scope.ALL},
+        "users.view": {X: Scope.ALL},
+        "users.add": {X: Scope.ALL},
+        "lang.set": _ANYONE,
+        "session.end": _ANYONE,
+        # The stream itself is everyone's; each change is filtered by case.view (sees_live).
+        "live.stream": _ANYONE,
+        # The bell: one's own agency's notifications meant for one's role; operators and admins
+        # watch every agency. Marking one read is always about one's own agency's.
+        "notifications.view": {
+            C: Scope.OWN_AGENCY,
+            OP: Scope.ALL,
+            A: Scope.OWN_AGENCY,
+            D: Scope.OWN_AGENCY,
+            X: Scope.ALL,
+        },
+        "notifications.read": {role: Scope.OWN_AGENCY for role in Role},
+        # The daily digest of an agency.
+        "digest.view": {
+            C: Scope.DISTRICT,
+            OP: Scope.ALL,
+            A: Scope.OWN_AGENCY,
+            D: Scope.OWN_AGENCY,
+            X: Scope.ALL,
+        },
+        # Items delegated to townships: a township's officers their own, coordinators their
+        # district's; discipline officers have no business there.
+        "townships.list": {A: Scope.OWN_AGENCY, OP: Scope.ALL, C: Scope.DISTRICT, X: Scope.ALL},
+        "township.view": {A: Scope.OWN_AGENCY, OP: Scope.ALL, C: Scope.DISTRICT, X: Scope.ALL},
+        # The Temporal Web UI (proxied behind the console's sign-in): it can cancel and
+        # terminate workflows.
+        "temporal_ui.use": {OP: Scope.ALL, X: Scope.ALL},
+    }
+)
+
+PUBLIC: Final = "public"
+"""Marks a route anyone may call (signing in, health, static assets)."""
+
+# (method, route path) -> the POLICY entry its handler checks, or PUBLIC.
+ROUTES: Final = MappingProxyType(
+    {
+        ("GET", "/login"): PUBLIC,
+        ("POST", "/login"): PUBLIC,
+        ("GET", "/healthz"): PUBLIC,
+        ("GET", "/static"): PUBLIC,
+        ("POST", "/logout"): "session.end",
+        ("POST", "/lang"): "lang.set",
+        ("GET", "/"): "cases.list",
+        ("GET", "/api/cases"): "cases.list",
+        ("GET", "/cases/{process}/{case_id}"): "case.view",
+        ("GET", "/api/cases/{process}/{case_id}"): "case.view",
+        ("GET", "/agency"): "agency.view",
+        ("GET", "/api/agency"): "agency.view",
+        ("GET", "/inbox"): "inbox.view",
+        ("GET", "/api/inbox"): "inbox.view",
+        ("GET", "/disputes/{case_id}"): "dispute.view",
+        ("POST", "/disputes/{case_id}/{action}"): "dispute.act",
+        ("GET", "/dashboard"): "dashboard.view",
+        ("GET", "/api/dashboard"): "dashboard.view",
+        ("POST", "/dead-letters/{letter_id}/replay"): "dead_letter.replay",
+        ("GET", "/audit"): "audit.view",
+        ("GET", "/api/audit"): "audit.view",
+        ("GET", "/users"): "users.view",
+        ("POST", "/users"): "users.add",
+        ("GET", "/notifications"): "notifications.view",
+        ("GET", "/notifications/bell"): "notifications.view",
+        ("GET", "/api/notifications"): "notifications.view",
+        ("GET", "/api/notifications/unread-count"): "notifications.view",
+        ("POST", "/notifications/read-all"): "notifications.read",
+        ("POST", "/notifications/{notification_id}/read"): "notifications.read",
+        ("POST", "/api/notifications/{notification_id}/read"): "notifications.read",
+        ("GET", "/digest"): "digest.view",
+        ("GET", "/api/digest"): "digest.view",
+        ("GET", "/townships"): "townships.list",
+        ("GET", "/api/townships"): "townships.list",
+        ("GET", "/townships/{agency_id}"): "township.view",
+        ("GET", "/api/townships/{agency_id}"): "township.view",
+        ("GET", "/events"): "live.stream",
+        ("GET", "/temporal"): "temporal_ui.use",
+        **{
+            (m, "/temporal/{path:path}"): "temporal_ui.use" for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        },
+    }
+)
+
+# Why a refusal happened, Chinese first (the 403 page and JSON say it).
+ROLE_REFUSED: Final = ("您的角色无权执行此操作", "your role may not do this")
+SCOPE_REFUSED: Final = MappingProxyType(
+    {
+        Scope.OWN_AGENCY: ("该记录不属于您所在的机关", "the record is not your agency's"),
+        Scope.DISTRICT: ("该记录不在您所在区县的范围内", "the record is outside your district"),
+        Scope.SUPERVISED: (
+            "所涉机关不在您所在纪委监委的监督范围内",
+            "no agency involved is supervised by your commission",
+        ),
+        Scope.ALL: ROLE_REFUSED,
+    }
+)
+CSRF_REFUSED: Final = (
+    "表单已失效，请刷新页面后重试",
+    "the form's CSRF token is missing or wrong; reload the page",
+)
+AUDIENCE_REFUSED: Final = ("此通知不是发给您的角色的", "the notification is not meant for your role")
+NO_AGENCY_REFUSED: Final = ("您的账户未绑定机关", "your account is bound to no agency")
+NOT_TOWNSHIP_REFUSED: Final = (
+    "只有乡镇（街道）的经办人可查看赋权事项",
+    "only a township's officers see delegated items",
+)
+CROSS_SITE_REFUSED: Final = ("拒绝来自其他站点的请求", "a request from another site is refused")
 
 # Processes whose content is need-to-know; the catalog marks them once the process module lands.
 CONFIDENTIAL: frozenset[str] = frozenset(CONFIDENTIAL_PROCESSES | {"discipline_referral"})
 
 
+def scope_of(user: CurrentUser, permission: str) -> Scope | None:
+    """The scope ``user``'s role holds ``permission`` over, or None if it does not hold it."""
+    return POLICY.get(permission, {}).get(user.role)
+
+
 def allowed(user: CurrentUser, permission: str) -> bool:
-    """True when ``user``'s role holds ``permission`` (an unknown permission holds for nobody)."""
-    return user.role in PERMISSIONS.get(permission, frozenset())
+    """True when ``user``'s role holds ``permission`` over some records (an unknown permission
+    holds for nobody)."""
+    return scope_of(user, permission) is not None
+
+
+def reaches_everything(user: CurrentUser, permission: str) -> bool:
+    """True when ``user`` holds ``permission`` over every record (e.g. may pick any agency)."""
+    return scope_of(user, permission) is Scope.ALL
+
+
+def picks_other_agencies(user: CurrentUser, permission: str) -> bool:
+    """True when ``user`` holds ``permission`` beyond their own agency (the page offers a picker)."""
+    return scope_of(user, permission) not in (None, Scope.OWN_AGENCY)
+
+
+def supervising_commissions(agency_id: str) -> frozenset[str]:
+    """The discipline commissions that supervise ``agency_id``: its territory's commission and,
+    above a district commission, the city commission that leads it."""
+    own = supervisor_of(agency_id, AgencyKind.DISCIPLINE)
+    if own is None:
+        return frozenset()
+    found = {own.id}
+    if own.level is AgencyLevel.DISTRICT:
+        city = supervisor_of("rz-gov", AgencyKind.DISCIPLINE)
+        if city is not None:
+            found.add(city.id)
+    return frozenset(found)
+
+
+def covers(user: CurrentUser, scope: Scope, agencies: Iterable[str | None]) -> bool:
+    """Does ``scope``, held by ``user``, reach a record involving ``agencies``?"""
+    if scope is Scope.ALL:
+        return True
+    involved = {a for a in agencies if a}
+    own = get_agency(user.agency) if user.agency else None
+    if own is None:
+        return False
+    if scope is Scope.OWN_AGENCY:
+        return own.id in involved
+    if scope is Scope.DISTRICT:
+        if own.district is None:
+            return own.level is AgencyLevel.CITY
+        return any((found := get_agency(a)) is not None and found.district == own.district for a in involved)
+    if own.kind is not AgencyKind.DISCIPLINE:
+        return False
+    return any(own.id in supervising_commissions(a) for a in involved)
+
+
+def permits(user: CurrentUser, permission: str, agencies: Iterable[str | None]) -> bool:
+    """May ``user`` do ``permission`` on a record involving ``agencies``?"""
+    scope = scope_of(user, permission)
+    return scope is not None and covers(user, scope, agencies)
+
+
+def refusal(user: CurrentUser, permission: str) -> tuple[str, str]:
+    """Why ``user`` was refused ``permission`` on a record: their role lacks it, or the record
+    lies outside the scope their role holds it over."""
+    scope = scope_of(user, permission)
+    return ROLE_REFUSED if scope is None else SCOPE_REFUSED[scope]
 
 
 def home_for(user: CurrentUser) -> str:
@@ -79,36 +256,26 @@ def is_township(agency_id: str | None) -> bool:
 
 
 def can_view_township(user: CurrentUser, township: str) -> bool:
-    """May ``user`` open ``township``'s delegated items? Township officers: only their own;
-    operators, coordinators and admins: every township; everyone else: none."""
-    if not allowed(user, "township.view"):
-        return False
-    if user.role is Role.AGENCY_OFFICER:
-        return bool(user.agency) and user.agency == township
-    return True
+    """May ``user`` open ``township``'s delegated items (``township.view`` over that township)?"""
+    return permits(user, "township.view", (township,))
 
 
-def can_pick_agency(user: CurrentUser, permission: str, agency: str) -> bool:
-    """May ``user`` look at ``agency``'s notifications or digest (``permission`` names the
-    "any agency" grant)? Their own agency always; another one only with that grant."""
-    return (bool(user.agency) and agency == user.agency) or allowed(user, permission)
-
-
-def agency_filter(user: CurrentUser) -> str | None:
-    """The agency whose cases alone the user may list (None: every case)."""
-    return user.agency if user.role is Role.AGENCY_OFFICER else None
+def case_agencies(case: Case, deadline_parties: Iterable[str] = ()) -> set[str]:
+    """The agencies a case involves: the one that raised it, its parties, those owing a deadline."""
+    return {a for a in (case.agency, *(case.parties or []), *deadline_parties) if a}
 
 
 def can_open_case(
-    user: CurrentUser, case: Case, deadline_parties: set[str] | frozenset[str] = frozenset()
+    user: CurrentUser,
+    case: Case,
+    deadline_parties: Iterable[str] = (),
+    referral: Referral | None = None,
 ) -> bool:
-    """May ``user`` open this case's page at all?"""
-    if user.role is not Role.AGENCY_OFFICER:
+    """May ``user`` open this case's page at all? Within the scope of ``case.view``; a referral
+    also for whoever is in its need-to-know circle (a commission it was forwarded to)."""
+    if permits(user, "case.view", case_agencies(case, deadline_parties)):
         return True
-    agency = user.agency
-    return bool(agency) and (
-        case.agency == agency or agency in (case.parties or []) or agency in deadline_parties
-    )
+    return is_confidential(case) and allowed(user, "case.view") and can_read_content(user, case, referral)
 
 
 def is_confidential(case: Case) -> bool:
@@ -118,8 +285,8 @@ def is_confidential(case: Case) -> bool:
 
 def can_read_content(user: CurrentUser, case: Case, referral: Referral | None = None) -> bool:
     """Need-to-know: may ``user`` read this case's content (timeline, parties, deadlines, the
-    clue itself)? Non-confidential cases: yes. Referrals: issue 5's rule
-    (:func:`services.discipline.content.can_read_content`): discipline officers of a commission
+    clue itself)? Non-confidential cases: yes. Referrals: the rule of
+    :func:`services.discipline.content.can_read_content`: discipline officers of a commission
     that had the clue (or the city commission) and the head of the referring body.
 
     ``referral`` is the referral's need-to-know circle from the read model; without one, the
@@ -140,8 +307,8 @@ def sees_live(user: CurrentUser, change: Change) -> bool:
     """Which live messages ``user``'s SSE stream carries.
 
     A ring of the bell (``kind="notify"``) goes only to users of the notification's agency whose
-    role the notification is meant for. A case change goes to everyone except agency officers,
-    who hear only of cases their agency is a party to or acted in.
+    role the notification is meant for. A case change goes to those whose ``case.view`` reaches
+    the agencies it involves.
     """
     if change.kind == "notify":
         return (
@@ -149,6 +316,4 @@ def sees_live(user: CurrentUser, change: Change) -> bool:
             and change.agency == user.agency
             and change.audience in ROLE_SEES.get(user.role.value, frozenset())
         )
-    if user.role is not Role.AGENCY_OFFICER:
-        return True
-    return bool(user.agency) and (user.agency in change.parties or user.agency == change.agency)
+    return permits(user, "case.view", (change.agency, *change.parties))

@@ -10,7 +10,9 @@ to the registry, which owns that row. The console writes only its own tables: ac
 sessions and the audit trail. Pages are server-rendered (Jinja2); HTMX re-fetches a page's live
 region when the SSE stream says its case changed, so nothing needs a JavaScript build.
 
-Run: ``uvicorn services.console.app:app`` (needs ``LAWLINK_SESSION_SECRET`` outside development).
+Run: ``uvicorn --no-proxy-headers services.console.app:app`` (needs ``LAWLINK_SESSION_SECRET``
+and the other production settings outside development; the console decides the client address
+itself, from ``LAWLINK_TRUSTED_PROXIES``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
+from services.connections import inbox_prefix_for
 from services.console import (
     routes_auth,
     routes_cases,
@@ -33,19 +36,23 @@ from services.console import (
     routes_live,
     routes_notifications,
     routes_ops,
+    routes_temporal,
     routes_townships,
 )
 from services.console.actions import DisputeActions, TemporalDisputeActions
 from services.console.auth import Sessions
 from services.console.case_views import case_views
 from services.console.live import LiveHub
+from services.console.proxies import ClientAddressMiddleware
 from services.console.routes_ops import Replayer, registry_replayer
-from services.console.settings import ConsoleSettings, resolve_session_secret
+from services.console.routes_temporal import TemporalUIProxy
+from services.console.settings import ConsoleSettings, check_production
 from services.console.web import (
     HERE,
     LANG_COOKIE,
     LOGIN_CSRF_COOKIE,
     TEMPLATES,
+    TEMPORAL_UI_PATH,
     BadInput,
     Console,
     Forbidden,
@@ -88,11 +95,12 @@ def create_app(
 
     Raises:
         MissingSecret: no session secret outside development and tests.
+        WeakProductionSettings: a development-only setting outside development.
     """
     if settings is None or not isinstance(settings, ConsoleSettings):
         base = settings.model_dump(by_alias=True) if settings is not None else {}
         settings = ConsoleSettings(**base)
-    secret = resolve_session_secret(settings)
+    secret = check_production(settings)
     engine: Engine = make_engine(settings.database_url)
     sessions = Sessions(engine, secret, settings.session_hours)
     dispute_actions: DisputeActions = actions or TemporalDisputeActions(settings)
@@ -100,20 +108,23 @@ def create_app(
     use_nats = settings.live_nats if live is None else live
 
     replay = replayer or registry_replayer(settings)
+    temporal_ui = TemporalUIProxy(settings.temporal_ui_upstream)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if migrate_on_start:
             await anyio.to_thread.run_sync(migrate, settings.database_url)
         if use_nats:
-            kwargs = (
+            kwargs: dict[str, object] = (
                 {"user": settings.nats_user, "password": settings.nats_password} if settings.nats_user else {}
             )
+            kwargs["inbox_prefix"] = inbox_prefix_for(settings, "console")
             await hub.start(settings.nats_url, **kwargs)
         try:
             yield
         finally:
             await hub.stop()
+            await temporal_ui.aclose()
             engine.dispose()
 
     app = FastAPI(title="Lawlink console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -142,22 +153,38 @@ def create_app(
     web = Console(settings, engine, sessions)
     render, user_of = web.render, web.user_of
 
+    def wants_json(request: Request) -> bool:
+        path = request.url.path
+        return path.startswith(("/api/", f"{TEMPORAL_UI_PATH}/api/")) or path == "/events"
+
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, _: NotSignedIn) -> Response:
-        if request.url.path.startswith("/api/") or request.url.path == "/events":
+        if wants_json(request):
             return JSONResponse({"field": "session", "reason": "sign in first"}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        if request.url.path.startswith("/api/") or request.url.path == "/events":
+        zh, en = exc.reason
+        if wants_json(request):
             return JSONResponse(
-                {"field": "role", "reason": f"role {exc.user.role.value} may not {exc.permission}"},
+                {
+                    "field": exc.field,
+                    "permission": exc.permission,
+                    "reason_zh": zh,
+                    "reason": f"{en} (role {exc.user.role.value}, {exc.permission})",
+                },
                 status_code=403,
             )
         return render(
-            request, "error.html", exc.user, status=403, title_key="forbidden", text_key="forbidden_text"
+            request,
+            "error.html",
+            exc.user,
+            status=403,
+            title_key="forbidden",
+            text_key="forbidden_text",
+            reason=zh if web.lang_of(request, exc.user) == "zh" else en,
         )
 
     @app.exception_handler(NotFound)
@@ -189,6 +216,9 @@ def create_app(
     app.include_router(routes_notifications.build_router(web))
     app.include_router(routes_townships.build_router(web))
     app.include_router(routes_live.build_router(web, hub))
+    app.include_router(routes_temporal.build_router(web, temporal_ui))
+    # Outermost, so every route, audit row and the throttle see the same client address.
+    app.add_middleware(ClientAddressMiddleware, trusted=settings.proxy_networks)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

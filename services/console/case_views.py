@@ -56,8 +56,10 @@ def case_views(web: Console) -> CaseViews:
         if not found:
             raise NotFound(f"{process} case {case_id}")
         case = found[0]
-        if not access.can_open_case(user, case, deadline_parties(session, case.workflow_id)):
-            raise forbid(request, user, "case.view", case.workflow_id, "case of another agency")
+        if not access.can_open_case(
+            user, case, deadline_parties(session, case.workflow_id), referral_of(session, case)
+        ):
+            raise forbid(request, user, "case.view", case.workflow_id, "case outside the role's scope")
         return case
 
     def referral_of(session: Session, case: Case) -> Referral | None:
@@ -69,7 +71,9 @@ def case_views(web: Console) -> CaseViews:
         with Session(engine) as session:
             cases = read.cases_of(
                 session,
-                agency=access.agency_filter(user),
+                visible=None
+                if access.reaches_everything(user, "cases.list")
+                else lambda case, owing: access.can_open_case(user, case, owing, referral_of(session, case)),
                 process=process or None,
                 state=state or None,
                 search=search or None,

@@ -192,8 +192,8 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "forbidden": ("无权访问", "Forbidden"),
     "forbidden_text": (
-        "您的角色无权访问此页面，本次访问已记录。",
-        "Your role may not open this page; the attempt was recorded.",
+        "本次访问已记录。",
+        "The attempt was recorded.",
     ),
     "not_found": ("未找到", "Not found"),
     "who": ("用户", "Who"),

@@ -9,6 +9,7 @@ each agency has breached. Visibility (who may see which case) is applied by the 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -267,14 +268,14 @@ def agency_todo(session: Session, agency: str) -> list[Deadline]:
 def cases_of(
     session: Session,
     *,
-    agency: str | None,
+    visible: Callable[[Case, frozenset[str]], bool] | None = None,
     process: str | None = None,
     state: str | None = None,
     search: str | None = None,
     limit: int = 200,
 ) -> list[Case]:
-    """Cases, newest change first; with ``agency``, only those it opened or is a party to, or
-    that name it on a deadline."""
+    """Cases, newest change first; with ``visible``, only those it accepts (it is given the case
+    and the agencies that owe a deadline in it)."""
     query = select(Case)
     if process:
         query = query.where(Case.process == process)
@@ -283,12 +284,15 @@ def cases_of(
     if search:
         query = query.where(col(Case.case_id).contains(search.strip()))
     query = query.order_by(col(Case.updated_at).desc())
-    if agency is None:
+    if visible is None:
         return list(session.exec(query.limit(limit)).all())
-    named = set(session.exec(select(Deadline.workflow_id).where(Deadline.party == agency)).all())
+    owing: dict[str, set[str]] = defaultdict(set)
+    for workflow_id, party in session.exec(select(Deadline.workflow_id, Deadline.party)).all():
+        if party:
+            owing[workflow_id].add(party)
     out: list[Case] = []
     for case in session.exec(query).all():
-        if case.agency == agency or agency in (case.parties or []) or case.workflow_id in named:
+        if visible(case, frozenset(owing.get(case.workflow_id, ()))):
             out.append(case)
             if len(out) >= limit:
                 break

@@ -41,7 +41,7 @@ def build_router(web: Console) -> APIRouter:
             token,
             httponly=True,
             samesite="strict",
-            secure=settings.cookie_secure,
+            secure=settings.secure_cookies,
             max_age=3600,
         )
         return response
@@ -69,7 +69,7 @@ def build_router(web: Console) -> APIRouter:
             )
 
         throttle = web.login_throttle
-        wait = throttle.retry_after(username, _ip(request))
+        wait = throttle.retry_after(username, _ip(request) or "")
         if wait is not None:
             audit(
                 engine,
@@ -99,7 +99,7 @@ def build_router(web: Console) -> APIRouter:
 
         found = await anyio.to_thread.run_sync(check)
         if found is None:
-            throttle.failed(username, _ip(request))
+            throttle.failed(username, _ip(request) or "")
             audit(engine, action="login", outcome="refused", username=username[:40] or None, ip=_ip(request))
             return render(
                 request,
@@ -111,7 +111,7 @@ def build_router(web: Console) -> APIRouter:
                 error="bad_login",
                 username=username,
             )
-        throttle.succeeded(username)
+        throttle.succeeded(username, _ip(request) or "")
         cookie, _ = sessions.start(found[0], _ip(request))
         user = sessions.load(cookie)
         assert user is not None
@@ -123,13 +123,15 @@ def build_router(web: Console) -> APIRouter:
             cookie,
             httponly=True,
             samesite="lax",
-            secure=settings.cookie_secure,
+            secure=settings.secure_cookies,
             max_age=sessions.max_age,
         )
         response.set_cookie(
-            LANG_COOKIE, user.lang, samesite="lax", secure=settings.cookie_secure, max_age=365 * 86400
+            LANG_COOKIE, user.lang, samesite="lax", secure=settings.secure_cookies, max_age=365 * 86400
         )
-        response.delete_cookie(LOGIN_CSRF_COOKIE)
+        response.delete_cookie(
+            LOGIN_CSRF_COOKIE, secure=settings.secure_cookies, httponly=True, samesite="strict"
+        )
         return response
 
     @router.post("/logout")
@@ -142,7 +144,7 @@ def build_router(web: Console) -> APIRouter:
         sessions.end(user.session_id)
         audit(engine, action="logout", outcome="ok", user=user, ip=_ip(request))
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(Sessions.COOKIE)
+        response.delete_cookie(Sessions.COOKIE, secure=settings.secure_cookies, httponly=True, samesite="lax")
         return response
 
     @router.post("/lang")
@@ -159,7 +161,7 @@ def build_router(web: Console) -> APIRouter:
         audit(engine, action="lang.set", outcome="ok", user=user, ip=_ip(request), target=lang)
         response = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
         response.set_cookie(
-            LANG_COOKIE, lang, samesite="lax", secure=settings.cookie_secure, max_age=365 * 86400
+            LANG_COOKIE, lang, samesite="lax", secure=settings.secure_cookies, max_age=365 * 86400
         )
         return response
 

@@ -35,18 +35,16 @@ def build_router(web: Console) -> APIRouter:
     engine, render, guard, check_csrf, forbid = web.engine, web.render, web.guard, web.check_csrf, web.forbid
     lang_of, bell_of = web.lang_of, web.bell_of
 
-    def agency_param(
-        request: Request, user: CurrentUser, agency: str, any_permission: str, permission: str
-    ) -> str | None:
-        """The agency a notifications or digest request is about: the user's own unless a role
-        with ``any_permission`` picked another. Unknown ids are bad input; another agency for a
-        role without the grant is forbidden (403, audited)."""
+    def agency_param(request: Request, user: CurrentUser, agency: str, permission: str) -> str | None:
+        """The agency a notifications or digest request is about: the user's own unless another
+        within the scope of ``permission`` was picked. Unknown ids are bad input; an agency
+        outside that scope is forbidden (403, audited)."""
         chosen = agency.strip() or (user.agency or "")
         if not chosen:
             return None
         if get_agency(chosen) is None:
             raise BadInput("agency", f"unknown agency {chosen!r}")
-        if not access.can_pick_agency(user, any_permission, chosen):
+        if not access.permits(user, permission, (chosen,)):
             raise forbid(request, user, permission, f"agency/{chosen}", "another agency")
         return chosen
 
@@ -79,7 +77,7 @@ def build_router(web: Console) -> APIRouter:
         request: Request, agency: str = "", unread: bool = False, limit: int = 100, offset: int = 0
     ) -> Response:
         user = guard(request, "notifications.view")
-        chosen = agency_param(request, user, agency, "notifications.any_agency", "notifications.view")
+        chosen = agency_param(request, user, agency, "notifications.view")
         rows, count = notification_rows(
             user, chosen, unread, bounded(limit, "limit", 1, 500), bounded(offset, "offset", 0, 1_000_000)
         )
@@ -92,7 +90,7 @@ def build_router(web: Console) -> APIRouter:
             agency=chosen or "",
             unread=unread,
             own=bool(chosen) and chosen == user.agency,
-            can_pick=access.allowed(user, "notifications.any_agency"),
+            can_pick=access.picks_other_agencies(user, "notifications.view"),
             all_agencies=list(agencies().values()),
             done=request.query_params.get("done"),
         )
@@ -110,7 +108,7 @@ def build_router(web: Console) -> APIRouter:
         request: Request, agency: str = "", unread: bool = False, limit: int = 100, offset: int = 0
     ) -> dict[str, Any]:
         user = guard(request, "notifications.view")
-        chosen = agency_param(request, user, agency, "notifications.any_agency", "notifications.view")
+        chosen = agency_param(request, user, agency, "notifications.view")
         rows, count = notification_rows(
             user, chosen, unread, bounded(limit, "limit", 1, 500), bounded(offset, "offset", 0, 1_000_000)
         )
@@ -140,12 +138,14 @@ def build_router(web: Console) -> APIRouter:
                 raise NotFound(f"notification {notification_id}", field="id")
             audience_ok = record.audience in ROLE_SEES.get(user.role.value, frozenset())
             if not user.agency or record.agency != user.agency or not audience_ok:
+                other = record.agency != user.agency
                 raise forbid(
                     request,
                     user,
                     "notifications.read",
                     target,
-                    "notification of another agency" if record.agency != user.agency else "not for this role",
+                    "notification of another agency" if other else "not for this role",
+                    None if other else access.AUDIENCE_REFUSED,
                 )
             changed = notes.mark_read(session, notification_id=notification_id, user=user.username)
         audit(
@@ -164,9 +164,14 @@ def build_router(web: Console) -> APIRouter:
         user = guard(request, "notifications.read", "notifications/all")
         form = await request.form()
         check_csrf(request, user, str(form.get("csrf_token", "")), "notifications.read")
-        if not user.agency:
+        if not access.permits(user, "notifications.read", (user.agency,)):
             raise forbid(
-                request, user, "notifications.read", "notifications/all", "account bound to no agency"
+                request,
+                user,
+                "notifications.read",
+                "notifications/all",
+                "account bound to no agency",
+                access.NO_AGENCY_REFUSED,
             )
         with Session(engine) as session:
             count = notes.mark_all_read(session, agency=user.agency, user=user.username, role=user.role.value)
@@ -206,9 +211,9 @@ def build_router(web: Console) -> APIRouter:
     @router.get("/digest", response_class=HTMLResponse)
     def digest_page(request: Request, agency: str = "") -> Response:
         user = guard(request, "digest.view")
-        can_pick = access.allowed(user, "digest.any_agency")
+        can_pick = access.picks_other_agencies(user, "digest.view")
         try:
-            chosen = agency_param(request, user, agency, "digest.any_agency", "digest.view")
+            chosen = agency_param(request, user, agency, "digest.view")
         except BadInput as exc:
             return render(
                 request,
@@ -235,7 +240,7 @@ def build_router(web: Console) -> APIRouter:
     @router.get("/api/digest")
     def api_digest(request: Request, agency: str = "") -> dict[str, Any]:
         user = guard(request, "digest.view")
-        chosen = agency_param(request, user, agency, "digest.any_agency", "digest.view")
+        chosen = agency_param(request, user, agency, "digest.view")
         if chosen is None:
             raise BadInput("agency", "this account is bound to no agency; pick one with ?agency=")
         data = digest_of(chosen)

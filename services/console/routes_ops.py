@@ -30,15 +30,18 @@ from services.console.web import (
     NotFound,
     _ip,
 )
+from services.service_auth import service_headers
 
-Replayer = Callable[[int], Awaitable[dict[str, Any]]]
+# (dead letter id, the signed-in user it is replayed for)
+Replayer = Callable[[int, str], Awaitable[dict[str, Any]]]
 
 
 def registry_replayer(settings: ConsoleSettings) -> Replayer:
     """Replay a dead letter through the registry, which owns that row."""
 
-    async def registry_replay(letter_id: int) -> dict[str, Any]:
-        async with httpx.AsyncClient(base_url=settings.registry_url, timeout=10) as http:
+    async def registry_replay(letter_id: int, actor: str) -> dict[str, Any]:
+        headers = service_headers(settings, "console", actor=actor)
+        async with httpx.AsyncClient(base_url=settings.registry_url, headers=headers, timeout=10) as http:
             resp = await http.post(f"/api/dead-letters/{letter_id}/replay")
         if resp.status_code == 404:
             raise NotFound(f"dead letter {letter_id}")
@@ -122,7 +125,7 @@ def build_router(web: Console, replay: Replayer) -> APIRouter:
         form = await request.form()
         check_csrf(request, user, str(form.get("csrf_token", "")), "dead_letter.replay")
         try:
-            await replay(letter_id)
+            await replay(letter_id, user.username)
         except NotFound:
             audit(
                 engine,

@@ -53,14 +53,18 @@ def build_router(web: Console) -> APIRouter:
         return out
 
     def own_township_or_forbid(request: Request, user: CurrentUser) -> str | None:
-        """A township officer's own township; any other agency officer may list none (403)."""
-        if user.role is not Role.AGENCY_OFFICER:
-            return None
-        if access.is_township(user.agency):
-            return user.agency
-        raise forbid(
-            request, user, "townships.list", "townships", "agency officer of a body that is not a township"
-        )
+        """A township officer's own township (None for the roles that list several); a role
+        whose scope reaches no township at all (an officer of another body) is refused (403)."""
+        if not access.permits(user, "townships.list", township_ids()):
+            raise forbid(
+                request,
+                user,
+                "townships.list",
+                "townships",
+                "no township within the role's scope",
+                access.NOT_TOWNSHIP_REFUSED,
+            )
+        return user.agency if user.role is Role.AGENCY_OFFICER else None
 
     @router.get("/townships", response_class=HTMLResponse)
     def townships_page(request: Request) -> Response:

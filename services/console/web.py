@@ -39,6 +39,8 @@ from services.notifier.queries import ROLE_SEES
 from workflows.deadlines import SHANGHAI
 
 HERE = Path(__file__).parent
+# Where the Temporal UI is served through the console; the UI is started with this public path.
+TEMPORAL_UI_PATH = "/temporal"
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 LANG_COOKIE = "lawlink_lang"
 LOGIN_CSRF_COOKIE = "lawlink_login_csrf"
@@ -49,12 +51,24 @@ class NotSignedIn(Exception):
 
 
 class Forbidden(Exception):
-    """The role may not do this; answered with 403 (the audit row is already written)."""
+    """Refused; answered with 403 saying why (the audit row is already written).
 
-    def __init__(self, user: CurrentUser, permission: str) -> None:
+    ``reason`` is a (zh, en) pair; ``field`` says what was wrong: ``role`` (the role lacks the
+    permission), ``scope`` (the record is outside it) or ``csrf_token``.
+    """
+
+    def __init__(
+        self,
+        user: CurrentUser,
+        permission: str,
+        reason: tuple[str, str] = access.ROLE_REFUSED,
+        field: str = "role",
+    ) -> None:
         super().__init__(permission)
         self.user = user
         self.permission = permission
+        self.reason = reason
+        self.field = field
 
 
 class NotFound(Exception):
@@ -76,6 +90,7 @@ class BadInput(Exception):
 
 
 def _ip(request: Request) -> str | None:
+    """The client's address, as :class:`services.console.proxies.ClientAddressMiddleware` set it."""
     return request.client.host if request.client else None
 
 
@@ -136,7 +151,13 @@ class Console:
         self.settings = settings
         self.engine = engine
         self.sessions = sessions
-        self.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_minutes * 60)
+        self.login_throttle = LoginThrottle(
+            free_failures=settings.login_free_failures,
+            first_delay=settings.login_delay_seconds,
+            max_delay=settings.login_max_delay_seconds,
+            address_max_failures=settings.login_address_max_failures,
+            window_seconds=settings.login_window_minutes * 60,
+        )
 
     def user_of(self, request: Request) -> CurrentUser | None:
         return self.sessions.load(request.cookies.get(Sessions.COOKIE))
@@ -156,12 +177,20 @@ class Console:
                 ip=_ip(request),
                 detail=f"{request.method} {request.url.path}",
             )
-            raise Forbidden(user, permission)
+            raise Forbidden(user, permission, access.ROLE_REFUSED)
         return user
 
     def forbid(
-        self, request: Request, user: CurrentUser, permission: str, target: str, detail: str
+        self,
+        request: Request,
+        user: CurrentUser,
+        permission: str,
+        target: str,
+        detail: str,
+        reason: tuple[str, str] | None = None,
     ) -> Forbidden:
+        """Audit a refusal on one record and return the 403 to raise; without ``reason``, the
+        record is outside the scope the user's role holds ``permission`` over."""
         audit(
             self.engine,
             action=permission,
@@ -171,7 +200,7 @@ class Console:
             ip=_ip(request),
             detail=detail,
         )
-        return Forbidden(user, permission)
+        return Forbidden(user, permission, reason or access.refusal(user, permission), "scope")
 
     def check_csrf(self, request: Request, user: CurrentUser, token: str | None, permission: str) -> None:
         if not csrf_ok(user, token or request.headers.get("X-CSRF-Token")):
@@ -183,7 +212,7 @@ class Console:
                 target=request.url.path,
                 ip=_ip(request),
             )
-            raise Forbidden(user, permission)
+            raise Forbidden(user, permission, access.CSRF_REFUSED, "csrf_token")
 
     def lang_of(self, request: Request, user: CurrentUser | None) -> str:
         if user is not None:
@@ -192,8 +221,9 @@ class Console:
         return lang if lang in LANGS else "zh"
 
     def temporal_link(self, workflow_id: str) -> str:
+        """The workflow in the Temporal UI, through the console's own sign-in (routes_temporal)."""
         return (
-            f"{self.settings.temporal_ui_url}/namespaces/{quote(self.settings.temporal_namespace, safe='')}"
+            f"{TEMPORAL_UI_PATH}/namespaces/{quote(self.settings.temporal_namespace, safe='')}"
             f"/workflows/{quote(workflow_id, safe='')}"
         )
 
@@ -215,7 +245,9 @@ class Console:
             ):
                 if not access.allowed(user, permission):
                     continue
-                if path == "/digest" and not (user.agency or access.allowed(user, "digest.any_agency")):
+                if path == "/digest" and not (
+                    user.agency or access.picks_other_agencies(user, "digest.view")
+                ):
                     continue
                 if (
                     path == "/townships"

@@ -30,6 +30,7 @@ class DemoContext:
     nc: NatsClient
     temporal: Client
     registry_url: str
+    registry_headers: dict[str, str]
     console_url: str
     task_queue: str
     out: Console
@@ -60,7 +61,9 @@ class DemoContext:
     async def wait_for_state(self, case_id: str, process: str, state: str, timeout: float = 30.0) -> None:
         """Wait until the registry shows the case in ``state``."""
         end = asyncio.get_running_loop().time() + timeout
-        async with httpx.AsyncClient(base_url=self.registry_url, timeout=5) as http:
+        async with httpx.AsyncClient(
+            base_url=self.registry_url, headers=self.registry_headers, timeout=5
+        ) as http:
             while asyncio.get_running_loop().time() < end:
                 resp = await http.get(f"/api/cases/{case_id}", params={"process": process})
                 if resp.status_code == 200 and resp.json()["case"]["state"] == state:

@@ -6,6 +6,7 @@ from rich.console import Console
 
 from services.connections import connect_nats, connect_temporal
 from services.demos.base import DemoContext
+from services.service_auth import service_headers
 from services.settings import StackSettings
 
 
@@ -18,6 +19,7 @@ async def run_demo(play, settings: StackSettings, out: Console) -> None:  # noqa
             nc=nc,
             temporal=temporal,
             registry_url=settings.registry_url,
+            registry_headers=service_headers(settings, "cli"),
             console_url=settings.console_url,
             task_queue=settings.task_queue,
             out=out,

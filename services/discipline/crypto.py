@@ -37,18 +37,19 @@ class ContentDecryptError(RuntimeError):
     """A stored record does not decrypt with this key for this referral (tampered, or another key)."""
 
 
-def parse_key(value: str) -> bytes:
+def parse_key(value: str, variable: str = KEY_ENV) -> bytes:
     """Decode a base64 key and insist on 32 bytes (AES-256).
 
     Raises:
-        ContentKeyError: naming ``LAWLINK_CONTENT_KEY`` and what is wrong with it.
+        ContentKeyError: naming ``variable`` (``LAWLINK_CONTENT_KEY`` by default) and what is
+            wrong with it.
     """
     try:
         key = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise ContentKeyError(f"{KEY_ENV}: not valid base64") from None
+        raise ContentKeyError(f"{variable}: not valid base64") from None
     if len(key) != 32:
-        raise ContentKeyError(f"{KEY_ENV}: must decode to 32 bytes (AES-256), got {len(key)}")
+        raise ContentKeyError(f"{variable}: must decode to 32 bytes (AES-256), got {len(key)}")
     return key
 
 
@@ -57,7 +58,8 @@ def generate_key() -> str:
     return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
 
 
-def _under_tests() -> bool:
+def under_tests() -> bool:
+    """True in a pytest run (and in the services it starts): the only place a key may be ephemeral."""
     return "pytest" in sys.modules or "PYTEST_CURRENT_TEST" in os.environ
 
 
@@ -78,7 +80,7 @@ def load_key(env: Mapping[str, str] | None = None, *, allow_ephemeral: bool | No
     if value:
         return parse_key(value)
     if allow_ephemeral is None:
-        allow_ephemeral = _under_tests()
+        allow_ephemeral = under_tests()
     if not allow_ephemeral:
         raise ContentKeyError(
             f"{KEY_ENV} is not set: confidential data (referral content, webhook secrets) cannot be "

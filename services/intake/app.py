@@ -7,8 +7,10 @@ Temporal or NATS is unreachable the message is held and retried (no delivery is 
 ``take_held``); a failure of the event's own naks with back-off, and after ``max_deliver``
 JetStream's advisory turns it into a dead letter (the registry records it, with the last error kept here in a KV bucket).
 
-HTTP: ``POST /v1/events`` validates the same way, answers 4xx with the same error body, or
-publishes the event on its agency's subject and answers 202.
+HTTP: ``POST /v1/events`` first authenticates the sending agency system by its signed request
+(services/intake/credentials.py; 401 naming the problem, audited, nothing published), then
+validates the same way with that agency as the sender, answers 4xx with the same error body,
+or publishes the event on its agency's subject and answers 202.
 
 Run: ``uvicorn services.intake.app:app`` (``lawlink dev`` does it for you).
 """
@@ -16,6 +18,8 @@ Run: ``uvicorn services.intake.app:app`` (``lawlink dev`` does it for you).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -23,6 +27,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
@@ -30,7 +35,9 @@ from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
 from contracts import subjects
-from contracts.validation import EventRejected, Rejection, size_reason
+from contracts.envelope import Envelope
+from contracts.http_signing import KEY_ID_HEADER, SCHEME, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from contracts.validation import EventRejected, Rejection, peek_ids, size_reason
 from services.connections import (
     INTAKE_DURABLE,
     INTAKE_ERRORS_BUCKET,
@@ -39,6 +46,7 @@ from services.connections import (
     nats_connect_kwargs,
 )
 from services.intake.core import CachedSchedules, Intake, Outcome, TransientError
+from services.intake.credentials import AuthFailure, Verifier, credential_cipher, open_buckets
 from services.resilience import (
     ConnectionKeeper,
     broker_keeper,
@@ -49,6 +57,7 @@ from services.resilience import (
     retry_while_unreachable,
     stop_broker,
     temporal_ok,
+    until_connected,
 )
 from services.settings import IntakeSettings
 from workflows.deadlines import load_rules
@@ -85,7 +94,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         settings.nats_url,
         apply_types=False,
         log_level=logging.DEBUG,
-        **nats_connect_kwargs(settings),  # type: ignore[arg-type]
+        **nats_connect_kwargs(settings, "intake"),  # type: ignore[arg-type]
         closed_cb=keeper.on_closed,
     )
     state: dict[str, object] = {}
@@ -115,17 +124,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         intake: Intake = state["intake"]  # type: ignore[assignment]
         raw = msg.raw_message
         try:
-            try:
-                agency, subject_type = subjects.parse_inbound(raw.subject)
-            except subjects.InvalidSubject as bad:
-                # Refused for its subject alone: the subject's agency is the sender the envelope
-                # is checked against, and falling back to the envelope's would let anyone act in
-                # another agency's name.
-                await intake.publish_rejection(
-                    msg.body, bad.agency, Rejection.single({}, "subject", str(bad))
-                )
-            else:
-                await intake.submit(msg.body, agency, subject_type)
+            final = raw.metadata.num_delivered >= settings.intake_max_deliver
+            await intake.take(msg.body, raw.subject, raw.metadata.sequence.stream, final=final)
         except Exception as exc:  # noqa: BLE001 - classified by take_held
             return exc
         return None
@@ -169,8 +169,13 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
                 delay,
             )
 
-        async with kept_in_progress(raw.in_progress, max(settings.intake_ack_wait_seconds / 3, 0.2)):
-            exc = await retry_while_unreachable(
+        intake: Intake = state["intake"]  # type: ignore[assignment]
+        async with (
+            intake.case_order(msg.body),
+            kept_in_progress(raw.in_progress, max(settings.intake_ack_wait_seconds / 3, 0.2)),
+        ):
+            attempt = functools.partial(
+                retry_while_unreachable,
                 lambda: take_once(msg),
                 down,
                 stopped=stopped,
@@ -178,6 +183,19 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
                 cap=settings.intake_engine_retry_max_seconds,
                 on_hold=held,
             )
+            exc = await attempt()
+            if exc is not None and raw.metadata.num_delivered == 1:
+                # A nak'ed event loses its place: the case's next event (already fetched) would
+                # overtake it and be refused for good ("no open case", "form the team first").
+                # So the first delivery's failures are retried here, with the case held, on
+                # the back-off schedule; only then is the message nak'ed (and counted).
+                for pause in settings.intake_backoff_seconds:
+                    if exc is None or stopped.is_set():
+                        break
+                    log.warning("stream seq %s failed (%s); retrying in %.1f s, case held", seq, exc, pause)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stopped.wait(), pause)
+                    exc = await attempt()
         if exc is None:
             await msg.ack()
             return
@@ -193,9 +211,19 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await broker.connect()
+        # Without the key-encryption key no HTTP request could be verified: stop at start-up.
+        cipher = credential_cipher(settings)
+        await until_connected(broker.connect(), f"connecting to NATS at {settings.nats_url}")
         js = broker.config.connection_state.stream  # the JetStream context FastStream made
         await ensure_streams(js)
+        keys, seen = await open_buckets(js)
+        state["verifier"] = Verifier(
+            keys,
+            seen,
+            cipher,
+            skew_seconds=settings.http_signature_skew_seconds,
+            cache_seconds=settings.credential_cache_seconds,
+        )
         state["errors"] = await js.create_key_value(
             KeyValueConfig(bucket=INTAKE_ERRORS_BUCKET, history=1, ttl=7 * 24 * 3600)
         )
@@ -226,20 +254,41 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     app.state.broker = broker
     app.state.keeper = keeper
 
-    @app.post("/v1/events", status_code=202)
+    @app.post(
+        "/v1/events",
+        status_code=202,
+        responses=_EVENT_RESPONSES,
+        openapi_extra={"security": [{name: [] for name in SECURITY_SCHEMES}]},
+    )
     async def post_event(request: Request) -> JSONResponse:
-        """Take one envelope over HTTP: 202 once it is on the bus, 4xx naming the field.
+        """Take one envelope over HTTP, signed by the sending agency's key: 202 once it is on the
+        bus; 401 for missing, wrong, expired, revoked or replayed credentials; 4xx naming the
+        field otherwise.
 
         The body is read only up to the envelope limit: a bigger one is answered 413 (naming its
         size) without being held in memory, so no body can exhaust intake or reach the bus.
+        The sender is the agency the verified key was issued to, never a header or the envelope.
         """
         intake: Intake = state["intake"]  # type: ignore[assignment]
-        sender = request.headers.get("x-lawlink-agency")
+        verifier: Verifier = state["verifier"]  # type: ignore[assignment]
         try:
             raw = await _read_bounded(request, settings.max_envelope_bytes)
         except _BodyTooLarge as exc:
             rejection = Rejection.single({}, "$", size_reason(exc.size, settings.max_envelope_bytes))
             return JSONResponse(rejection.model_dump(mode="json"), status_code=413)
+        try:
+            identity = await verifier.verify(request.method, request.url.path, request.headers, raw)
+        except AuthFailure as exc:
+            return _unauthenticated(request, raw, exc)
+        except Exception as exc:  # noqa: BLE001 - the key store (NATS) did not answer
+            log.warning("could not verify an HTTP event: the agency keys are unreadable: %s", exc)
+            rejection = Rejection.single(
+                peek_ids(raw), KEY_ID_HEADER, "intake cannot read the agency keys right now; send again later"
+            )
+            return JSONResponse(
+                rejection.model_dump(mode="json"), status_code=503, headers={"Retry-After": "5"}
+            )
+        sender = identity.agency
         try:
             event = intake.check(raw, sender)
         except EventRejected as exc:
@@ -271,7 +320,96 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         status, body = health_body({"nats": "nats" not in down, "temporal": "temporal" not in down})
         return JSONResponse(body, status_code=status)
 
+    def openapi() -> dict[str, object]:
+        """FastAPI's schema plus the security schemes of the signed-request headers and the
+        envelope as the request body (the handler reads the raw body to bound and sign it, so
+        FastAPI cannot see the model)."""
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            components = schema.setdefault("components", {})
+            components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+            envelope = Envelope.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.setdefault("schemas", {}).update({**envelope.pop("$defs", {}), "Envelope": envelope})
+            schema["paths"]["/v1/events"]["post"]["requestBody"] = {
+                "required": True,
+                "description": "One envelope, as signed. Each type's payload has its own JSON Schema "
+                "(contracts/schemas/<type>.schema.json); at most LAWLINK_MAX_ENVELOPE_BYTES "
+                f"({settings.max_envelope_bytes} bytes here).",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}},
+            }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+_SIGNING_RULE = (
+    f"Each request is signed by its agency system ({SCHEME}): {SIGNATURE_HEADER} is the hex "
+    f"HMAC-SHA256, under the key's secret, of '{SCHEME}\\n<METHOD>\\n<path>\\n<{TIMESTAMP_HEADER}>\\n"
+    "<hex SHA-256 of the body>'. All three headers are required together (one security "
+    "requirement); keys come from `lawlink agencies issue-key AGENCY`."
+)
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "LawlinkKeyId": {
+        "type": "apiKey",
+        "in": "header",
+        "name": KEY_ID_HEADER,
+        "description": f"The id of a key Lawlink issued to the sending agency. {_SIGNING_RULE}",
+    },
+    "LawlinkTimestamp": {
+        "type": "apiKey",
+        "in": "header",
+        "name": TIMESTAMP_HEADER,
+        "description": "Unix time in whole seconds when the request was signed; refused when further "
+        "from intake's clock than LAWLINK_HTTP_SIGNATURE_SKEW (default 300 s).",
+    },
+    "LawlinkSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": SIGNATURE_HEADER,
+        "description": f"{_SIGNING_RULE} A signature is accepted once: a repeated one is refused.",
+    },
+}
+_REFUSAL = {"model": Rejection}
+_EVENT_RESPONSES: dict[int | str, dict[str, object]] = {
+    202: {"description": "On the bus: `{event_id, status: queued|duplicate, subject, stream_seq}`."},
+    401: {
+        **_REFUSAL,
+        "description": "Credentials missing, malformed, unknown, revoked, outside the allowed clock "
+        "skew, not matching the request, or already used; `field` names the header. Nothing is published.",
+        "headers": {
+            "WWW-Authenticate": {"schema": {"type": "string"}, "description": f"{SCHEME} realm and error"}
+        },
+    },
+    403: {
+        **_REFUSAL,
+        "description": "`source_agency` is not the authenticated agency, or that agency may not send this type.",
+    },
+    413: {**_REFUSAL, "description": "The body is over the envelope limit."},
+    422: {**_REFUSAL, "description": "A field is invalid; `field` names it."},
+    503: {**_REFUSAL, "description": "The agency keys cannot be read right now; send again later."},
+}
+
+
+def _unauthenticated(request: Request, raw: bytes, failure: AuthFailure) -> JSONResponse:
+    """The 401 of an unauthenticated request, with its audit line (nothing is published)."""
+    hints = peek_ids(raw)
+    claimed = failure.agency or hints.get("source_agency")
+    client = request.client.host if request.client else "?"
+    log.warning(
+        "audit: refused HTTP event: key id %r, agency claimed %r, client %s, reason %s: %s",
+        failure.key_id[:80] if failure.key_id else None,
+        claimed,
+        client,
+        failure.problem.value,
+        failure.reason,
+    )
+    rejection = Rejection.single(hints, failure.field, failure.reason)
+    challenge = f'{SCHEME} realm="lawlink-intake", error="{failure.problem.value}"'
+    return JSONResponse(
+        rejection.model_dump(mode="json"), status_code=401, headers={"WWW-Authenticate": challenge}
+    )
 
 
 class _BodyTooLarge(Exception):

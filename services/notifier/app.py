@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import anyio
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
 from sqlalchemy.engine import Engine
@@ -40,7 +40,16 @@ from services.notifier.recipients import notifications_for
 from services.notifier.tables import DeliveryPublic
 from services.notifier.webhooks import WebhookDispatcher, reset_for_replay
 from services.registry.db import make_engine, migrate
-from services.resilience import ConnectionKeeper, broker_keeper, health_body, nats_ok, stop_broker
+from services.registry.service_audit import record_call
+from services.resilience import (
+    ConnectionKeeper,
+    broker_keeper,
+    health_body,
+    nats_ok,
+    stop_broker,
+    until_connected,
+)
+from services.service_auth import Caller, ServiceAuth, app_on_access
 
 log = logging.getLogger("lawlink.notifier")
 
@@ -62,12 +71,17 @@ async def _migrate(url: str, attempts: int = 10) -> None:
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     """Build the notifier app (a function so tests run it on their own database and durable)."""
     settings = settings or NotifierSettings()
+    auth = ServiceAuth(settings, server="notifier")  # refuses to start without the token
     keeper = ConnectionKeeper(
         name="notifier",
         base=settings.nats_reconnect_wait_seconds,
         cap=settings.nats_reconnect_max_wait_seconds,
     )
-    broker = NatsBroker(settings.nats_url, **nats_connect_kwargs(settings), closed_cb=keeper.on_closed)  # type: ignore[arg-type]
+    broker = NatsBroker(
+        settings.nats_url,
+        **nats_connect_kwargs(settings, "notifier"),  # type: ignore[arg-type]
+        closed_cb=keeper.on_closed,
+    )
     holder: dict[str, object] = {}
 
     def engine() -> Engine:
@@ -125,7 +139,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             engine(), timeout=settings.webhook_timeout_seconds, backoff=settings.webhook_backoff_seconds
         )
         resumed = await dispatcher().start()
-        await broker.connect()
+        await until_connected(broker.connect(), f"connecting to NATS at {settings.nats_url}")
         await ensure_streams(broker.config.connection_state.stream)
         await broker.start()
         broker_keeper(broker, keeper)
@@ -143,12 +157,25 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             engine().dispose()
 
     app = FastAPI(title="Lawlink notifier", lifespan=lifespan)
+    # Every /api route answers Lawlink's services only (services/service_auth.py).
+    api = APIRouter(dependencies=[Depends(auth)])
+
+    def audit(caller: Caller, action: str, target: str, outcome: str, detail: str | None = None) -> None:
+        record_call(
+            engine(),
+            server="notifier",
+            caller=caller,
+            action=action,
+            target=target,
+            outcome=outcome,
+            detail=detail,
+        )
 
     def _bad(exc: ValueError | LookupError, status: int) -> HTTPException:
         field, _, reason = str(exc).strip("'\"").partition(": ")
         return HTTPException(status, detail={"field": field, "reason": reason or str(exc)})
 
-    @app.get("/api/notifications", response_model=list[queries.NotificationView])
+    @api.get("/api/notifications", response_model=list[queries.NotificationView])
     def get_notifications(
         agency: str,
         role: str | None = None,
@@ -172,7 +199,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             except ValueError as exc:
                 raise _bad(exc, 422) from None
 
-    @app.get("/api/notifications/unread-count")
+    @api.get("/api/notifications/unread-count")
     def get_unread_count(agency: str, user: str, role: str | None = None) -> dict[str, int]:
         """The bell's badge."""
         with Session(engine()) as session:
@@ -181,25 +208,31 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             except ValueError as exc:
                 raise _bad(exc, 422) from None
 
-    @app.post("/api/notifications/{notification_id}/read")
-    def post_read(notification_id: str, user: str) -> dict[str, object]:
-        """Mark one notification read for one user."""
+    @api.post("/api/notifications/{notification_id}/read")
+    def post_read(
+        notification_id: str, user: str, caller: Caller = Depends(auth.acting)
+    ) -> dict[str, object]:
+        """Mark one notification read for one user (audited with who asked)."""
+        target = f"notification/{notification_id} for {user}"
         with Session(engine()) as session:
             try:
                 changed = queries.mark_read(session, notification_id=notification_id, user=user)
             except LookupError as exc:
+                audit(caller, "notification.read", target, "not_found")
                 raise _bad(exc, 404) from None
             except ValueError as exc:
+                audit(caller, "notification.read", target, "invalid", str(exc))
                 raise _bad(exc, 422) from None
-            return {"id": notification_id, "read": True, "changed": changed}
+        audit(caller, "notification.read", target, "ok" if changed else "unchanged")
+        return {"id": notification_id, "read": True, "changed": changed}
 
-    @app.get("/api/digest", response_model=queries.Digest)
+    @api.get("/api/digest", response_model=queries.Digest)
     def get_digest(agency: str) -> queries.Digest:
         """Due today / overdue for one agency."""
         with Session(engine()) as session:
             return queries.digest(session, agency=agency, console_url=settings.console_url)
 
-    @app.get("/api/deliveries", response_model=list[DeliveryPublic])
+    @api.get("/api/deliveries", response_model=list[DeliveryPublic])
     def get_deliveries(
         status: str | None = None, agency: str | None = None, limit: int = Query(default=200, ge=1, le=10000)
     ) -> list[DeliveryPublic]:
@@ -210,9 +243,10 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             except ValueError as exc:
                 raise _bad(exc, 422) from None
 
-    @app.post("/api/deliveries/{delivery_id}/replay")
-    async def post_replay(delivery_id: int) -> dict[str, object]:
-        """Send a failed delivery again (after the agency fixed its endpoint)."""
+    @api.post("/api/deliveries/{delivery_id}/replay")
+    async def post_replay(delivery_id: int, caller: Caller = Depends(auth.acting)) -> dict[str, object]:
+        """Send a failed delivery again (after the agency fixed its endpoint); audited."""
+        target = f"delivery/{delivery_id}"
 
         def reset() -> list[tuple[int, str]]:
             with Session(engine()) as session:
@@ -221,10 +255,15 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         try:
             queued = await anyio.to_thread.run_sync(reset)
         except LookupError as exc:
+            await anyio.to_thread.run_sync(audit, caller, "delivery.replay", target, "not_found")
             raise _bad(exc, 404) from None
         for queued_id, agency in queued:
             dispatcher().submit(queued_id, agency)
+        outcome = "queued" if queued else "unchanged"
+        await anyio.to_thread.run_sync(audit, caller, "delivery.replay", target, outcome)
         return {"id": delivery_id, "queued": bool(queued)}
+
+    app.include_router(api)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -245,4 +284,4 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+__getattr__ = app_on_access(globals(), create_app)

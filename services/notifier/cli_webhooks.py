@@ -38,6 +38,24 @@ def _engine():  # noqa: ANN202 - sqlalchemy Engine
     return make_engine(settings.database_url)
 
 
+def _audit(engine, target: str, outcome: str, detail: str | None = None) -> None:  # noqa: ANN001
+    """A replay from this command bypasses the notifier's API, so it writes the API's audit row
+    itself: done directly by the CLI, for the OS user."""
+    from services.registry.service_audit import record_call
+    from services.service_auth import Caller, os_actor
+
+    caller = Caller("cli", os_actor())
+    record_call(
+        engine,
+        server="cli",
+        caller=caller,
+        action="delivery.replay",
+        target=target,
+        outcome=outcome,
+        detail=detail,
+    )
+
+
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[red]error:[/] {message}")
     raise typer.Exit(code)
@@ -141,12 +159,15 @@ def replay(
         _fail("give delivery ids or --agency")
     settings = _settings()
     engine = _engine()
+    target = f"delivery/{','.join(map(str, ids))}" if ids else f"agency/{agency}"
     with Session(engine) as session:
         try:
             queued = reset_for_replay(session, delivery_ids=ids or [], agency=agency)
         except LookupError as exc:
+            _audit(engine, target, "not_found", str(exc))
             _fail(str(exc), 1)
             raise
+    _audit(engine, target, "queued" if queued else "unchanged", f"{len(queued)} delivery(ies)")
 
     async def run() -> None:
         dispatcher = WebhookDispatcher(

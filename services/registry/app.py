@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import anyio
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
@@ -29,6 +29,7 @@ from contracts.domain import DomainEvent
 from services.connections import DEAD_LETTER_STREAM, INTAKE_ERRORS_BUCKET, ensure_streams, nats_connect_kwargs
 from services.discipline.consumer import register_content_consumer
 from services.discipline.crypto import cipher_from_env
+from services.discipline.sealed_inbound import erase_inbound
 from services.domain_consumer import subscribe_domain_events
 from services.registry import queries
 from services.registry.db import make_engine, migrate
@@ -41,7 +42,16 @@ from services.registry.models import (
     TimelineEntryPublic,
 )
 from services.registry.projection import project
-from services.resilience import ConnectionKeeper, broker_keeper, health_body, nats_ok, stop_broker
+from services.registry.service_audit import record_call
+from services.resilience import (
+    ConnectionKeeper,
+    broker_keeper,
+    health_body,
+    nats_ok,
+    stop_broker,
+    until_connected,
+)
+from services.service_auth import Caller, ServiceAuth, app_on_access
 from services.settings import StackSettings
 
 log = logging.getLogger("lawlink.registry")
@@ -57,12 +67,17 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
     ``consume=False`` serves the API without consuming NATS (API tests, read replicas).
     """
     settings = settings or StackSettings()
+    auth = ServiceAuth(settings, server="registry")  # refuses to start without the token
     keeper = ConnectionKeeper(
         name="registry",
         base=settings.nats_reconnect_wait_seconds,
         cap=settings.nats_reconnect_max_wait_seconds,
     )
-    broker = NatsBroker(settings.nats_url, **nats_connect_kwargs(settings), closed_cb=keeper.on_closed)  # type: ignore[arg-type]
+    broker = NatsBroker(
+        settings.nats_url,
+        **nats_connect_kwargs(settings, "registry"),  # type: ignore[arg-type]
+        closed_cb=keeper.on_closed,
+    )
     holder: dict[str, Engine] = {}
 
     def engine() -> Engine:
@@ -144,6 +159,9 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             log.exception("could not record dead letter %s; it will be redelivered", seq)
             await msg.nack(delay=5.0)
             return
+        if kept.sealed:
+            # The sealed row is now the only copy; the plaintext leaves the stream.
+            await erase_inbound(js, seq)
         log.warning(
             "dead letter: stream seq %s on %s after %s deliveries: %s",
             seq,
@@ -161,7 +179,7 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         await anyio.to_thread.run_sync(migrate, settings.database_url)
         holder["engine"] = make_engine(settings.database_url)
         if consume:
-            await broker.connect()
+            await until_connected(broker.connect(), f"connecting to NATS at {settings.nats_url}")
             await ensure_streams(broker.config.connection_state.stream)
             await broker.start()
             broker_keeper(broker, keeper)
@@ -174,8 +192,10 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             holder["engine"].dispose()
 
     app = FastAPI(title="Lawlink registry", lifespan=lifespan)
+    # Every /api route answers Lawlink's services only (services/service_auth.py).
+    api = APIRouter(dependencies=[Depends(auth)])
 
-    @app.get("/api/cases", response_model=list[CasePublic])
+    @api.get("/api/cases", response_model=list[CasePublic])
     def get_cases(
         process: str | None = None,
         state: str | None = None,
@@ -190,7 +210,7 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
                 session, process=process, state=state, agency=agency, limit=limit, offset=offset
             )
 
-    @app.get("/api/cases/{case_id}")
+    @api.get("/api/cases/{case_id}")
     def get_case(case_id: str, process: str | None = None) -> dict:
         with Session(engine()) as session:
             found = queries.find_cases(session, case_id=case_id, process=process)
@@ -215,7 +235,7 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
                 "temporal_ui_url": f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{case.workflow_id}",
             }
 
-    @app.get("/api/cases/{case_id}/timeline", response_model=list[TimelineEntryPublic])
+    @api.get("/api/cases/{case_id}/timeline", response_model=list[TimelineEntryPublic])
     def get_timeline(
         case_id: str, process: str | None = None, limit: int = Query(default=10000, ge=1, le=100000)
     ) -> list[TimelineEntryPublic]:
@@ -225,12 +245,12 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
                 raise HTTPException(404, detail={"field": "case_id", "reason": f"no case {case_id!r}"})
             return entries
 
-    @app.get("/api/cases/{case_id}/deadlines", response_model=list[DeadlinePublic])
+    @api.get("/api/cases/{case_id}/deadlines", response_model=list[DeadlinePublic])
     def get_deadlines(case_id: str, process: str | None = None) -> list[DeadlinePublic]:
         with Session(engine()) as session:
             return queries.deadlines(session, case_id=case_id, process=process)
 
-    @app.get("/api/deadlines", response_model=list[DeadlinePublic])
+    @api.get("/api/deadlines", response_model=list[DeadlinePublic])
     def get_open_deadlines(
         provisional: bool | None = None,
         status: str | None = None,
@@ -242,14 +262,38 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
                 session, provisional=provisional, status=status, party=party, limit=limit
             )
 
-    @app.get("/api/dead-letters", response_model=list[DeadLetterPublic])
+    @api.get("/api/dead-letters", response_model=list[DeadLetterPublic])
     def get_dead_letters() -> list[DeadLetter]:
         with Session(engine()) as session:
             return queries.dead_letters(session)
 
-    @app.post("/api/dead-letters/{letter_id}/replay", response_model=DeadLetterPublic)
-    async def replay_dead_letter(letter_id: int) -> DeadLetter:
-        """Send a dead letter to intake again (after its cause was fixed)."""
+    @api.post("/api/dead-letters/{letter_id}/replay", response_model=DeadLetterPublic)
+    async def replay_dead_letter(letter_id: int, caller: Caller = Depends(auth.acting)) -> DeadLetter:
+        """Send a dead letter to intake again (after its cause was fixed); audited, whatever the outcome."""
+
+        def audit(outcome: str, detail: str | None = None) -> None:
+            record_call(
+                engine(),
+                server="registry",
+                caller=caller,
+                action="dead_letter.replay",
+                target=f"dead_letter/{letter_id}",
+                outcome=outcome,
+                detail=detail,
+            )
+
+        try:
+            letter = await replay_letter(letter_id)
+        except HTTPException as exc:
+            audit("not_found" if exc.status_code == 404 else "refused", str(exc.detail))
+            raise
+        except Exception as exc:
+            audit("failed", repr(exc))
+            raise
+        audit("ok", f"replay #{letter.replay_count} on {letter.subject}")
+        return letter
+
+    async def replay_letter(letter_id: int) -> DeadLetter:
         with Session(engine()) as session:
             letter = session.get(DeadLetter, letter_id)
             if letter is None:
@@ -273,6 +317,8 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             session.commit()
             session.refresh(letter)
             return letter
+
+    app.include_router(api)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -299,4 +345,4 @@ def _database_ok(engine: Engine) -> bool:
         return False
 
 
-app = create_app()
+__getattr__ = app_on_access(globals(), create_app)

@@ -194,3 +194,20 @@ class DeadLetterPublic(DeadLetterBase):
     body: str
     recorded_at: datetime
     replayed_at: datetime | None
+
+
+class ServiceAuditEntry(SQLModel, table=True):
+    """Who changed state through the registry's or the notifier's API: the service its
+    credential proves and the person it acted for (``X-Lawlink-Actor``)."""
+
+    __tablename__ = "service_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(_tz(), nullable=False, index=True))
+    server: str = Field(max_length=20)
+    service: str = Field(max_length=40)
+    actor: str = Field(max_length=80)
+    action: str = Field(max_length=40)
+    target: str = Field(max_length=200)
+    outcome: str = Field(max_length=20)
+    detail: str | None = Field(default=None, max_length=500)

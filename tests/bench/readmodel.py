@@ -9,6 +9,7 @@ table shows up here rather than in production.
 from __future__ import annotations
 
 import importlib.util
+import os
 import random
 import time
 import uuid
@@ -31,6 +32,7 @@ from services.registry.models import Case, TimelineEntry
 from tests.bench.phases import percentiles
 from tests.bench.stack import BenchStack
 from tests.events import example
+from tests.servers import SERVICE_TOKEN, api_headers
 
 TIMELINE_CASE = "BENCH-TIMELINE-10K"
 INBOX_PROCESS = "case_transfer"
@@ -249,7 +251,8 @@ async def time_http(
     base_url: str, path: str, params: dict[str, Any], repeat: int
 ) -> tuple[dict[str, Any], int]:
     """p50/p99 of one GET, sequentially (the latency one console user sees), and the item count."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=120) as http:
+    headers = api_headers(token=os.environ.get("LAWLINK_SERVICE_TOKEN") or SERVICE_TOKEN)
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120) as http:
         first = await http.get(path, params=params)
         first.raise_for_status()
         items = len(first.json())

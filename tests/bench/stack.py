@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from services.devstack import temporal_dev_server_args
-from tests.servers import NatsServer, binary, free_port, wait_for_port
+from tests.servers import SERVICE_TOKEN, NatsServer, binary, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 _COUNTER = re.compile(r"^(?P<name>\w+)\{(?P<labels>[^}]*)\}\s+(?P<value>\S+)$")
@@ -232,6 +232,10 @@ class BenchStack:
         # codec of intake, worker and this driver) needs a key: a throwaway one for the stack.
         os.environ.setdefault("LAWLINK_CONTENT_KEY", self.content_key)
         env.setdefault("LAWLINK_CONTENT_KEY", os.environ["LAWLINK_CONTENT_KEY"])
+        # Intake starts only with the key that seals agency keys; the bench sends over NATS only.
+        env.setdefault("LAWLINK_CREDENTIAL_KEK", self.content_key)
+        # The registry's API admits only services holding the token (the read phase times it).
+        env.setdefault("LAWLINK_SERVICE_TOKEN", SERVICE_TOKEN)
         env.update(self.extra_env)
         return env
 
@@ -247,6 +251,12 @@ class BenchStack:
         self.nats = NatsServer(self.workdir / "nats").start()
         self.temporal_port = free_port()
         self.temporal_metrics_port = free_port()
+        self.start_temporal()
+        self.apply_layout(self.layout)
+
+    def start_temporal(self) -> None:
+        """The dev server on the stack's ports and SQLite file: called again after a crash, it
+        comes back with every workflow it had (the chaos suite restarts it)."""
         log = self.workdir / "temporal.log"
         proc = subprocess.Popen(
             [
@@ -268,13 +278,12 @@ class BenchStack:
                 "error",
                 *temporal_dev_server_args(),
             ],
-            stdout=log.open("wb"),
+            stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
             cwd=self.workdir,
         )
         self.temporal = Service("temporal", proc, log, self.temporal_port)
         wait_for_port(self.temporal_port, timeout=60)
-        self.apply_layout(self.layout)
 
     def apply_layout(self, layout: CpuLayout) -> None:
         """Move the dev server's threads to ``layout.engine`` and every other process of the
@@ -288,7 +297,7 @@ class BenchStack:
     def _spawn(self, name: str, args: list[str], port: int | None = None) -> Service:
         log = self.workdir / f"{name}.log"
         proc = subprocess.Popen(
-            [sys.executable, *args], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=self.env(), cwd=ROOT
+            [sys.executable, *args], stdout=log.open("ab"), stderr=subprocess.STDOUT, env=self.env(), cwd=ROOT
         )
         service = Service(name, proc, log, port)
         self.services[name] = service

@@ -36,7 +36,7 @@ from services.notifier.tables import NotificationRecord
 from services.registry.db import make_engine, migrate
 from services.registry.models import TimelineEntry
 from tests.events import event, eventually, new_case_id, publish
-from tests.servers import free_port, serve_asgi
+from tests.servers import SERVICE_TOKEN, free_port, serve_asgi
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).parent / "screenshots"
@@ -146,6 +146,7 @@ async def notifier(stack: Any, console: Console) -> AsyncIterator[None]:
         CONSOLE_URL=console.url,
         WEBHOOK_BACKOFF=[0.05],
         WEBHOOK_TIMEOUT=1.0,
+        LAWLINK_SERVICE_TOKEN=SERVICE_TOKEN,
     )
     port = free_port()
     server, task = await serve_asgi(create_notifier(settings), port)

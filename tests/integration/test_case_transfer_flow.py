@@ -13,6 +13,7 @@ import pytest
 
 from contracts.workflow_io import CaseStatus
 from tests.events import event, eventually, new_case_id, publish
+from tests.servers import api_headers
 from workflows.deadlines import SHANGHAI
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -68,7 +69,7 @@ async def test_forward_case_from_published_events_to_registry_timeline(stack) ->
                     rejection["field"] == "type" and "not valid in state transferred" in rejection["reason"]
                 )
 
-        async with httpx.AsyncClient(base_url=stack.registry_url) as http:
+        async with httpx.AsyncClient(base_url=stack.registry_url, headers=api_headers()) as http:
 
             async def timeline() -> list[dict[str, Any]]:
                 resp = await http.get(f"/api/cases/{case_id}/timeline")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,12 +15,13 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from contracts import subjects
 from services.cli import app as cli
 from tests.events import event, new_case_id, publish
-from tests.servers import NatsServer, free_port, serve_asgi
+from tests.servers import SERVICE_TOKEN, NatsServer, api_headers, free_port, serve_asgi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -43,6 +45,7 @@ async def private_stack(
         "INTAKE_MAX_DELIVER": "3",
         "INTAKE_BACKOFF": "[0.2, 0.2, 0.2]",
         "INTAKE_UPDATE_TIMEOUT": str(update_timeout),
+        "LAWLINK_SERVICE_TOKEN": SERVICE_TOKEN,
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -77,7 +80,7 @@ async def private_stack(
 async def _poll(url: str, predicate, timeout: float = 60.0):  # noqa: ANN001, ANN202
     end = asyncio.get_running_loop().time() + timeout
     last = None
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(headers=api_headers()) as http:
         while asyncio.get_running_loop().time() < end:
             resp = await http.get(url)
             last = resp.json() if resp.status_code == 200 else None
@@ -91,6 +94,11 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(
     temporal_dev, tmp_path, monkeypatch
 ) -> None:  # noqa: ANN001
     from services.connections import connect_nats
+    from services.console.routes_ops import registry_replayer
+    from services.console.settings import ConsoleSettings
+    from services.registry.db import make_engine
+    from services.registry.service_audit import calls
+    from services.service_auth import os_actor
     from services.settings import StackSettings
     from workflows.activities import PublishActivities
     from workflows.worker import build_worker
@@ -121,6 +129,14 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(
             runner.invoke, cli, ["dead-letters"], env={"REGISTRY_URL": s["registry"]}
         )
         assert listed.exit_code == 0 and str(letter["stream_seq"]) in listed.output
+        # Without the service token the registry turns the CLI away, and the CLI says why.
+        anonymous = await asyncio.to_thread(
+            runner.invoke,
+            cli,
+            ["dead-letters"],
+            env={"REGISTRY_URL": s["registry"], "LAWLINK_SERVICE_TOKEN": None},
+        )
+        assert anonymous.exit_code == 1 and "LAWLINK_SERVICE_TOKEN" in anonymous.output
 
         # The cause is fixed (a worker appears); the operator replays the letter.
         nc = await connect_nats(StackSettings(), "test-worker")
@@ -132,6 +148,14 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(
                 env={"REGISTRY_URL": s["registry"]},
             )
             assert replayed.exit_code == 0, replayed.output
+            # The console replays it too, for its signed-in operator: each replay is one audit row.
+            console = ConsoleSettings(
+                REGISTRY_URL=s["registry"],
+                LAWLINK_SERVICE_TOKEN=SERVICE_TOKEN,
+                LAWLINK_ENV="test",
+                LAWLINK_SESSION_SECRET=secrets.token_urlsafe(32),
+            )
+            assert (await registry_replayer(console)(letter["id"], "oper"))["replay_count"] == 2
             rows = await _poll(
                 f"{s['registry']}/api/cases/{case_id}/timeline",
                 lambda rows: any(r["type"] == "case_transfer.team_formed" for r in rows),
@@ -139,8 +163,16 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(
             assert [r["type"] for r in rows].count("case_transfer.crime_suspected") == 1
             assert [r["type"] for r in rows].count("case_transfer.team_formed") == 1
         await nc.close()
-        after = await _poll(f"{s['registry']}/api/dead-letters", lambda rows: rows[0]["replay_count"] == 1)
+        after = await _poll(f"{s['registry']}/api/dead-letters", lambda rows: rows[0]["replay_count"] == 2)
         assert after[0]["replayed_at"]
+        engine = make_engine(f"sqlite:///{tmp_path / 'rm.db'}")
+        with Session(engine) as session:
+            audited = [
+                (r.service, r.actor, r.target, r.outcome) for r in calls(session, action="dead_letter.replay")
+            ]
+        engine.dispose()
+        target = f"dead_letter/{letter['id']}"
+        assert audited == [("console", "oper", target, "ok"), ("cli", os_actor(), target, "ok")]
 
 
 async def test_intake_keeps_consuming_after_a_nats_server_restart(temporal_dev, tmp_path) -> None:  # noqa: ANN001

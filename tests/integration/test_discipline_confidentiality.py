@@ -27,7 +27,7 @@ from services.discipline.content_api import content_router
 from services.discipline.crypto import cipher_from_env
 from services.registry.db import make_engine
 from tests.events import event, example, new_case_id, publish
-from tests.servers import free_port, serve_asgi
+from tests.servers import SERVICE_TOKEN, api_headers, free_port, serve_asgi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -63,7 +63,7 @@ def _secrets() -> list[str]:
 
 
 async def _state(stack: Any, case_id: str) -> str | None:
-    async with httpx.AsyncClient(base_url=stack.registry_url) as http:
+    async with httpx.AsyncClient(base_url=stack.registry_url, headers=api_headers()) as http:
         resp = await http.get(f"/api/cases/{case_id}", params={"process": P})
         return resp.json()["case"]["state"] if resp.status_code == 200 else None
 
@@ -105,6 +105,7 @@ async def test_referral_content_never_crosses_the_bus(stack, tmp_path: Path) -> 
         NATS_URL=stack.nats_url,
         DATABASE_URL=f"sqlite:///{tmp_path / 'notifier.db'}",
         NOTIFIER_DURABLE=f"notifier-t5-{uuid.uuid4().hex[:8]}",
+        LAWLINK_SERVICE_TOKEN=SERVICE_TOKEN,
     )
     notifier_server, notifier_task = await serve_asgi(create_notifier(notifier_settings), free_port())
 
@@ -253,6 +254,7 @@ async def test_demo_discipline_plays_through_the_stack(stack) -> None:  # noqa: 
             nc=nc,
             temporal=stack.temporal,
             registry_url=stack.registry_url,
+            registry_headers=api_headers(),
             console_url="http://console.test",
             task_queue=stack.task_queue,
             out=Console(file=buffer, width=200),

@@ -11,12 +11,14 @@ import pytest
 
 from contracts import subjects
 from tests.events import body, event, eventually, new_case_id, publish
+from tests.http_intake import agency_key, post_signed
+from tests.servers import api_headers
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 async def _timeline(stack, case_id: str) -> list[dict]:  # noqa: ANN001
-    async with httpx.AsyncClient(base_url=stack.registry_url) as http:
+    async with httpx.AsyncClient(base_url=stack.registry_url, headers=api_headers()) as http:
         resp = await http.get(f"/api/cases/{case_id}/timeline")
         if resp.status_code == 404:
             return []
@@ -56,7 +58,7 @@ async def test_event_starts_workflow_and_reaches_registry_timeline(stack) -> Non
         desc = await handle.describe()
         assert desc.status is not None
 
-        async with httpx.AsyncClient(base_url=stack.registry_url) as http:
+        async with httpx.AsyncClient(base_url=stack.registry_url, headers=api_headers()) as http:
             case = (await http.get(f"/api/cases/{case_id}")).json()
         assert case["case"]["state"] == "reported"
         assert [d["rule"] for d in case["deadlines"]] == ["case_transfer.head_decision"]
@@ -138,22 +140,22 @@ async def test_http_intake_accepts_and_rejects_like_nats(stack) -> None:  # noqa
     good = event("case_transfer", "crime_suspected", case_id=case_id)
     bad = event("case_transfer", "crime_suspected", case_id=new_case_id("HTTPBAD"))
     bad["payload"]["amount_involved"] = "-5"
+    bureau = await agency_key(stack.nats_url, "rz-scjgj")
+    police_key = await agency_key(stack.nats_url, "rz-gaj")
     nc = await nats.connect(stack.nats_url)
     try:
         rejected = asyncio.create_task(_collect(nc, "lawlink.rejected.rz-scjgj", 4.0))
         await asyncio.sleep(0.2)
         async with httpx.AsyncClient(base_url=stack.intake_url) as http:
-            resp = await http.post(
-                "/v1/events", content=body(good), headers={"content-type": "application/json"}
-            )
+            resp = await post_signed(http, body(good), bureau)
             assert resp.status_code == 202, resp.text
-            resp_bad = await http.post("/v1/events", content=body(bad))
+            resp_bad = await post_signed(http, body(bad), bureau)
             assert resp_bad.status_code == 422
             assert resp_bad.json()["field"] == "payload.amount_involved"
             police = event(
                 "case_transfer", "crime_suspected", case_id=new_case_id("HTTPPOL"), agency="rz-gaj"
             )
-            resp_pol = await http.post("/v1/events", content=body(police))
+            resp_pol = await post_signed(http, body(police), police_key)
             assert resp_pol.status_code == 403
             assert "police" in resp_pol.json()["reason"]
         got = await rejected

@@ -12,6 +12,8 @@ import pytest
 from contracts import subjects
 from contracts.validation import DEFAULT_MAX_ENVELOPE_BYTES, MAX_JSON_DEPTH
 from tests.events import body, event, eventually, new_case_id, publish
+from tests.http_intake import agency_key, post_signed
+from tests.servers import api_headers
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -33,7 +35,7 @@ def _megabyte_crime_suspected() -> dict:
 
 
 async def _case_state(stack, case_id: str) -> str | None:  # noqa: ANN001
-    async with httpx.AsyncClient(base_url=stack.registry_url) as http:
+    async with httpx.AsyncClient(base_url=stack.registry_url, headers=api_headers()) as http:
         resp = await http.get(f"/api/cases/{case_id}")
         return resp.json()["case"]["state"] if resp.status_code == 200 else None
 
@@ -63,6 +65,7 @@ async def test_a_megabyte_event_over_nats_is_rejected_and_the_next_cases_flow(st
 
 
 async def test_an_oversized_http_body_is_a_413_and_intake_stays_healthy(stack) -> None:  # noqa: ANN001
+    """Refused by its size before its credentials are read, so unsigned here."""
     big = _megabyte_crime_suspected()
     raw = body(big)
     raw = raw + b" " * (1_048_540 - len(raw))  # the size that made nats-server drop intake
@@ -87,13 +90,15 @@ async def test_an_oversized_http_body_is_a_413_and_intake_stays_healthy(stack) -
 
         assert (await http.get("/healthz")).status_code == 200
         good = event("case_transfer", "crime_suspected", case_id=new_case_id("HTTPOK"))
-        assert (await http.post("/v1/events", content=body(good))).status_code == 202
+        key = await agency_key(stack.nats_url, "rz-scjgj")
+        assert (await post_signed(http, body(good), key)).status_code == 202
 
 
 async def test_deeply_nested_json_over_http_is_a_422_naming_the_root(stack) -> None:  # noqa: ANN001
     raw = b'{"payload":' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+    key = await agency_key(stack.nats_url, "rz-scjgj")
     async with httpx.AsyncClient(base_url=stack.intake_url, timeout=10) as http:
-        resp = await http.post("/v1/events", content=raw)
+        resp = await post_signed(http, raw, key)
         assert resp.status_code == 422, resp.text
         assert resp.json()["field"] == "$" and str(MAX_JSON_DEPTH) in resp.json()["reason"]
         assert (await http.get("/healthz")).status_code == 200
@@ -118,7 +123,7 @@ async def test_a_deeply_nested_message_over_nats_is_rejected(stack) -> None:  # 
 
 @pytest.mark.parametrize("offset", [2**63, 2**31, -1])
 async def test_a_huge_case_list_offset_is_a_422_naming_offset(stack, offset: int) -> None:  # noqa: ANN001
-    async with httpx.AsyncClient(base_url=stack.registry_url) as http:
+    async with httpx.AsyncClient(base_url=stack.registry_url, headers=api_headers()) as http:
         resp = await http.get("/api/cases", params={"offset": str(offset)})
         assert resp.status_code == 422, resp.text
         assert "offset" in resp.json()["detail"][0]["loc"]

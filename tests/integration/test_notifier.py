@@ -29,8 +29,9 @@ from services.notifier.config import NotifierSettings
 from services.notifier.tables import NotificationRecord
 from services.notifier.webhooks import SIGNATURE_HEADER, set_webhook, verify_signature
 from services.registry.db import make_engine
+from services.registry.service_audit import calls
 from tests.events import body, event, eventually, new_case_id
-from tests.servers import free_port, serve_asgi
+from tests.servers import SERVICE_TOKEN, api_headers, free_port, serve_asgi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -53,6 +54,7 @@ async def notifier(stack) -> AsyncIterator[Running]:  # noqa: ANN001
         CONSOLE_URL="http://console.test",
         WEBHOOK_BACKOFF=[0.05],
         WEBHOOK_TIMEOUT=1.0,
+        LAWLINK_SERVICE_TOKEN=SERVICE_TOKEN,
     )
     port = free_port()
     server, task = await serve_asgi(create_app(settings), port)
@@ -275,7 +277,19 @@ async def test_real_workflow_deadline_reaches_the_agency_and_the_bell(notifier: 
     finally:
         await nc.close()
 
-    async with httpx.AsyncClient(base_url=notifier.url) as http:
+    read_path = f"/api/notifications/{note['notification_id']}/read"
+    async with httpx.AsyncClient(base_url=notifier.url) as anonymous:
+        # Only Lawlink's services: no credential, a wrong one, or none for a state change.
+        refused = await anonymous.get("/api/notifications", params={"agency": "rz-scjgj"})
+        assert refused.status_code == 401 and refused.json()["detail"]["field"] == "Authorization"
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        forged = await anonymous.post(
+            read_path, params={"user": "wang"}, headers=api_headers("wang", token="w" * 43)
+        )
+        assert forged.status_code == 401 and "invalid_token" in forged.headers["www-authenticate"]
+        unnamed = await anonymous.post(read_path, params={"user": "wang"}, headers=api_headers())
+        assert unnamed.status_code == 400 and unnamed.json()["detail"]["field"] == "X-Lawlink-Actor"
+    async with httpx.AsyncClient(base_url=notifier.url, headers=api_headers(actor="wang")) as http:
         bell = (
             await http.get("/api/notifications", params={"agency": "rz-scjgj", "user": "wang", "limit": 500})
         ).json()
@@ -298,6 +312,26 @@ async def test_real_workflow_deadline_reaches_the_agency_and_the_bell(notifier: 
         assert other["unread"] >= before["unread"]  # read state is per user
         missing = await http.post("/api/notifications/nope/read", params={"user": "wang"})
         assert missing.status_code == 404 and missing.json()["detail"]["field"] == "id"
+        # Who marked it read, and that the refusals above changed nothing and were never audited.
+        with Session(notifier.engine) as session:
+            rows = [
+                (r.server, r.service, r.actor, r.target, r.outcome)
+                for r in calls(session, action="notification.read")
+                if note["notification_id"] in r.target or r.target.startswith("notification/nope ")
+            ]
+        assert sorted(rows) == sorted(
+            [
+                ("notifier", "tests", "wang", f"notification/{note['notification_id']} for wang", "ok"),
+                (
+                    "notifier",
+                    "tests",
+                    "wang",
+                    f"notification/{note['notification_id']} for wang",
+                    "unchanged",
+                ),
+                ("notifier", "tests", "wang", "notification/nope for wang", "not_found"),
+            ]
+        )
         bad_role = await http.get("/api/notifications", params={"agency": "rz-scjgj", "role": "boss"})
         assert bad_role.status_code == 422 and bad_role.json()["detail"]["field"] == "role"
 
@@ -370,6 +404,24 @@ async def test_notifier_pushes_a_signed_webhook_for_a_domain_event(notifier: Run
             return delivery.status, delivery.attempts
 
         assert await eventually(delivery_row, lambda row: row[0] != "pending", timeout=10) == ("delivered", 1)
+
+        # An operator's replay through the API names its actor and is audited, even when there
+        # is nothing to send again (delivered) or no such delivery.
+        async with httpx.AsyncClient(base_url=notifier.url, headers=api_headers(actor="oper")) as http:
+            [listed] = (await http.get("/api/deliveries", params={"agency": "rz-wl-jcy"})).json()
+            done = await http.post(f"/api/deliveries/{listed['id']}/replay")
+            assert done.status_code == 200 and done.json() == {"id": listed["id"], "queued": False}
+            assert (await http.post("/api/deliveries/999999/replay")).status_code == 404
+        async with httpx.AsyncClient(base_url=notifier.url) as anonymous:
+            assert (await anonymous.post(f"/api/deliveries/{listed['id']}/replay")).status_code == 401
+        with Session(notifier.engine) as session:
+            audited = [
+                (r.service, r.actor, r.target, r.outcome) for r in calls(session, action="delivery.replay")
+            ]
+        assert audited[:2] == [
+            ("tests", "oper", "delivery/999999", "not_found"),
+            ("tests", "oper", f"delivery/{listed['id']}", "unchanged"),
+        ]
     finally:
         server.should_exit = True
         await task

@@ -21,6 +21,7 @@ from contracts.domain import DomainEvent, EntryKind
 from services.registry import queries
 from services.registry.db import make_engine, migrate
 from services.registry.projection import project
+from tests.servers import SERVICE_TOKEN, api_headers
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -203,9 +204,11 @@ def test_registry_api_serves_cases_and_timelines(database_url: str, monkeypatch:
         project(session, _events("RM-API"))
         session.commit()
     engine.dispose()
-    settings = StackSettings(DATABASE_URL=database_url, NATS_URL="nats://127.0.0.1:1")
+    settings = StackSettings(
+        DATABASE_URL=database_url, NATS_URL="nats://127.0.0.1:1", LAWLINK_SERVICE_TOKEN=SERVICE_TOKEN
+    )
     app = create_app(settings, consume=False)
-    with TestClient(app) as http:
+    with TestClient(app, headers=api_headers()) as http:
         cases = http.get("/api/cases").json()
         assert [c["case_id"] for c in cases] == ["RM-API"]
         detail = http.get("/api/cases/RM-API").json()

@@ -348,3 +348,29 @@ def test_cli_sets_a_webhook_and_shows_the_secret_once(
             assert session.exec(select(NotificationRecord)).all() == []
     finally:
         eng.dispose()
+
+
+def test_cli_replays_are_audited_for_the_os_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI replays through the database, not the notifier's API: it writes the audit row."""
+    from services.cli import app
+    from services.registry.service_audit import calls
+    from services.service_auth import os_actor
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)  # no .lawlink/stack.env here
+    runner = CliRunner()
+    missing = runner.invoke(app, ["webhooks", "replay", "999"])
+    assert missing.exit_code == 1 and "no delivery 999" in missing.output
+    nothing = runner.invoke(app, ["webhooks", "replay", "--agency", "rz-scjgj"])
+    assert nothing.exit_code == 0 and "nothing to replay" in nothing.output
+    eng = make_engine(url)
+    try:
+        with Session(eng) as session:
+            rows = [(r.server, r.service, r.actor, r.target, r.outcome) for r in calls(session)]
+        assert rows == [
+            ("cli", "cli", os_actor(), "agency/rz-scjgj", "unchanged"),
+            ("cli", "cli", os_actor(), "delivery/999", "not_found"),
+        ]
+    finally:
+        eng.dispose()

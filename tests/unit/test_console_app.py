@@ -8,6 +8,7 @@ replay endpoint, so the tests are fast and check what a browser would see.
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import uuid
 from collections.abc import Iterator
@@ -19,18 +20,27 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from contracts.agencies import AgencyKind, agencies
 from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
 from contracts.jurisdiction_dispute import CoordinatorActionResult
+from services.console import access
 from services.console.actions import ActionRefused
 from services.console.app import create_app
-from services.console.auth import create_user
+from services.console.auth import CurrentUser, create_user
 from services.console.live import Change
-from services.console.settings import ConsoleSettings, MissingSecret, resolve_session_secret
-from services.console.tables import AuditEntry, ConsoleUser
+from services.console.settings import (
+    ConsoleSettings,
+    MissingSecret,
+    WeakProductionSettings,
+    check_production,
+    resolve_session_secret,
+)
+from services.console.tables import AuditEntry, ConsoleUser, Role
 from services.registry.db import make_engine, migrate
 from services.registry.models import DeadLetter
 from services.registry.projection import project
+from tests.servers import environ, free_port
 
 PASSWORD = "correct-horse-battery"
 NOW = datetime.now(UTC)
@@ -44,6 +54,9 @@ USERS: dict[str, tuple[str, str | None, bool]] = {
     "other": ("agency_officer", "rz-sthjj", False),
     "disc": ("discipline_officer", "rz-jwjw", False),
     "admin": ("admin", None, False),
+    # District-level accounts: Donggang's justice bureau and discipline commission.
+    "coord-dg": ("coordinator", "rz-dg-sfj", False),
+    "disc-dg": ("discipline_officer", "rz-dg-jwjw", False),
 }
 
 
@@ -284,6 +297,47 @@ def _events() -> list[DomainEvent]:
             payload={"case_title": "SECRET-TITLE"},
         ),
         *_late_reported_case(),
+        *_donggang_cases(),
+    ]
+
+
+def _donggang_cases() -> list[DomainEvent]:
+    """A transfer raised by Donggang's market regulation bureau and a dispute between two
+    Donggang bodies coordinated by Donggang's justice bureau (district need-to-know)."""
+    parties = ("rz-dg-scjgj", "rz-dg-zhzfj")
+    opened = {"kind": "positive", "parties": list(parties), "coordinator_office": "rz-dg-sfj"}
+    return [
+        _ev(
+            "case_transfer",
+            "CT-DG",
+            1,
+            "case_transfer.crime_suspected",
+            "reported",
+            kind=EntryKind.RECEIVED,
+            actor="rz-dg-scjgj",
+            parties=("rz-dg-scjgj",),
+            payload={"case_title": "东港区某商店销售假药案"},
+        ),
+        _ev(
+            "jurisdiction_dispute",
+            "JD-DG",
+            1,
+            "jurisdiction_dispute.dispute_raised",
+            "negotiating",
+            kind=EntryKind.RECEIVED,
+            actor="rz-dg-scjgj",
+            parties=parties,
+        ),
+        _ev(
+            "jurisdiction_dispute",
+            "JD-DG",
+            2,
+            "jurisdiction_dispute.opened",
+            "negotiating",
+            actor="rz-dg-scjgj",
+            parties=parties,
+            payload=opened,
+        ),
     ]
 
 
@@ -441,11 +495,18 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     actions = FakeActions()
     replayed: list[int] = []
 
-    async def replayer(letter_id: int) -> dict[str, Any]:
+    async def replayer(letter_id: int, actor: str) -> dict[str, Any]:
         replayed.append(letter_id)
         return {"id": letter_id}
 
-    settings = ConsoleSettings(DATABASE_URL=url, LAWLINK_SESSION_SECRET="s" * 32, LAWLINK_ENV="test")
+    settings = ConsoleSettings(
+        DATABASE_URL=url,
+        LAWLINK_SESSION_SECRET="s" * 32,
+        LAWLINK_ENV="test",
+        # A guesser's first wait is long enough that no slow test run outlasts it.
+        LAWLINK_LOGIN_DELAY="30",
+        TEMPORAL_UI_UPSTREAM=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+    )
     app = create_app(settings, actions=actions, replayer=replayer, live=False)
     with TestClient(app):  # runs the lifespan once (migrations are idempotent)
         yield Env(app, engine, actions, replayed)
@@ -463,12 +524,16 @@ ALL = set(USERS)
 GET_MATRIX: list[tuple[str, set[str]]] = [
     ("/", ALL),
     ("/api/cases", ALL),
-    ("/cases/case_transfer/CT-1", ALL - {"other"}),
-    ("/api/cases/case_transfer/CT-1", ALL - {"other"}),
-    ("/cases/case_transfer/CT-2", ALL - {"officer", "head"}),
-    ("/inbox", {"coord"}),
-    ("/api/inbox", {"coord"}),
+    # A city department's case: not for Donggang's coordinator or commission.
+    ("/cases/case_transfer/CT-1", ALL - {"other", "coord-dg", "disc-dg"}),
+    ("/api/cases/case_transfer/CT-1", ALL - {"other", "coord-dg", "disc-dg"}),
+    ("/cases/case_transfer/CT-2", ALL - {"officer", "head", "coord-dg", "disc-dg"}),
+    # A Donggang body's case: Donggang's and the city's coordinator and commission see it.
+    ("/cases/case_transfer/CT-DG", {"coord", "coord-dg", "oper", "disc", "disc-dg", "admin"}),
+    ("/inbox", {"coord", "coord-dg"}),
+    ("/api/inbox", {"coord", "coord-dg"}),
     ("/disputes/JD-1", {"coord", "admin"}),
+    ("/disputes/JD-DG", {"coord", "coord-dg", "admin"}),
     ("/dashboard", {"oper", "admin"}),
     ("/api/dashboard", {"oper", "admin"}),
     ("/agency", {"officer", "head", "other"}),
@@ -548,17 +613,60 @@ def test_login_is_audited_and_wrong_password_refused(env: Env) -> None:
     assert env.audit()[-1].outcome == "ok"
 
 
-def test_repeated_wrong_passwords_make_the_username_wait(env: Env) -> None:
-    with Session(env.engine) as session:
-        create_user(session, username="guessed", password=PASSWORD, role="operator")
-    client = env.client()
-    for n in range(5):
-        assert login(client, "guessed", f"guess-{n}").status_code == 401
-    resp = login(client, "guessed")  # even the right password waits now
+def _from(env: Env, address: str) -> TestClient:
+    return TestClient(env.app, follow_redirects=False, client=(address, 40000))
+
+
+def test_a_guesser_is_slowed_but_cannot_lock_the_coordinator_out(env: Env) -> None:
+    guesser = _from(env, "203.0.113.9")
+    statuses = [login(guesser, "coord", f"guess-{n}").status_code for n in range(5)]
+    # Three free failures, the fourth makes this address wait 30 s for this username.
+    assert statuses == [401, 401, 401, 401, 429]
+    resp = login(guesser, "coord")  # even the right password waits, from this address
     assert resp.status_code == 429 and "登录失败次数过多" in resp.text
-    assert int(resp.headers["retry-after"]) > 0
-    assert env.audit()[-1].outcome == "throttled" and env.audit()[-1].username == "guessed"
-    assert login(env.client(), "oper").status_code == 303  # other users are not affected
+    assert 0 < int(resp.headers["retry-after"]) <= 30
+    last = env.audit()[-1]
+    assert (last.outcome, last.username, last.ip) == ("throttled", "coord", "203.0.113.9")
+    # The coordinator, at their own desk, signs in at once.
+    resp = login(_from(env, "198.51.100.20"), "coord")
+    assert resp.status_code == 303 and resp.headers["location"] == "/inbox"
+
+
+def test_a_forged_forwarded_header_picks_neither_the_audit_address_nor_the_throttle(env: Env) -> None:
+    guesser = _from(env, "203.0.113.10")
+    for n in range(5):
+        guesser.headers["X-Forwarded-For"] = f"10.9.9.{n}"
+        login(guesser, "oper", f"guess-{n}")
+    assert env.audit()[-1].outcome == "throttled" and env.audit()[-1].ip == "203.0.113.10"
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_recorded(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'proxied.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        create_user(session, username="oper", password=PASSWORD, role="operator")
+        session.commit()
+    settings = ConsoleSettings(
+        DATABASE_URL=url,
+        LAWLINK_SESSION_SECRET="p" * 32,
+        LAWLINK_ENV="test",
+        LAWLINK_TRUSTED_PROXIES="10.0.0.0/24, 192.0.2.1",
+    )
+    app = create_app(settings, live=False, migrate_on_start=False)
+    proxy = TestClient(app, follow_redirects=False, client=("10.0.0.5", 40000))
+    # The client wrote its own guess on the left; the proxies appended what they saw.
+    proxy.headers["X-Forwarded-For"] = "1.1.1.1, 198.51.100.77, 192.0.2.1"
+    assert login(proxy, "oper").status_code == 303
+    untrusted = TestClient(app, follow_redirects=False, client=("203.0.113.5", 40000))
+    untrusted.headers["X-Forwarded-For"] = "198.51.100.99"
+    assert login(untrusted, "oper").status_code == 303
+    with Session(engine) as session:
+        ips = [r.ip for r in session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()]
+    assert ips == ["198.51.100.77", "203.0.113.5"]
+    engine.dispose()
+    with pytest.raises(ValueError, match="LAWLINK_TRUSTED_PROXIES: 'not-an-ip'"):
+        ConsoleSettings(LAWLINK_TRUSTED_PROXIES="10.0.0.1, not-an-ip")
 
 
 def test_login_without_its_csrf_token_is_refused(env: Env) -> None:
@@ -854,3 +962,190 @@ def test_session_secret_is_required_outside_development() -> None:
     with pytest.raises(MissingSecret, match="at least 16"):
         resolve_session_secret(ConsoleSettings(LAWLINK_SESSION_SECRET="short", LAWLINK_ENV="production"))
     assert len(resolve_session_secret(ConsoleSettings(LAWLINK_ENV="development"))) >= 32
+
+
+# ----- the role x endpoint matrix, generated from the app's routes -------------------------------
+
+# (method, route) -> (a concrete path, the agencies that record involves). The record is one every
+# role's scope reaches where the route has one, except where noted, so a refusal comes from the
+# table; what each role gets is then read from access.POLICY.
+OWN = "<the user's own agency>"
+TOWNSHIPS = {a.id for a in agencies().values() if a.kind is AgencyKind.TOWNSHIP}
+ROUTE_SAMPLES: dict[tuple[str, str], tuple[str, set[str]]] = {
+    ("GET", "/login"): ("/login", set()),
+    ("POST", "/login"): ("/login", set()),
+    ("GET", "/healthz"): ("/healthz", set()),
+    ("GET", "/static"): ("/static/console.js", set()),
+    ("POST", "/logout"): ("/logout", set()),
+    ("POST", "/lang"): ("/lang", set()),
+    ("GET", "/"): ("/", set()),
+    ("GET", "/api/cases"): ("/api/cases", set()),
+    ("GET", "/cases/{process}/{case_id}"): ("/cases/case_transfer/CT-DG", {"rz-dg-scjgj"}),
+    ("GET", "/api/cases/{process}/{case_id}"): ("/api/cases/case_transfer/CT-1", {"rz-scjgj"}),
+    ("GET", "/agency"): ("/agency", set()),
+    ("GET", "/api/agency"): ("/api/agency", set()),
+    ("GET", "/inbox"): ("/inbox", set()),
+    ("GET", "/api/inbox"): ("/api/inbox", set()),
+    ("GET", "/disputes/{case_id}"): ("/disputes/JD-DG", {"rz-dg-scjgj", "rz-dg-zhzfj"}),
+    ("POST", "/disputes/{case_id}/{action}"): ("/disputes/JD-1/extend", {"rz-scjgj", "rz-zhzfj"}),
+    ("GET", "/dashboard"): ("/dashboard", set()),
+    ("GET", "/api/dashboard"): ("/api/dashboard", set()),
+    ("POST", "/dead-letters/{letter_id}/replay"): ("/dead-letters/999/replay", set()),
+    ("GET", "/audit"): ("/audit", set()),
+    ("GET", "/api/audit"): ("/api/audit", set()),
+    ("GET", "/users"): ("/users", set()),
+    ("POST", "/users"): ("/users", set()),
+    ("GET", "/notifications"): ("/notifications", set()),
+    ("GET", "/notifications/bell"): ("/notifications/bell", set()),
+    ("GET", "/api/notifications"): ("/api/notifications", set()),
+    ("GET", "/api/notifications/unread-count"): ("/api/notifications/unread-count", set()),
+    ("POST", "/notifications/read-all"): ("/notifications/read-all", {OWN}),
+    ("POST", "/notifications/{notification_id}/read"): ("/notifications/none/read", set()),
+    ("POST", "/api/notifications/{notification_id}/read"): ("/api/notifications/none/read", set()),
+    ("GET", "/digest"): ("/digest", set()),
+    ("GET", "/api/digest"): ("/api/digest?agency=rz-scjgj", {"rz-scjgj"}),
+    ("GET", "/townships"): ("/townships", TOWNSHIPS),
+    ("GET", "/api/townships"): ("/api/townships", TOWNSHIPS),
+    ("GET", "/townships/{agency_id}"): ("/townships/rz-dg-shijiu", {"rz-dg-shijiu"}),
+    ("GET", "/api/townships/{agency_id}"): ("/api/townships/rz-dg-shijiu", {"rz-dg-shijiu"}),
+    ("GET", "/events"): ("/events", set()),
+    ("GET", "/temporal"): ("/temporal", set()),
+    **{
+        (m, "/temporal/{path:path}"): ("/temporal/api/v1/namespaces", set())
+        for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    },
+}
+
+
+def _app_routes(app: Any) -> set[tuple[str, str]]:
+    from starlette.routing import Mount
+
+    def walk(routes: list[Any]) -> Iterator[Any]:
+        for route in routes:
+            included = getattr(route, "original_router", None)  # FastAPI's included routers
+            yield from walk(included.routes) if included is not None else (route,)
+
+    found: set[tuple[str, str]] = set()
+    for route in walk(app.routes):
+        if isinstance(route, Mount):
+            found.add(("GET", route.path))
+            continue
+        found |= {(m, route.path) for m in getattr(route, "methods", None) or () if m != "HEAD"}
+    return found
+
+
+def test_every_route_has_an_entry_in_the_access_table(env: Env) -> None:
+    routes = _app_routes(env.app)
+    assert routes - set(access.ROUTES) == set(), "routes without an entry in access.ROUTES"
+    assert set(access.ROUTES) - routes == set(), "entries of access.ROUTES without a route"
+    assert set(ROUTE_SAMPLES) == routes, "routes without a sample in this test"
+    for permission in set(access.ROUTES.values()) - {access.PUBLIC}:
+        assert permission in access.POLICY, permission
+
+
+def _expected(username: str, permission: str, agencies: set[str]) -> bool:
+    role, agency, is_head = USERS[username]
+    user = CurrentUser(0, username, username, Role(role), agency, is_head, "zh", "", "")
+    agencies = {agency or "" if a == OWN else a for a in agencies}
+    return access.permits(user, permission, agencies) if agencies else access.allowed(user, permission)
+
+
+@pytest.mark.parametrize("route", sorted(ROUTE_SAMPLES), ids=lambda r: f"{r[0]} {r[1]}")
+def test_every_role_against_every_route_matches_the_table(
+    env: Env, clients: dict[str, TestClient], route: tuple[str, str]
+) -> None:
+    method, _ = route
+    path, agencies = ROUTE_SAMPLES[route]
+    permission = access.ROUTES[route]
+    for username in USERS:
+        # Signing out ends the session, so that route gets a session of its own.
+        client = env.client(username) if path == "/logout" else clients[username]
+        token = csrf(client, "/notifications")
+        before = len(env.audit())
+        headers = {"X-CSRF-Token": token, "Accept": "text/html"}
+        if method == "GET":
+            resp = client.get(path, headers=headers) if path != "/events" else None
+            if resp is None:
+                with client.stream("GET", path) as stream:
+                    resp = stream
+        else:
+            resp = client.request(method, path, data={"csrf_token": token}, headers=headers)
+        if permission == access.PUBLIC:  # no sign-in asked (POST /login still wants its own token)
+            assert resp.status_code != 401, (username, method, path)
+        elif _expected(username, permission, agencies):
+            assert resp.status_code not in (401, 403), (username, method, path, resp.status_code)
+        else:
+            assert resp.status_code == 403, (username, method, path, resp.status_code)
+            rows = env.audit()[before:]
+            assert [(r.username, r.outcome) for r in rows] == [(username, "forbidden")], (username, path)
+
+
+def test_a_refusal_says_why_in_chinese_then_english(env: Env, clients: dict[str, TestClient]) -> None:
+    page = clients["disc-dg"].get("/cases/case_transfer/CT-1")
+    assert page.status_code == 403
+    assert "所涉机关不在您所在纪委监委的监督范围内" in page.text and "本次访问已记录" in page.text
+    body = clients["coord-dg"].get("/api/cases/jurisdiction_dispute/JD-1").json()
+    assert body["field"] == "scope" and body["reason_zh"] == "该记录不在您所在区县的范围内"
+    assert body["reason"].startswith("the record is outside your district")
+    body = clients["officer"].get("/api/dashboard").json()
+    assert body["field"] == "role" and body["reason_zh"] == "您的角色无权执行此操作"
+    assert "your role may not do this" in body["reason"] and "dashboard.view" in body["reason"]
+
+
+def test_district_and_commission_scopes_filter_the_case_list(clients: dict[str, TestClient]) -> None:
+    ids = lambda who: {c["case_id"] for c in clients[who].get("/api/cases").json()}  # noqa: E731
+    assert ids("coord-dg") == {"CT-DG", "JD-DG"}
+    assert ids("disc-dg") == {"CT-DG", "JD-DG"}
+    assert {"CT-1", "CT-2", "JD-1", "CT-DG", "JD-DG"} <= ids("disc") and ids("disc") == ids("coord")
+
+
+def test_production_cookies_are_secure_and_weak_defaults_refused(tmp_path: Any, monkeypatch: Any) -> None:
+    # Only what this test passes counts (a session-wide stack fixture may have set these).
+    for name in ("LAWLINK_SERVICE_TOKEN", "NATS_USER", "NATS_PASSWORD", "LAWLINK_CONTENT_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    url = f"sqlite:///{tmp_path / 'prod.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        create_user(session, username="oper", password=PASSWORD, role="operator")
+        session.commit()
+    engine.dispose()
+    strong = {
+        "DATABASE_URL": url,
+        "LAWLINK_ENV": "production",
+        "LAWLINK_SESSION_SECRET": "q" * 32,
+        "LAWLINK_SERVICE_TOKEN": "t" * 40,
+        "NATS_USER": "lawlink",
+        "NATS_PASSWORD": "nats-secret",
+    }
+    key = {"LAWLINK_CONTENT_KEY": base64.b64encode(b"k" * 32).decode()}
+    with environ(key):
+        app = create_app(ConsoleSettings(**strong), live=False, migrate_on_start=False)
+        client = TestClient(app, base_url="https://console.example", follow_redirects=False)
+        cookies = [v for k, v in login(client, "oper").headers.multi_items() if k == "set-cookie"]
+        session_cookie = next(c for c in cookies if c.startswith("lawlink_session="))
+        assert (
+            "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=lax" in session_cookie
+        )
+        assert all("Secure" in c for c in cookies)
+        with pytest.raises(WeakProductionSettings, match="LAWLINK_COOKIE_SECURE=false"):
+            create_app(ConsoleSettings(**strong, LAWLINK_COOKIE_SECURE="false"), live=False)
+    for missing in ("LAWLINK_SERVICE_TOKEN", "NATS_PASSWORD"):
+        weak = {k: v for k, v in strong.items() if k != missing}
+        with environ(key), pytest.raises(WeakProductionSettings, match=missing):
+            create_app(ConsoleSettings(**weak), live=False)
+    with pytest.raises(WeakProductionSettings, match="LAWLINK_CONTENT_KEY"):
+        check_production(ConsoleSettings(**strong))
+    # Development may keep cookies plain (http://127.0.0.1 under `make run`).
+    assert not ConsoleSettings(LAWLINK_ENV="development").secure_cookies
+
+
+def test_make_run_starts_the_console_without_uvicorns_proxy_trust_and_the_ui_under_its_route(
+    tmp_path: Any,
+) -> None:
+    from services.console.web import TEMPORAL_UI_PATH
+    from services.devstack import render_procfile, resolve_ports
+
+    lines = dict(row.split(": ", 1) for row in render_procfile(resolve_ports({}), tmp_path).splitlines())
+    assert "--no-proxy-headers" in lines["console"] and "--proxy-headers" not in lines["console"]
+    assert f"--ui-public-path {TEMPORAL_UI_PATH} " in lines["temporal"]
