@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint install schemas clean
+.PHONY: run test bench chaos lint install schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench $(if $(QUICK),--quick,) $(if $(SHARED_CORES),--shared-cores,)
+
+# Every fault in turn (kill -9 of each process, NATS down 150 s, Temporal frozen 180 s) under a
+# load of 1,000 events; prints sent/accepted/lost/duplicated/seconds to converge per fault.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

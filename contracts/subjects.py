@@ -9,6 +9,8 @@ from contracts.envelope import AGENCY_ID_PATTERN, CASE_ID_PATTERN
 STREAM_IN = "LAWLINK_IN"
 STREAM_OUT = "LAWLINK_OUT"
 STREAM_NOTIFY = "LAWLINK_NOTIFY"
+# Confidential inbound events, sealed by intake (services/discipline/sealed_inbound.py).
+STREAM_SEALED = "LAWLINK_SEALED"
 
 # Exactly lawlink.in.<agency>.<process>.<event>: the stream and intake's consumer take nothing
 # else, so a subject with fewer or more tokens cannot carry an event past the sender check.
@@ -16,9 +18,13 @@ IN_ALL = "lawlink.in.*.*.*"
 OUT_ALL = "lawlink.out.>"
 REJECTED_ALL = "lawlink.rejected.>"
 NOTIFY_ALL = "lawlink.notify.>"
+SEALED_ALL = "lawlink.sealed.*.*.*"
 
 # Seconds in which JetStream drops a second publish with the same Nats-Msg-Id.
 DUPLICATE_WINDOW_SECONDS = 120.0
+# Domain events are republished by the workflow's activity retries, which can come minutes after
+# a publish whose ack was lost in an outage; their window outlasts any such retry run.
+OUT_DUPLICATE_WINDOW_SECONDS = 24 * 3600.0
 
 _AGENCY = re.compile(AGENCY_ID_PATTERN)
 _CASE = re.compile(CASE_ID_PATTERN)
@@ -46,6 +52,26 @@ def inbound(agency: str, event_type: str) -> str:
     _check(_AGENCY, agency, "agency")
     _check(_TYPE_TOKEN, event_type, "event type")
     return f"lawlink.in.{agency}.{event_type}"
+
+
+def sealed(inbound_subject: str) -> str:
+    """Subject of the sealed copy of an event that arrived on ``lawlink.in.<agency>.<process>.<event>``."""
+    agency, event_type = parse_inbound(inbound_subject)
+    return f"lawlink.sealed.{agency}.{event_type}"
+
+
+def inbound_of_sealed(sealed_subject: str) -> str:
+    """The inbound subject a sealed copy on ``lawlink.sealed.<agency>.<process>.<event>`` came from.
+
+    Raises:
+        InvalidSubject: when the subject is not a sealed copy's.
+    """
+    parts = sealed_subject.split(".")
+    if len(parts) != 5 or parts[:2] != ["lawlink", "sealed"]:
+        raise InvalidSubject(sealed_subject, "is not a sealed copy's subject", None)
+    original = ".".join(["lawlink", "in", *parts[2:]])
+    parse_inbound(original)
+    return original
 
 
 def outbound(process: str, case_id: str) -> str:

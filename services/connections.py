@@ -79,9 +79,6 @@ def _pull_inboxes_follow_the_connection() -> None:
 
 _pull_inboxes_follow_the_connection()
 
-# The inbox identity of the services' FastStream brokers (they all log in as the services' user).
-SERVICES_INBOX = "lawlink"
-
 
 def inbox_prefix_for(settings: StackSettings, name: str) -> str:
     """The reply-inbox prefix a client uses: its agency's when it logs in as an agency (that is
@@ -107,6 +104,16 @@ def stream_configs() -> list[StreamConfig]:
             subjects=[subjects.OUT_ALL],
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
+            duplicate_window=subjects.OUT_DUPLICATE_WINDOW_SECONDS,
+        ),
+        # Sealed copies of confidential inbound events: LAWLINK_IN erases the plaintext once
+        # intake has taken it, so this is where referral content waits for the registry.
+        StreamConfig(
+            name=subjects.STREAM_SEALED,
+            subjects=[subjects.SEALED_ALL],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=90 * _DAY,
             duplicate_window=subjects.DUPLICATE_WINDOW_SECONDS,
         ),
         StreamConfig(
@@ -235,7 +242,7 @@ async def connect_temporal_at(
             delay = min(delay * 2, 2.0)
 
 
-def nats_connect_kwargs(settings: StackSettings, name: str = SERVICES_INBOX) -> dict[str, object]:
+def nats_connect_kwargs(settings: StackSettings, name: str) -> dict[str, object]:
     """Credentials and inbox prefix for FastStream's broker, matching :func:`connect_nats`."""
     prefix = {"inbox_prefix": inbox_prefix_for(settings, name), **reconnect_kwargs(settings)}
     if settings.nats_user:

@@ -14,9 +14,12 @@ import asyncio
 import contextlib
 import logging
 import random
+import signal
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from types import FrameType
+from typing import Any, TypeVar
 
 import nats.errors
 from nats.aio.client import Client as NatsClient
@@ -25,6 +28,8 @@ from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 log = logging.getLogger("lawlink.resilience")
+
+_T = TypeVar("_T")
 
 
 def backoff_delay(
@@ -287,3 +292,43 @@ async def retry_while_unreachable(
             await asyncio.wait_for(stopped.wait(), delay)
         if stopped.is_set():
             return exc
+
+
+class StartupInterrupted(RuntimeError):
+    """SIGTERM or SIGINT arrived while a service was still connecting at start-up."""
+
+
+async def until_connected(step: Awaitable[_T], what: str) -> _T:
+    """Await a start-up connection that may wait forever for its server, interruptibly.
+
+    A connection that retries forever (NATS) blocks the ASGI lifespan's start-up, and uvicorn
+    only notes a signal that arrives then, to act on once start-up is over: the service ignored
+    SIGTERM while its server was unreachable. Here the signal also cancels the wait, so the
+    start-up fails at once (:class:`StartupInterrupted`) and the process exits. The handlers in
+    place (uvicorn's) are still called, and put back afterwards.
+    """
+    task: asyncio.Future[_T] = asyncio.ensure_future(step)
+    if threading.current_thread() is not threading.main_thread():
+        return await task
+    loop = asyncio.get_running_loop()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    received: list[int] = []
+
+    def interrupt(sig: int, frame: FrameType | None) -> None:
+        received.append(sig)
+        loop.call_soon_threadsafe(task.cancel)
+        handler = previous[sig]
+        if callable(handler) and handler is not signal.default_int_handler:
+            handler(sig, frame)
+
+    for sig in previous:
+        signal.signal(sig, interrupt)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if received:
+            raise StartupInterrupted(f"stopped by {signal.Signals(received[0]).name} while {what}") from None
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

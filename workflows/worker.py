@@ -10,7 +10,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from services.connections import connect_nats, connect_temporal, ensure_streams
-from services.resilience import ConnectionKeeper
+from services.resilience import ConnectionKeeper, until_connected
 from services.settings import StackSettings
 from workflows.activities import PublishActivities
 from workflows.registry import WORKFLOWS
@@ -75,7 +75,10 @@ async def main() -> None:
     keeper = ConnectionKeeper(
         name="worker", base=settings.nats_reconnect_wait_seconds, cap=settings.nats_reconnect_max_wait_seconds
     )
-    nc = await connect_nats(settings, "worker", keeper=keeper)
+    log.info("connecting to NATS at %s", settings.nats_url)
+    nc = await until_connected(
+        connect_nats(settings, "worker", keeper=keeper), f"connecting to NATS at {settings.nats_url}"
+    )
     js = nc.jetstream()
     await ensure_streams(js)
     client = await connect_temporal(settings)

@@ -1,8 +1,10 @@
-"""The ``lawlink.in`` consumer that puts referral content into the encrypted store.
+"""The consumer that puts referral content into the encrypted store.
 
 Content never crosses ``lawlink.out``: agencies send it on their own inbound subjects, intake
-hands it to the workflow, and this consumer (mounted in the registry app, with its own durable
-consumers on ``LAWLINK_IN``) encrypts the payload and stores it by ``event_id``. It stores what
+seals a copy onto ``lawlink.sealed.<agency>.<process>.<event>`` (and erases the plaintext from
+``LAWLINK_IN``, services/discipline/sealed_inbound.py) and hands the event to the workflow; this
+consumer (mounted in the registry app, with its own durable consumers on ``LAWLINK_SEALED``)
+opens the copy, encrypts the payload for its referral and stores it by ``event_id``. It stores what
 the catalog calls confidential and skips the rest; the content API shows a row only once the
 workflow accepted its event (the timeline holds its ``event_id``).
 
@@ -27,14 +29,15 @@ from contracts import subjects
 from contracts.catalog import CONFIDENTIAL_PROCESSES, spec_for
 from contracts.envelope import Envelope
 from services.discipline.content import store_content
-from services.discipline.crypto import ContentCipher, cipher_from_env
+from services.discipline.crypto import ContentCipher, ContentDecryptError, cipher_from_env
+from services.discipline.sealed_inbound import open_inbound
 
 log = logging.getLogger("lawlink.discipline")
 
-# Inbound subjects of the confidential types: the process's own and the hotline's (which feeds it).
+# Sealed copies of the confidential types: the process's own and the hotline's (which feeds it).
 CONTENT_SUBJECTS: dict[str, str] = {
-    "registry-referral-content": "lawlink.in.*.discipline_referral.>",
-    "registry-hotline-content": "lawlink.in.*.hotline.>",
+    "registry-sealed-referral-content": "lawlink.sealed.*.discipline_referral.*",
+    "registry-sealed-hotline-content": "lawlink.sealed.*.hotline.*",
 }
 
 
@@ -78,7 +81,17 @@ def register_content_consumer(
 
     async def on_content(msg: NatsMessage) -> None:
         raw = msg.raw_message
-        env = confidential_envelope(raw.data, raw.subject)
+        try:
+            data, subject = open_inbound(
+                cipher, raw.data, raw.subject, (raw.headers or {}).get("Nats-Msg-Id", "")
+            )
+        except (ContentDecryptError, ValueError):
+            # Only intake publishes sealed copies; one that does not open (another key) cannot
+            # get better by redelivery.
+            log.error("sealed copy on %s does not open with this content key; skipped", raw.subject)
+            await msg.ack()
+            return
+        env = confidential_envelope(data, subject)
         if env is None:
             await msg.ack()
             return
@@ -95,7 +108,7 @@ def register_content_consumer(
     for durable, subject in CONTENT_SUBJECTS.items():
         broker.subscriber(
             subject,
-            stream=JStream(subjects.STREAM_IN, declare=False),
+            stream=JStream(subjects.STREAM_SEALED, declare=False),
             durable=durable,
             config=ConsumerConfig(ack_wait=30, max_deliver=20, max_ack_pending=64),
             pull_sub=PullSub(batch_size=16, timeout=0.5),

@@ -9,6 +9,7 @@ import os
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -30,16 +31,21 @@ from contracts.validation import (
     EventRejected,
     Rejection,
     ValidatedEvent,
+    peek_ids,
     validate_event,
 )
 from contracts.workflow_io import CASE_REVISION, CaseStart, ReceiveResult, YearScheduleIn
 from services.calendar_store import calendar_dir, load_schedules
+from services.discipline.crypto import ContentCipher, cipher_from_env
+from services.discipline.sealed_inbound import erase_inbound, is_confidential_subject, publish_sealed
 from services.intake.routing import ROUTES, Mode, Route, workflow_id
 from workflows.case_base import REFUSED_ERROR_TYPE
 
 log = logging.getLogger("lawlink.intake")
 
 _AGENCY_RE = re.compile(AGENCY_ID_PATTERN)
+# The cases the running task holds (Intake._case_lock is entered again by submit inside case_order).
+_HELD_CASES: ContextVar[frozenset[str]] = ContextVar("lawlink_intake_held_cases", default=frozenset())
 
 
 class Outcome(StrEnum):
@@ -123,8 +129,10 @@ class Intake:
         max_future: timedelta = timedelta(minutes=5),
         max_envelope_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cipher: ContentCipher | None = None,
     ) -> None:
         self._client = client
+        self._cipher = cipher or cipher_from_env()
         self._js = js
         self._task_queue = task_queue
         self._rule_settings = dict(rule_settings)
@@ -163,12 +171,43 @@ class Intake:
             )
         return event
 
-    async def submit(self, raw: bytes, sender: str | None, subject_type: str | None = None) -> IntakeResult:
+    async def take(self, raw: bytes, subject: str, stream_seq: int, *, final: bool = True) -> IntakeResult:
+        """Handle one message from the ``LAWLINK_IN`` stream, whose subject names the sender.
+
+        A message of a confidential process leaves the stream here: a valid one is sealed onto
+        ``LAWLINK_SEALED`` first (the registry keeps its content from there), then, taken or
+        refused, it is securely erased from ``LAWLINK_IN`` (services/discipline/sealed_inbound).
+        """
+        try:
+            agency, subject_type = subjects.parse_inbound(subject)
+        except subjects.InvalidSubject as bad:
+            # Refused for its subject alone: the subject's agency is the sender the envelope is
+            # checked against, and falling back to the envelope's would let anyone act in
+            # another agency's name.
+            rejection = Rejection.single({}, "subject", str(bad))
+            await self.publish_rejection(raw, bad.agency, rejection)
+            return IntakeResult(Outcome.REJECTED, rejection=rejection)
+        if not is_confidential_subject(subject):
+            return await self.submit(raw, agency, subject_type, final=final)
+        try:
+            event = self.check(raw, agency, subject_type)
+        except EventRejected:
+            pass  # nothing to keep; submit answers the sender
+        else:
+            await publish_sealed(self._js, self._cipher, raw, subject, str(event.envelope.event_id))
+        result = await self.submit(raw, agency, subject_type, final=final)
+        await erase_inbound(self._js, stream_seq)
+        return result
+
+    async def submit(
+        self, raw: bytes, sender: str | None, subject_type: str | None = None, *, final: bool = True
+    ) -> IntakeResult:
         """Handle one message end to end.
 
         Bad input is answered on ``lawlink.rejected.<sender>`` and returned as REJECTED (the
         caller acks it: redelivering cannot make it valid). A failure to reach Temporal raises
-        :class:`TransientError` (the caller naks with back-off).
+        :class:`TransientError` (the caller naks with back-off), as does an event for a case
+        with no workflow yet unless this is its ``final`` delivery.
         """
         try:
             event = self.check(raw, sender, subject_type)
@@ -178,12 +217,30 @@ class Intake:
         route = ROUTES[event.envelope.type]
         try:
             async with self._case_lock(workflow_id(route.process, event.envelope.case_id)):
-                result = await self._dispatch(route, event)
+                result = await self._dispatch(route, event, final)
         except EventRejected as exc:
             await self.publish_rejection(raw, sender or event.envelope.source_agency, exc.rejection)
             return IntakeResult(Outcome.REJECTED, rejection=exc.rejection)
         outcome = Outcome.DUPLICATE if result.duplicate else Outcome.ACCEPTED
         return IntakeResult(outcome, state=result.state)
+
+    @asynccontextmanager
+    async def case_order(self, raw: bytes) -> AsyncIterator[None]:
+        """Hold the message's case for as long as the caller works on it, retries included.
+
+        The consumer's held retries (an engine outage) run outside :meth:`submit`; were the case
+        released between them, a later event of the case could reach Temporal before the
+        opening it depends on and be refused for good. The case is found by a bounded peek
+        (an unreadable message has no case to order and is not held).
+        """
+        ids = peek_ids(raw)
+        route = ROUTES.get(ids.get("type", ""))
+        case_id = ids.get("case_id")
+        if route is None or case_id is None:
+            yield
+            return
+        async with self._case_lock(workflow_id(route.process, case_id)):
+            yield
 
     @asynccontextmanager
     async def _case_lock(self, key: str) -> AsyncIterator[None]:
@@ -194,11 +251,18 @@ class Intake:
         case". asyncio locks are fair, and nothing awaits between a message's arrival and here,
         so arrival order is kept (within one intake process).
         """
+        if key in _HELD_CASES.get():
+            yield  # this task holds the case already (case_order around submit)
+            return
         lock, users = self._case_locks.get(key, (asyncio.Lock(), 0))
         self._case_locks[key] = (lock, users + 1)
         try:
             async with lock:
-                yield
+                token = _HELD_CASES.set(_HELD_CASES.get() | {key})
+                try:
+                    yield
+                finally:
+                    _HELD_CASES.reset(token)
         finally:
             lock, users = self._case_locks[key]
             if users == 1:
@@ -206,7 +270,7 @@ class Intake:
             else:
                 self._case_locks[key] = (lock, users - 1)
 
-    async def _dispatch(self, route: Route, event: ValidatedEvent) -> ReceiveResult:
+    async def _dispatch(self, route: Route, event: ValidatedEvent, final: bool = True) -> ReceiveResult:
         env = event.envelope
         wid = workflow_id(route.process, env.case_id)
         hints = {
@@ -220,12 +284,19 @@ class Intake:
                 await self._start_or_signal(route, wid, env)
                 return ReceiveResult(accepted=True, duplicate=False, state="submitted")
             handle = self._client.get_workflow_handle(wid)
-            return await handle.execute_update(
-                route.update,
-                env,
-                id=str(env.event_id),
-                result_type=ReceiveResult,
-                rpc_timeout=timedelta(seconds=self._update_timeout),
+            # rpc_timeout bounds each call; the client's wait for the outcome repeats its poll
+            # without end, and an update the server admitted and then lost (a frozen Temporal)
+            # held the message and its case forever. The whole call is bounded; a retry with the
+            # same update id gets the outcome of the first one.
+            return await asyncio.wait_for(
+                handle.execute_update(
+                    route.update,
+                    env,
+                    id=str(env.event_id),
+                    result_type=ReceiveResult,
+                    rpc_timeout=timedelta(seconds=self._update_timeout),
+                ),
+                timeout=self._update_timeout,
             )
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
@@ -242,6 +313,11 @@ class Intake:
             ) from None
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
+                if not final:
+                    # The opening may be on its way still (its start failed once and waits for
+                    # redelivery): refusing now would be for good. Retried with back-off; the
+                    # last delivery refuses.
+                    raise TransientError(f"no open {route.process} case {env.case_id!r} yet") from exc
                 raise EventRejected(
                     Rejection.single(hints, "case_id", f"no open {route.process} case {env.case_id!r}")
                 ) from None

@@ -6,6 +6,7 @@ development have the same tables and indexes.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pydantic_core
@@ -25,11 +26,21 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _create_private(path: Path) -> None:
+    """Create a missing SQLite file readable by its owner only (SQLite gives its -wal and -shm
+    files the database file's permissions); an existing file keeps the mode its owner chose."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get WAL so the console reads while the registry writes."""
     url = normalise_url(url)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(url.removeprefix("sqlite:///")))
     # JSON columns (payloads, parties) are parsed by pydantic's Rust parser: with the standard
     # library's, parsing was a third of reading a 10,000-entry timeline (``make bench``).
     engine = create_engine(url, pool_pre_ping=True, json_deserializer=pydantic_core.from_json)

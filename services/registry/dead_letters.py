@@ -12,16 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.catalog import CONFIDENTIAL_PROCESSES
 from contracts.validation import peek_ids
 from services.discipline.crypto import TEXT_PREFIX, ContentCipher
+from services.discipline.sealed_inbound import SEALED_PROCESSES
 
 # Bodies longer than this keep their head only; the whole message stays in LAWLINK_IN, where
 # the replay reads it by stream sequence.
 MAX_BODY_CHARS = 64 * 1024
 TRUNCATED_MARK = "\n…[truncated: {size} bytes in all; the message stays in the stream]"
-# Inbound processes whose content is confidential (the hotline feeds discipline referrals).
-_SEALED_PROCESSES = frozenset(CONFIDENTIAL_PROCESSES) | {"hotline"}
 
 
 @dataclass(frozen=True)
@@ -67,11 +65,15 @@ def record_body(
     """
     raw = data or b""
     event_id = peek_ids(raw).get("event_id")
+    sealed = process_of(subject) in SEALED_PROCESSES
+    if sealed:
+        # Kept whole: the stream's copy is erased once this row holds it, so a replay has only
+        # this one (a message on the bus is at most its max payload).
+        limit = max(limit, len(raw))
     text = raw[: limit * 4].decode("utf-8", "replace")
     truncated = len(raw) > limit * 4 or len(text) > limit
     if truncated:
         text = text[:limit] + TRUNCATED_MARK.format(size=len(raw))
-    sealed = process_of(subject) in _SEALED_PROCESSES
     if sealed:
         text = cipher.seal_text(text, context=dead_letter_context(stream_seq))
     return RecordedBody(text, event_id, truncated, sealed)

@@ -25,7 +25,15 @@ from typer.testing import CliRunner
 from contracts import subjects
 from services.cli import app as cli
 from tests.events import event, new_case_id, publish
-from tests.servers import NatsServer, TemporalDevServer, environ, free_port, serve_asgi
+from tests.servers import (
+    SERVICE_TOKEN,
+    NatsServer,
+    TemporalDevServer,
+    api_headers,
+    environ,
+    free_port,
+    serve_asgi,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -60,6 +68,7 @@ async def bus_stack(
         "LAWLINK_SHUTDOWN_TIMEOUT": "3",
         "LAWLINK_HEALTH_TIMEOUT": "0.5",
         "NOTIFIER_DURABLE": f"notifier-{uuid.uuid4().hex[:8]}",
+        "LAWLINK_SERVICE_TOKEN": SERVICE_TOKEN,
         **FAST_RECONNECT,
         **(env or {}),
     }
@@ -119,7 +128,7 @@ async def _health(url: str) -> tuple[int, dict[str, Any]]:
 
 
 async def _case_opened(registry: str, case_id: str) -> bool:
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with httpx.AsyncClient(timeout=5, headers=api_headers()) as http:
         resp = await http.get(f"{registry}/api/cases/{case_id}")
         return resp.status_code == 200 and resp.json()["case"]["state"] == "opened"
 
@@ -325,7 +334,7 @@ async def test_odd_dead_letters_are_recorded_and_listed(temporal_dev, tmp_path, 
             await nc.close()
 
         async def letters() -> list[dict[str, Any]] | None:
-            async with httpx.AsyncClient(timeout=5) as http:
+            async with httpx.AsyncClient(timeout=5, headers=api_headers()) as http:
                 rows = (await http.get(f"{s['registry']}/api/dead-letters")).json()
             return rows if len(rows) == len(bodies) else None
 
@@ -338,10 +347,17 @@ async def test_odd_dead_letters_are_recorded_and_listed(temporal_dev, tmp_path, 
         assert len(huge) < 70_000 and "truncated: 900002 bytes" in huge
         sealed = rows[seqs["confidential"]]["body"]
         assert sealed.startswith("v1:") and "allegation" not in sealed
+        # Nowhere in what the API answers a service holding the token (body, error, subject).
+        async with httpx.AsyncClient(timeout=5, headers=api_headers()) as http:
+            raw = (await http.get(f"{s['registry']}/api/dead-letters")).text
+        assert "secret allegation" not in raw and "allegation" not in raw
 
         monkeypatch.chdir(tmp_path)  # not the checkout's .lawlink/*.env
         listed = await asyncio.to_thread(
-            CliRunner().invoke, cli, ["dead-letters"], env={"REGISTRY_URL": s["registry"]}
+            CliRunner().invoke,
+            cli,
+            ["dead-letters"],
+            env={"REGISTRY_URL": s["registry"], "LAWLINK_SERVICE_TOKEN": SERVICE_TOKEN},
         )
         assert listed.exit_code == 0, listed.output
         assert str(seqs["deep"]) in listed.output

@@ -328,8 +328,8 @@ async def test_intake_refuses_4_and_6_token_subjects_naming_them(temporal_dev, t
                     if sub.startswith("_INBOX")
                 }
                 assert "_INBOX" not in inboxes, inboxes
-                # Intake's consumer fetches (and got the events above) through the services' prefix.
-                assert "_INBOX_lawlink" in inboxes and subjects.inbox_prefix(AGENCY) in inboxes
+                # Intake's consumer fetches (and got the events above) through its own prefix.
+                assert "_INBOX_intake" in inboxes and subjects.inbox_prefix(AGENCY) in inboxes
         finally:
             await agency.close()
             await service.close()

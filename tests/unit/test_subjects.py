@@ -64,5 +64,5 @@ def test_an_agency_login_uses_the_agency_inbox_and_a_service_its_own() -> None:
     assert inbox_prefix_for(agency, "cli") == "_INBOX_rz-scjgj"
     assert inbox_prefix_for(service, "worker") == "_INBOX_worker"
     assert inbox_prefix_for(StackSettings(), "cli") == "_INBOX_cli"
-    assert nats_connect_kwargs(service)["inbox_prefix"] == "_INBOX_lawlink"
+    assert nats_connect_kwargs(service, "registry")["inbox_prefix"] == "_INBOX_registry"
     assert nats_connect_kwargs(StackSettings(), "intake")["inbox_prefix"] == "_INBOX_intake"
