@@ -29,7 +29,6 @@ from typing import Any
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.console.settings import DEV_ENVS
 from services.settings import StackSettings
 
 TOKEN_VAR = "LAWLINK_SERVICE_TOKEN"
@@ -118,7 +117,7 @@ def resolve_token(settings: StackSettings, server: str) -> str | None:
         if len(token) < MIN_TOKEN_CHARS:
             raise MissingServiceToken(f"{TOKEN_VAR}: must be at least {MIN_TOKEN_CHARS} characters")
         return token
-    if settings.env in DEV_ENVS:
+    if settings.development:
         log.warning(
             "%s is not set and LAWLINK_ENV=%s: the %s API is OPEN to anyone who reaches it. "
             "Set %s (`make run` generates one) to require service credentials.",

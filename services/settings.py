@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEV_ENVS: frozenset[str] = frozenset({"development", "test"})
+
 
 class StackSettings(BaseSettings):
     """Where the shared servers are."""
@@ -29,6 +31,12 @@ class StackSettings(BaseSettings):
     notifier_url: str = Field(default="http://127.0.0.1:8383", alias="NOTIFIER_URL")
     # Outside development and test no secret has a default (services/service_auth.py, the console).
     env: str = Field(default="production", alias="LAWLINK_ENV")
+
+    @property
+    def development(self) -> bool:
+        """True for ``LAWLINK_ENV`` ``development`` or ``test``: the only settings with defaults for secrets."""
+        return self.env in DEV_ENVS
+
     # The secret of the registry's and the notifier's HTTP APIs; callers derive their credential
     # from it (services/service_auth.py). ``make run`` generates it into .lawlink/secrets.env.
     service_token: str | None = Field(default=None, alias="LAWLINK_SERVICE_TOKEN", repr=False)

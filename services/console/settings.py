@@ -20,14 +20,10 @@ from services.settings import StackSettings
 
 log = logging.getLogger("lawlink.console")
 
-DEV_ENVS: frozenset[str] = frozenset({"development", "test"})
-
-
 class ConsoleSettings(StackSettings):
     """Where the console finds its secret and its neighbours."""
 
     session_secret: str | None = Field(default=None, alias="LAWLINK_SESSION_SECRET")
-    env: str = Field(default="production", alias="LAWLINK_ENV")
     session_hours: float = Field(default=10.0, alias="LAWLINK_SESSION_HOURS", gt=0, le=24 * 30)
     # Unset: Secure outside development. Production refuses an explicit false.
     cookie_secure: bool | None = Field(default=None, alias="LAWLINK_COOKIE_SECURE")
@@ -56,11 +52,6 @@ class ConsoleSettings(StackSettings):
     def proxy_networks(self) -> tuple[Network, ...]:
         """``LAWLINK_TRUSTED_PROXIES`` as networks (empty: believe no forwarded header)."""
         return parse_networks(self.trusted_proxies)
-
-    @property
-    def development(self) -> bool:
-        """True for ``LAWLINK_ENV`` ``development`` or ``test``."""
-        return self.env in DEV_ENVS
 
     @property
     def secure_cookies(self) -> bool:
