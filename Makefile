@@ -18,8 +18,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/lawlink dev
 
+# The full-length outage tests (marker long) run in a second pytest beside the rest.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m tests.suite $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench $(if $(QUICK),--quick,) $(if $(SHARED_CORES),--shared-cores,)
@@ -35,6 +36,7 @@ lint: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/python -m contracts.export
+	$(BIN)/python -m services.asyncapi
 
 clean:
 	rm -rf $(VENV) .lawlink

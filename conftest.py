@@ -107,13 +107,16 @@ async def stack(
     from services.connections import connect_nats, ensure_streams
     from services.intake.app import create_app as create_intake
     from services.registry.app import create_app as create_registry
+    from services.registry.db import migrate
     from services.settings import IntakeSettings, StackSettings
+    from services.tracing import temporal_interceptors
     from workflows.activities import PublishActivities
     from workflows.worker import build_worker
 
     queue = f"stack-{uuid.uuid4()}"
     target = temporal_dev.client.service_client.config.target_host
     db_url = _database_url(tmp_path_factory.mktemp("registry"))
+    migrate(db_url)  # what `lawlink db upgrade` does before the services start
     env = {
         "NATS_URL": nats_server.url,
         "TEMPORAL_ADDRESS": target,
@@ -129,7 +132,14 @@ async def stack(
         nc = await connect_nats(settings, "test-worker")
         js = nc.jetstream()
         await ensure_streams(js)
-        worker = build_worker(temporal_dev.client, queue, PublishActivities(js), guarded=True)
+        # Traced as the worker's own client traces it (services/connections.py connect_temporal).
+        worker = build_worker(
+            temporal_dev.client,
+            queue,
+            PublishActivities(js),
+            guarded=True,
+            interceptors=temporal_interceptors(),
+        )
         intake_port, registry_port = free_port(), free_port()
         async with worker:
             intake_server, intake_task = await serve_asgi(create_intake(IntakeSettings()), intake_port)

@@ -50,6 +50,13 @@ class DomainEvent(BaseModel):
     state: str = Field(description="The process state after this event.")
     actor: str | None = Field(default=None, description="Agency that acted; None for the system.")
     causation_id: str | None = Field(default=None, description="Inbound event_id that caused it.")
+    trace: str | None = Field(
+        default=None,
+        description=(
+            "W3C traceparent of the inbound event that caused it: the trace an operator follows "
+            "from a timeline row (None for a step no event caused, such as a deadline falling due)."
+        ),
+    )
     parties: tuple[str, ...] = Field(default=(), description="Agencies involved in the case.")
     closed: bool = Field(default=False, description="True once the process has ended.")
     deadline: DeadlineInfo | None = None

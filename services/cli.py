@@ -30,6 +30,24 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(__import__("services.console.cli_users", fromlist=["app"]).app, name="users")
 app.add_typer(__import__("services.notifier.cli_webhooks", fromlist=["app"]).app, name="webhooks")
 app.add_typer(__import__("services.intake.cli_agencies", fromlist=["app"]).app, name="agencies")
+app.add_typer(__import__("services.registry.cli_db", fromlist=["app"]).app, name="db")
+app.add_typer(__import__("services.deploy_init", fromlist=["app"]).app, name="deploy")
+app.add_typer(__import__("services.cli_service", fromlist=["app"]).app, name="service")
+app.command("serve")(__import__("services.serve", fromlist=["serve"]).serve)
+
+
+@app.command("codec-server")
+def codec_server(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (the UI's --ui-codec-endpoint).")] = 8384,
+) -> None:
+    """Decode referral content in the Temporal Web UI for the console users entitled to it."""
+    from services.serve import serve
+
+    serve("codec-server", host, port)
+
+
+app.command("report")(__import__("services.statistics.cli", fromlist=["report"]).report)
 
 out = Console()
 err = Console(stderr=True)
@@ -39,16 +57,11 @@ STACK_ENV = Path(".lawlink/stack.env")
 
 def load_stack_env(path: Path = STACK_ENV, only: tuple[str, ...] | None = None) -> None:
     """Fill unset variables from ``stack.env`` (the shell's own values win)."""
-    if not path.exists():
-        return
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.removeprefix("export ").split("=", 1)
-        if only is not None and key.strip() not in only:
-            continue
-        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+    from services.env_file import read_env_file
+
+    for key, value in read_env_file(path).items():
+        if only is None or key in only:
+            os.environ.setdefault(key, value)
 
 
 def load_dev_env() -> None:
@@ -299,8 +312,16 @@ def demo(name: Annotated[str, typer.Argument(help="Which demo (see --help for th
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; a read model that needs ``lawlink db upgrade`` is one line."""
+    try:
+        app()
+    except RuntimeError as exc:
+        from services.registry.db import SchemaNotCurrent  # late: --help stays fast
+
+        if not isinstance(exc, SchemaNotCurrent):
+            raise
+        print(f"error: {exc}", file=sys.stderr)  # one line, never wrapped or styled
+        sys.exit(1)
 
 
 if __name__ == "__main__":

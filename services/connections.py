@@ -5,21 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
+from collections.abc import Sequence
+from pathlib import Path
 
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import INBOX_PREFIX, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.converter import DataConverter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import TLSConfig
 
 from contracts import subjects
 from contracts.agencies import agencies
 from services.resilience import ConnectionKeeper, reconnect_handler
 from services.settings import StackSettings
 from services.temporal_codec import lawlink_data_converter
+from services.tracing import temporal_interceptors
 
 DEAD_LETTER_STREAM = "LAWLINK_DEAD"
 INTAKE_DURABLE = "intake"
@@ -88,9 +94,10 @@ def inbox_prefix_for(settings: StackSettings, name: str) -> str:
     return subjects.inbox_prefix(name)
 
 
-def stream_configs() -> list[StreamConfig]:
-    """The streams Lawlink needs; every service ensures them so start order does not matter."""
-    return [
+def stream_configs(replicas: int = 1) -> list[StreamConfig]:
+    """The streams Lawlink needs, each kept on ``replicas`` servers; every service ensures them
+    so start order does not matter."""
+    configs = [
         StreamConfig(
             name=subjects.STREAM_IN,
             subjects=[subjects.IN_ALL],
@@ -139,11 +146,18 @@ def stream_configs() -> list[StreamConfig]:
             discard=DiscardPolicy.OLD,
         ),
     ]
+    for config in configs:
+        config.num_replicas = replicas
+    return configs
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
-    """Create or update the streams (idempotent)."""
-    for config in stream_configs():
+async def ensure_streams(js: JetStreamContext, replicas: int | None = None) -> None:
+    """Create or update the streams (idempotent), with ``LAWLINK_STREAM_REPLICAS`` copies unless
+    ``replicas`` says otherwise: every service reads the same setting, so whichever starts first
+    creates the streams as the others would, and a raised setting scales existing streams up."""
+    if replicas is None:
+        replicas = StackSettings().stream_replicas
+    for config in stream_configs(replicas):
         try:
             await js.add_stream(config)
         except BadRequestError:
@@ -175,6 +189,7 @@ async def connect_nats(
     if settings.nats_user:
         kwargs["user"] = settings.nats_user
         kwargs["password"] = settings.nats_password
+    kwargs.update(nats_tls_kwargs(settings))
     kwargs["inbox_prefix"] = inbox_prefix or inbox_prefix_for(settings, name)
     if keeper is not None:
         kwargs["closed_cb"] = keeper.on_closed
@@ -200,13 +215,85 @@ def reconnect_kwargs(settings: StackSettings) -> dict[str, object]:
     }
 
 
+def nats_tls_kwargs(settings: StackSettings) -> dict[str, object]:
+    """``tls=`` for nats-py when ``NATS_URL`` is ``tls://`` and ``NATS_TLS_CA`` names the CA of a
+    private PKI (the servers' certificates are verified against it, host names included)."""
+    if not settings.nats_tls_ca:
+        return {}
+    path = Path(settings.nats_tls_ca)
+    if not path.is_file():
+        raise ValueError(f"NATS_TLS_CA: {path} is not a readable file")
+    return {"tls": ssl.create_default_context(cafile=str(path))}
+
+
+def _read_pem(path: str | None, variable: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{variable}: cannot read {path}: {exc.strerror}") from None
+
+
+def temporal_tls_config(settings: StackSettings) -> TLSConfig | bool:
+    """The client's TLS to a real Temporal cluster, from ``TEMPORAL_TLS*`` (``False``: plain,
+    as the dev server speaks).
+
+    Any of the CA, the client certificate or an API key turns TLS on (Temporal Cloud takes an API
+    key only over TLS); a certificate needs its key and the other way round. A missing or
+    unreadable file is an error naming its variable, at start-up rather than at the first call.
+    """
+    cert = _read_pem(settings.temporal_tls_cert, "TEMPORAL_TLS_CERT")
+    key = _read_pem(settings.temporal_tls_key, "TEMPORAL_TLS_KEY")
+    if (cert is None) != (key is None):
+        missing = "TEMPORAL_TLS_KEY" if key is None else "TEMPORAL_TLS_CERT"
+        raise ValueError(f"{missing}: a client certificate and its key go together; set both or neither")
+    ca = _read_pem(settings.temporal_tls_ca, "TEMPORAL_TLS_CA")
+    wanted = settings.temporal_tls or cert is not None or ca is not None or bool(settings.temporal_api_key)
+    if not wanted:
+        return False
+    if cert is None and ca is None and settings.temporal_tls_server_name is None:
+        return True  # the system's roots, the address's host name
+    return TLSConfig(
+        server_root_ca_cert=ca,
+        domain=settings.temporal_tls_server_name,
+        client_cert=cert,
+        client_private_key=key,
+    )
+
+
 async def connect_temporal(settings: StackSettings) -> Client:
-    """Connect a Temporal client that (de)serialises the pydantic contracts."""
+    """Connect a Temporal client that (de)serialises the pydantic contracts, with the cluster's
+    TLS and API key when the settings name them (self-hosted with mutual TLS, Temporal Cloud)."""
     return await connect_temporal_at(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=lawlink_data_converter(),
+        tls=temporal_tls_config(settings),
+        api_key=settings.temporal_api_key,
+        runtime=temporal_runtime(settings.temporal_metrics_address),
+        # Tracing through Temporal's headers; a worker built on this client uses it too.
+        interceptors=temporal_interceptors(),
     )
+
+
+_RUNTIMES: dict[str, Runtime] = {}
+
+
+def temporal_runtime(metrics_address: str | None) -> Runtime | None:
+    """The SDK runtime serving its own metrics (workflow task latencies, poller counts, failed
+    activities...) in Prometheus' format at ``metrics_address``; None: the default runtime.
+
+    One per address and process: a runtime binds its port once, and every client of the process
+    shares it.
+    """
+    if not metrics_address:
+        return None
+    if metrics_address not in _RUNTIMES:
+        _RUNTIMES[metrics_address] = Runtime(
+            telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=metrics_address))
+        )
+    return _RUNTIMES[metrics_address]
 
 
 TEMPORAL_STARTUP_SECONDS = 60.0
@@ -218,6 +305,10 @@ async def connect_temporal_at(
     namespace: str = "default",
     data_converter: DataConverter | None = None,
     timeout: float = TEMPORAL_STARTUP_SECONDS,
+    tls: TLSConfig | bool = False,
+    api_key: str | None = None,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Client:
     """Connect, waiting while a just-started server is still coming up.
 
@@ -232,7 +323,13 @@ async def connect_temporal_at(
     while True:
         try:
             return await Client.connect(
-                address, namespace=namespace, data_converter=data_converter or DataConverter.default
+                address,
+                namespace=namespace,
+                data_converter=data_converter or DataConverter.default,
+                tls=tls,
+                api_key=api_key,
+                runtime=runtime,
+                interceptors=interceptors,
             )
         except RuntimeError as exc:
             if time.monotonic() + delay > deadline:
@@ -243,13 +340,19 @@ async def connect_temporal_at(
 
 
 def nats_connect_kwargs(settings: StackSettings, name: str) -> dict[str, object]:
-    """Credentials and inbox prefix for FastStream's broker, matching :func:`connect_nats`."""
+    """Credentials, TLS and inbox prefix for FastStream's broker, matching :func:`connect_nats`
+    (FastStream takes the TLS context inside its ``security`` object, not as ``tls=``)."""
     prefix = {"inbox_prefix": inbox_prefix_for(settings, name), **reconnect_kwargs(settings)}
+    ssl_context = nats_tls_kwargs(settings).get("tls")
     if settings.nats_user:
         from faststream.nats import NatsUserPassword
 
-        return {
-            "security": NatsUserPassword(username=settings.nats_user, password=settings.nats_password or ""),
-            **prefix,
-        }
+        security = NatsUserPassword(
+            username=settings.nats_user, password=settings.nats_password or "", ssl_context=ssl_context
+        )
+        return {"security": security, **prefix}
+    if ssl_context is not None:
+        from faststream.nats.security import NatsSecurity
+
+        return {"security": NatsSecurity(ssl_context=ssl_context), **prefix}
     return prefix

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from contracts import subjects
 from contracts.domain import DomainEvent
+from services.tracing import consumer_spans
 
 Handler = Callable[[list[DomainEvent]], Awaitable[object]]
 
@@ -56,7 +57,8 @@ def subscribe_domain_events(
                 log.error("malformed domain event on %s skipped by %s: %s", raw.subject, durable, exc)
                 await raw.term()
         try:
-            await handle(events)
+            with consumer_spans(f"lawlink {durable} handle", (raw.headers for raw in raws), consumer=durable):
+                await handle(events)
         except Exception:
             log.exception(
                 "%s could not handle %d domain events; they will be redelivered", durable, len(events)

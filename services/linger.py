@@ -1,15 +1,15 @@
 """Run a server so that Ctrl-C on ``make run`` stops it after the services that use it.
 
-honcho stops a stack by sending SIGTERM to every process group at once. nats-server exits in
-milliseconds, so the services then fail to drain their consumers and print tracebacks while
+The supervisor (``services/supervisor.py``) stops a stack by sending SIGTERM to every process
+group at once. nats-server exits in milliseconds, so the services then fail to drain their consumers and print tracebacks while
 shutting down, and in-flight acks are lost (redelivered later: safe, but noisy and slow).
 ``python -m services.linger --port PORT [--grace S] -- CMD ARGS...`` runs CMD in a session of its
-own, so honcho's signal reaches only this wrapper; on SIGTERM or SIGINT it waits until no other
+own, so the supervisor's signal reaches only this wrapper; on SIGTERM or SIGINT it waits until no other
 process holds a connection to CMD's ``PORT`` (every service has closed its client, which
 happens after it drained) or ``--grace`` seconds passed, then stops CMD and exits with its code.
 Connections come from ``/proc/net/tcp``; the server's own (Temporal's internal worker dials its
 own frontend) do not count. Where ``/proc`` is missing nothing counts: CMD stops at once. The
-default grace stays under honcho's five seconds before SIGKILL; on Linux CMD also gets SIGTERM if
+default grace stays well under the supervisor's before SIGKILL; on Linux CMD also gets SIGTERM if
 the wrapper itself dies, so a killed wrapper leaves no server behind.
 """
 
@@ -31,8 +31,8 @@ _PR_SET_PDEATHSIG = 1
 _ESTABLISHED = "01"  # st column of /proc/net/tcp
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the wrapper dies (Linux; elsewhere a no-op)."""
+def die_with_parent() -> None:
+    """In the child before exec: SIGTERM when its parent dies (Linux; elsewhere a no-op)."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
@@ -87,7 +87,7 @@ def wait_until(done: Callable[[], bool], grace: float) -> bool:
 
 def run(cmd: Sequence[str], port: int | None, grace: float) -> int:
     """Run ``cmd``; on a stop signal, outlive its clients (up to ``grace`` s), then stop it."""
-    child = subprocess.Popen(list(cmd), start_new_session=True, preexec_fn=_die_with_parent)
+    child = subprocess.Popen(list(cmd), start_new_session=True, preexec_fn=die_with_parent)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

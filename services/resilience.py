@@ -16,6 +16,7 @@ import logging
 import random
 import signal
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from types import FrameType
@@ -23,6 +24,9 @@ from typing import Any, TypeVar
 
 import nats.errors
 from nats.aio.client import Client as NatsClient
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client as TemporalClient
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
@@ -177,6 +181,40 @@ async def temporal_ok(client: TemporalClient | None, timeout: float) -> bool:
         )
     except Exception:  # noqa: BLE001 - any failure to answer is "down"
         return False
+
+
+async def workers_absent(
+    client: TemporalClient | None, namespace: str, task_queue: str, *, silence: float, timeout: float
+) -> bool:
+    """Whether workflow tasks wait on ``task_queue`` while no worker has polled it for
+    ``silence`` seconds: the engine answers, but nothing runs the workflows.
+
+    The poll's age alone says nothing (an idle worker's long poll starts about once a minute);
+    a live worker takes a waiting task at once and polls again, so a backlog beside a silent
+    queue means the workers are gone or frozen. A task for a cached workflow waits on the dead
+    worker's sticky queue first and reaches this queue only after its schedule-to-start timeout,
+    so this answers "absent" some seconds after a worker dies, not at once. Any failure to
+    answer is "not absent": reachability is :func:`temporal_ok`'s question.
+    """
+    if client is None:
+        return False
+    request = DescribeTaskQueueRequest(
+        namespace=namespace,
+        task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        report_stats=True,
+    )
+    try:
+        answer = await client.workflow_service.describe_task_queue(
+            request, timeout=timedelta(seconds=timeout)
+        )
+    except Exception:  # noqa: BLE001 - see the docstring
+        return False
+    if answer.stats.approximate_backlog_count <= 0:
+        return False
+    now = time.time()
+    newest = max((p.last_access_time.ToSeconds() for p in answer.pollers), default=None)
+    return newest is None or now - newest > silence
 
 
 def nats_ok(client: NatsClient | None) -> bool:

@@ -22,6 +22,23 @@ class StackSettings(BaseSettings):
     nats_password: str | None = Field(default=None, alias="NATS_PASSWORD")
     temporal_address: str = Field(default="127.0.0.1:7333", alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    # A real cluster: TLS (server CA, or the system's roots), a client certificate for mutual TLS
+    # (self-hosted, Temporal Cloud's certificate auth) or an API key (Temporal Cloud), read by
+    # services/connections.py temporal_tls_config. Paths, so secrets stay in mounted files.
+    temporal_tls: bool = Field(default=False, alias="TEMPORAL_TLS")
+    temporal_tls_ca: str | None = Field(default=None, alias="TEMPORAL_TLS_CA")
+    temporal_tls_cert: str | None = Field(default=None, alias="TEMPORAL_TLS_CERT")
+    temporal_tls_key: str | None = Field(default=None, alias="TEMPORAL_TLS_KEY")
+    temporal_tls_server_name: str | None = Field(default=None, alias="TEMPORAL_TLS_SERVER_NAME")
+    temporal_api_key: str | None = Field(default=None, alias="TEMPORAL_API_KEY", repr=False)
+    # The CA that signed the NATS servers' certificates (a tls:// NATS_URL); unset: the system's roots.
+    nats_tls_ca: str | None = Field(default=None, alias="NATS_TLS_CA")
+    # Copies of every stream on a JetStream cluster: 3 on a 3-node cluster (a node may fail
+    # without losing an acknowledged message), 1 on a single server such as `make run`'s.
+    stream_replicas: int = Field(default=1, ge=1, le=5, alias="LAWLINK_STREAM_REPLICAS")
+    # host:port where the Temporal SDK serves its own metrics for Prometheus (the worker's
+    # /metrics: task latencies, pollers, failures); unset: not served.
+    temporal_metrics_address: str | None = Field(default=None, alias="TEMPORAL_METRICS_ADDRESS")
     temporal_ui_url: str = Field(default="http://127.0.0.1:8333", alias="TEMPORAL_UI_URL")
     task_queue: str = Field(default="lawlink", alias="LAWLINK_TASK_QUEUE")
     database_url: str = Field(default="sqlite:///.lawlink/lawlink.db", alias="DATABASE_URL")
@@ -65,6 +82,9 @@ class IntakeSettings(StackSettings):
     # While Temporal or NATS is unreachable a message is held and retried (it is not an event's
     # fault); the wait between retries doubles up to this, with jitter.
     intake_engine_retry_max_seconds: float = Field(default=15.0, gt=0, alias="INTAKE_ENGINE_RETRY_MAX")
+    # Workflow tasks waiting while no worker has polled the task queue for this long count as an
+    # engine outage (the workers are gone), so the message is held, not spent.
+    intake_worker_silence_seconds: float = Field(default=5.0, gt=0, alias="INTAKE_WORKER_SILENCE")
     # How far ahead of intake's clock an event's occurred_at may be (clock skew between agency
     # systems); a later date is refused naming occurred_at, since no deadline may start in the future.
     intake_max_future_seconds: float = Field(default=300.0, ge=0, alias="LAWLINK_MAX_FUTURE_SECONDS")

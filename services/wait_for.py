@@ -2,7 +2,7 @@
 
 ``python -m services.wait_for HOST:PORT ... [--timeout S] -- CMD ARGS...`` execs CMD once every
 address accepts TCP connections, so a service never starts before what it depends on.
-``--banner`` prints the stack's URLs and then idles (honcho stops the stack when a process exits).
+``--banner`` prints the stack's URLs and then idles (the supervisor would restart it if it exited).
 """
 
 from __future__ import annotations

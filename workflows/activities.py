@@ -6,12 +6,21 @@ import hashlib
 
 from nats.aio.client import DEFAULT_MAX_PAYLOAD_SIZE
 from nats.js import JetStreamContext
+from opentelemetry import propagate
 from temporalio import activity
 
 from contracts import subjects
 from contracts.domain import DomainEvent, DomainEventBatch
 from contracts.validation import Rejection
 from workflows.case_base import PUBLISH_ACTIVITY, PUBLISH_BATCH_ACTIVITY, REJECT_ACTIVITY
+
+
+def _traced(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` plus the current trace context (the activity's span, continued from the
+    workflow's), so the readers of the bus continue the event's trace."""
+    propagate.inject(headers)
+    return headers
+
 
 # Room kept for the subject and headers (Nats-Msg-Id, Nats-Expected-Stream): the client checks
 # only the body against the server's max payload, the server counts headers too, and a message
@@ -77,7 +86,7 @@ class PublishActivities:
             subjects.outbound(event.process, event.case_id),
             body,
             stream=subjects.STREAM_OUT,
-            headers={"Nats-Msg-Id": event.msg_id()},
+            headers=_traced({"Nats-Msg-Id": event.msg_id()}),
         )
 
     @activity.defn(name=PUBLISH_BATCH_ACTIVITY)
@@ -98,5 +107,5 @@ class PublishActivities:
             subjects.rejected(agency),
             rejection.model_dump_json().encode(),
             stream="LAWLINK_REJECTED",
-            headers={"Nats-Msg-Id": f"rejected:{agency}:{rejection.event_id}"},
+            headers=_traced({"Nats-Msg-Id": f"rejected:{agency}:{rejection.event_id}"}),
         )

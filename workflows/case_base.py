@@ -440,6 +440,7 @@ class CaseWorkflow:
             state=self.s.state,
             actor=actor,
             causation_id=causation_id,
+            trace=self._cause.trace if self._cause is not None else None,
             parties=tuple(self.s.parties),
             closed=self.s.closed,
             deadline=deadline,

@@ -20,7 +20,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
-from contracts.agencies import AgencyKind, AgencyLevel, get_agency, supervisor_of
+from contracts.agencies import AgencyKind, AgencyLevel, agencies, get_agency, supervisor_of
 from contracts.catalog import CONFIDENTIAL_PROCESSES
 from services.console.auth import CurrentUser
 from services.console.live import Change
@@ -90,11 +90,19 @@ POLICY: Final = MappingProxyType(
         # The Temporal Web UI (proxied behind the console's sign-in): it can cancel and
         # terminate workflows.
         "temporal_ui.use": {OP: Scope.ALL, X: Scope.ALL},
+        # Supervision statistics and their exports: an agency officer's figures are forced to
+        # their own agency, a district coordinator's to their district. Referral figures come on
+        # top only where case.view reaches every referral they count (sees_referral_figures).
+        "statistics.view": {OP: Scope.ALL, C: Scope.DISTRICT, X: Scope.ALL, A: Scope.OWN_AGENCY},
     }
 )
 
 PUBLIC: Final = "public"
 """Marks a route anyone may call (signing in, health, static assets)."""
+
+SERVICE: Final = "service"
+"""Marks a route for Lawlink's services, not people: it takes the service credential
+(services/service_auth.py) and no session (``/metrics``, scraped by Prometheus)."""
 
 # (method, route path) -> the POLICY entry its handler checks, or PUBLIC.
 ROUTES: Final = MappingProxyType(
@@ -102,6 +110,7 @@ ROUTES: Final = MappingProxyType(
         ("GET", "/login"): PUBLIC,
         ("POST", "/login"): PUBLIC,
         ("GET", "/healthz"): PUBLIC,
+        ("GET", "/metrics"): SERVICE,
         ("GET", "/static"): PUBLIC,
         ("POST", "/logout"): "session.end",
         ("POST", "/lang"): "lang.set",
@@ -136,6 +145,11 @@ ROUTES: Final = MappingProxyType(
         ("GET", "/townships/{agency_id}"): "township.view",
         ("GET", "/api/townships/{agency_id}"): "township.view",
         ("GET", "/events"): "live.stream",
+        ("GET", "/statistics"): "statistics.view",
+        ("GET", "/api/statistics"): "statistics.view",
+        ("GET", "/statistics/report"): "statistics.view",
+        ("GET", "/statistics/export.xlsx"): "statistics.view",
+        ("GET", "/statistics/export.csv"): "statistics.view",
         ("GET", "/temporal"): "temporal_ui.use",
         **{
             (m, "/temporal/{path:path}"): "temporal_ui.use" for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -301,6 +315,20 @@ def can_read_content(user: CurrentUser, case: Case, referral: Referral | None = 
 def can_read_entry(user: CurrentUser, case: Case, event_type: str) -> bool:
     """Within a readable referral, the commission's internal steps are for discipline officers."""
     return not is_confidential(case) or discipline_entry_rule(user.role.value, event_type)
+
+
+def sees_referral_figures(user: CurrentUser, counted: Iterable[str] | None) -> bool:
+    """Need-to-know for statistics: referral counts (by state and source, never content) still
+    say that referrals exist, so they are shown only to a user whose ``case.view`` reaches
+    every agency whose referrals they count (``counted``; None: every agency), i.e. one who
+    would see each of those referrals listed among their cases anyway."""
+    scope = scope_of(user, "case.view")
+    if scope is None:
+        return False
+    if scope is Scope.ALL:
+        return True
+    pool = agencies().keys() if counted is None else counted
+    return all(covers(user, scope, (a,)) for a in pool)
 
 
 def sees_live(user: CurrentUser, change: Change) -> bool:

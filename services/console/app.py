@@ -26,9 +26,11 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.engine import Engine
 
-from services.connections import inbox_prefix_for
+from services import tracing
+from services.connections import inbox_prefix_for, nats_tls_kwargs
 from services.console import (
     routes_auth,
     routes_cases,
@@ -36,6 +38,7 @@ from services.console import (
     routes_live,
     routes_notifications,
     routes_ops,
+    routes_statistics,
     routes_temporal,
     routes_townships,
 )
@@ -59,7 +62,9 @@ from services.console.web import (
     NotFound,
     NotSignedIn,
 )
-from services.registry.db import make_engine, migrate
+from services.metrics import ServiceMetrics
+from services.registry.db import make_engine, require_current_schema
+from services.service_auth import ServiceAuth
 from services.settings import StackSettings
 
 __all__ = [
@@ -82,7 +87,6 @@ def create_app(
     actions: DisputeActions | None = None,
     replayer: Replayer | None = None,
     live: bool | None = None,
-    migrate_on_start: bool = True,
 ) -> FastAPI:
     """Build the console (a function so tests point it at their own database and fakes).
 
@@ -91,7 +95,6 @@ def create_app(
         actions: Where coordinator decisions go (default: Temporal Updates).
         replayer: How a dead letter is replayed (default: the registry's replay endpoint).
         live: Subscribe to ``lawlink.out.>`` for SSE refresh (default: the setting).
-        migrate_on_start: Bring the schema to the newest revision when the app starts.
 
     Raises:
         MissingSecret: no session secret outside development and tests.
@@ -112,13 +115,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if migrate_on_start:
-            await anyio.to_thread.run_sync(migrate, settings.database_url)
+        await anyio.to_thread.run_sync(require_current_schema, settings.database_url, "console")
         if use_nats:
             kwargs: dict[str, object] = (
                 {"user": settings.nats_user, "password": settings.nats_password} if settings.nats_user else {}
             )
             kwargs["inbox_prefix"] = inbox_prefix_for(settings, "console")
+            kwargs.update(nats_tls_kwargs(settings))
             await hub.start(settings.nats_url, **kwargs)
         try:
             yield
@@ -215,6 +218,7 @@ def create_app(
     app.include_router(routes_ops.build_router(web, replay))
     app.include_router(routes_notifications.build_router(web))
     app.include_router(routes_townships.build_router(web))
+    app.include_router(routes_statistics.build_router(web))
     app.include_router(routes_live.build_router(web, hub))
     app.include_router(routes_temporal.build_router(web, temporal_ui))
     # Outermost, so every route, audit row and the throttle see the same client address.
@@ -223,6 +227,11 @@ def create_app(
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    # Request counts and latencies for Prometheus, which calls with a service credential.
+    ServiceMetrics("console").mount(app, ServiceAuth(settings, server="console"))
+    tracing.configure("console")
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics,static")
 
     return app
 

@@ -42,12 +42,12 @@ DEMO_USERS: tuple[tuple[str, str, Role, str | None, bool], ...] = (
 
 def _engine() -> Engine:
     from services.cli import load_stack_env
-    from services.registry.db import make_engine, migrate
+    from services.registry.db import make_engine, require_current_schema
     from services.settings import StackSettings
 
     load_stack_env()
     url = StackSettings().database_url
-    migrate(url)
+    require_current_schema(url, "lawlink users")
     return make_engine(url)
 
 

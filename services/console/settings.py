@@ -20,6 +20,7 @@ from services.settings import StackSettings
 
 log = logging.getLogger("lawlink.console")
 
+
 class ConsoleSettings(StackSettings):
     """Where the console finds its secret and its neighbours."""
 
@@ -32,6 +33,12 @@ class ConsoleSettings(StackSettings):
     # Where the Temporal UI listens (loopback, started with --ui-public-path /temporal); people
     # reach it only through the console's /temporal route (routes_temporal.py).
     temporal_ui_upstream: str = Field(default="http://127.0.0.1:8333", alias="TEMPORAL_UI_UPSTREAM")
+    # Origins (comma-separated) of the pages that show the Temporal UI and may call the codec
+    # server with the console's cookie: the console's own, as it serves the UI at /temporal.
+    codec_origins: str = Field(default="http://127.0.0.1:8380", alias="LAWLINK_CODEC_ORIGINS")
+    # Where an operator opens a trace from a timeline row: a URL with {trace_id} (Jaeger's
+    # /trace/{trace_id}, Grafana Tempo's explore link...); unset: the id is shown without a link.
+    trace_url: str = Field(default="", alias="LAWLINK_TRACE_URL")
     live_nats: bool = Field(default=True, alias="LAWLINK_CONSOLE_LIVE_NATS")
     # The sign-in throttle (services/console/throttle.py): failures of one username from one
     # address before it must wait, the first wait and its cap (it doubles per failure), the
@@ -52,6 +59,11 @@ class ConsoleSettings(StackSettings):
     def proxy_networks(self) -> tuple[Network, ...]:
         """``LAWLINK_TRUSTED_PROXIES`` as networks (empty: believe no forwarded header)."""
         return parse_networks(self.trusted_proxies)
+
+    @property
+    def codec_origin_list(self) -> list[str]:
+        """``LAWLINK_CODEC_ORIGINS`` as a list, blanks dropped."""
+        return [o.strip().rstrip("/") for o in self.codec_origins.split(",") if o.strip()]
 
     @property
     def secure_cookies(self) -> bool:

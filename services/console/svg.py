@@ -8,7 +8,7 @@ and one row per deadline (from when the clock started to when it fell due), with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
@@ -225,32 +225,77 @@ def _local(t: datetime) -> str:
     return t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def bar_chart(
-    rows: Sequence[tuple[str, int]], *, label: str, colour: str = "#2563eb", width: int = 460
+def svg_open(
+    *,
+    css: str,
+    width: int,
+    height: int,
+    title: str,
+    desc: str | None = None,
+    chart_id: str | None = None,
+    font_size: int = 12,
 ) -> str:
-    """A horizontal bar chart of labelled counts (breaches by agency, cases by process)."""
+    """The opening of a chart's ``<svg>`` with its text alternative.
+
+    ``title`` is the chart's name; ``desc`` says in words what it shows (the figures a screen
+    reader or a printed page without colour still needs). With a ``chart_id`` (unique on the
+    page) the ``<title>``/``<desc>`` get ids and ``aria-labelledby`` points at both; without one
+    the name also goes into ``aria-label``.
+    """
+    if chart_id:
+        ids = f"{chart_id}-title" + (f" {chart_id}-desc" if desc else "")
+        name = f'aria-labelledby="{escape(ids)}"'
+        title_el = f'<title id="{escape(chart_id)}-title">{escape(title)}</title>'
+        desc_el = f'<desc id="{escape(chart_id)}-desc">{escape(desc)}</desc>' if desc else ""
+    else:
+        name = f'aria-label="{escape(title)}"'
+        title_el = f"<title>{escape(title)}</title>"
+        desc_el = f"<desc>{escape(desc)}</desc>" if desc else ""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{escape(css)}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" role="img" {name} font-size="{font_size}" '
+        f'font-family="Noto Sans CJK SC, Noto Sans SC, sans-serif">{title_el}{desc_el}'
+    )
+
+
+def bar_chart(
+    rows: Sequence[tuple[str, float]],
+    *,
+    label: str,
+    colour: str = "#2563eb",
+    width: int = 460,
+    desc: str | None = None,
+    chart_id: str | None = None,
+    maximum: float | None = None,
+    value_text: Callable[[float], str] = str,
+    css: str = "chart",
+) -> str:
+    """A horizontal bar chart of labelled values (breaches by agency, cases by process, rates).
+
+    ``maximum`` fixes the full-length bar (100 for percentages); by default it is the largest
+    value. ``value_text`` writes the figure at the end of each bar.
+    """
     if not rows:
         return ""
-    biggest = max(v for _, v in rows) or 1
+    biggest = maximum if maximum is not None else (max(v for _, v in rows) or 1)
     left, bar_h = 190, 20
     height = bar_h * len(rows) + 10
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" width="{width}" '
-        f'role="img" aria-label="{escape(label)}" font-size="12" '
-        f'font-family="Noto Sans CJK SC, Noto Sans SC, sans-serif">'
-    ]
+    out = [svg_open(css=css, width=width, height=height, title=label, desc=desc, chart_id=chart_id)]
     for i, (name, value) in enumerate(rows):
         y = 5 + i * bar_h
-        w = (width - left - 40) * value / biggest
+        w = (width - left - 50) * min(value, biggest) / (biggest or 1)
         short = name if len(name) <= 14 else name[:13] + "…"
         out.append(
             f'<text x="{left - 6}" y="{y + 14}" text-anchor="end" fill="#374151"><title>{escape(name)}</title>'
             f"{escape(short)}</text>"
         )
         out.append(
-            f'<rect x="{left}" y="{y + 3}" width="{max(w, 1):.1f}" height="{bar_h - 6}" fill="{colour}"/>'
+            f'<rect x="{left}" y="{y + 3}" width="{max(w, 1):.1f}" height="{bar_h - 6}" fill="{colour}">'
+            f"<title>{escape(name)}: {escape(value_text(value))}</title></rect>"
         )
-        out.append(f'<text x="{left + w + 4:.1f}" y="{y + 14}" fill="#111827">{value}</text>')
+        out.append(
+            f'<text x="{left + w + 4:.1f}" y="{y + 14}" fill="#111827">{escape(value_text(value))}</text>'
+        )
     out.append("</svg>")
     return "".join(out)
 

@@ -227,6 +227,11 @@ class Console:
             f"/workflows/{quote(workflow_id, safe='')}"
         )
 
+    def trace_link(self, trace_id: str) -> str | None:
+        """The trace viewer's page of ``trace_id`` (``LAWLINK_TRACE_URL``), or None without one."""
+        template = self.settings.trace_url
+        return template.replace("{trace_id}", quote(trace_id, safe="")) if template and trace_id else None
+
     def render(
         self, request: Request, template: str, user: CurrentUser | None, status: int = 200, **context: Any
     ) -> HTMLResponse:
@@ -240,6 +245,7 @@ class Console:
                 ("/", "cases", "cases.list"),
                 ("/digest", "digest", "digest.view"),
                 ("/townships", "townships", "townships.list"),
+                ("/statistics", "statistics", "statistics.view"),
                 ("/audit", "audit", "audit.view"),
                 ("/users", "users", "users.view"),
             ):
@@ -276,6 +282,9 @@ class Console:
             "local": _local,
             "late_text": lambda seconds: _late_text(seconds, lang),
             "temporal_link": self.temporal_link,
+            "trace_link": self.trace_link,
+            # Trace ids are an operator's tool: shown to those who may open the Temporal UI.
+            "sees_traces": user is not None and access.allowed(user, "temporal_ui.use"),
             "bell": self.bell_of(user),
             "due_label": lambda due_at, counting: _due_label(due_at, counting, lang),
             "content_label": lambda k: pick(CONTENT_LABELS.get(k), lang, k),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -31,13 +32,16 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from contracts import subjects
 from contracts.envelope import Envelope
 from contracts.http_signing import KEY_ID_HEADER, SCHEME, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from contracts.validation import EventRejected, Rejection, peek_ids, size_reason
+from services import tracing
 from services.connections import (
     INTAKE_DURABLE,
     INTAKE_ERRORS_BUCKET,
@@ -47,6 +51,8 @@ from services.connections import (
 )
 from services.intake.core import CachedSchedules, Intake, Outcome, TransientError
 from services.intake.credentials import AuthFailure, Verifier, credential_cipher, open_buckets
+from services.intake.metrics import IntakeMetrics
+from services.metrics import ServiceMetrics
 from services.resilience import (
     ConnectionKeeper,
     broker_keeper,
@@ -58,8 +64,11 @@ from services.resilience import (
     stop_broker,
     temporal_ok,
     until_connected,
+    workers_absent,
 )
+from services.service_auth import ServiceAuth, app_on_access
 from services.settings import IntakeSettings
+from services.tracing import TRACEPARENT
 from workflows.deadlines import load_rules
 
 log = logging.getLogger("lawlink.intake")
@@ -90,12 +99,17 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     keeper = ConnectionKeeper(
         name="intake", base=settings.nats_reconnect_wait_seconds, cap=settings.nats_reconnect_max_wait_seconds
     )
+    tracing.configure("intake")
+    auth = ServiceAuth(settings, server="intake")  # for /metrics; refuses to start without the token
+    metrics = ServiceMetrics("intake")
+    counted = IntakeMetrics(metrics)
     broker = NatsBroker(
         settings.nats_url,
         apply_types=False,
         log_level=logging.DEBUG,
         **nats_connect_kwargs(settings, "intake"),  # type: ignore[arg-type]
         closed_cb=keeper.on_closed,
+        middlewares=(metrics.broker_middleware(), NatsTelemetryMiddleware()),
     )
     state: dict[str, object] = {}
     stopped = asyncio.Event()
@@ -119,23 +133,44 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     async def on_event(msg: NatsMessage) -> None:
         await take_held(msg)
 
+    # For the AsyncAPI document only: refusals go out through JetStream directly (publish_rejection).
+    broker.publisher(
+        "lawlink.rejected.*",
+        schema=Rejection,
+        title="lawlink.rejected.<agency>",
+        description="Why an event of this agency was refused: the field and the reason (zh-CN and English).",
+    )
+
     async def take_once(msg: NatsMessage) -> Exception | None:
         """One attempt at the message: None once it is taken or refused, else the failure."""
         intake: Intake = state["intake"]  # type: ignore[assignment]
         raw = msg.raw_message
         try:
             final = raw.metadata.num_delivered >= settings.intake_max_deliver
-            await intake.take(msg.body, raw.subject, raw.metadata.sequence.stream, final=final)
+            headers = raw.headers or {}
+            fallback = None if TRACEPARENT in headers else envelope_trace(msg.body)
+            with tracing.continued("lawlink intake take", headers, fallback):
+                result = await intake.take(msg.body, raw.subject, raw.metadata.sequence.stream, final=final)
         except Exception as exc:  # noqa: BLE001 - classified by take_held
             return exc
+        counted.taken(result)
         return None
 
     async def engine_down() -> list[str]:
-        """Which of the engines intake needs do not answer right now (empty: both do)."""
+        """Which engines intake needs do not work right now (empty: all do): NATS, Temporal, or
+        Temporal answering with no worker taking its tasks."""
         client = state.get("temporal")
         down = [] if nats_ok(broker._connection) else ["nats"]
         if not await temporal_ok(client, settings.health_timeout_seconds):  # type: ignore[arg-type]
             down.append("temporal")
+        elif await workers_absent(
+            client,  # type: ignore[arg-type]
+            settings.temporal_namespace,
+            settings.task_queue,
+            silence=settings.intake_worker_silence_seconds,
+            timeout=settings.health_timeout_seconds,
+        ):
+            down.append("the Temporal worker")
         return down
 
     async def take_held(msg: NatsMessage) -> None:
@@ -170,9 +205,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             )
 
         intake: Intake = state["intake"]  # type: ignore[assignment]
+        # In-progress beats start before the wait for the case's turn: a message queued behind
+        # its case's held event must not run out its ack_wait and be redelivered meanwhile.
         async with (
-            intake.case_order(msg.body),
             kept_in_progress(raw.in_progress, max(settings.intake_ack_wait_seconds / 3, 0.2)),
+            intake.case_order(msg.body),
         ):
             attempt = functools.partial(
                 retry_while_unreachable,
@@ -216,7 +253,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         await until_connected(broker.connect(), f"connecting to NATS at {settings.nats_url}")
         js = broker.config.connection_state.stream  # the JetStream context FastStream made
         await ensure_streams(js)
-        keys, seen = await open_buckets(js)
+        keys, seen = await open_buckets(js, settings.stream_replicas)
         state["verifier"] = Verifier(
             keys,
             seen,
@@ -225,7 +262,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             cache_seconds=settings.credential_cache_seconds,
         )
         state["errors"] = await js.create_key_value(
-            KeyValueConfig(bucket=INTAKE_ERRORS_BUCKET, history=1, ttl=7 * 24 * 3600)
+            KeyValueConfig(
+                bucket=INTAKE_ERRORS_BUCKET, history=1, ttl=7 * 24 * 3600, replicas=settings.stream_replicas
+            )
         )
         client = await connect_temporal(settings)
         state["temporal"] = client
@@ -251,6 +290,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             await stop_broker(broker, keeper, settings.shutdown_timeout_seconds)
 
     app = FastAPI(title="Lawlink intake", lifespan=lifespan)
+    metrics.mount(app, auth)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics")
     app.state.broker = broker
     app.state.keeper = keeper
 
@@ -275,6 +316,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             raw = await _read_bounded(request, settings.max_envelope_bytes)
         except _BodyTooLarge as exc:
             rejection = Rejection.single({}, "$", size_reason(exc.size, settings.max_envelope_bytes))
+            counted.refused("http", rejection)
             return JSONResponse(rejection.model_dump(mode="json"), status_code=413)
         try:
             identity = await verifier.verify(request.method, request.url.path, request.headers, raw)
@@ -293,6 +335,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             event = intake.check(raw, sender)
         except EventRejected as exc:
             await intake.publish_rejection(raw, sender, exc.rejection)
+            counted.refused("http", exc.rejection)
             status = 403 if exc.rejection.field == "source_agency" else 422
             return JSONResponse(exc.rejection.model_dump(mode="json"), status_code=status)
         env = event.envelope
@@ -301,8 +344,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             subjects.inbound(env.source_agency, env.type),
             raw,
             stream=subjects.STREAM_IN,
-            headers={"Nats-Msg-Id": str(env.event_id)},
+            headers=tracing.inject({"Nats-Msg-Id": str(env.event_id)}),
         )
+        counted.queued(ack.duplicate)
         return JSONResponse(
             {
                 "event_id": str(env.event_id),
@@ -446,6 +490,21 @@ async def _read_bounded(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def envelope_trace(body: bytes) -> str | None:
+    """The envelope's ``trace`` (a W3C traceparent), for a message that came without the header.
+
+    Looked for only when the body mentions it, and never an error: a bad envelope is refused
+    by validation with a proper reason, not here.
+    """
+    if b'"trace"' not in body:
+        return None
+    try:
+        value = json.loads(body).get("trace")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 async def _whole_message(msg: NatsMessage) -> NatsMessage:
     """Hand the handler the message itself (subject, delivery count, ack) rather than its body."""
     return msg
@@ -461,4 +520,4 @@ async def _remember_error(state: dict[str, object], seq: int, reason: str) -> No
         log.exception("could not record the error of stream seq %s", seq)
 
 
-app = create_app()
+__getattr__ = app_on_access(globals(), create_app)

@@ -47,7 +47,7 @@ def _with_keys(settings, work: Callable[[KeyValue], Awaitable[T]]) -> T:  # noqa
     async def run() -> T:
         nc = await connect_nats(settings, "cli", persistent=False)
         try:
-            keys, _ = await open_buckets(nc.jetstream())
+            keys, _ = await open_buckets(nc.jetstream(), settings.stream_replicas)
             return await work(keys)
         finally:
             await nc.close()

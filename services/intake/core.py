@@ -35,6 +35,7 @@ from contracts.validation import (
     validate_event,
 )
 from contracts.workflow_io import CASE_REVISION, CaseStart, ReceiveResult, YearScheduleIn
+from services import tracing
 from services.calendar_store import calendar_dir, load_schedules
 from services.discipline.crypto import ContentCipher, cipher_from_env
 from services.discipline.sealed_inbound import erase_inbound, is_confidential_subject, publish_sealed
@@ -54,6 +55,17 @@ class Outcome(StrEnum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
+
+
+def traced(env: Envelope) -> Envelope:
+    """``env`` carrying the trace it arrived in (the NATS or HTTP header's), when the agency did
+    not put one in ``trace``: the workflow copies it into every domain event the event causes."""
+    if env.trace is not None:
+        return env
+    headers: dict[str, str] = {}
+    tracing.inject(headers)
+    parent = headers.get(tracing.TRACEPARENT)
+    return env.model_copy(update={"trace": parent}) if parent else env
 
 
 @dataclass(frozen=True)
@@ -271,7 +283,7 @@ class Intake:
                 self._case_locks[key] = (lock, users - 1)
 
     async def _dispatch(self, route: Route, event: ValidatedEvent, final: bool = True) -> ReceiveResult:
-        env = event.envelope
+        env = traced(event.envelope)
         wid = workflow_id(route.process, env.case_id)
         hints = {
             "event_id": str(env.event_id),

@@ -170,11 +170,12 @@ def _ephemeral_kek() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
-async def open_buckets(js: JetStreamContext) -> tuple[KeyValue, KeyValue]:
-    """The key records' bucket and the used signatures' bucket, created when absent."""
-    keys = await js.create_key_value(KeyValueConfig(bucket=KEYS_BUCKET, history=5))
+async def open_buckets(js: JetStreamContext, replicas: int = 1) -> tuple[KeyValue, KeyValue]:
+    """The key records' bucket and the used signatures' bucket, created when absent, each kept
+    on ``replicas`` servers (``LAWLINK_STREAM_REPLICAS``, as the streams)."""
+    keys = await js.create_key_value(KeyValueConfig(bucket=KEYS_BUCKET, history=5, replicas=replicas))
     seen = await js.create_key_value(
-        KeyValueConfig(bucket=SIGNATURES_BUCKET, history=1, ttl=2 * MAX_SKEW_SECONDS + 60)
+        KeyValueConfig(bucket=SIGNATURES_BUCKET, history=1, ttl=2 * MAX_SKEW_SECONDS + 60, replicas=replicas)
     )
     return keys, seen
 

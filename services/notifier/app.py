@@ -16,7 +16,6 @@ Run: ``uvicorn services.notifier.app:app`` (``make run`` does).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,20 +25,25 @@ import anyio
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from contracts import subjects
 from contracts.domain import DomainEvent
+from services import tracing
 from services.connections import ensure_streams, nats_connect_kwargs
 from services.domain_consumer import subscribe_domain_events
+from services.metrics import ServiceMetrics
 from services.notifier import queries, store
 from services.notifier.config import NotifierSettings
 from services.notifier.messages import Notification
+from services.notifier.metrics import notifier_metrics
 from services.notifier.recipients import notifications_for
 from services.notifier.tables import DeliveryPublic
 from services.notifier.webhooks import WebhookDispatcher, reset_for_replay
-from services.registry.db import make_engine, migrate
+from services.registry.db import make_engine, require_current_schema
 from services.registry.service_audit import record_call
 from services.resilience import (
     ConnectionKeeper,
@@ -54,20 +58,6 @@ from services.service_auth import Caller, ServiceAuth, app_on_access
 log = logging.getLogger("lawlink.notifier")
 
 
-async def _migrate(url: str, attempts: int = 10) -> None:
-    """Upgrade the shared schema; the registry may be migrating the same database right now
-    (``make run`` starts both), so a failed attempt is retried after the other one finished."""
-    for attempt in range(attempts):
-        try:
-            await anyio.to_thread.run_sync(migrate, url)
-            return
-        except Exception:  # noqa: BLE001 - retried, then re-raised
-            if attempt == attempts - 1:
-                raise
-            log.warning("schema migration attempt %d failed; retrying", attempt + 1, exc_info=True)
-            await asyncio.sleep(0.5 * (attempt + 1))
-
-
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     """Build the notifier app (a function so tests run it on their own database and durable)."""
     settings = settings or NotifierSettings()
@@ -77,15 +67,27 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         base=settings.nats_reconnect_wait_seconds,
         cap=settings.nats_reconnect_max_wait_seconds,
     )
+    tracing.configure("notifier")
+    metrics = ServiceMetrics("notifier")
     broker = NatsBroker(
         settings.nats_url,
         **nats_connect_kwargs(settings, "notifier"),  # type: ignore[arg-type]
         closed_cb=keeper.on_closed,
+        middlewares=(metrics.broker_middleware(), NatsTelemetryMiddleware()),
     )
     holder: dict[str, object] = {}
 
     def engine() -> Engine:
         return holder["engine"]  # type: ignore[return-value]
+
+    notifier_metrics(metrics, engine)
+    # For the AsyncAPI document only: notifications go out through JetStream directly (handle).
+    broker.publisher(
+        "lawlink.notify.*",
+        schema=Notification,
+        title="lawlink.notify.<agency>",
+        description="What this agency must know about a step of one of its cases (also sent to its webhook).",
+    )
 
     def dispatcher() -> WebhookDispatcher:
         return holder["dispatcher"]  # type: ignore[return-value]
@@ -133,7 +135,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await _migrate(settings.database_url)
+        await anyio.to_thread.run_sync(require_current_schema, settings.database_url, "notifier")
         holder["engine"] = make_engine(settings.database_url)
         holder["dispatcher"] = WebhookDispatcher(
             engine(), timeout=settings.webhook_timeout_seconds, backoff=settings.webhook_backoff_seconds
@@ -157,6 +159,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             engine().dispose()
 
     app = FastAPI(title="Lawlink notifier", lifespan=lifespan)
+    metrics.mount(app, auth)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics")
     # Every /api route answers Lawlink's services only (services/service_auth.py).
     api = APIRouter(dependencies=[Depends(auth)])
 

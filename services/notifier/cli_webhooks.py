@@ -31,10 +31,10 @@ def _settings():  # noqa: ANN202 - NotifierSettings, imported late so --help sta
 
 
 def _engine():  # noqa: ANN202 - sqlalchemy Engine
-    from services.registry.db import make_engine, migrate
+    from services.registry.db import make_engine, require_current_schema
 
     settings = _settings()
-    migrate(settings.database_url)
+    require_current_schema(settings.database_url, "lawlink webhooks")
     return make_engine(settings.database_url)
 
 

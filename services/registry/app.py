@@ -20,20 +20,25 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from nats.js.errors import KeyNotFoundError, NotFoundError
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from contracts import subjects
 from contracts.domain import DomainEvent
+from services import tracing
 from services.connections import DEAD_LETTER_STREAM, INTAKE_ERRORS_BUCKET, ensure_streams, nats_connect_kwargs
 from services.discipline.consumer import register_content_consumer
 from services.discipline.crypto import cipher_from_env
 from services.discipline.sealed_inbound import erase_inbound
 from services.domain_consumer import subscribe_domain_events
+from services.metrics import ServiceMetrics
 from services.registry import queries
-from services.registry.db import make_engine, migrate
+from services.registry.db import make_engine, require_current_schema
 from services.registry.dead_letters import open_body, record_body
+from services.registry.metrics import ReadModelMetrics
 from services.registry.models import (
     CasePublic,
     DeadLetter,
@@ -73,15 +78,20 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         base=settings.nats_reconnect_wait_seconds,
         cap=settings.nats_reconnect_max_wait_seconds,
     )
+    tracing.configure("registry")
+    metrics = ServiceMetrics("registry")
     broker = NatsBroker(
         settings.nats_url,
         **nats_connect_kwargs(settings, "registry"),  # type: ignore[arg-type]
         closed_cb=keeper.on_closed,
+        middlewares=(metrics.broker_middleware(), NatsTelemetryMiddleware()),
     )
     holder: dict[str, Engine] = {}
 
     def engine() -> Engine:
         return holder["engine"]
+
+    read_model_metrics = ReadModelMetrics(metrics, engine)
 
     def write(events: list[DomainEvent]) -> int:
         with Session(engine()) as session:
@@ -91,6 +101,7 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
 
     async def handle(events: list[DomainEvent]) -> None:
         await anyio.to_thread.run_sync(write, events)
+        read_model_metrics.projected(events)
 
     subscribe_domain_events(
         broker,
@@ -176,7 +187,7 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(migrate, settings.database_url)
+        await anyio.to_thread.run_sync(require_current_schema, settings.database_url, "registry")
         holder["engine"] = make_engine(settings.database_url)
         if consume:
             await until_connected(broker.connect(), f"connecting to NATS at {settings.nats_url}")
@@ -192,6 +203,8 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             holder["engine"].dispose()
 
     app = FastAPI(title="Lawlink registry", lifespan=lifespan)
+    metrics.mount(app, auth)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics")
     # Every /api route answers Lawlink's services only (services/service_auth.py).
     api = APIRouter(dependencies=[Depends(auth)])
 

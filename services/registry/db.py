@@ -12,8 +12,11 @@ from pathlib import Path
 import pydantic_core
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -65,9 +68,77 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+# Held by ``lawlink db upgrade`` on PostgreSQL while it migrates, so two upgrades started at once
+# (a Job retried while the first still runs, an operator beside it) run one after the other.
+_UPGRADE_LOCK_KEY = 0x4C41574C494E4B  # "LAWLINK"
+
+
 def migrate(url: str) -> None:
-    """Bring the schema at ``url`` to the newest revision."""
+    """Bring the schema at ``url`` to the newest revision (``lawlink db upgrade``; the services
+    only check it, :func:`require_current_schema`)."""
     url = normalise_url(url)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(url), "heads")
+    config = alembic_config(url)
+    if not url.startswith("postgresql"):
+        command.upgrade(config, "heads")
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
+            try:
+                command.upgrade(config, "heads")
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _UPGRADE_LOCK_KEY})
+    finally:
+        engine.dispose()
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The read model's schema is older (or newer) than this release's migrations."""
+
+
+def schema_revisions(url: str) -> tuple[set[str], set[str]]:
+    """``(applied, expected)``: the revisions recorded in the database at ``url`` (none on an
+    empty database) and the newest revisions of this release's migrations."""
+    url = normalise_url(url)
+    expected = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return set(), expected
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            applied = set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+    return applied, expected
+
+
+def require_current_schema(url: str, service: str) -> None:
+    """Refuse to start ``service`` on a read model that ``lawlink db upgrade`` has not brought to
+    this release's schema: its queries would fail later, on some request, with an obscure SQL
+    error, or (several replicas migrating at start-up) race each other's DDL.
+
+    Raises:
+        SchemaNotCurrent: naming the database, the revisions found and expected, and the command.
+    """
+    applied, expected = schema_revisions(url)
+    if applied == expected:
+        return
+    where = normalise_url(url).split("@")[-1]
+    found = ", ".join(sorted(applied)) or "no Lawlink schema"
+    unknown = applied - _known_revisions(url)
+    advice = (
+        "this release is older than the database: deploy the newer release"
+        if unknown
+        else "run `lawlink db upgrade` first (make run does; in Kubernetes the lawlink-migrate Job)"
+    )
+    raise SchemaNotCurrent(
+        f"{service}: the read model at {where} has {found}; this release needs revision "
+        f"{', '.join(sorted(expected))}: {advice} (DATABASE_URL names the database)"
+    )
+
+
+def _known_revisions(url: str) -> set[str]:
+    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()}

@@ -85,6 +85,8 @@ class TimelineEntryBase(SQLModel):
     actor: str | None = Field(default=None, max_length=40)
     state: str = Field(max_length=60)
     causation_id: str | None = Field(default=None, max_length=64)
+    # The trace of the agency event behind the row (32 hex digits of its W3C traceparent).
+    trace_id: str | None = Field(default=None, max_length=32)
 
 
 class TimelineEntry(TimelineEntryBase, table=True):
@@ -94,6 +96,8 @@ class TimelineEntry(TimelineEntryBase, table=True):
     __table_args__ = (
         Index("ix_timeline_entry_case", "case_id", "occurred_at", "seq"),
         Index("ix_timeline_entry_workflow", "workflow_id", "seq"),
+        # The statistics count events of given types in a period (services/statistics).
+        Index("ix_timeline_entry_type_time", "type", "occurred_at"),
     )
 
     event_id: str = Field(primary_key=True, max_length=64)
@@ -133,6 +137,11 @@ class DeadlineBase(SQLModel):
     nature: str = Field(default="duty", max_length=20)
     anchor: str = Field(default="occurred_at", max_length=40)
     late_seconds: int | None = None
+    # The breach history survives the step done late or the deadline cancelled: ``status``
+    # says where the deadline stands now, these say whether it was ever breached. A breach the
+    # step's own date disproved (done in time, reported late) is withdrawn and does not count.
+    ever_breached: bool = False
+    breach_withdrawn: bool = False
 
 
 class Deadline(DeadlineBase, table=True):
@@ -141,9 +150,17 @@ class Deadline(DeadlineBase, table=True):
     __tablename__ = "deadline"
     __table_args__ = (
         UniqueConstraint("workflow_id", "deadline_id", name="uq_deadline_workflow_deadline"),
-        Index("ix_deadline_open_due", "status", "due_at"),
+        # (status, due_at) for the open-deadline lists; the other columns let the statistics
+        # count a year of deadlines by month from this index alone (SQLite picks it for them).
+        Index("ix_deadline_open_due", "status", "due_at", "nature", "ever_breached", "rule", "party"),
         Index("ix_deadline_party_status", "party", "status"),
         Index("ix_deadline_case", "case_id"),
+        # The statistics count duties by due date, a rule's steps by when they were done, and
+        # an agency's deadlines by due date (services/statistics). The first two carry every
+        # column those counts group by, so a year of monthly counts is read from the index alone.
+        Index("ix_deadline_nature_due", "nature", "due_at", "status", "ever_breached", "rule", "party"),
+        Index("ix_deadline_rule_met", "rule", "met_at", "status", "ever_breached", "party"),
+        Index("ix_deadline_party_due", "party", "due_at"),
     )
 
     id: str = Field(primary_key=True, max_length=240)
@@ -151,6 +168,8 @@ class Deadline(DeadlineBase, table=True):
     due_at: datetime = Field(sa_column=Column(_tz(), nullable=False))
     warn_at: datetime | None = Field(default=None, sa_column=Column(_tz(), nullable=True))
     met_at: datetime | None = Field(default=None, sa_column=Column(_tz(), nullable=True))
+    breached_at: datetime | None = Field(default=None, sa_column=Column(_tz(), nullable=True))
+    cancelled_at: datetime | None = Field(default=None, sa_column=Column(_tz(), nullable=True))
     escalate_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_seq: int = 0
 
@@ -162,6 +181,8 @@ class DeadlinePublic(DeadlineBase):
     due_at: datetime
     warn_at: datetime | None
     met_at: datetime | None = None
+    breached_at: datetime | None = None
+    cancelled_at: datetime | None = None
     escalate_to: list[str]
 
 

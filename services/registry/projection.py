@@ -14,11 +14,18 @@ from sqlmodel import Session, col, select
 
 import services.registry.tables  # noqa: F401,E402  (registers feature projectors such as the dispute inbox)
 from contracts.catalog import CONFIDENTIAL_PROCESSES
+from contracts.deadline_models import DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
 from services.registry.models import Case, Deadline, TimelineEntry
 from services.registry.projectors import PROJECTORS
 
 _IN_CHUNK = 500
+
+
+def trace_id_of(traceparent: str | None) -> str | None:
+    """The trace id of a W3C traceparent (``00-<trace id>-<span id>-<flags>``), if it is one."""
+    parts = traceparent.split("-") if traceparent else []
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
 
 
 def project(session: Session, events: Iterable[DomainEvent]) -> int:
@@ -58,6 +65,7 @@ def project(session: Session, events: Iterable[DomainEvent]) -> int:
                 actor=event.actor,
                 state=event.state,
                 causation_id=event.causation_id,
+                trace_id=trace_id_of(event.trace),
                 occurred_at=event.occurred_at,
                 recorded_at=event.recorded_at,
                 payload=event.payload,
@@ -105,7 +113,10 @@ def _case(session: Session, cases: dict[str, Case], event: DomainEvent) -> None:
     case.events += 1
     if event.occurred_at < case.opened_at:
         case.opened_at = event.occurred_at
-    if case.agency is None and event.kind == EntryKind.RECEIVED:
+    # The case's agency is who sent the opening event, the workflow's first (seq 1): that
+    # event wins whenever it arrives, so a later agency's event projected first (a batch in
+    # another order, a replay) does not make, say, the police the owner of a transfer.
+    if event.kind == EntryKind.RECEIVED and (case.agency is None or event.seq == 1):
         case.agency = event.actor
     title = event.payload.get("case_title") or event.payload.get("title")
     if case.title is None and isinstance(title, str) and not case.confidential:
@@ -153,8 +164,10 @@ def _deadline(session: Session, deadlines: dict[str, Deadline], event: DomainEve
         )
         session.add(row)
         deadlines[key] = row
+        _breach_history(row, event)
         return
     row.warned = row.warned or warned
+    _breach_history(row, event)
     if event.seq > row.updated_seq:
         row.updated_seq = event.seq
         row.status = info.status.value
@@ -163,3 +176,26 @@ def _deadline(session: Session, deadlines: dict[str, Deadline], event: DomainEve
         row.provisional = info.provisional
         row.met_at = info.met_at
         row.late_seconds = info.late_seconds
+
+
+def _breach_history(row: Deadline, event: DomainEvent) -> None:
+    """Remember a breach whatever the deadline's later status (met late, cancelled).
+
+    Each fact comes from the event that states it and is only ever added, so the row ends the
+    same in any arrival order: the breach from ``deadline.breached`` (or an escalation, which
+    carries the breached deadline), its withdrawal from the ``deadline.met`` that proves the
+    step was done in time, the cancellation time from ``deadline.cancelled``.
+    """
+    info = event.deadline
+    assert info is not None
+    if info.status == DeadlineStatus.BREACHED and row.breached_at is None:
+        row.breached_at = info.due_at
+    if event.type == "deadline.met":
+        if event.payload.get("breach_withdrawn"):
+            row.breach_withdrawn = True
+        elif event.payload.get("late") and info.nature == "duty" and row.breached_at is None:
+            # A duty done late was breached at its due date, even if that event is yet to come.
+            row.breached_at = info.due_at
+    if event.type == "deadline.cancelled" and row.cancelled_at is None:
+        row.cancelled_at = event.occurred_at
+    row.ever_breached = row.breached_at is not None and not row.breach_withdrawn

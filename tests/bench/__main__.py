@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench import phases, readmodel
+from tests.bench import statistics as statistics_phase
 from tests.bench.noop import THREE_ACTIVITIES_WORKFLOW
 from tests.bench.report import print_table
 from tests.bench.stack import ROOT, BenchStack, cpu_layout
+from tests.servers import postgres_schema
 
 OUTPUT = ROOT / ".lawlink" / "bench.json"
 GOAL_RATIO = 0.9
@@ -298,6 +300,8 @@ async def run(sizes: Sizes, quick: bool, keep: bool, split: bool = True) -> dict
 
         say("4/6 read model")
         result["read_model"] = await read_model_phase(stack, workdir, sizes, notes)
+        say("4/6 statistics (server time of the statistics page's figures)")
+        result["statistics"] = statistics_phase.phase(workdir, quick, notes)
     finally:
         say("stopping the stack")
         stack.stop()
@@ -333,7 +337,7 @@ async def read_model_phase(
     }
     pg = os.environ.get("TEST_DATABASE_URL")
     if pg:
-        with readmodel.postgres_schema(pg) as url:
+        with postgres_schema(pg) as url:
             out["postgresql"] = await readmodel.measure(
                 stack, "postgresql", url, sizes_rm, sizes.repeat_timeline, sizes.repeat_inbox
             )
@@ -354,9 +358,10 @@ async def run_read_model_only(sizes: Sizes, previous: dict[str, Any]) -> dict[st
     workdir = Path(tempfile.mkdtemp(prefix="bench-", dir=ROOT / ".lawlink"))
     stack = BenchStack(workdir)
     result = dict(previous)
-    notes = [n for n in result.get("notes", []) if not n.startswith("read model:")]
+    notes = [n for n in result.get("notes", []) if not n.startswith(("read model:", "statistics:"))]
     try:
         result["read_model"] = await read_model_phase(stack, workdir, sizes, notes)
+        result["statistics"] = statistics_phase.phase(workdir, sizes is QUICK, notes)
     finally:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -167,6 +167,9 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     f"index ✓ ({q.get('access')})" if q["uses_index"] else f"NO INDEX ✗ ({q.get('access')})",
                 )
             )
+    from tests.bench.statistics import rows as statistics_rows
+
+    out.extend(statistics_rows(result))
     lt = result.get("long_timers")
     if lt:
         rss = lt["rss_mib"]

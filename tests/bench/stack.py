@@ -327,7 +327,10 @@ class BenchStack:
         return self._spawn(name, args, port)
 
     def start_lawlink(self) -> None:
-        """Worker, intake and registry, as ``lawlink dev`` would run them."""
+        """Worker, intake and registry, as ``lawlink dev`` would run them (after its schema upgrade)."""
+        from services.registry.db import migrate
+
+        migrate(self.database_url)
         self.spawn_python("worker", "workflows.worker")
         self.spawn_asgi("intake", "services.intake.app:app")
         self.spawn_asgi("registry", "services.registry.app:app")

@@ -1,9 +1,8 @@
 """``make chaos`` / ``python -m tests.chaos``: every fault in turn under a load, one table row each.
 
-The services run with production delivery settings; only the NATS reconnect wait is bounded
-(1-2 s), so that the client's old give-up of 60 attempts would come within 120 s and the
-150 s outage outlasts it. Exits non-zero when any fault lost, duplicated or dead-lettered a
-case, or did not converge. Writes ``.lawlink/chaos.json`` beside the printed table.
+The fault lengths and settings are :mod:`tests.chaos.lengths`. Exits non-zero when any fault
+lost, duplicated or dead-lettered a case, or did not converge. Writes ``.lawlink/chaos.json``
+beside the printed table.
 """
 
 from __future__ import annotations
@@ -21,13 +20,11 @@ from pathlib import Path
 from services.connections import connect_temporal_at
 from tests.bench.stack import ROOT
 from tests.chaos.faults import every_fault
+from tests.chaos.lengths import FULL_TIMING, NATS_OUTAGE, TEMPORAL_PAUSE, WORKER_OUTAGE
 from tests.chaos.run import Row, run_fault, table
-from tests.chaos.stack import ChaosStack, Timing
+from tests.chaos.stack import ChaosStack
 
 OUTPUT = ROOT / ".lawlink" / "chaos.json"
-FULL_TIMING = Timing(reconnect_wait=1.0, reconnect_max_wait=2.0)
-NATS_OUTAGE = 150.0
-TEMPORAL_PAUSE = 180.0
 # 334 cases of three events each: 1,002 events per fault.
 CASES = 334
 CASES_PER_SECOND = 8.0
@@ -49,9 +46,10 @@ def failures(rows: list[Row]) -> list[str]:
     ]
 
 
-async def main(cases: int, nats_outage: float, temporal_pause: float, only: str | None = None) -> int:
+async def main(
+    cases: int, nats_outage: float, temporal_pause: float, worker_outage: float, only: str | None = None
+) -> int:
     """Run every fault on one stack; print the table; 1 if any fault did not hold."""
-    assert NATS_OUTAGE > FULL_TIMING.old_give_up_seconds
     run = uuid.uuid4().hex[:6]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="lawlink-chaos-") as tmp:
@@ -59,7 +57,7 @@ async def main(cases: int, nats_outage: float, temporal_pause: float, only: str 
         try:
             stack.start()
             temporal = await connect_temporal_at(stack.bench.temporal_address)
-            for i, fault in enumerate(every_fault(nats_outage, temporal_pause)):
+            for i, fault in enumerate(every_fault(nats_outage, temporal_pause, worker_outage)):
                 if only is not None and only not in fault.name:
                     continue
                 row = await run_fault(
@@ -97,6 +95,9 @@ if __name__ == "__main__":
     parser.add_argument("--cases", type=int, default=CASES, help="cases per fault (3 events each)")
     parser.add_argument("--nats-outage", type=float, default=NATS_OUTAGE)
     parser.add_argument("--temporal-pause", type=float, default=TEMPORAL_PAUSE)
+    parser.add_argument("--worker-outage", type=float, default=WORKER_OUTAGE)
     parser.add_argument("--only", help="run only the faults whose name contains this")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.cases, args.nats_outage, args.temporal_pause, args.only)))
+    sys.exit(
+        asyncio.run(main(args.cases, args.nats_outage, args.temporal_pause, args.worker_outage, args.only))
+    )

@@ -51,6 +51,22 @@ def temporal_paused(seconds: float) -> Fault:
     )
 
 
-def every_fault(nats_outage: float, temporal_pause: float) -> list[Fault]:
+def worker_down(seconds: float) -> Fault:
+    """The Temporal worker gone (killed) for ``seconds``, then started again: Temporal answers,
+    but nothing takes the workflows' tasks."""
+    return Fault(
+        f"worker down {seconds:g} s",
+        lambda s: s.kill_service("worker"),
+        lambda s: s.start_service("worker"),
+        seconds,
+    )
+
+
+def every_fault(nats_outage: float, temporal_pause: float, worker_outage: float) -> list[Fault]:
     """What ``make chaos`` runs, in this order."""
-    return [*crashes(), nats_down(nats_outage), temporal_paused(temporal_pause)]
+    return [
+        *crashes(),
+        nats_down(nats_outage),
+        temporal_paused(temporal_pause),
+        worker_down(worker_outage),
+    ]

@@ -73,8 +73,17 @@ async def run_load(
     Returns once every event is acknowledged or at ``deadline`` (``time.monotonic()``).
     """
     load = load or Load(cases=list(cases))
+
+    async def quiet(_: Exception) -> None:
+        """The outage is the point: its failed reconnects are counted as resends, not logged."""
+
     nc = await nats.connect(
-        nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2, name="chaos-agency", pending_size=0
+        nats_url,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.2,
+        name="chaos-agency",
+        pending_size=0,
+        error_cb=quiet,
     )
     js = nc.jetstream(timeout=ACK_TIMEOUT)
     free = asyncio.Semaphore(lanes)

@@ -18,7 +18,7 @@ import pytest
 from temporalio.client import Client
 
 from services.connections import connect_temporal_at
-from tests.chaos.faults import Fault, crashes, nats_down, temporal_paused
+from tests.chaos.faults import Fault, crashes, nats_down, temporal_paused, worker_down
 from tests.chaos.run import run_fault, table
 from tests.chaos.stack import ChaosStack, Timing
 
@@ -44,6 +44,7 @@ FAULTS: list[Fault] = [
     next(f for f in crashes() if f.name == "kill -9 intake"),
     nats_down(OUTAGE),
     temporal_paused(OUTAGE),
+    worker_down(OUTAGE),
 ]
 
 

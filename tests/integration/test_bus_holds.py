@@ -32,6 +32,7 @@ from tests.servers import (
     api_headers,
     environ,
     free_port,
+    migrated,
     serve_asgi,
 )
 
@@ -61,7 +62,7 @@ async def bus_stack(
         "NATS_URL": server.url,
         "TEMPORAL_ADDRESS": temporal_address,
         "LAWLINK_TASK_QUEUE": queue,
-        "DATABASE_URL": f"sqlite:///{tmp / 'rm.db'}",
+        "DATABASE_URL": migrated(f"sqlite:///{tmp / 'rm.db'}"),
         "INTAKE_MAX_DELIVER": "3",
         "INTAKE_BACKOFF": "[0.2, 0.2, 0.2]",
         "INTAKE_UPDATE_TIMEOUT": "5",
@@ -100,7 +101,7 @@ def _notifier(create: Callable[..., Any], tmp: Path) -> Any:
     from services.notifier.config import NotifierSettings
 
     # Its own database file: two writers on one SQLite file would only test SQLite's locking.
-    return create(NotifierSettings(DATABASE_URL=f"sqlite:///{tmp / 'notifier.db'}"))
+    return create(NotifierSettings(DATABASE_URL=migrated(f"sqlite:///{tmp / 'notifier.db'}")))
 
 
 async def _until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from contracts import subjects
 from services.cli import app as cli
 from tests.events import event, new_case_id, publish
-from tests.servers import SERVICE_TOKEN, NatsServer, api_headers, free_port, serve_asgi
+from tests.misdeployed import broken_worker
+from tests.servers import SERVICE_TOKEN, NatsServer, api_headers, free_port, migrated, serve_asgi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -41,7 +42,7 @@ async def private_stack(
         "NATS_URL": server.url,
         "TEMPORAL_ADDRESS": temporal_address,
         "LAWLINK_TASK_QUEUE": queue,
-        "DATABASE_URL": f"sqlite:///{tmp / 'rm.db'}",
+        "DATABASE_URL": migrated(f"sqlite:///{tmp / 'rm.db'}"),
         "INTAKE_MAX_DELIVER": "3",
         "INTAKE_BACKOFF": "[0.2, 0.2, 0.2]",
         "INTAKE_UPDATE_TIMEOUT": str(update_timeout),
@@ -107,13 +108,14 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(
     async with private_stack(tmp_path, target, worker=False, update_timeout=1.0) as s:
         case_id = new_case_id("DLQ")
         # The opening event starts the case (Temporal accepts a start without a worker); the next
-        # step is an Update, which needs the worker: none polls this task queue, so every
-        # delivery of it times out.
-        await publish(s["nc"], event("case_transfer", "crime_suspected", case_id=case_id))
-        data = event("case_transfer", "team_formed", case_id=case_id)
-        await publish(s["nc"], data)
-
-        letters = await _poll(f"{s['registry']}/api/dead-letters", lambda rows: len(rows) == 1)
+        # step is an Update. The worker polling this task queue is broken (its every Update
+        # fails): the engines all answer, so each failed delivery is the event's own failure.
+        # (With no worker at all intake would hold the event instead: an outage, test_chaos_*.)
+        async with broken_worker(temporal_dev.client, s["queue"], PublishActivities(s["nc"].jetstream())):
+            await publish(s["nc"], event("case_transfer", "crime_suspected", case_id=case_id))
+            data = event("case_transfer", "team_formed", case_id=case_id)
+            await publish(s["nc"], data)
+            letters = await _poll(f"{s['registry']}/api/dead-letters", lambda rows: len(rows) == 1)
         letter = letters[0]
         assert letter["event_id"] == data["event_id"]
         assert letter["deliveries"] == 3

@@ -27,7 +27,7 @@ from services.discipline.content_api import content_router
 from services.discipline.crypto import cipher_from_env
 from services.registry.db import make_engine
 from tests.events import event, example, new_case_id, publish
-from tests.servers import SERVICE_TOKEN, api_headers, free_port, serve_asgi
+from tests.servers import SERVICE_TOKEN, api_headers, free_port, migrated, serve_asgi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -103,7 +103,7 @@ async def test_referral_content_never_crosses_the_bus(stack, tmp_path: Path) -> 
 
     notifier_settings = NotifierSettings(
         NATS_URL=stack.nats_url,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'notifier.db'}",
+        DATABASE_URL=migrated(f"sqlite:///{tmp_path / 'notifier.db'}"),
         NOTIFIER_DURABLE=f"notifier-t5-{uuid.uuid4().hex[:8]}",
         LAWLINK_SERVICE_TOKEN=SERVICE_TOKEN,
     )

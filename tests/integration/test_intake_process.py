@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from services.discipline.crypto import generate_key
 from tests.bench.stack import Service
 from tests.events import event, eventually, new_case_id, publish
-from tests.servers import NatsServer, free_port
+from tests.servers import SERVICE_TOKEN, NatsServer, free_port
 
 pytestmark = [
     pytest.mark.integration,
@@ -53,6 +53,7 @@ def intake_process(temporal_dev: WorkflowEnvironment, tmp_path: Path) -> Iterato
         "DATABASE_URL": f"sqlite:///{tmp_path / 'registry.db'}",
         "LAWLINK_CALENDAR_DIR": str(tmp_path / "calendar"),
         "LAWLINK_CONTENT_KEY": generate_key(),
+        "LAWLINK_SERVICE_TOKEN": SERVICE_TOKEN,
         "PYTHONPATH": str(ROOT),
     }
     log = tmp_path / "intake.log"

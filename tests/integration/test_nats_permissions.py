@@ -24,7 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from contracts import subjects
 from services.devstack import render_nats_conf, resolve_ports
 from tests.events import body, event, eventually, new_case_id, publish
-from tests.servers import binary, environ, free_port, serve_asgi, wait_for_port
+from tests.servers import SERVICE_TOKEN, binary, environ, free_port, serve_asgi, wait_for_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -236,6 +236,7 @@ async def _intake(server: GeneratedNats, temporal_address: str, queue: str) -> A
         "LAWLINK_TASK_QUEUE": queue,
         "INTAKE_MAX_DELIVER": "3",
         "INTAKE_BACKOFF": "[0.2, 0.2, 0.2]",
+        "LAWLINK_SERVICE_TOKEN": SERVICE_TOKEN,
     }
     with environ(env):
         srv, task = await serve_asgi(create_app(IntakeSettings()), free_port())

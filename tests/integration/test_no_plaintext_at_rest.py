@@ -25,7 +25,9 @@ from contracts import subjects
 from services.connections import INTAKE_DURABLE
 from tests.events import event, example, new_case_id, publish
 from tests.integration.test_bus_holds import _until, _worker, bus_stack
+from tests.misdeployed import broken_worker
 from tests.servers import api_headers, binary
+from workflows.activities import PublishActivities
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -108,17 +110,18 @@ async def test_no_clue_content_rests_in_clear(temporal_dev, tmp_path: Path) -> N
                         await publish(nc, event(process, name, case_id=case_id, **changes))
                         await _reaches(s["registry"], case_id, state)
 
-                # No worker: the approval's update times out on every delivery while both engines
-                # answer, so it is the event's own failure and becomes a dead letter.
+                # A broken worker: the approval's update fails on every delivery while the
+                # engines answer, so it is the event's own failure and becomes a dead letter.
                 process, name, state, changes = steps[2]
-                await publish(nc, event(process, name, case_id=case_id, **changes))
 
                 async def letter() -> dict[str, Any] | None:
                     async with httpx.AsyncClient(timeout=5, headers=API_HEADERS) as http:
                         rows = (await http.get(f"{s['registry']}/api/dead-letters")).json()
                     return next((r for r in rows if r["subject"].endswith(".referral_approved")), None)
 
-                dead = await _until(letter, "the approval recorded as a dead letter", timeout=60)
+                async with broken_worker(temporal_dev.client, s["queue"], PublishActivities(js)):
+                    await publish(nc, event(process, name, case_id=case_id, **changes))
+                    dead = await _until(letter, "the approval recorded as a dead letter", timeout=60)
                 assert dead["body"].startswith("v1:") and marker not in dead["body"]
 
                 async with _worker(temporal_dev.client, s["queue"]):

@@ -24,14 +24,12 @@ from contracts import subjects
 from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
 from services.notifier import queries
-from services.notifier.app import create_app
-from services.notifier.config import NotifierSettings
 from services.notifier.tables import NotificationRecord
 from services.notifier.webhooks import SIGNATURE_HEADER, set_webhook, verify_signature
 from services.registry.db import make_engine
 from services.registry.service_audit import calls
 from tests.events import body, event, eventually, new_case_id
-from tests.servers import SERVICE_TOKEN, api_headers, free_port, serve_asgi
+from tests.servers import api_headers, free_port, notifier_serving, serve_asgi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -47,21 +45,12 @@ class Running:
 
 @pytest_asyncio.fixture(scope="module")
 async def notifier(stack) -> AsyncIterator[Running]:  # noqa: ANN001
-    settings = NotifierSettings(
-        NATS_URL=stack.nats_url,
-        DATABASE_URL=stack.database_url,
-        NOTIFIER_DURABLE=f"notifier-test-{uuid.uuid4().hex[:8]}",
-        CONSOLE_URL="http://console.test",
-        WEBHOOK_BACKOFF=[0.05],
-        WEBHOOK_TIMEOUT=1.0,
-        LAWLINK_SERVICE_TOKEN=SERVICE_TOKEN,
-    )
-    port = free_port()
-    server, task = await serve_asgi(create_app(settings), port)
-    running = Running(f"http://127.0.0.1:{port}", stack.database_url)
-    yield running
-    server.should_exit = True
-    await task
+    durable = f"notifier-test-{uuid.uuid4().hex[:8]}"
+    async with notifier_serving(
+        stack.nats_url, stack.database_url, durable, WEBHOOK_BACKOFF=[0.05], WEBHOOK_TIMEOUT=1.0
+    ) as url:
+        running = Running(url, stack.database_url)
+        yield running
     running.engine.dispose()
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from sqlmodel import Session
 
 from contracts.deadline_models import DeadlineInfo, DeadlineStatus
@@ -21,7 +21,7 @@ from contracts.domain import DomainEvent, EntryKind
 from services.registry import queries
 from services.registry.db import make_engine, migrate
 from services.registry.projection import project
-from tests.servers import SERVICE_TOKEN, api_headers
+from tests.servers import SERVICE_TOKEN, api_headers, postgres_schema
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -31,16 +31,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # 
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'rm.db'}"
         return
-    base = os.environ["TEST_DATABASE_URL"]
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with postgres_schema(os.environ["TEST_DATABASE_URL"]) as url:
+        yield url
 
 
 def _events(case_id: str, n: int = 5) -> list[DomainEvent]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from services.discipline.crypto import generate_key
-from tests.servers import free_port
+from tests.servers import free_port, migrated
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -37,7 +37,7 @@ def test_sigterm_stops_a_service_waiting_for_nats(service: str, tmp_path: Path) 
         **os.environ,
         "NATS_URL": f"nats://127.0.0.1:{free_port()}",  # nothing listens there
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'rm.db'}",
+        "DATABASE_URL": migrated(f"sqlite:///{tmp_path / 'rm.db'}"),
         "LAWLINK_CONTENT_KEY": generate_key(),
         "LAWLINK_CREDENTIAL_KEK": generate_key(),
         "LAWLINK_SERVICE_TOKEN": "a-service-token-of-enough-length-123",

@@ -39,7 +39,7 @@ from services.notifier.webhooks import (
     webhook_secret,
 )
 from services.registry.db import make_engine, migrate
-from tests.servers import free_port, serve_asgi
+from tests.servers import free_port, migrated, serve_asgi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -301,7 +301,7 @@ def test_cli_seals_with_the_dev_stacks_content_key(tmp_path: Path, monkeypatch: 
     key = generate_key()
     (tmp_path / ".lawlink").mkdir()
     (tmp_path / ".lawlink" / "secrets.env").write_text(f"LAWLINK_CONTENT_KEY={key}\n", encoding="utf-8")
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = migrated(f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("DATABASE_URL", url)
     # Set, then unset: either way monkeypatch restores the variable afterwards, so the key the CLI
     # loads into os.environ does not leak into later tests (whose data used the test key).
@@ -325,7 +325,7 @@ def test_cli_sets_a_webhook_and_shows_the_secret_once(
 ) -> None:
     from services.cli import app
 
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = migrated(f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.chdir(tmp_path)  # no .lawlink/stack.env here
     runner = CliRunner()
@@ -356,7 +356,7 @@ def test_cli_replays_are_audited_for_the_os_user(tmp_path: Path, monkeypatch: py
     from services.registry.service_audit import calls
     from services.service_auth import os_actor
 
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = migrated(f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.chdir(tmp_path)  # no .lawlink/stack.env here
     runner = CliRunner()

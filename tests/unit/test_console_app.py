@@ -40,7 +40,7 @@ from services.console.tables import AuditEntry, ConsoleUser, Role
 from services.registry.db import make_engine, migrate
 from services.registry.models import DeadLetter
 from services.registry.projection import project
-from tests.servers import environ, free_port
+from tests.servers import SERVICE_TOKEN, environ, free_port
 
 PASSWORD = "correct-horse-battery"
 NOW = datetime.now(UTC)
@@ -503,6 +503,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         DATABASE_URL=url,
         LAWLINK_SESSION_SECRET="s" * 32,
         LAWLINK_ENV="test",
+        LAWLINK_SERVICE_TOKEN=SERVICE_TOKEN,  # /metrics asks for a service credential
         # A guesser's first wait is long enough that no slow test run outlasts it.
         LAWLINK_LOGIN_DELAY="30",
         TEMPORAL_UI_UPSTREAM=f"http://127.0.0.1:{free_port()}",  # nothing listens there
@@ -653,7 +654,7 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_recorded(tmp_path: Any) 
         LAWLINK_ENV="test",
         LAWLINK_TRUSTED_PROXIES="10.0.0.0/24, 192.0.2.1",
     )
-    app = create_app(settings, live=False, migrate_on_start=False)
+    app = create_app(settings, live=False)
     proxy = TestClient(app, follow_redirects=False, client=("10.0.0.5", 40000))
     # The client wrote its own guess on the left; the proxies appended what they saw.
     proxy.headers["X-Forwarded-For"] = "1.1.1.1, 198.51.100.77, 192.0.2.1"
@@ -975,6 +976,7 @@ ROUTE_SAMPLES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/login"): ("/login", set()),
     ("POST", "/login"): ("/login", set()),
     ("GET", "/healthz"): ("/healthz", set()),
+    ("GET", "/metrics"): ("/metrics", set()),
     ("GET", "/static"): ("/static/console.js", set()),
     ("POST", "/logout"): ("/logout", set()),
     ("POST", "/lang"): ("/lang", set()),
@@ -1009,6 +1011,11 @@ ROUTE_SAMPLES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/townships/{agency_id}"): ("/townships/rz-dg-shijiu", {"rz-dg-shijiu"}),
     ("GET", "/api/townships/{agency_id}"): ("/api/townships/rz-dg-shijiu", {"rz-dg-shijiu"}),
     ("GET", "/events"): ("/events", set()),
+    ("GET", "/statistics"): ("/statistics", set()),
+    ("GET", "/api/statistics"): ("/api/statistics", set()),
+    ("GET", "/statistics/report"): ("/statistics/report", set()),
+    ("GET", "/statistics/export.xlsx"): ("/statistics/export.xlsx", set()),
+    ("GET", "/statistics/export.csv"): ("/statistics/export.csv?section=case_transfer", set()),
     ("GET", "/temporal"): ("/temporal", set()),
     **{
         (m, "/temporal/{path:path}"): ("/temporal/api/v1/namespaces", set())
@@ -1039,7 +1046,7 @@ def test_every_route_has_an_entry_in_the_access_table(env: Env) -> None:
     assert routes - set(access.ROUTES) == set(), "routes without an entry in access.ROUTES"
     assert set(access.ROUTES) - routes == set(), "entries of access.ROUTES without a route"
     assert set(ROUTE_SAMPLES) == routes, "routes without a sample in this test"
-    for permission in set(access.ROUTES.values()) - {access.PUBLIC}:
+    for permission in set(access.ROUTES.values()) - {access.PUBLIC, access.SERVICE}:
         assert permission in access.POLICY, permission
 
 
@@ -1072,6 +1079,8 @@ def test_every_role_against_every_route_matches_the_table(
             resp = client.request(method, path, data={"csrf_token": token}, headers=headers)
         if permission == access.PUBLIC:  # no sign-in asked (POST /login still wants its own token)
             assert resp.status_code != 401, (username, method, path)
+        elif permission == access.SERVICE:  # a person's session is no service credential
+            assert resp.status_code == 401, (username, method, path, resp.status_code)
         elif _expected(username, permission, agencies):
             assert resp.status_code not in (401, 403), (username, method, path, resp.status_code)
         else:
@@ -1120,7 +1129,7 @@ def test_production_cookies_are_secure_and_weak_defaults_refused(tmp_path: Any, 
     }
     key = {"LAWLINK_CONTENT_KEY": base64.b64encode(b"k" * 32).decode()}
     with environ(key):
-        app = create_app(ConsoleSettings(**strong), live=False, migrate_on_start=False)
+        app = create_app(ConsoleSettings(**strong), live=False)
         client = TestClient(app, base_url="https://console.example", follow_redirects=False)
         cookies = [v for k, v in login(client, "oper").headers.multi_items() if k == "set-cookie"]
         session_cookie = next(c for c in cookies if c.startswith("lawlink_session="))

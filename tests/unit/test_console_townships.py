@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -125,14 +126,17 @@ class Env:
             return list(session.exec(select(AuditEntry).order_by(AuditEntry.id)).all())
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('console-towns') / 'console.db'}"
+def console_over(
+    folder: Path, events: list[DomainEvent], users: dict[str, tuple[str, str | None, bool]]
+) -> tuple[Any, Any]:
+    """A console (app, engine) over a new SQLite read model in ``folder`` holding ``events``, as
+    the registry's projection writes them, and ``users`` (username -> role, agency, is_head)."""
+    url = f"sqlite:///{folder / 'console.db'}"
     migrate(url)
     engine = make_engine(url)
     with Session(engine) as session:
-        project(session, _events())
-        for username, (role, agency, is_head) in USERS.items():
+        project(session, events)
+        for username, (role, agency, is_head) in users.items():
             create_user(
                 session,
                 username=username,
@@ -144,7 +148,12 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
             )
         session.commit()
     settings = ConsoleSettings(DATABASE_URL=url, LAWLINK_SESSION_SECRET="t" * 32, LAWLINK_ENV="test")
-    app = create_app(settings, actions=FakeActions(), live=False)
+    return create_app(settings, actions=FakeActions(), live=False), engine
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    app, engine = console_over(tmp_path_factory.mktemp("console-towns"), _events(), USERS)
     with TestClient(app):
         yield Env(app, engine)
     engine.dispose()
@@ -285,7 +294,9 @@ def test_every_console_route_has_a_role_matrix_row(env: Env) -> None:
         + [p for p, _ in MATRIX]
         + [f"/notifications/{note}/read", f"/api/notifications/{note}/read", "/notifications/read-all"]
     )
-    exempt = {"/login", "/logout", "/lang", "/events", "/healthz", "/static"}  # sign-in, plumbing, assets
+    # Sign-in, plumbing, assets; /metrics answers a service credential, never a role
+    # (test_console_app walks it as access.SERVICE).
+    exempt = {"/login", "/logout", "/lang", "/events", "/healthz", "/static", "/metrics"}
     uncovered = []
     for route in env.app.routes:
         path = getattr(route, "path", "")

@@ -18,6 +18,7 @@ from services.registry.db import make_engine, migrate
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'users.db'}"
+    migrate(url)  # `lawlink db upgrade`: the commands only check the schema
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.chdir(tmp_path)  # no .lawlink/stack.env here
     return url

@@ -48,10 +48,11 @@ pytestmark = pytest.mark.timeout(120)
 
 def migrated_engine(tmp: Path) -> Engine:
     """A SQLite read model at this feature's migration (0001 then 0004), plus the generic
-    tables' step times (0008), which the generic projection writes."""
+    tables' step times (0008), breach history (0010) and trace ids (0011), which the generic
+    projection writes."""
     tmp.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{tmp / 'registry.db'}"
-    for revision in ("0004_delegated_item", "0008_step_times"):
+    for revision in ("0004_delegated_item", "0010_breach_history", "0011_timeline_trace"):
         command.upgrade(alembic_config(url), revision)
     return make_engine(url)
 

@@ -338,8 +338,9 @@ def test_signature_is_hex_hmac_sha256_of_the_string_to_sign() -> None:
 
 def test_the_openapi_of_v1_events_requires_the_three_signed_headers_together() -> None:
     from services.intake.app import create_app
+    from tests.servers import SERVICE_TOKEN
 
-    schema = create_app().openapi()
+    schema = create_app(IntakeSettings(LAWLINK_SERVICE_TOKEN=SERVICE_TOKEN)).openapi()
     schemes = schema["components"]["securitySchemes"]
     operation = schema["paths"]["/v1/events"]["post"]
     (requirement,) = operation["security"]  # one requirement: all three headers, not any one

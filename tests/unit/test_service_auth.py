@@ -21,7 +21,7 @@ from services.registry.app import create_app as create_registry
 from services.registry.service_audit import calls
 from services.service_auth import MissingServiceToken, credential
 from services.settings import StackSettings
-from tests.servers import SERVICE_TOKEN, api_headers
+from tests.servers import SERVICE_TOKEN, api_headers, migrated
 
 NO_NATS = "nats://127.0.0.1:1"
 
@@ -41,7 +41,9 @@ def _api_routes(app: FastAPI) -> list[tuple[str, str]]:
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[TestClient]:
     settings = StackSettings(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'rm.db'}", NATS_URL=NO_NATS, LAWLINK_SERVICE_TOKEN=SERVICE_TOKEN
+        DATABASE_URL=migrated(f"sqlite:///{tmp_path / 'rm.db'}"),
+        NATS_URL=NO_NATS,
+        LAWLINK_SERVICE_TOKEN=SERVICE_TOKEN,
     )
     with TestClient(create_registry(settings, consume=False)) as client:
         yield client
@@ -49,7 +51,7 @@ def registry(tmp_path: Path) -> Iterator[TestClient]:
 
 def _notifier(tmp_path: Path, **extra: str) -> FastAPI:
     return create_notifier(
-        NotifierSettings(DATABASE_URL=f"sqlite:///{tmp_path / 'n.db'}", NATS_URL=NO_NATS, **extra)
+        NotifierSettings(DATABASE_URL=migrated(f"sqlite:///{tmp_path / 'n.db'}"), NATS_URL=NO_NATS, **extra)
     )
 
 
@@ -147,7 +149,7 @@ def test_in_development_without_a_token_the_api_is_open_and_says_so(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = StackSettings(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'rm.db'}", NATS_URL=NO_NATS, LAWLINK_ENV="development"
+        DATABASE_URL=migrated(f"sqlite:///{tmp_path / 'rm.db'}"), NATS_URL=NO_NATS, LAWLINK_ENV="development"
     )
     with caplog.at_level(logging.WARNING, logger="lawlink.service_auth"):
         app = create_registry(settings.model_copy(update={"service_token": None}), consume=False)
