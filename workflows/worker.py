@@ -9,6 +9,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from services import tracing
 from services.connections import connect_nats, connect_temporal, ensure_streams
 from services.resilience import ConnectionKeeper, until_connected
 from services.settings import StackSettings
@@ -69,6 +70,7 @@ def build_worker(
 async def main() -> None:
     """Connect to NATS and Temporal and run until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    tracing.configure("worker")  # exports when the OTEL_* variables ask for it
     settings = StackSettings()
     # A connection the server closed (an oversized publish, say) is reopened, or every later
     # publish of every workflow would fail on the closed client.

@@ -25,6 +25,7 @@ from typing import Any
 
 from tests.bench import phases, readmodel
 from tests.bench import statistics as statistics_phase
+from tests.bench import tracing as tracing_phase
 from tests.bench.noop import THREE_ACTIVITIES_WORKFLOW
 from tests.bench.report import print_table
 from tests.bench.stack import ROOT, BenchStack, cpu_layout
@@ -252,6 +253,19 @@ async def run(sizes: Sizes, quick: bool, keep: bool, split: bool = True) -> dict
                 stack.apply_layout(split)
             result["ingest_shared_cores"] = shared
             say(f"   ingest {n}, shared cores: {describe_ingest(shared)}")
+        # Tracing at 100 % sampling, exported over OTLP, against off: the services restarted
+        # for each half, each half judged against the raw starts beside it.
+        n = sizes.ingest[0]
+        cost = await tracing_phase.tracing_cost(
+            stack, lambda tag: judged_ingest(stack, events, n, f"{tag}{n}", sizes, raw_t, direct)
+        )
+        result["tracing"] = cost
+        say(
+            f"   tracing on {cost['on']['rate']}/s vs off {cost['off']['rate']}/s = "
+            f"{cost['rate_ratio_on_to_off']}; {cost['exported']['requests']} OTLP exports"
+        )
+        if not cost["exported"]["requests"]:
+            notes.append("tracing: the traced ingest exported no spans")
         worst = min(r["ratio_to_raw_start"] for r in ingest_runs)
         if worst < GOAL_RATIO:
             notes.append(
@@ -370,6 +384,32 @@ async def run_read_model_only(sizes: Sizes, previous: dict[str, Any]) -> dict[st
     return result
 
 
+async def run_tracing_only(sizes: Sizes, previous: dict[str, Any], split: bool = True) -> dict[str, Any]:
+    """Only the tracing comparison (on its own stack), merged into an existing ``bench.json``."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-", dir=ROOT / ".lawlink"))
+    stack = BenchStack(workdir, layout=cpu_layout(split=split))
+    result = dict(previous)
+    events = phases.OpeningEvents(run=uuid.uuid4().hex[:6])
+    try:
+        stack.start_servers()
+        raw_t = await phases.raw_temporal_starts(
+            stack, sizes.raw_starts, sizes.raw_concurrency, sizes.shape_runs
+        )
+        stack.start_lawlink()
+        direct = await phases.direct_update_with_start(stack, events, sizes.direct, concurrency=32)
+        n = sizes.ingest[0]
+        result["tracing"] = await tracing_phase.tracing_cost(
+            stack, lambda tag: judged_ingest(stack, events, n, f"{tag}{n}", sizes, raw_t, direct)
+        )
+    finally:
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    result.setdefault("notes", []).append(
+        f"tracing: measured separately at {datetime.now(UTC).isoformat(timespec='seconds')}"
+    )
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse options, run, print, write the JSON."""
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
@@ -387,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--read-model-only", action="store_true", help="only section 4, merged into the existing JSON file"
     )
+    parser.add_argument(
+        "--tracing-only", action="store_true", help="only tracing on against off, merged into the JSON file"
+    )
     args = parser.parse_args(argv)
     (ROOT / ".lawlink").mkdir(exist_ok=True)
     sizes = QUICK if args.quick else FULL
@@ -395,6 +438,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--read-model-only merges into {args.output}: run the whole bench first")
         previous = json.loads(args.output.read_text(encoding="utf-8"))
         result = asyncio.run(run_read_model_only(sizes, previous))
+    elif args.tracing_only:
+        if not args.output.exists():
+            parser.error(f"--tracing-only merges into {args.output}: run the whole bench first")
+        previous = json.loads(args.output.read_text(encoding="utf-8"))
+        result = asyncio.run(run_tracing_only(sizes, previous, split=not args.shared_cores))
     else:
         result = asyncio.run(run(sizes, args.quick, args.keep, split=not args.shared_cores))
     args.output.parent.mkdir(parents=True, exist_ok=True)

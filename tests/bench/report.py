@@ -105,6 +105,19 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     "what the starts shared the cores with",
                 )
             )
+    cost = result.get("tracing")
+    if cost:
+        out.append(
+            (
+                "2 ingest",
+                f"{cost['on']['events']} opening events, tracing on (100 % sampled, OTLP) vs off",
+                f"{cost['on']['rate']}/s on, {cost['off']['rate']}/s off "
+                f"({cost['exported']['requests']} OTLP exports, {cost['exported']['bytes']} bytes)",
+                f"judged against the raw starts beside each: {cost['raw_ratio_on']} on, "
+                f"{cost['raw_ratio_off']} off = {cost.get('judged_ratio_on_to_off')}; CPU ms/event added "
+                + ", ".join(f"{k} {v:+}" for k, v in cost.get("cpu_ms_per_event_added", {}).items()),
+            )
+        )
     alone = result.get("intake_alone")
     if alone:
         again = raw["temporal_starts_again"]
