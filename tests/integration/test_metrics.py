@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import httpx
 import nats
@@ -17,7 +16,8 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from contracts import subjects
 from services.connections import connect_temporal_at, temporal_runtime
-from services.notifier.tables import Delivery
+from services.notifier.tables import Webhook
+from services.notifier.webhooks import set_webhook
 from services.registry.db import make_engine
 from services.service_auth import credential
 from tests.events import event, eventually, new_case_id, publish
@@ -47,7 +47,9 @@ def _value(samples: Samples, name: str, **labels: str) -> float:
 @pytest_asyncio.fixture(scope="module")
 async def notifier_url(stack) -> AsyncIterator[str]:  # noqa: ANN001
     durable = f"notifier-metrics-{uuid.uuid4().hex[:8]}"
-    async with notifier_serving(stack.nats_url, stack.database_url, durable) as url:
+    async with notifier_serving(
+        stack.nats_url, stack.database_url, durable, WEBHOOK_BACKOFF=[0.05], WEBHOOK_TIMEOUT=1.0
+    ) as url:
         yield url
 
 
@@ -132,26 +134,60 @@ async def test_intake_and_read_model_figures_move_with_events(stack) -> None:  #
 
 
 async def test_the_notifier_counts_failed_webhook_deliveries(stack, notifier_url) -> None:  # noqa: ANN001
-    agency = f"metrics-{uuid.uuid4().hex[:6]}"
+    """An agency whose endpoint is down: its notification's delivery fails every attempt, and the
+    scrape shows one more failed delivery for it."""
+    agency = "rz-scjgj"  # the referring agency, told of its head's deadline
     before = _value(await _scrape(notifier_url), "lawlink_webhook_deliveries", status="failed", agency=agency)
     engine = make_engine(stack.database_url)
-    now = datetime.now(UTC)
     with Session(engine) as session:
-        session.add(
-            Delivery(
-                notification_id=f"n-{agency}",
-                agency=agency,
-                url="http://127.0.0.1:1/hook",
-                status="failed",
-                attempts=3,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        session.commit()
-    engine.dispose()
-    after = await _scrape(notifier_url)
-    assert _value(after, "lawlink_webhook_deliveries", status="failed", agency=agency) == before + 1
+        set_webhook(session, agency=agency, url=f"http://127.0.0.1:{free_port()}/hook")  # nobody listens
+    try:
+        nc = await nats.connect(stack.nats_url)
+        try:
+            case_id = new_case_id("METRICS-HOOK")
+            # The report opens the head's three-day deadline, of which the agency is told.
+            for step in ("crime_suspected", "team_formed", "transfer_report_submitted"):
+                await publish(nc, event("case_transfer", step, case_id=case_id))
+        finally:
+            await nc.close()
+
+        async def failed() -> float:
+            samples = await _scrape(notifier_url)
+            return _value(samples, "lawlink_webhook_deliveries", status="failed", agency=agency)
+
+        assert await eventually(failed, lambda n: n >= before + 1, timeout=30) >= before + 1
+    finally:
+        with Session(engine) as session:  # later tests' notifications must not go to a dead endpoint
+            hook = session.get(Webhook, agency)
+            if hook is not None:
+                session.delete(hook)
+                session.commit()
+        engine.dispose()
+
+
+async def test_the_console_counts_its_requests_for_prometheus(stack) -> None:  # noqa: ANN001
+    from fastapi.testclient import TestClient
+
+    from services.console.app import create_app as create_console
+    from services.console.settings import ConsoleSettings
+
+    settings = ConsoleSettings(
+        DATABASE_URL=stack.database_url,
+        LAWLINK_SESSION_SECRET="metrics-test-session-secret-0123456789",
+        LAWLINK_ENV="test",
+        LAWLINK_SERVICE_TOKEN=SERVICE_TOKEN,
+    )
+    with TestClient(create_console(settings, live=False)) as client:
+        assert client.get("/login").status_code == 200
+        assert client.get("/metrics").status_code == 401
+        text = client.get("/metrics", headers=PROMETHEUS).text
+    samples = {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    login = {"service": "console", "route": "/login", "method": "GET", "status": "200"}
+    assert _value(samples, "lawlink_http_requests_total", **login) == 1
 
 
 async def test_the_temporal_sdk_serves_its_runtime_metrics(temporal_dev) -> None:  # noqa: ANN001
