@@ -177,12 +177,14 @@ def size_reason(size: int | None, max_bytes: int) -> str:
 
 
 # A top-level id field as senders write it: a short, plain string value (no escapes).
-_ID_FIELD = re.compile(rb'"(event_id|type|source_agency|case_id)"\s*:\s*"([A-Za-z0-9_.-]{1,100})"')
+_ID_FIELD = re.compile(rb'"(event_id|type|source_agency|case_id|trace)"\s*:\s*"([A-Za-z0-9_.-]{1,100})"')
 _PEEK_BYTES = 4096
 
 
 def peek_ids(raw: bytes) -> dict[str, str]:
-    """The ids a body refused unparsed seems to carry, so the sender can tell which event it was.
+    """The ids a body seems to carry before it is parsed: so the sender of a refused body can
+    tell which event it was, and intake can continue the envelope's ``trace`` (a W3C
+    traceparent) before it validates the body.
 
     Only the first few KiB are searched, by a pattern that cannot backtrack badly; a wrong guess
     costs nothing (the ids are echoed, never trusted).

@@ -29,6 +29,10 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, SpanKind
 
 TRACER_NAME = "lawlink"
@@ -66,23 +70,12 @@ def configure(service: str) -> None:
         return
     _configured.add(service)
     _log_trace_ids()
-    if not export_requested() or isinstance(trace.get_tracer_provider(), _sdk_provider_type()):
-        return
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
+    if not export_requested() or isinstance(trace.get_tracer_provider(), TracerProvider):
+        return  # off, or already installed (by another service of this process, or a test)
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", f"lawlink-{service}")})
     provider = TracerProvider(resource=resource)  # sampler: OTEL_TRACES_SAMPLER, read by the SDK
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-
-
-def _sdk_provider_type() -> type:
-    from opentelemetry.sdk.trace import TracerProvider
-
-    return TracerProvider
 
 
 def _log_trace_ids() -> None:
@@ -154,14 +147,3 @@ def temporal_interceptors() -> list[Any]:
     from temporalio.contrib.opentelemetry import TracingInterceptor
 
     return [TracingInterceptor(tracer())]
-
-
-__all__ = [
-    "configure",
-    "consumer_spans",
-    "continued",
-    "extract",
-    "inject",
-    "temporal_interceptors",
-    "tracer",
-]

@@ -26,10 +26,8 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.engine import Engine
 
-from services import tracing
 from services.connections import inbox_prefix_for, nats_tls_kwargs
 from services.console import (
     routes_auth,
@@ -63,6 +61,7 @@ from services.console.web import (
     NotSignedIn,
 )
 from services.metrics import ServiceMetrics
+from services.observability import observe
 from services.registry.db import make_engine, require_current_schema
 from services.service_auth import ServiceAuth
 from services.settings import StackSettings
@@ -229,9 +228,7 @@ def create_app(
         return {"status": "ok"}
 
     # Request counts and latencies for Prometheus, which calls with a service credential.
-    ServiceMetrics("console").mount(app, ServiceAuth(settings, server="console"))
-    tracing.configure("console")
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics,static")
+    observe(app, ServiceMetrics("console"), ServiceAuth(settings, server="console"))
 
     return app
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -35,7 +34,6 @@ from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, Pu
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from contracts import subjects
 from contracts.envelope import Envelope
@@ -53,6 +51,7 @@ from services.intake.core import CachedSchedules, Intake, Outcome, TransientErro
 from services.intake.credentials import AuthFailure, Verifier, credential_cipher, open_buckets
 from services.intake.metrics import IntakeMetrics
 from services.metrics import ServiceMetrics
+from services.observability import observe
 from services.resilience import (
     ConnectionKeeper,
     broker_keeper,
@@ -99,7 +98,6 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     keeper = ConnectionKeeper(
         name="intake", base=settings.nats_reconnect_wait_seconds, cap=settings.nats_reconnect_max_wait_seconds
     )
-    tracing.configure("intake")
     auth = ServiceAuth(settings, server="intake")  # for /metrics; refuses to start without the token
     metrics = ServiceMetrics("intake")
     counted = IntakeMetrics(metrics)
@@ -148,7 +146,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         try:
             final = raw.metadata.num_delivered >= settings.intake_max_deliver
             headers = raw.headers or {}
-            fallback = None if TRACEPARENT in headers else envelope_trace(msg.body)
+            fallback = None if TRACEPARENT in headers else peek_ids(msg.body).get("trace")
             with tracing.continued("lawlink intake take", headers, fallback):
                 result = await intake.take(msg.body, raw.subject, raw.metadata.sequence.stream, final=final)
         except Exception as exc:  # noqa: BLE001 - classified by take_held
@@ -156,14 +154,14 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         counted.taken(result)
         return None
 
-    async def engine_down() -> list[str]:
-        """Which engines intake needs do not work right now (empty: all do): NATS, Temporal, or
-        Temporal answering with no worker taking its tasks."""
+    async def engine_down(*, worker: bool = True) -> list[str]:
+        """Which engines intake needs do not work right now (empty: all do): NATS, Temporal, and
+        (unless ``worker`` is False) Temporal answering with no worker taking its tasks."""
         client = state.get("temporal")
         down = [] if nats_ok(broker._connection) else ["nats"]
         if not await temporal_ok(client, settings.health_timeout_seconds):  # type: ignore[arg-type]
             down.append("temporal")
-        elif await workers_absent(
+        elif worker and await workers_absent(
             client,  # type: ignore[arg-type]
             settings.temporal_namespace,
             settings.task_queue,
@@ -290,8 +288,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             await stop_broker(broker, keeper, settings.shutdown_timeout_seconds)
 
     app = FastAPI(title="Lawlink intake", lifespan=lifespan)
-    metrics.mount(app, auth)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics")
+    observe(app, metrics, auth)
     app.state.broker = broker
     app.state.keeper = keeper
 
@@ -360,7 +357,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         """200 while NATS and Temporal both answer; 503 naming the one that does not."""
-        down = await engine_down()
+        # Not the worker: HTTP intake still queues events onto the bus while no worker runs.
+        down = await engine_down(worker=False)
         status, body = health_body({"nats": "nats" not in down, "temporal": "temporal" not in down})
         return JSONResponse(body, status_code=status)
 
@@ -488,21 +486,6 @@ async def _read_bounded(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise _BodyTooLarge(None)
     return bytes(body)
-
-
-def envelope_trace(body: bytes) -> str | None:
-    """The envelope's ``trace`` (a W3C traceparent), for a message that came without the header.
-
-    Looked for only when the body mentions it, and never an error: a bad envelope is refused
-    by validation with a proper reason, not here.
-    """
-    if b'"trace"' not in body:
-        return None
-    try:
-        value = json.loads(body).get("trace")
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    return value if isinstance(value, str) else None
 
 
 async def _whole_message(msg: NatsMessage) -> NatsMessage:

@@ -26,13 +26,11 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from contracts import subjects
 from contracts.domain import DomainEvent
-from services import tracing
 from services.connections import ensure_streams, nats_connect_kwargs
 from services.domain_consumer import subscribe_domain_events
 from services.metrics import ServiceMetrics
@@ -43,6 +41,7 @@ from services.notifier.metrics import notifier_metrics
 from services.notifier.recipients import notifications_for
 from services.notifier.tables import DeliveryPublic
 from services.notifier.webhooks import WebhookDispatcher, reset_for_replay
+from services.observability import observe
 from services.registry.db import make_engine, require_current_schema
 from services.registry.service_audit import record_call
 from services.resilience import (
@@ -67,7 +66,6 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         base=settings.nats_reconnect_wait_seconds,
         cap=settings.nats_reconnect_max_wait_seconds,
     )
-    tracing.configure("notifier")
     metrics = ServiceMetrics("notifier")
     broker = NatsBroker(
         settings.nats_url,
@@ -159,8 +157,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             engine().dispose()
 
     app = FastAPI(title="Lawlink notifier", lifespan=lifespan)
-    metrics.mount(app, auth)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics")
+    observe(app, metrics, auth)
     # Every /api route answers Lawlink's services only (services/service_auth.py).
     api = APIRouter(dependencies=[Depends(auth)])
 

@@ -22,19 +22,18 @@ from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from nats.js.errors import KeyNotFoundError, NotFoundError
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from contracts import subjects
 from contracts.domain import DomainEvent
-from services import tracing
 from services.connections import DEAD_LETTER_STREAM, INTAKE_ERRORS_BUCKET, ensure_streams, nats_connect_kwargs
 from services.discipline.consumer import register_content_consumer
 from services.discipline.crypto import cipher_from_env
 from services.discipline.sealed_inbound import erase_inbound
 from services.domain_consumer import subscribe_domain_events
 from services.metrics import ServiceMetrics
+from services.observability import observe
 from services.registry import queries
 from services.registry.db import make_engine, require_current_schema
 from services.registry.dead_letters import open_body, record_body
@@ -78,7 +77,6 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         base=settings.nats_reconnect_wait_seconds,
         cap=settings.nats_reconnect_max_wait_seconds,
     )
-    tracing.configure("registry")
     metrics = ServiceMetrics("registry")
     broker = NatsBroker(
         settings.nats_url,
@@ -203,8 +201,7 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             holder["engine"].dispose()
 
     app = FastAPI(title="Lawlink registry", lifespan=lifespan)
-    metrics.mount(app, auth)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics")
+    observe(app, metrics, auth)
     # Every /api route answers Lawlink's services only (services/service_auth.py).
     api = APIRouter(dependencies=[Depends(auth)])
 
