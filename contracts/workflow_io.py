@@ -10,6 +10,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from contracts.deadline_models import DeadlineInfo
 from contracts.envelope import Envelope
 
+
+def workflow_id(process: str, case_id: str) -> str:
+    """A case's workflow id: ``<process>/<case_id>`` (starting twice finds the one that runs;
+    every service that names a case's workflow or partitions by case uses this)."""
+    return f"{process}/{case_id}"
+
+
 CASE_REVISION = 2
 """The revision of the workflow code a case starts on (see :attr:`CaseStart.revision`)."""
 

@@ -30,6 +30,8 @@ from services.tracing import temporal_interceptors
 DEAD_LETTER_STREAM = "LAWLINK_DEAD"
 INTAKE_DURABLE = "intake"
 MAX_DELIVERIES_ADVISORY = f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{subjects.STREAM_IN}.{INTAKE_DURABLE}"
+# Every intake consumer's: one per replica when intake runs several (services/partition.py).
+INTAKE_MAX_DELIVERIES = f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{subjects.STREAM_IN}.*"
 INTAKE_ERRORS_BUCKET = "lawlink_intake_errors"
 
 _DAY = 24 * 3600.0
@@ -141,7 +143,7 @@ def stream_configs(replicas: int = 1) -> list[StreamConfig]:
         # registry is down (DESIGN.md pitfalls: dead letters come from that advisory).
         StreamConfig(
             name=DEAD_LETTER_STREAM,
-            subjects=[MAX_DELIVERIES_ADVISORY],
+            subjects=[INTAKE_MAX_DELIVERIES],
             storage=StorageType.FILE,
             discard=DiscardPolicy.OLD,
         ),
@@ -193,9 +195,9 @@ async def connect_nats(
     kwargs["inbox_prefix"] = inbox_prefix or inbox_prefix_for(settings, name)
     if keeper is not None:
         kwargs["closed_cb"] = keeper.on_closed
-    nc = await nats.connect(settings.nats_url, **kwargs)
+    nc = await nats.connect(settings.nats_servers, **kwargs)
     if keeper is not None:
-        keeper.attach(nc, {"servers": settings.nats_url, **kwargs})
+        keeper.attach(nc, {"servers": settings.nats_servers, **kwargs})
     return nc
 
 

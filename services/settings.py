@@ -36,6 +36,12 @@ class StackSettings(BaseSettings):
     # Copies of every stream on a JetStream cluster: 3 on a 3-node cluster (a node may fail
     # without losing an acknowledged message), 1 on a single server such as `make run`'s.
     stream_replicas: int = Field(default=1, ge=1, le=5, alias="LAWLINK_STREAM_REPLICAS")
+    # Replicas of one consuming service (intake, registry, notifier) split the cases between
+    # them: each replica takes the cases whose partition is its index, so one case's events are
+    # handled by one process, in order (services/partition.py). The index is a number, or a
+    # StatefulSet pod's name ending in ``-<ordinal>``.
+    replica_index: str = Field(default="0", alias="LAWLINK_REPLICA_INDEX")
+    replica_count: int = Field(default=1, ge=1, le=64, alias="LAWLINK_REPLICA_COUNT")
     # host:port where the Temporal SDK serves its own metrics for Prometheus (the worker's
     # /metrics: task latencies, pollers, failures); unset: not served.
     temporal_metrics_address: str | None = Field(default=None, alias="TEMPORAL_METRICS_ADDRESS")
@@ -48,6 +54,12 @@ class StackSettings(BaseSettings):
     notifier_url: str = Field(default="http://127.0.0.1:8383", alias="NOTIFIER_URL")
     # Outside development and test no secret has a default (services/service_auth.py, the console).
     env: str = Field(default="production", alias="LAWLINK_ENV")
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """``NATS_URL`` as the client's server list: one URL, or a cluster's nodes separated by
+        commas (the client also learns the others from the one it reaches)."""
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
 
     @property
     def development(self) -> bool:

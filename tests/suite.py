@@ -1,10 +1,11 @@
-"""``make test``: the suite, with the full-length outage tests (marker ``long``) in a second
-pytest process beside it.
+"""``make test``: the suite, with the long tests (marker ``long``: the full-length outages and
+every service twice on a 3-node cluster) in a second pytest process beside it.
 
-The long tests spend minutes waiting out outages on their own stacks and use little CPU, so
-running them beside the rest costs the wall time once instead of adding it. Their output is
-printed after the main run's; the exit status is the worse of the two. With test paths or a
-``-k``/``-m`` selection in the arguments only the main run happens (a developer's focused run).
+The long tests spend minutes on their own stacks, mostly waiting out outages, so running them
+beside the rest costs the wall time once instead of adding it. Their output is printed after
+the main run's, with what each passing test printed (its figures: ``-rP``); the exit status is
+the worse of the two. With test paths or a ``-k``/``-m`` selection in the arguments only the
+main run happens (a developer's focused run).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import tempfile
 from pathlib import Path
 
 SELECTING = ("-k", "-m")
+# The tests marked long: the full-length outages, and every service twice on a 3-node cluster.
+LONG = ("chaos/test_chaos_full.py", "integration/test_cluster.py")
 
 
 def _selects(args: list[str]) -> bool:
@@ -29,13 +32,13 @@ def main(args: list[str]) -> int:
         return subprocess.call([*pytest, *args])
     with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
         long = subprocess.Popen(
-            [*pytest, "-m", "long", *args, str(Path(__file__).parent / "chaos" / "test_chaos_full.py")],
+            [*pytest, "-m", "long", "-rP", *args, *(str(Path(__file__).parent / path) for path in LONG)],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
         try:
             main_rc = subprocess.call([*pytest, *args])
-            print("\n== long tests (full-length outages), run beside the suite ==", flush=True)
+            print("\n== long tests (full-length outages, the cluster), run beside the suite ==", flush=True)
             long_rc = long.wait()
         finally:
             if long.poll() is None:

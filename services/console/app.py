@@ -121,7 +121,7 @@ def create_app(
             )
             kwargs["inbox_prefix"] = inbox_prefix_for(settings, "console")
             kwargs.update(nats_tls_kwargs(settings))
-            await hub.start(settings.nats_url, **kwargs)
+            await hub.start(settings.nats_servers, **kwargs)
         try:
             yield
         finally:

@@ -112,7 +112,7 @@ class LiveHub:
         finally:
             self._listeners.discard(listener)
 
-    async def start(self, nats_url: str, **connect_kwargs: object) -> None:
+    async def start(self, nats_url: str | list[str], **connect_kwargs: object) -> None:
         """Subscribe to domain events; the console still serves pages if NATS is down."""
         import nats
 

@@ -27,6 +27,7 @@ from contracts.agencies import AgencyKind, get_agency, supervisor_of
 from contracts.discipline_referral import COMMISSION_INTERNAL_TYPES
 from contracts.domain import DomainEvent, EntryKind
 from contracts.envelope import Envelope
+from contracts.workflow_io import workflow_id
 from services.discipline.crypto import ContentCipher, Sealed
 from services.registry.models import TimelineEntry, UTCDateTime
 from services.registry.projectors import PROJECTORS
@@ -37,7 +38,7 @@ DISCIPLINE_OFFICER = "discipline_officer"
 
 def referral_workflow_id(case_id: str) -> str:
     """The workflow id of a referral (``<process>/<case_id>``, as intake builds it)."""
-    return f"{PROCESS}/{case_id}"
+    return workflow_id(PROCESS, case_id)
 
 
 class ReferralContent(SQLModel, table=True):

@@ -31,6 +31,7 @@ from contracts.jurisdiction_dispute import (
     UnclaimInput,
 )
 from contracts.workflow_io import CaseStatus
+from contracts.workflow_io import workflow_id as case_workflow_id
 
 _CASE_ID = re.compile(CASE_ID_PATTERN)
 
@@ -46,7 +47,7 @@ class DisputeActionRefused(Exception):
 
 def workflow_id(case_id: str) -> str:
     """The dispute's workflow id (``jurisdiction_dispute/<case_id>``)."""
-    return f"{PROCESS}/{case_id}"
+    return case_workflow_id(PROCESS, case_id)
 
 
 async def _execute(

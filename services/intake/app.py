@@ -18,7 +18,7 @@ Run: ``uvicorn services.intake.app:app`` (``lawlink dev`` does it for you).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -47,11 +47,12 @@ from services.connections import (
     ensure_streams,
     nats_connect_kwargs,
 )
-from services.intake.core import CachedSchedules, Intake, Outcome, TransientError
+from services.intake.core import CachedSchedules, Intake, Outcome, TransientError, case_of
 from services.intake.credentials import AuthFailure, Verifier, credential_cipher, open_buckets
 from services.intake.metrics import IntakeMetrics
 from services.metrics import ServiceMetrics
 from services.observability import observe
+from services.partition import Partition, ensure_consumer
 from services.resilience import (
     ConnectionKeeper,
     broker_keeper,
@@ -102,7 +103,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     metrics = ServiceMetrics("intake")
     counted = IntakeMetrics(metrics)
     broker = NatsBroker(
-        settings.nats_url,
+        settings.nats_servers,
         apply_types=False,
         log_level=logging.DEBUG,
         **nats_connect_kwargs(settings, "intake"),  # type: ignore[arg-type]
@@ -111,16 +112,19 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     )
     state: dict[str, object] = {}
     stopped = asyncio.Event()
+    partition = Partition.from_settings(settings)
+    durable = partition.durable(INTAKE_DURABLE)
+    consumer = ConsumerConfig(
+        ack_wait=settings.intake_ack_wait_seconds,
+        max_deliver=settings.intake_max_deliver,
+        max_ack_pending=settings.intake_concurrency * 2,
+    )
 
     @broker.subscriber(
         subjects.IN_ALL,
         stream=JStream(subjects.STREAM_IN, declare=False),
-        durable=INTAKE_DURABLE,
-        config=ConsumerConfig(
-            ack_wait=settings.intake_ack_wait_seconds,
-            max_deliver=settings.intake_max_deliver,
-            max_ack_pending=settings.intake_concurrency * 2,
-        ),
+        durable=durable,
+        config=dataclasses.replace(consumer),
         pull_sub=PullSub(batch_size=settings.intake_concurrency, timeout=1.0),
         max_workers=settings.intake_concurrency,
         ack_policy=AckPolicy.MANUAL,
@@ -189,6 +193,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         """
         raw = msg.raw_message
         seq = raw.metadata.sequence.stream
+        if not partition.owns(case_of(msg.body)):
+            await msg.ack()  # another replica's case: it has its own consumer of the stream
+            return
 
         async def down(exc: Exception) -> list[str]:
             return await engine_down() if may_be_unreachable(exc) else []
@@ -207,7 +214,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         # its case's held event must not run out its ack_wait and be redelivered meanwhile.
         async with (
             kept_in_progress(raw.in_progress, max(settings.intake_ack_wait_seconds / 3, 0.2)),
-            intake.case_order(msg.body),
+            intake.case_order(msg.body, seq),
         ):
             attempt = functools.partial(
                 retry_while_unreachable,
@@ -228,8 +235,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
                     if exc is None or stopped.is_set():
                         break
                     log.warning("stream seq %s failed (%s); retrying in %.1f s, case held", seq, exc, pause)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stopped.wait(), pause)
+                    if await intake.pause_unless_overtaken(msg.body, seq, pause, stopped):
+                        log.info("stream seq %s gives way to an earlier event of its case", seq)
+                        break
                     exc = await attempt()
         if exc is None:
             await msg.ack()
@@ -276,9 +284,16 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             max_future=timedelta(seconds=settings.intake_max_future_seconds),
             max_envelope_bytes=settings.max_envelope_bytes,
         )
+        await ensure_consumer(
+            js,
+            subjects.STREAM_IN,
+            partition,
+            INTAKE_DURABLE,
+            dataclasses.replace(consumer, filter_subject=subjects.IN_ALL),
+        )
         await broker.start()
         broker_keeper(broker, keeper)
-        log.info("intake consuming %s as durable %r", subjects.IN_ALL, INTAKE_DURABLE)
+        log.info("intake consuming %s as durable %r (%s)", subjects.IN_ALL, durable, partition)
         try:
             yield
         finally:

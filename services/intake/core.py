@@ -34,12 +34,12 @@ from contracts.validation import (
     peek_ids,
     validate_event,
 )
-from contracts.workflow_io import CASE_REVISION, CaseStart, ReceiveResult, YearScheduleIn
+from contracts.workflow_io import CASE_REVISION, CaseStart, ReceiveResult, YearScheduleIn, workflow_id
 from services import tracing
 from services.calendar_store import calendar_dir, load_schedules
 from services.discipline.crypto import ContentCipher, cipher_from_env
 from services.discipline.sealed_inbound import erase_inbound, is_confidential_subject, publish_sealed
-from services.intake.routing import ROUTES, Mode, Route, workflow_id
+from services.intake.routing import ROUTES, Mode, Route
 from workflows.case_base import REFUSED_ERROR_TYPE
 
 log = logging.getLogger("lawlink.intake")
@@ -127,6 +127,14 @@ def _stat_key(directory: Path) -> tuple[tuple[str, int, int], ...] | None:
     return tuple(sorted((name, st.st_mtime_ns, st.st_size) for name, st in files))
 
 
+def case_of(raw: bytes) -> str | None:
+    """The workflow id of the case a message is for, by a bounded peek; None when unreadable."""
+    ids = peek_ids(raw)
+    route = ROUTES.get(ids.get("type", ""))
+    case_id = ids.get("case_id")
+    return None if route is None or case_id is None else workflow_id(route.process, case_id)
+
+
 class Intake:
     """Validates, authorises, routes and answers; shared by the NATS consumer and HTTP."""
 
@@ -154,6 +162,9 @@ class Intake:
         self.max_envelope_bytes = max_envelope_bytes
         self._clock = clock
         self._case_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        # Stream sequences of the messages waiting for their case, by case (case_order).
+        self._queued: dict[str, set[int]] = {}
+        self._arrived = asyncio.Condition()
 
     def check(self, raw: bytes, sender: str | None, subject_type: str | None = None) -> ValidatedEvent:
         """Validate statically (envelope, payload, sender); raises :class:`EventRejected`."""
@@ -237,22 +248,60 @@ class Intake:
         return IntakeResult(outcome, state=result.state)
 
     @asynccontextmanager
-    async def case_order(self, raw: bytes) -> AsyncIterator[None]:
+    async def case_order(self, raw: bytes, stream_seq: int) -> AsyncIterator[None]:
         """Hold the message's case for as long as the caller works on it, retries included.
 
         The consumer's held retries (an engine outage) run outside :meth:`submit`; were the case
         released between them, a later event of the case could reach Temporal before the
         opening it depends on and be refused for good. The case is found by a bounded peek
-        (an unreadable message has no case to order and is not held).
+        (an unreadable message has no case to order and is not held). While it waits for the
+        case, the message's stream sequence is queued, so a holder can see an earlier event of
+        its case come back (:meth:`pause_unless_overtaken`).
         """
-        ids = peek_ids(raw)
-        route = ROUTES.get(ids.get("type", ""))
-        case_id = ids.get("case_id")
-        if route is None or case_id is None:
+        key = case_of(raw)
+        if key is None:
             yield
             return
-        async with self._case_lock(workflow_id(route.process, case_id)):
-            yield
+        queued = self._queued.setdefault(key, set())
+        queued.add(stream_seq)
+        async with self._arrived:
+            self._arrived.notify_all()
+        try:
+            async with self._case_lock(key):
+                queued.discard(stream_seq)
+                yield
+        finally:
+            queued.discard(stream_seq)
+            if not queued and self._queued.get(key) is queued:
+                del self._queued[key]
+
+    async def pause_unless_overtaken(
+        self, raw: bytes, stream_seq: int, seconds: float, stop: asyncio.Event
+    ) -> bool:
+        """Wait ``seconds`` (or until ``stop``) before retrying the message; True (at once)
+        when an earlier event of its case is waiting for it.
+
+        An event delivered before this one that comes back later (its intake died holding it,
+        so it returns after ``ack_wait``, behind the newer ones) must go first: the newer one,
+        failing as "no open case" or out of state, only waits for it. The caller gives the case
+        up (nak) instead of holding it through its back-off.
+        """
+        key = case_of(raw)
+
+        def overtaken() -> bool:
+            return key is not None and any(seq < stream_seq for seq in self._queued.get(key, ()))
+
+        async def earlier() -> None:
+            async with self._arrived:
+                await self._arrived.wait_for(overtaken)
+
+        waits = [asyncio.ensure_future(earlier()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        return overtaken()
 
     @asynccontextmanager
     async def _case_lock(self, key: str) -> AsyncIterator[None]:

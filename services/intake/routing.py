@@ -40,11 +40,6 @@ class Route:
     signal: str = "submit"
 
 
-def workflow_id(process: str, case_id: str) -> str:
-    """A case's workflow id: ``<process>/<case_id>`` (starting twice finds the one that runs)."""
-    return f"{process}/{case_id}"
-
-
 def build_routes() -> Mapping[str, Route]:
     """Derive the table from the catalog and the worker's workflows.
 

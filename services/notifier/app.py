@@ -42,6 +42,7 @@ from services.notifier.recipients import notifications_for
 from services.notifier.tables import DeliveryPublic
 from services.notifier.webhooks import WebhookDispatcher, reset_for_replay
 from services.observability import observe
+from services.partition import Partition
 from services.registry.db import make_engine, require_current_schema
 from services.registry.service_audit import record_call
 from services.resilience import (
@@ -68,7 +69,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     )
     metrics = ServiceMetrics("notifier")
     broker = NatsBroker(
-        settings.nats_url,
+        settings.nats_servers,
         **nats_connect_kwargs(settings, "notifier"),  # type: ignore[arg-type]
         closed_cb=keeper.on_closed,
         middlewares=(metrics.broker_middleware(), NatsTelemetryMiddleware()),
@@ -120,8 +121,10 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             dispatcher().submit(delivery_id, agency)
         return len(sent)
 
-    subscribe_domain_events(
+    partition = Partition.from_settings(settings)
+    prepare_consumer = subscribe_domain_events(
         broker,
+        partition=partition,
         durable=settings.notifier_durable,
         handle=handle,
         log=log,
@@ -136,17 +139,22 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         await anyio.to_thread.run_sync(require_current_schema, settings.database_url, "notifier")
         holder["engine"] = make_engine(settings.database_url)
         holder["dispatcher"] = WebhookDispatcher(
-            engine(), timeout=settings.webhook_timeout_seconds, backoff=settings.webhook_backoff_seconds
+            engine(),
+            timeout=settings.webhook_timeout_seconds,
+            backoff=settings.webhook_backoff_seconds,
+            partition=partition,
         )
         resumed = await dispatcher().start()
         await until_connected(broker.connect(), f"connecting to NATS at {settings.nats_url}")
         await ensure_streams(broker.config.connection_state.stream)
+        durable = await prepare_consumer(broker.config.connection_state.stream)
         await broker.start()
         broker_keeper(broker, keeper)
         log.info(
-            "notifier consuming %s as durable %r (%d webhook deliveries resumed)",
+            "notifier consuming %s as durable %r (%s; %d webhook deliveries resumed)",
             subjects.OUT_ALL,
-            settings.notifier_durable,
+            durable,
+            partition,
             resumed,
         )
         try:

@@ -28,8 +28,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from contracts.agencies import get_agency
+from contracts.workflow_io import workflow_id
 from services.discipline.crypto import ContentCipher, ContentDecryptError, cipher_from_env
 from services.notifier.tables import Delivery, DeliveryStatus, NotificationRecord, Webhook
+from services.partition import Partition
 
 log = logging.getLogger("lawlink.notifier.webhooks")
 
@@ -211,8 +213,11 @@ class WebhookDispatcher:
         backoff: Sequence[float] = (2.0, 10.0, 60.0, 300.0),
         client: httpx.AsyncClient | None = None,
         cipher: ContentCipher | None = None,
+        partition: Partition | None = None,
     ) -> None:
         self.engine = engine
+        # With several notifiers each resumes only its own cases' deliveries, so none is sent twice.
+        self._partition = partition or Partition()
         # Loaded at construction: a notifier without LAWLINK_CONTENT_KEY fails at start, naming it.
         self._cipher = cipher or cipher_from_env()
         self.timeout = timeout
@@ -242,11 +247,18 @@ class WebhookDispatcher:
         def pending() -> list[tuple[int, str]]:
             with Session(self.engine) as session:
                 rows = session.exec(
-                    select(Delivery)
+                    select(
+                        Delivery.id, Delivery.agency, NotificationRecord.process, NotificationRecord.case_id
+                    )
+                    .join(NotificationRecord, col(NotificationRecord.id) == col(Delivery.notification_id))
                     .where(Delivery.status == DeliveryStatus.PENDING.value)
                     .order_by(col(Delivery.id))
                 )
-                return [(r.id, r.agency) for r in rows if r.id is not None]
+                return [
+                    (delivery_id, agency)
+                    for delivery_id, agency, process, case_id in rows
+                    if delivery_id is not None and self._partition.owns(workflow_id(process, case_id))
+                ]
 
         if not resume:
             return 0

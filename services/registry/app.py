@@ -34,6 +34,7 @@ from services.discipline.sealed_inbound import erase_inbound
 from services.domain_consumer import subscribe_domain_events
 from services.metrics import ServiceMetrics
 from services.observability import observe
+from services.partition import Partition
 from services.registry import queries
 from services.registry.db import make_engine, require_current_schema
 from services.registry.dead_letters import open_body, record_body
@@ -79,7 +80,7 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
     )
     metrics = ServiceMetrics("registry")
     broker = NatsBroker(
-        settings.nats_url,
+        settings.nats_servers,
         **nats_connect_kwargs(settings, "registry"),  # type: ignore[arg-type]
         closed_cb=keeper.on_closed,
         middlewares=(metrics.broker_middleware(), NatsTelemetryMiddleware()),
@@ -101,8 +102,10 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         await anyio.to_thread.run_sync(write, events)
         read_model_metrics.projected(events)
 
-    subscribe_domain_events(
+    partition = Partition.from_settings(settings)
+    prepare_projection = subscribe_domain_events(
         broker,
+        partition=partition,
         durable="registry",
         handle=handle,
         log=log,
@@ -190,9 +193,15 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         if consume:
             await until_connected(broker.connect(), f"connecting to NATS at {settings.nats_url}")
             await ensure_streams(broker.config.connection_state.stream)
+            await prepare_projection(broker.config.connection_state.stream)
             await broker.start()
             broker_keeper(broker, keeper)
-            log.info("registry projecting %s into %s", subjects.OUT_ALL, settings.database_url.split("@")[-1])
+            log.info(
+                "registry projecting %s into %s (%s)",
+                subjects.OUT_ALL,
+                settings.database_url.split("@")[-1],
+                partition,
+            )
         try:
             yield
         finally:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.bench import cluster as cluster_phase
 from tests.bench import phases, readmodel
 from tests.bench import statistics as statistics_phase
 from tests.bench import tracing as tracing_phase
@@ -57,6 +58,8 @@ class Sizes:
     other_entries: int
     repeat_timeline: int
     repeat_inbox: int
+    # Cases (three events each) per intake count on the 3-node cluster (tests/bench/cluster.py).
+    cluster_cases: int = 300
 
 
 FULL = Sizes(
@@ -94,6 +97,7 @@ QUICK = Sizes(
     other_entries=20_000,
     repeat_timeline=5,
     repeat_inbox=30,
+    cluster_cases=30,
 )
 
 
@@ -194,7 +198,7 @@ async def run(sizes: Sizes, quick: bool, keep: bool, split: bool = True) -> dict
         raw_t = await phases.raw_temporal_starts(
             stack, sizes.raw_starts, sizes.raw_concurrency, sizes.shape_runs
         )
-        raw_js = await phases.raw_jetstream(stack, sizes.js_sync, sizes.js_pipelined)
+        raw_js = await phases.raw_jetstream(stack.nats_url, sizes.js_sync, sizes.js_pipelined)
         result["raw"] = {"temporal_starts": raw_t, "jetstream": raw_js}
         say(
             f"   Temporal no-op starts {raw_t['rate']}/s, JetStream sync {raw_js['sync']['rate']}/s, "
@@ -266,6 +270,7 @@ async def run(sizes: Sizes, quick: bool, keep: bool, split: bool = True) -> dict
         )
         if not cost["exported"]["requests"]:
             notes.append("tracing: the traced ingest exported no spans")
+        result["cluster"] = await measure_cluster(sizes)
         worst = min(r["ratio_to_raw_start"] for r in ingest_runs)
         if worst < GOAL_RATIO:
             notes.append(
@@ -410,6 +415,17 @@ async def run_tracing_only(sizes: Sizes, previous: dict[str, Any], split: bool =
     return result
 
 
+async def measure_cluster(sizes: Sizes) -> dict[str, Any]:
+    """The 3-node cluster's figures (publish cost R3 against R1, ingest with 1 and 2 intakes)."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-cluster-", dir=ROOT / ".lawlink"))
+    figures = await cluster_phase.cluster_figures(
+        workdir, cases=sizes.cluster_cases, n_sync=sizes.js_sync // 10, n_pipelined=sizes.js_pipelined // 10
+    )
+    for line in cluster_phase.describe(figures):
+        print(line, file=sys.stderr, flush=True)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse options, run, print, write the JSON."""
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
@@ -430,6 +446,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tracing-only", action="store_true", help="only tracing on against off, merged into the JSON file"
     )
+    parser.add_argument(
+        "--cluster-only",
+        action="store_true",
+        help="only the 3-node cluster's figures, merged into the JSON file",
+    )
     args = parser.parse_args(argv)
     (ROOT / ".lawlink").mkdir(exist_ok=True)
     sizes = QUICK if args.quick else FULL
@@ -443,11 +464,17 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--tracing-only merges into {args.output}: run the whole bench first")
         previous = json.loads(args.output.read_text(encoding="utf-8"))
         result = asyncio.run(run_tracing_only(sizes, previous, split=not args.shared_cores))
+    elif args.cluster_only:
+        previous = json.loads(args.output.read_text(encoding="utf-8")) if args.output.exists() else {}
+        result = {**previous, "cluster": asyncio.run(measure_cluster(sizes))}
     else:
         result = asyncio.run(run(sizes, args.quick, args.keep, split=not args.shared_cores))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    print_table(result)
+    if "raw" in result:
+        print_table(result)
+    else:  # a first --cluster-only run: nothing else to show yet
+        print("\n".join(cluster_phase.describe(result["cluster"])))
     print(f"figures written to {args.output}")
     return 0
 

@@ -193,19 +193,21 @@ async def _count(client: Client, query: str) -> int:
 
 
 async def raw_jetstream(
-    stack: BenchStack, n_sync: int, n_pipelined: int, window: int = 4000
+    nats_url: str, n_sync: int, n_pipelined: int, window: int = 4000, replicas: int = 1
 ) -> dict[str, Any]:
-    """Publishes/s to a file-backed stream of the same nats-server: one at a time (each awaits its
-    PubAck) and pipelined (``publish_async`` with up to ``window`` acks outstanding)."""
-    nc = await nats.connect(stack.nats_url)
+    """Publishes/s to a file-backed stream of ``replicas`` copies on the servers of ``nats_url``
+    (comma-separated for a cluster): one at a time (each awaits its PubAck) and pipelined
+    (``publish_async`` with up to ``window`` acks outstanding)."""
+    nc = await nats.connect(nats_url.split(","))
     js = nc.jetstream(publish_async_max_pending=window)
-    stream = "BENCH_RAW"
+    stream = f"BENCH_RAW_R{replicas}"
     await js.add_stream(
         StreamConfig(
             name=stream,
-            subjects=["bench.raw.>"],
+            subjects=[f"bench.raw{replicas}.>"],
             storage=StorageType.FILE,
             duplicate_window=subjects.DUPLICATE_WINDOW_SECONDS,
+            num_replicas=replicas,
         )
     )
     data = body(event(OPENING_PROCESS, OPENING_STEP))  # the real event's size
@@ -214,7 +216,7 @@ async def raw_jetstream(
         started = time.perf_counter()
         for i in tqdm(range(n_sync), desc="raw JetStream sync", unit="msg", leave=False, disable=None):
             await js.publish(
-                "bench.raw.sync", data, stream=stream, headers={"Nats-Msg-Id": f"s-{prefix}-{i}"}
+                f"bench.raw{replicas}.sync", data, stream=stream, headers={"Nats-Msg-Id": f"s-{prefix}-{i}"}
             )
         sync_s = time.perf_counter() - started
 
@@ -225,7 +227,10 @@ async def raw_jetstream(
         ):
             futures.append(
                 await js.publish_async(
-                    "bench.raw.async", data, stream=stream, headers={"Nats-Msg-Id": f"a-{prefix}-{i}"}
+                    f"bench.raw{replicas}.async",
+                    data,
+                    stream=stream,
+                    headers={"Nats-Msg-Id": f"a-{prefix}-{i}"},
                 )
             )
         acks = await asyncio.gather(*futures)

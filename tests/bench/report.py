@@ -118,6 +118,28 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 + ", ".join(f"{k} {v:+}" for k, v in cost.get("cpu_ms_per_event_added", {}).items()),
             )
         )
+    cluster = result.get("cluster")
+    if cluster:
+        pub, ingest = cluster["publish"], cluster["ingest"]
+        for mode in ("sync", "pipelined"):
+            out.append(
+                (
+                    "2 cluster",
+                    f"JetStream publish on 3 nodes, sync_interval always, {mode}",
+                    f"R1 {pub['R1'][mode]['rate']}/s, R3 {pub['R3'][mode]['rate']}/s",
+                    f"R3/R1 = {pub[f'{mode}_ratio_r3_to_r1']}",
+                )
+            )
+        one, two = ingest["intake_x1"], ingest["intake_x2"]
+        out.append(
+            (
+                "2 cluster",
+                f"{one['accepted']} events ({one['accepted'] // 3} cases x 3) end to end, 1 vs 2 intake replicas",
+                f"{one['rate']}/s with 1, {two['rate']}/s with 2 (2 workers, registries, notifiers)",
+                f"2/1 = {ingest['ratio_two_to_one']}; lost {one['lost']}+{two['lost']}, "
+                f"out of order {one['out_of_order']}+{two['out_of_order']}",
+            )
+        )
     alone = result.get("intake_alone")
     if alone:
         again = raw["temporal_starts_again"]

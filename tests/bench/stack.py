@@ -241,14 +241,16 @@ class BenchStack:
 
     # ----- lifecycle ----------------------------------------------------------------------------
 
-    def start_servers(self) -> None:
-        """The two engines: nats-server with JetStream and the Temporal dev server."""
+    def start_servers(self, *, nats: bool = True) -> None:
+        """The two engines: nats-server with JetStream (unless ``nats`` is False: a cluster of the
+        caller's, named by ``NATS_URL`` in ``extra_env``) and the Temporal dev server."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         calendar = self.workdir / "calendar"
         calendar.mkdir(exist_ok=True)
         (calendar / "2027.json").write_text(json.dumps(calendar_schedule_2027()), encoding="utf-8")
-        (self.workdir / "nats").mkdir(exist_ok=True)
-        self.nats = NatsServer(self.workdir / "nats").start()
+        if nats:
+            (self.workdir / "nats").mkdir(exist_ok=True)
+            self.nats = NatsServer(self.workdir / "nats").start()
         self.temporal_port = free_port()
         self.temporal_metrics_port = free_port()
         self.start_temporal()
@@ -294,21 +296,29 @@ class BenchStack:
             pin_process(pid, layout.engine if name == "temporal" else layout.others)
         pin_process(os.getpid(), layout.others)
 
-    def _spawn(self, name: str, args: list[str], port: int | None = None) -> Service:
+    def _spawn(
+        self, name: str, args: list[str], port: int | None = None, env: dict[str, str] | None = None
+    ) -> Service:
         log = self.workdir / f"{name}.log"
         proc = subprocess.Popen(
-            [sys.executable, *args], stdout=log.open("ab"), stderr=subprocess.STDOUT, env=self.env(), cwd=ROOT
+            [sys.executable, *args],
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            env={**self.env(), **(env or {})},
+            cwd=ROOT,
         )
         service = Service(name, proc, log, port)
         self.services[name] = service
         return service
 
-    def spawn_python(self, name: str, module: str, *args: str) -> Service:
-        """A ``python -m module`` subprocess with the stack's environment (workers)."""
-        return self._spawn(name, ["-m", module, *args])
+    def spawn_python(self, name: str, module: str, *args: str, env: dict[str, str] | None = None) -> Service:
+        """A ``python -m module`` subprocess with the stack's environment (workers), plus ``env``."""
+        return self._spawn(name, ["-m", module, *args], env=env)
 
-    def spawn_asgi(self, name: str, target: str, *, factory: bool = False) -> Service:
-        """A uvicorn subprocess serving ``target`` on a free port."""
+    def spawn_asgi(
+        self, name: str, target: str, *, factory: bool = False, env: dict[str, str] | None = None
+    ) -> Service:
+        """A uvicorn subprocess serving ``target`` on a free port, with the stack's environment plus ``env``."""
         port = free_port()
         args = [
             "-m",
@@ -324,7 +334,7 @@ class BenchStack:
         ]
         if factory:
             args.append("--factory")
-        return self._spawn(name, args, port)
+        return self._spawn(name, args, port, env)
 
     def start_lawlink(self) -> None:
         """Worker, intake and registry, as ``lawlink dev`` would run them (after its schema upgrade)."""

@@ -78,7 +78,7 @@ async def run_load(
         """The outage is the point: its failed reconnects are counted as resends, not logged."""
 
     nc = await nats.connect(
-        nats_url,
+        nats_url.split(","),
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.2,
         name="chaos-agency",

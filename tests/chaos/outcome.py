@@ -8,16 +8,16 @@ anything is missing, *duplicated* when anything is there more than once.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nats
+from sqlalchemy import text
 from temporalio.client import Client
 
 from contracts import subjects
 from services.connections import DEAD_LETTER_STREAM, INTAKE_DURABLE
+from services.registry.db import make_engine
 from tests.bench.phases import OPENING_PROCESS
 
 WORKFLOW_TYPE = "CaseTransfer"
@@ -87,9 +87,10 @@ class Outcome:
 
 
 async def read_outcome(
-    *, nats_url: str, temporal: Client, registry_db: Path, prefix: str, case_ids: list[str]
+    *, nats_url: str, temporal: Client, database_url: str, prefix: str, case_ids: list[str]
 ) -> Outcome:
-    """Count every effect of the cases ``case_ids`` (all starting with ``prefix``)."""
+    """Count every effect of the cases ``case_ids`` (all starting with ``prefix``); the intake
+    backlog is every intake replica's (one consumer each, services/partition.py)."""
     cases = {case_id: CaseCounts() for case_id in case_ids}
     query = f"WorkflowType = '{WORKFLOW_TYPE}' AND WorkflowId STARTS_WITH '{OPENING_PROCESS}/{prefix}'"
     async for execution in temporal.list_workflows(query):
@@ -97,7 +98,7 @@ async def read_outcome(
         if case_id in cases:
             cases[case_id].workflows += 1
 
-    nc = await nats.connect(nats_url, allow_reconnect=False)
+    nc = await nats.connect(nats_url.split(","), allow_reconnect=False)
     try:
         js = nc.jetstream()
         out = await js.stream_info(subjects.STREAM_OUT, subjects_filter=f"lawlink.out.{OPENING_PROCESS}.*")
@@ -105,12 +106,16 @@ async def read_outcome(
             case_id = subject.rsplit(".", 1)[1]
             if case_id in cases:
                 cases[case_id].bus_events += n
-        intake = await js.consumer_info(subjects.STREAM_IN, INTAKE_DURABLE)
+        backlog = sum(
+            info.num_pending + info.num_ack_pending
+            for info in await js.consumers_info(subjects.STREAM_IN)
+            if info.name == INTAKE_DURABLE or info.name.startswith(f"{INTAKE_DURABLE}-")
+        )
         dead = await js.stream_info(DEAD_LETTER_STREAM)
     finally:
         await nc.close()
 
-    timeline, notes = _read_model(registry_db, prefix)
+    timeline, notes = _read_model(database_url, prefix)
     for (case_id, kind), n in timeline.items():
         if case_id in cases:
             cases[case_id].timeline[kind] += n
@@ -119,27 +124,36 @@ async def read_outcome(
             cases[case_id].notifications += n
     return Outcome(
         cases=cases,
-        intake_backlog=intake.num_pending + intake.num_ack_pending,
+        intake_backlog=backlog,
         dead_letters=dead.state.messages,
     )
 
 
-def _read_model(path: Path, prefix: str) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+def _read_model(database_url: str, prefix: str) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
     """Timeline rows per (case, type) and notifications per case, straight from the database."""
-    like = f"{prefix}%"
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as db:
-        timeline = {
-            (case_id, kind): n
-            for case_id, kind, n in db.execute(
-                "SELECT case_id, type, COUNT(*) FROM timeline_entry WHERE process = ? AND case_id LIKE ?"
-                " GROUP BY case_id, type",
-                (OPENING_PROCESS, like),
-            )
-        }
-        notes: dict[str, int] = defaultdict(int)
-        for case_id, n in db.execute(
-            "SELECT case_id, COUNT(*) FROM notification WHERE process = ? AND case_id LIKE ? GROUP BY case_id",
-            (OPENING_PROCESS, like),
-        ):
-            notes[case_id] = n
+    params = {"process": OPENING_PROCESS, "like": f"{prefix}%"}
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as db:
+            timeline = {
+                (case_id, kind): n
+                for case_id, kind, n in db.execute(
+                    text(
+                        "SELECT case_id, type, COUNT(*) FROM timeline_entry"
+                        " WHERE process = :process AND case_id LIKE :like GROUP BY case_id, type"
+                    ),
+                    params,
+                )
+            }
+            notes: dict[str, int] = defaultdict(int)
+            for case_id, n in db.execute(
+                text(
+                    "SELECT case_id, COUNT(*) FROM notification"
+                    " WHERE process = :process AND case_id LIKE :like GROUP BY case_id"
+                ),
+                params,
+            ):
+                notes[case_id] = n
+    finally:
+        engine.dispose()
     return timeline, notes

@@ -4,7 +4,9 @@ mend it, and count what the load left behind once the stack converged."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -50,23 +52,49 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-async def _until_share_accepted(load: Load, share: float, task: asyncio.Task[Load]) -> None:
+async def until_share_accepted(load: Load, share: float, task: asyncio.Task[Load]) -> None:
+    """Until ``share`` of the load's cases had every event acknowledged (or the load ended)."""
     while len(load.accepted) < share * len(load.cases) and not task.done():
         await asyncio.sleep(0.05)
 
 
-async def _outcome(stack: ChaosStack, temporal: Client, prefix: str, load: Load) -> Outcome | None:
+async def count_outcome(
+    nats_url: str, database_url: str, temporal: Client, prefix: str, load: Load
+) -> Outcome | None:
     """The current outcome, or None while an engine does not answer yet."""
     try:
         return await read_outcome(
-            nats_url=stack.bench.nats_url,
+            nats_url=nats_url,
             temporal=temporal,
-            registry_db=stack.bench.registry_db,
+            database_url=database_url,
             prefix=prefix,
             case_ids=load.cases,
         )
     except (RPCError, nats.errors.Error, OSError, TimeoutError):
         return None
+
+
+async def until_converged(
+    count: Callable[[], Awaitable[Outcome | None]],
+    load: Load,
+    since: float,
+    within: float,
+    healthy: Callable[[], None],
+) -> tuple[float | None, Outcome | None]:
+    """Seconds after ``since`` until every accepted case was complete and intake's backlog empty
+    (None: not within ``within``), and the count taken once every service is ``healthy`` again:
+    an effect repeated after the cases were complete (a redelivery, a republish) shows up as a
+    duplicate there."""
+    converged: float | None = None
+    outcome: Outcome | None = None
+    while time.monotonic() < since + within:
+        outcome = await count() or outcome
+        if outcome and outcome.intake_backlog == 0 and outcome.complete(load.accepted) == load.accepted:
+            converged = time.monotonic() - since
+            break
+        await asyncio.sleep(0.5)
+    await asyncio.to_thread(healthy)
+    return converged, await count() or outcome
 
 
 async def run_fault(
@@ -90,13 +118,16 @@ async def run_fault(
     cases = opening_events(run, tag, events)
     prefix = f"B{run}-{tag}-"
     load = Load(cases=list(cases))
-    before = await _outcome(stack, temporal, prefix, load)
+    count = functools.partial(
+        count_outcome, stack.bench.nats_url, stack.bench.database_url, temporal, prefix, load
+    )
+    before = await count()
     assert before is not None, f"{fault.name}: the stack does not answer before the fault"
     deadline = time.monotonic() + events / rate + fault.outage + converge_within
     sending = asyncio.create_task(
         run_load(stack.bench.nats_url, cases, rate=rate, deadline=deadline, load=load)
     )
-    await _until_share_accepted(load, 1 / 3, sending)
+    await until_share_accepted(load, 1 / 3, sending)
     await asyncio.to_thread(fault.breaks, stack)
     await asyncio.sleep(fault.outage)
     await asyncio.to_thread(fault.mends, stack)
@@ -104,18 +135,7 @@ async def run_fault(
     await sending
     since = max(mended_at, load.last_accepted_at)
 
-    converged: float | None = None
-    outcome: Outcome | None = None
-    while time.monotonic() < since + converge_within:
-        outcome = await _outcome(stack, temporal, prefix, load) or outcome
-        if outcome and outcome.intake_backlog == 0 and outcome.complete(load.accepted) == load.accepted:
-            converged = time.monotonic() - since
-            break
-        await asyncio.sleep(0.5)
-    # Then every service healthy again, and a last count: an effect repeated after the cases
-    # were complete (a redelivery, a republish) shows up as a duplicate here.
-    await asyncio.to_thread(stack.wait_healthy)
-    outcome = await _outcome(stack, temporal, prefix, load) or outcome
+    converged, outcome = await until_converged(count, load, since, converge_within, stack.wait_healthy)
     assert outcome is not None, f"{fault.name}: the engines never answered the count"
     return Row(
         fault=fault.name,

@@ -78,7 +78,13 @@ def test_the_readmes_offline_checks_pass_as_written(tmp_path: Path) -> None:
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
     assert "is valid" in done.stdout + done.stderr  # nats-server -t
     rendered = list(yaml.safe_load_all((tmp_path / "lawlink.yaml").read_text()))
-    assert {doc["kind"] for doc in rendered} >= {"Deployment", "Service", "Job", "PodDisruptionBudget"}
+    assert {doc["kind"] for doc in rendered} >= {
+        "Deployment",
+        "StatefulSet",
+        "Service",
+        "Job",
+        "PodDisruptionBudget",
+    }
 
 
 def test_each_validator_refuses_a_broken_input(tmp_path: Path) -> None:
@@ -218,7 +224,16 @@ def test_kubernetes_manifests_have_probes_resources_budgets_and_only_generated_s
         by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
         if doc["kind"] != "Namespace":
             assert doc["metadata"]["namespace"] == "lawlink"
-    deployments = by_kind["Deployment"]
+    # The consuming services split the cases between their replicas: StatefulSets, each pod
+    # told its ordinal and the replica count (services/partition.py).
+    partitioned = {f"lawlink-{s}" for s in ("intake", "registry", "notifier")}
+    assert set(by_kind["StatefulSet"]) == partitioned
+    for name in partitioned:
+        spec = by_kind["StatefulSet"][name]["spec"]
+        env = {e["name"]: e for e in spec["template"]["spec"]["containers"][0]["env"]}
+        assert env["LAWLINK_REPLICA_INDEX"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+        assert env["LAWLINK_REPLICA_COUNT"]["value"] == str(spec["replicas"])
+    deployments = {**by_kind["Deployment"], **by_kind["StatefulSet"]}
     assert sorted(deployments) == sorted(f"lawlink-{s}" for s in SERVICES)
     for service in SERVICES:
         pod = deployments[f"lawlink-{service}"]["spec"]["template"]["spec"]
@@ -236,7 +251,8 @@ def test_kubernetes_manifests_have_probes_resources_budgets_and_only_generated_s
         if service in ("registry", "notifier", "console", "codec-server"):
             assert pod["initContainers"][0]["args"] == ["db", "current"]  # waits for the Job
         assert by_kind["PodDisruptionBudget"][f"lawlink-{service}"]["spec"]["minAvailable"] == 1
-    assert set(by_kind["HorizontalPodAutoscaler"]) == {"lawlink-intake", "lawlink-worker", "lawlink-console"}
+    # Not the partitioned services: their replica count is part of their configuration.
+    assert set(by_kind["HorizontalPodAutoscaler"]) == {"lawlink-worker", "lawlink-console"}
     job = by_kind["Job"]["lawlink-migrate"]["spec"]["template"]["spec"]
     assert job["containers"][0]["args"] == ["db", "upgrade"]
     config = by_kind["ConfigMap"]["lawlink-config"]["data"]

@@ -30,10 +30,10 @@ from typer.testing import CliRunner
 
 from contracts import subjects
 from contracts.http_signing import KEY_ID_HEADER, SIGNATURE_HEADER, signed_headers
+from contracts.workflow_io import workflow_id
 from services.cli import app as cli
 from services.discipline.crypto import generate_key
 from services.intake.credentials import IssuedKey
-from services.intake.routing import workflow_id
 from services.settings import IntakeSettings
 from tests.events import body, event, eventually, new_case_id
 from tests.http_intake import agency_key, post_signed

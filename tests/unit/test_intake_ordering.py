@@ -84,3 +84,47 @@ async def test_different_cases_are_not_serialised() -> None:
         *(intake.submit(_raw("crime_suspected", f"RZ-PAR-{n}"), "rz-scjgj") for n in range(5))
     )
     assert temporal.max_in_flight == 5
+
+
+async def test_a_held_later_event_gives_way_when_an_earlier_one_of_its_case_comes_back() -> None:
+    """After an intake dies holding a case's opening, the opening returns after ``ack_wait``,
+    behind the case's next event, which fails "no open case" and waits out its back-off
+    holding the case. It gives the case up as soon as the earlier event queues for it; an
+    event of another case, or a later one, does not cut its pause short."""
+    intake = _intake(_SlowTemporal(start_delay=0))
+    stop = asyncio.Event()
+    later = _raw("team_formed", "RZ-BACK-1")
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:  # the consumer's task of the later event, holding its case
+        async with intake.case_order(later, 20):
+            held.set()
+            await release.wait()
+
+    holding = asyncio.create_task(holder())
+    await held.wait()
+    other = asyncio.create_task(_hold(intake, _raw("crime_suspected", "RZ-BACK-2"), 5))
+    newer = asyncio.create_task(_hold(intake, _raw("transfer_report_submitted", "RZ-BACK-1"), 30))
+    assert not await intake.pause_unless_overtaken(later, 20, 0.2, stop)
+    earlier = asyncio.create_task(_hold(intake, _raw("crime_suspected", "RZ-BACK-1"), 10))
+    started = asyncio.get_running_loop().time()
+    assert await intake.pause_unless_overtaken(later, 20, 30.0, stop)
+    assert asyncio.get_running_loop().time() - started < 5
+    release.set()
+    await asyncio.gather(holding, other, newer, earlier)
+    assert intake._queued == {} and intake._case_locks == {}
+
+
+async def test_a_pause_ends_when_intake_stops() -> None:
+    intake = _intake(_SlowTemporal(start_delay=0))
+    stop = asyncio.Event()
+    raw = _raw("team_formed", "RZ-STOP-1")
+    asyncio.get_running_loop().call_later(0.1, stop.set)
+    started = asyncio.get_running_loop().time()
+    assert not await intake.pause_unless_overtaken(raw, 7, 30.0, stop)
+    assert asyncio.get_running_loop().time() - started < 5
+
+
+async def _hold(intake: Intake, raw: bytes, seq: int) -> None:
+    async with intake.case_order(raw, seq):
+        await asyncio.sleep(0)
