@@ -103,7 +103,7 @@ def schema_revisions(url: str) -> tuple[set[str], set[str]]:
     """``(applied, expected)``: the revisions recorded in the database at ``url`` (none on an
     empty database) and the newest revisions of this release's migrations."""
     url = normalise_url(url)
-    expected = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    expected = _recorded_heads(ScriptDirectory.from_config(alembic_config(url)))
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return set(), expected
     engine = create_engine(url, poolclass=NullPool)
@@ -142,3 +142,31 @@ def require_current_schema(url: str, service: str) -> None:
 
 def _known_revisions(url: str) -> set[str]:
     return {rev.revision for rev in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()}
+
+
+
+def _recorded_heads(script: ScriptDirectory) -> set[str]:
+    """The revisions Alembic records once every migration is applied: the heads of the scripts,
+    less any head that another revision names in ``depends_on`` (applying that one applies it,
+    and only the dependent is recorded)."""
+    heads = set(script.get_heads())
+    stood_on: set[str] = set()
+    for head in heads:
+        stood_on |= _ancestors(script, head)
+    return heads - stood_on
+
+
+def _ancestors(script: ScriptDirectory, name: str) -> set[str]:
+    """Every revision ``name`` stands on, through ``down_revision`` and ``depends_on``."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        revision = script.get_revision(todo.pop())
+        if revision is None:
+            continue
+        for parents in (revision.down_revision, revision.dependencies):
+            for parent in (parents,) if isinstance(parents, str) else parents or ():
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+    return seen

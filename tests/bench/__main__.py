@@ -473,8 +473,6 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     if "raw" in result:
         print_table(result)
-    else:  # a first --cluster-only run: nothing else to show yet
-        print("\n".join(cluster_phase.describe(result["cluster"])))
     print(f"figures written to {args.output}")
     return 0
 
