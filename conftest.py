@@ -110,8 +110,8 @@ async def stack(
     from services.registry.db import migrate
     from services.settings import IntakeSettings, StackSettings
     from services.tracing import temporal_interceptors
+    from services.worker import build_worker
     from workflows.activities import PublishActivities
-    from workflows.worker import build_worker
 
     queue = f"stack-{uuid.uuid4()}"
     target = temporal_dev.client.service_client.config.target_host

@@ -281,6 +281,7 @@ DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
     ),
     DomainEventSpec("jurisdiction_dispute.claimed", "协调人认领", "Claimed by a coordinator"),
     DomainEventSpec("jurisdiction_dispute.unclaimed", "协调人退回认领", "Released by the coordinator"),
+    DomainEventSpec("jurisdiction_dispute.reassigned", "改派协调人", "Reassigned to another coordinator"),
     DomainEventSpec(
         "jurisdiction_dispute.opinion_requested", "征求书面意见", "Opinions requested", ("request",)
     ),
@@ -327,6 +328,16 @@ class UnclaimInput(CoordinatorInput):
     """Give the dispute back to the office's inbox."""
 
     reason: str = Field(default="", max_length=1000)
+
+
+class ReassignInput(CoordinatorInput):
+    """A coordinator lead (or an administrator) hands a claimed dispute to another coordinator
+    of the deciding office, e.g. when the holder is away; ``coordinator`` is the one who decides."""
+
+    to_coordinator: str = Field(min_length=1, max_length=40, description="接手的协调人 id")
+    to_coordinator_name: str = Field(min_length=1, max_length=50, description="接手的协调人姓名")
+    reason: str = Field(default="", max_length=1000, description="改派理由")
+    as_admin: bool = Field(default=False, description="由管理员代协调机构改派")
 
 
 class RequestOpinionsInput(CoordinatorInput):

@@ -7,7 +7,6 @@ Every command reads its endpoints from the environment, and falls back to
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +18,7 @@ from rich.table import Table
 
 from contracts import subjects
 from contracts.validation import EventRejected, validate_event
+from services.env_file import load_dev_env
 
 app = typer.Typer(help="Lawlink: deadline-bound processes between Rizhao's agencies.", no_args_is_help=True)
 dead_letters_app = typer.Typer(
@@ -51,30 +51,6 @@ app.command("report")(__import__("services.statistics.cli", fromlist=["report"])
 
 out = Console()
 err = Console(stderr=True)
-
-STACK_ENV = Path(".lawlink/stack.env")
-
-
-def load_stack_env(path: Path = STACK_ENV, only: tuple[str, ...] | None = None) -> None:
-    """Fill unset variables from ``stack.env`` (the shell's own values win)."""
-    from services.env_file import read_env_file
-
-    for key, value in read_env_file(path).items():
-        if only is None or key in only:
-            os.environ.setdefault(key, value)
-
-
-def load_dev_env() -> None:
-    """The dev stack's endpoints, and from ``secrets.env`` beside them (readable by its owner
-    only) the service password, the content key, without which no Temporal client may exist
-    (services/temporal_codec.py) and no webhook secret can be sealed or opened, and the key that
-    seals agency keys (``lawlink agencies issue-key``), and the service token the registry asks
-    for (services/service_auth.py)."""
-    load_stack_env()
-    load_stack_env(
-        STACK_ENV.with_name("secrets.env"),
-        only=("NATS_PASSWORD", "LAWLINK_CONTENT_KEY", "LAWLINK_CREDENTIAL_KEK", "LAWLINK_SERVICE_TOKEN"),
-    )
 
 
 def _settings():  # noqa: ANN202 - StackSettings, imported late so --help stays fast

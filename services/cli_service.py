@@ -21,7 +21,7 @@ def credential(
     ],
 ) -> None:
     """Print ``<name>.<mac>``, the value of ``Authorization: Bearer``, for a file Prometheus reads."""
-    from services.cli import load_dev_env
+    from services.env_file import load_dev_env
     from services.service_auth import TOKEN_VAR
     from services.service_auth import credential as make
     from services.settings import StackSettings

@@ -186,20 +186,18 @@ def write_stack_env(path: Path, ports: Ports, database_url: str) -> dict[str, st
 
 
 # The Temporal dev server's SQLite file in write-ahead-log mode, synced at checkpoints instead of
-# at every commit. The dev server's default (a rollback journal, fsync per commit) made the
-# disk the limit: no-op workflows 27-33/s -> 68/s and Temporal CPU 27 -> 15 ms per workflow on
-# the 2-core bench machine. WAL with synchronous=NORMAL cannot corrupt the file; a power cut may
-# lose the last commits, which a development stack can afford (production runs a Temporal
-# cluster on its own database).
+# at every commit: the dev server's default (a rollback journal, fsync per commit) makes the
+# disk the limit on workflow starts (tests/bench/README.md). WAL with synchronous=NORMAL cannot
+# corrupt the file; a power cut may lose the last commits, which a development stack can afford
+# (production runs a Temporal cluster on its own database).
 TEMPORAL_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
 
 # One partition per task queue instead of the server's four. Partitions spread a busy queue's
 # matching over the hosts of a cluster; on the single dev server they only add work: a poll lands
 # on a partition without tasks and is forwarded, tasks are spread where the worker's one poller
-# for new runs is not. ``make bench``, 3,000 opening events, two pairs of runs: cases' first
-# steps 45.7 -> 71.7 and 49.3 -> 67.8 per second, Temporal CPU per event 13.3 -> 12.1 and
-# 14.0 -> 12.9 ms. A production cluster keeps its own setting.
+# for new runs is not (tests/bench/README.md has the measurement). A production cluster keeps
+# its own setting.
 TEMPORAL_DEV_DYNAMIC_CONFIG = (
     "matching.numTaskqueueReadPartitions=1",
     "matching.numTaskqueueWritePartitions=1",
@@ -239,7 +237,7 @@ def render_procfile(ports: Ports, state: Path) -> str:
         # The Temporal SDK serves the worker's metrics (task latencies, pollers) for Prometheus.
         "worker": (
             f"{wait} {nats} {temporal} -- env TEMPORAL_METRICS_ADDRESS=127.0.0.1:{ports.worker_metrics} "
-            f"{py} -m workflows.worker"
+            f"{py} -m services.worker"
         ),
         "intake": f"{wait} {nats} {temporal} -- {uv} --port {ports.intake} services.intake.app:app",
         "registry": f"{wait} {nats} -- {uv} --port {ports.registry} services.registry.app:app",

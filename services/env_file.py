@@ -55,3 +55,27 @@ def write_env_file(path: Path, values: Mapping[str, str], header: str, *, privat
             handle.write(text)
     else:
         path.write_text(text, encoding="utf-8")
+
+
+STACK_ENV = Path(".lawlink/stack.env")
+
+
+def load_stack_env(path: Path = STACK_ENV, only: tuple[str, ...] | None = None) -> None:
+    """Fill unset variables from ``stack.env`` (the shell's own values win), so a command works
+    in a fresh shell beside a running ``make run``."""
+    for key, value in read_env_file(path).items():
+        if only is None or key in only:
+            os.environ.setdefault(key, value)
+
+
+def load_dev_env() -> None:
+    """The dev stack's endpoints, and from ``secrets.env`` beside them (readable by its owner
+    only) the service password, the content key, without which no Temporal client may exist
+    (services/temporal_codec.py) and no webhook secret can be sealed or opened, and the key that
+    seals agency keys (``lawlink agencies issue-key``), and the service token the registry asks
+    for (services/service_auth.py)."""
+    load_stack_env()
+    load_stack_env(
+        STACK_ENV.with_name("secrets.env"),
+        only=("NATS_PASSWORD", "LAWLINK_CONTENT_KEY", "LAWLINK_CREDENTIAL_KEK", "LAWLINK_SERVICE_TOKEN"),
+    )

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-# Service -> the ASGI app uvicorn serves ("worker" runs workflows.worker instead).
+# Service -> the ASGI app uvicorn serves ("worker" runs services.worker instead).
 HTTP_SERVICES: dict[str, str] = {
     "intake": "services.intake.app:app",
     "registry": "services.registry.app:app",
@@ -29,7 +29,7 @@ SERVICES = ("worker", *HTTP_SERVICES)
 def command_line(service: str, host: str, port: int) -> list[str]:
     """The process ``lawlink serve`` becomes for ``service``."""
     if service == "worker":
-        return [sys.executable, "-m", "workflows.worker"]
+        return [sys.executable, "-m", "services.worker"]
     if service not in HTTP_SERVICES:
         raise ValueError(f"service: {service!r} is not one of {', '.join(SERVICES)}")
     return [

@@ -139,7 +139,7 @@ class NatsCluster:
 # cases, services/partition.py); two workers poll one task queue.
 REPLICATED: dict[str, tuple[str, str]] = {
     "intake": ("asgi", "services.intake.app:app"),
-    "worker": ("python", "workflows.worker"),
+    "worker": ("python", "services.worker"),
     "registry": ("asgi", "services.registry.app:app"),
     "notifier": ("asgi", "services.notifier.app:app"),
 }

@@ -18,8 +18,8 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
+from services.worker import build_worker
 from workflows.activities import PublishActivities
-from workflows.worker import build_worker
 
 
 class _FailingUpdates(WorkflowInboundInterceptor):

@@ -21,8 +21,8 @@ from temporalio.service import RPCError
 from contracts.domain import DomainEvent, DomainEventBatch
 from contracts.validation import Rejection
 from contracts.workflow_io import CASE_REVISION, CaseStart, ReceiveResult
+from services.worker import build_worker
 from workflows.case_base import PUBLISH_ACTIVITY, PUBLISH_BATCH_ACTIVITY, REJECT_ACTIVITY
-from workflows.worker import build_worker
 
 
 class CollectingPublisher:

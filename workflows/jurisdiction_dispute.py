@@ -53,21 +53,31 @@ with workflow.unsafe.imports_passed_through():
     from contracts.agencies import AgencyKind, get_agency
     from contracts.common import Payload
     from contracts.deadline_models import DeadlineStatus
+    from contracts.dispute_rules import (
+        ActionRefusal,
+        DisputeFacts,
+        by_common_superior,
+        check_claim,
+        check_designate,
+        check_extend,
+        check_interim,
+        check_reassign,
+        check_refer,
+        check_request_opinions,
+        check_unclaim,
+    )
     from contracts.domain import EntryKind
     from contracts.envelope import Envelope
     from contracts.jurisdiction_dispute import (
         ACTION_REFUSED_ERROR_TYPE,
-        COORDINATOR_STATES,
-        DESIGNABLE_KINDS,
-        PARTY_KINDS,
         ClaimInput,
         CoordinatorActionResult,
         CoordinatorInput,
         DesignateInput,
-        DisputeKind,
         DisputeRaised,
         ExtendInput,
         InterimAgencyInput,
+        ReassignInput,
         ReferInput,
         RequestOpinionsInput,
         State,
@@ -92,11 +102,12 @@ ACKNOWLEDGEMENT = P + "acknowledgement"
 In = TypeVar("In", bound=CoordinatorInput)
 
 
-def _action_refused(refusal: Refusal) -> ApplicationError:
-    """The error a refused coordinator action raises; the console's client maps it back."""
+def _action_refused(refusal: ActionRefusal) -> ApplicationError:
+    """The error a refused coordinator action raises; the console's client maps it back (with
+    the Chinese reason, so the console shows it on a Chinese page)."""
     return ApplicationError(
-        refusal.reason,
-        {"field": refusal.field, "reason": refusal.reason},
+        refusal.en,
+        {"field": refusal.field, "reason": refusal.en, "reason_zh": refusal.zh},
         type=ACTION_REFUSED_ERROR_TYPE,
         non_retryable=True,
     )
@@ -146,14 +157,23 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         """The day of the coordinator's decision on the Shanghai calendar (days are counted there)."""
         return self._decided_at().astimezone(dl.SHANGHAI).date()
 
-    def _by_common_superior(self) -> bool:
-        """Whether the deciding body is the parties' common superior, a government: after a
-        referral, or when a government coordinates the dispute itself. Only it may designate an
-        agency that is not a party (art. 25: the common superior may designate directly)."""
-        if self.s.state == State.REFERRED:
-            return True
-        office = get_agency(self._office())
-        return office is not None and office.kind is AgencyKind.GOVERNMENT
+    def _facts(self) -> DisputeFacts:
+        """The dispute as the coordinator's rules (contracts.dispute_rules) see it."""
+        designation = self.deadline(DESIGNATION)
+        return DisputeFacts(
+            case_id=self.s.case_id,
+            state=self.s.state,
+            closed=self.s.closed,
+            kind=self._d.get("kind"),
+            parties=tuple(self._parties()),
+            office=self._office(),
+            government=self._d.get("government"),
+            claimed_by=self._d.get("claimed_by"),
+            claimed_by_name=self._d.get("claimed_by_name"),
+            extended=self._d.get("extended") or None,
+            designation_open=designation is not None and designation.info.status == DeadlineStatus.OPEN,
+            opinions_pending=tuple(self._d.get("opinions_pending", [])),
+        )
 
     def _moved_on_lapse(self) -> bool:
         """Whether the dispute went to coordination because negotiation lapsed, and the office has
@@ -438,6 +458,15 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         self._validate(data, self._check_unclaim)
 
     @workflow.update
+    async def reassign(self, data: ReassignInput) -> CoordinatorActionResult:
+        """A lead hands the claimed dispute to another coordinator (the holder may be away)."""
+        return await self._act("reassign", data, self._check_reassign, self._do_reassign)
+
+    @reassign.validator
+    def _validate_reassign(self, data: ReassignInput) -> None:
+        self._validate(data, self._check_reassign)
+
+    @workflow.update
     async def request_opinions(self, data: RequestOpinionsInput) -> CoordinatorActionResult:
         """Ask parties for written opinions, each with its own due date."""
         return await self._act(
@@ -486,7 +515,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
 
     # ----- the shared shape of every decision ------------------------------------------------------
 
-    def _validate(self, data: In, check: Callable[[In], Refusal | None]) -> None:
+    def _validate(self, data: In, check: Callable[[In], ActionRefusal | None]) -> None:
         """Refuse before anything reaches history; a repeated request passes (the handler answers)."""
         if data.request_id and data.request_id in self.s.seen:
             return
@@ -498,7 +527,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         self,
         action: str,
         data: In,
-        check: Callable[[In], Refusal | None],
+        check: Callable[[In], ActionRefusal | None],
         apply: Callable[[In], Awaitable[bool]],
     ) -> CoordinatorActionResult:
         """Check again under the lock (another decision may have landed since validation), apply.
@@ -542,44 +571,10 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             "coordinator_agency": data.coordinator_agency,
         }
 
-    def _check_actor(
-        self, data: CoordinatorInput, states: frozenset[str], *, must_hold_claim: bool
-    ) -> Refusal | None:
-        """The common conditions: the dispute is open and in ``states``, the user acts for the
-        deciding office, and nobody else holds the claim (or, if required, the user holds it)."""
-        if self.s.state == State.NEW:
-            return Refusal("case_id", f"no jurisdiction dispute {self.s.case_id!r} has been raised")
-        if self.s.closed:
-            return Refusal("case_id", f"dispute {self.s.case_id} is closed (state {self.s.state})")
-        if self.s.state not in states:
-            return Refusal("state", f"not possible while the dispute is in state {self.s.state}")
-        acting = self._acting_office()
-        if data.coordinator_agency != acting:
-            agency = get_agency(data.coordinator_agency)
-            if agency is None:
-                return Refusal("coordinator_agency", f"unknown agency {data.coordinator_agency!r}")
-            return Refusal(
-                "coordinator_agency", f"{data.coordinator_agency} does not decide this dispute; {acting} does"
-            )
-        holder = self._d.get("claimed_by")
-        if holder and holder != data.coordinator:
-            return Refusal(
-                "coordinator",
-                f"dispute {self.s.case_id} is claimed by {self._d.get('claimed_by_name') or holder} ({holder})",
-            )
-        if must_hold_claim and not holder:
-            return Refusal("coordinator", "claim the dispute before acting on it")
-        return None
-
-    def _reason(self, text: str, what: str) -> Refusal | None:
-        if not text.strip():
-            return Refusal("reason", f"{what} needs written reasons")
-        return None
-
     # ----- claim / unclaim ---------------------------------------------------------------------
 
-    def _check_claim(self, data: ClaimInput) -> Refusal | None:
-        return self._check_actor(data, COORDINATOR_STATES | {State.REFERRED}, must_hold_claim=False)
+    def _check_claim(self, data: ClaimInput) -> ActionRefusal | None:
+        return check_claim(self._facts(), data)
 
     async def _do_claim(self, data: ClaimInput) -> bool:
         if self._d.get("claimed_by") == data.coordinator:
@@ -589,8 +584,8 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         await self.emit(P + "claimed", actor=data.coordinator, payload=self._who(data))
         return True
 
-    def _check_unclaim(self, data: UnclaimInput) -> Refusal | None:
-        return self._check_actor(data, COORDINATOR_STATES | {State.REFERRED}, must_hold_claim=True)
+    def _check_unclaim(self, data: UnclaimInput) -> ActionRefusal | None:
+        return check_unclaim(self._facts(), data)
 
     async def _do_unclaim(self, data: UnclaimInput) -> bool:
         who = self._who(data)
@@ -599,28 +594,39 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         await self.emit(P + "unclaimed", actor=data.coordinator, payload={**who, "reason": data.reason})
         return True
 
+    def _check_reassign(self, data: ReassignInput) -> ActionRefusal | None:
+        return check_reassign(self._facts(), data)
+
+    async def _do_reassign(self, data: ReassignInput) -> bool:
+        before, before_name = self._d.get("claimed_by"), self._d.get("claimed_by_name")
+        self._d["claimed_by"] = data.to_coordinator
+        self._d["claimed_by_name"] = data.to_coordinator_name
+        await self.emit(
+            P + "reassigned",
+            actor=data.coordinator,
+            payload={
+                "coordinator": data.coordinator,
+                "coordinator_name": data.coordinator_name,
+                "coordinator_agency": data.coordinator_agency,
+                "from_coordinator": before,
+                "from_coordinator_name": before_name,
+                "to_coordinator": data.to_coordinator,
+                "to_coordinator_name": data.to_coordinator_name,
+                "reason": data.reason,
+                "by_admin": data.as_admin,
+            },
+        )
+        return True
+
     # ----- opinions ------------------------------------------------------------------------------
 
-    def _check_request_opinions(self, data: RequestOpinionsInput) -> Refusal | None:
-        refusal = self._check_actor(data, COORDINATOR_STATES, must_hold_claim=True)
-        if refusal is not None:
-            return refusal
-        parties = self._parties()
-        if len(set(data.agencies)) != len(data.agencies):
-            return Refusal("agencies", "an agency is listed twice")
-        for agency in data.agencies:
-            if agency not in parties:
-                return Refusal(
-                    "agencies", f"{agency} is not a party to this dispute (parties: {', '.join(parties)})"
-                )
-            if agency in self._d.get("opinions_pending", []):
-                return Refusal("agencies", f"an opinion from {agency} is already outstanding")
-        if data.due_date is not None:
-            if data.due_date <= self._decision_day():
-                return Refusal("due_date", f"{data.due_date.isoformat()} is not after today")
-            if not self._calendar.is_working_day(data.due_date)[0]:
-                return Refusal("due_date", f"{data.due_date.isoformat()} is not a working day")
-        return None
+    def _check_request_opinions(self, data: RequestOpinionsInput) -> ActionRefusal | None:
+        return check_request_opinions(
+            self._facts(),
+            data,
+            self._decision_day(),
+            lambda day: self._calendar.is_working_day(day)[0],
+        )
 
     async def _do_request_opinions(self, data: RequestOpinionsInput) -> bool:
         length = None
@@ -650,30 +656,8 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
 
     # ----- extension -----------------------------------------------------------------------------
 
-    def _check_extend(self, data: ExtendInput) -> Refusal | None:
-        refusal = self._check_actor(data, COORDINATOR_STATES, must_hold_claim=True)
-        if refusal is not None:
-            return refusal
-        done = self._d.get("extended")
-        if done:
-            return Refusal(
-                "working_days",
-                f"the designation deadline was already extended once ({done['working_days']} working days "
-                f"by {done['coordinator']}); it cannot be extended again",
-            )
-        if not 1 <= data.working_days <= self._rules[EXTENSION].length:
-            return Refusal(
-                "working_days", f"an extension is 1 to {self._rules[EXTENSION].length} working days"
-            )
-        refusal = self._reason(data.reason, "an extension")
-        if refusal is not None:
-            return refusal
-        current = self.deadline(DESIGNATION)
-        if current is None or current.info.status != DeadlineStatus.OPEN:
-            return Refusal(
-                "working_days", "the designation deadline has already passed and can no longer be extended"
-            )
-        return None
+    def _check_extend(self, data: ExtendInput) -> ActionRefusal | None:
+        return check_extend(self._facts(), data, self._rules[EXTENSION].length)
 
     async def _do_extend(self, data: ExtendInput) -> bool:
         current = self.deadline(DESIGNATION)
@@ -708,31 +692,11 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
 
     # ----- designation, referral, interim agency ----------------------------------------------
 
-    def _check_designate(self, data: DesignateInput) -> Refusal | None:
-        refusal = self._check_actor(data, COORDINATOR_STATES | {State.REFERRED}, must_hold_claim=True)
-        if refusal is not None:
-            return refusal
-        parties = self._parties()
-        if data.agency not in parties:
-            if not self._by_common_superior():
-                return Refusal(
-                    "agency",
-                    f"{data.agency} is not a party to this dispute (parties: {', '.join(parties)}); only "
-                    "the common superior government may designate another agency (refer the dispute to it)",
-                )
-            agency = get_agency(data.agency)
-            if agency is None:
-                return Refusal("agency", f"unknown agency {data.agency!r}")
-            if agency.kind not in DESIGNABLE_KINDS:
-                return Refusal(
-                    "agency",
-                    f"{data.agency} is a {agency.kind.value} agency, not an administrative enforcement "
-                    "agency or township that can take the case",
-                )
-        return self._reason(data.reason, "a designation")
+    def _check_designate(self, data: DesignateInput) -> ActionRefusal | None:
+        return check_designate(self._facts(), data)
 
     async def _do_designate(self, data: DesignateInput) -> bool:
-        by_government = self._by_common_superior()
+        by_government = by_common_superior(self._facts())
         was_party = data.agency in self._parties()
         if not was_party:
             # Designated directly by the common superior: the agency joins the dispute, so it is
@@ -766,13 +730,8 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         await self.open_deadline(ACKNOWLEDGEMENT, party=data.agency, escalate_to=self._escalate_office())
         return True
 
-    def _check_refer(self, data: ReferInput) -> Refusal | None:
-        refusal = self._check_actor(data, COORDINATOR_STATES, must_hold_claim=True)
-        if refusal is not None:
-            return refusal
-        if not self._d.get("government"):
-            return Refusal("coordinator_agency", f"{self._office()} has no government to refer to")
-        return self._reason(data.reason, "a referral to the government")
+    def _check_refer(self, data: ReferInput) -> ActionRefusal | None:
+        return check_refer(self._facts(), data)
 
     async def _do_refer(self, data: ReferInput) -> bool:
         government = self._d["government"]
@@ -789,26 +748,8 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         await self._cancel(EXTENSION)
         return True
 
-    def _check_interim(self, data: InterimAgencyInput) -> Refusal | None:
-        states = frozenset(
-            {State.NEGOTIATING, State.COORDINATION_REQUESTED, *COORDINATOR_STATES, State.REFERRED}
-        )
-        refusal = self._check_actor(data, states, must_hold_claim=False)
-        if refusal is not None:
-            return refusal
-        if self._d.get("kind") != DisputeKind.NEGATIVE:
-            return Refusal(
-                "agency",
-                "an interim agency is named only in a negative dispute (no agency will take the case)",
-            )
-        agency = get_agency(data.agency)
-        if agency is None or agency.kind not in PARTY_KINDS:
-            return Refusal(
-                "agency", f"{data.agency} is not an enforcement agency that can take urgent measures"
-            )
-        if not data.measures.strip():
-            return Refusal("measures", "name the urgent measures (e.g. evidence preservation)")
-        return self._reason(data.reason, "naming an interim agency")
+    def _check_interim(self, data: InterimAgencyInput) -> ActionRefusal | None:
+        return check_interim(self._facts(), data)
 
     async def _do_interim(self, data: InterimAgencyInput) -> bool:
         if self._d.get("interim_agency") == data.agency and self._d.get("interim_measures") == data.measures:

@@ -36,15 +36,18 @@ from services.console import (
     routes_live,
     routes_notifications,
     routes_ops,
+    routes_reviews,
     routes_statistics,
     routes_temporal,
     routes_townships,
+    routes_users,
 )
 from services.console.actions import DisputeActions, TemporalDisputeActions
 from services.console.auth import Sessions
 from services.console.case_views import case_views
 from services.console.live import LiveHub
 from services.console.proxies import ClientAddressMiddleware
+from services.console.review_actions import ReviewActions, TemporalReviewActions
 from services.console.routes_ops import Replayer, registry_replayer
 from services.console.routes_temporal import TemporalUIProxy
 from services.console.settings import ConsoleSettings, check_production
@@ -84,6 +87,7 @@ def create_app(
     settings: ConsoleSettings | StackSettings | None = None,
     *,
     actions: DisputeActions | None = None,
+    reviews: ReviewActions | None = None,
     replayer: Replayer | None = None,
     live: bool | None = None,
 ) -> FastAPI:
@@ -92,6 +96,7 @@ def create_app(
     Args:
         settings: Console settings; plain stack settings are read again as console settings.
         actions: Where coordinator decisions go (default: Temporal Updates).
+        reviews: Where review decisions on delegations go (default: Temporal Updates).
         replayer: How a dead letter is replayed (default: the registry's replay endpoint).
         live: Subscribe to ``lawlink.out.>`` for SSE refresh (default: the setting).
 
@@ -106,6 +111,7 @@ def create_app(
     engine: Engine = make_engine(settings.database_url)
     sessions = Sessions(engine, secret, settings.session_hours)
     dispute_actions: DisputeActions = actions or TemporalDisputeActions(settings)
+    review_actions: ReviewActions = reviews or TemporalReviewActions(settings)
     hub = LiveHub(lambda: engine)
     use_nats = settings.live_nats if live is None else live
 
@@ -193,28 +199,37 @@ def create_app(
     async def _not_found(request: Request, exc: NotFound) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"field": exc.field, "reason": f"no {exc.what}"}, status_code=404)
+        user = user_of(request)
         return render(
-            request, "error.html", user_of(request), status=404, title_key="not_found", text=exc.what
+            request,
+            "error.html",
+            user,
+            status=404,
+            title_key="not_found",
+            text=exc.text(web.lang_of(request, user)),
         )
 
     @app.exception_handler(BadInput)
     async def _bad_input(request: Request, exc: BadInput) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"field": exc.field, "reason": exc.reason}, status_code=422)
+        user = user_of(request)
         return render(
             request,
             "error.html",
-            user_of(request),
+            user,
             status=422,
             title_key="bad_input",
-            text=f"{exc.field}: {exc.reason}",
+            text=exc.text(web.lang_of(request, user)),
         )
 
     cases = case_views(web)
     app.include_router(routes_auth.build_router(web))
     app.include_router(routes_cases.build_router(web, cases))
     app.include_router(routes_disputes.build_router(web, cases, dispute_actions))
+    app.include_router(routes_reviews.build_router(web, cases, review_actions))
     app.include_router(routes_ops.build_router(web, replay))
+    app.include_router(routes_users.build_router(web))
     app.include_router(routes_notifications.build_router(web))
     app.include_router(routes_townships.build_router(web))
     app.include_router(routes_statistics.build_router(web))

@@ -30,12 +30,18 @@ MIN_PASSWORD = 10
 
 
 class UserInputError(ValueError):
-    """Bad account data; ``field`` names the form field it is about."""
+    """Bad account data; ``field`` names the form field it is about, ``reason`` says what is
+    wrong in English and ``reason_zh`` in Chinese (the console shows the user's language)."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, reason_zh: str | None = None) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.reason_zh = reason_zh or reason
+
+    def say(self, lang: str) -> str:
+        """The reason in ``lang`` (``zh`` or ``en``)."""
+        return self.reason_zh if lang == "zh" else self.reason
 
 
 @dataclass(frozen=True)
@@ -73,22 +79,49 @@ def validate_user(username: str, role: str, agency: str | None, password: str) -
     name the coordinating office they work for (a justice bureau or a government).
     """
     if not USERNAME_RE.match(username):
-        raise UserInputError("username", "2-40 characters: lower-case letters, digits, '.', '_' or '-'")
+        raise UserInputError(
+            "username",
+            "2-40 characters: lower-case letters, digits, '.', '_' or '-'",
+            "用户名须为 2-40 个字符：小写字母、数字、“.”、“_”或“-”",
+        )
+    parsed = validate_account(role, agency)
+    validate_password(password)
+    return parsed
+
+
+def validate_account(role: str, agency: str | None) -> Role:
+    """Check a role and the agency it is bound to (on creation and on every change of either)."""
     try:
         parsed = Role(role)
     except ValueError:
-        raise UserInputError("role", f"must be one of: {', '.join(r.value for r in Role)}") from None
-    if len(password) < MIN_PASSWORD:
-        raise UserInputError("password", f"must be at least {MIN_PASSWORD} characters")
+        raise UserInputError(
+            "role", f"must be one of: {', '.join(r.value for r in Role)}", "角色无效，请从列表中选择"
+        ) from None
     if agency is not None and get_agency(agency) is None:
-        raise UserInputError("agency", f"unknown agency {agency!r} (see contracts/agencies.json)")
+        raise UserInputError(
+            "agency", f"unknown agency {agency!r} (see contracts/agencies.json)", f"未知的机关：{agency}"
+        )
     if parsed is Role.AGENCY_OFFICER and agency is None:
-        raise UserInputError("agency", "an agency officer must be bound to one agency")
+        raise UserInputError(
+            "agency", "an agency officer must be bound to one agency", "机关经办人必须绑定一个机关"
+        )
     if parsed is Role.COORDINATOR:
         found = get_agency(agency) if agency else None
         if found is None or found.kind not in (AgencyKind.JUSTICE, AgencyKind.GOVERNMENT):
-            raise UserInputError("agency", "a coordinator works for a justice bureau or a government")
+            raise UserInputError(
+                "agency",
+                "a coordinator works for a justice bureau or a government",
+                "协调人须隶属司法局或人民政府",
+            )
     return parsed
+
+
+def validate_password(password: str) -> None:
+    """A password long enough to resist guessing (the rule for new and reset passwords alike)."""
+    if len(password) < MIN_PASSWORD:
+        raise UserInputError(
+            "password", f"must be at least {MIN_PASSWORD} characters", f"密码至少需要 {MIN_PASSWORD} 个字符"
+        )
 
 
 def create_user(
@@ -106,9 +139,9 @@ def create_user(
     username that is taken."""
     parsed = validate_user(username, role, agency, password)
     if lang not in LANGS:
-        raise UserInputError("lang", f"must be one of: {', '.join(LANGS)}")
+        raise UserInputError("lang", f"must be one of: {', '.join(LANGS)}", "界面语言无效")
     if session.exec(select(ConsoleUser).where(ConsoleUser.username == username)).first() is not None:
-        raise UserInputError("username", f"{username!r} already exists")
+        raise UserInputError("username", f"{username!r} already exists", f"用户名 {username} 已存在")
     user = ConsoleUser(
         username=username,
         display_name=(display_name or username)[:50],
@@ -122,6 +155,75 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """What an admin sets on an existing account; the fields are the account's whole new state."""
+
+    role: str
+    agency: str | None
+    is_head: bool
+    active: bool
+
+
+def change_user(session: Session, username: str, change: AccountChange, *, by: str) -> list[str]:
+    """Apply ``change`` to ``username``'s account (the caller commits) and return what changed,
+    as ``field: old -> new`` lines for the audit trail.
+
+    An admin cannot disable or demote their own account: only an active admin changes accounts,
+    so this keeps at least one. Disabling ends the account's sessions.
+    """
+    user = _account(session, username)
+    parsed = validate_account(change.role, change.agency)
+    if username == by and (not change.active or parsed is not Role.ADMIN):
+        raise UserInputError(
+            "active" if not change.active else "role",
+            "you cannot disable or demote your own account",
+            "不能停用自己的账户或取消自己的管理员角色",
+        )
+    changed = [
+        f"{field}: {old} -> {new}"
+        for field, old, new in (
+            ("role", user.role, parsed.value),
+            ("agency", user.agency, change.agency),
+            ("is_head", user.is_head, change.is_head),
+            ("active", user.active, change.active),
+        )
+        if old != new
+    ]
+    user.role, user.agency, user.is_head, user.active = (
+        parsed.value,
+        change.agency,
+        change.is_head,
+        change.active,
+    )
+    session.add(user)
+    if not change.active:
+        _end_sessions(session, user)
+    return changed
+
+
+def reset_password(session: Session, username: str, password: str) -> None:
+    """Give ``username`` a new password (the caller commits); their open sessions end, so a
+    browser left signed in with the old one is signed out."""
+    user = _account(session, username)
+    validate_password(password)
+    user.password_hash = hash_password(password)
+    session.add(user)
+    _end_sessions(session, user)
+
+
+def _account(session: Session, username: str) -> ConsoleUser:
+    user = session.exec(select(ConsoleUser).where(ConsoleUser.username == username)).first()
+    if user is None:
+        raise UserInputError("username", f"no account {username!r}", f"账户 {username} 不存在")
+    return user
+
+
+def _end_sessions(session: Session, user: ConsoleUser) -> None:
+    for row in session.exec(select(ConsoleSession).where(ConsoleSession.user_id == user.id)).all():
+        session.delete(row)
 
 
 def authenticate(session: Session, username: str, password: str) -> ConsoleUser | None:
@@ -213,7 +315,7 @@ def csrf_ok(user: CurrentUser, token: str | None) -> bool:
 def set_language(engine: Engine, user_id: int, lang: str) -> None:
     """Persist a user's language choice; raises :class:`UserInputError` for an unknown one."""
     if lang not in LANGS:
-        raise UserInputError("lang", f"must be one of: {', '.join(LANGS)}")
+        raise UserInputError("lang", f"must be one of: {', '.join(LANGS)}", "界面语言无效")
     with Session(engine) as session:
         user = session.get(ConsoleUser, user_id)
         if user is not None:

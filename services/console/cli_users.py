@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,14 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from services.console.auth import UserInputError, create_user, list_users
+from services.console.auth import (
+    AccountChange,
+    UserInputError,
+    change_user,
+    create_user,
+    list_users,
+    reset_password,
+)
 from services.console.tables import ConsoleUser, Role
 
 app = typer.Typer(
@@ -41,7 +49,7 @@ DEMO_USERS: tuple[tuple[str, str, Role, str | None, bool], ...] = (
 
 
 def _engine() -> Engine:
-    from services.cli import load_stack_env
+    from services.env_file import load_stack_env
     from services.registry.db import make_engine, require_current_schema
     from services.settings import StackSettings
 
@@ -99,14 +107,7 @@ def add(
     password_file: Annotated[Path | None, typer.Option(help="Read the password from this file.")] = None,
 ) -> None:
     """Create a console account (the password is hashed with argon2id)."""
-    if generate:
-        password = secrets.token_urlsafe(12)
-    elif password_file is not None:
-        password = password_file.read_text(encoding="utf-8").strip()
-    elif os.environ.get("LAWLINK_NEW_PASSWORD"):
-        password = os.environ["LAWLINK_NEW_PASSWORD"]
-    else:
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    password = _new_password(generate, password_file)
     engine = _engine()
     try:
         with Session(engine) as session:
@@ -128,6 +129,74 @@ def add(
     out.print(f"created {username} ({role.value}{', ' + agency if agency else ''})")
     if generate:
         out.print(f"password (shown once): {password}")
+
+
+def _new_password(generate: bool, password_file: Path | None) -> str:
+    """A generated password, the file's, ``LAWLINK_NEW_PASSWORD``, or one typed twice (hidden)."""
+    if generate:
+        return secrets.token_urlsafe(12)
+    if password_file is not None:
+        return password_file.read_text(encoding="utf-8").strip()
+    if os.environ.get("LAWLINK_NEW_PASSWORD"):
+        return os.environ["LAWLINK_NEW_PASSWORD"]
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+def _change(username: str, apply: Callable[[Session, ConsoleUser], str]) -> None:
+    """Run one change on ``username``'s account in a transaction; bad input exits 2."""
+    engine = _engine()
+    try:
+        with Session(engine) as session:
+            user = session.exec(select(ConsoleUser).where(ConsoleUser.username == username)).first()
+            if user is None:
+                raise UserInputError("username", f"no account {username!r}")
+            said = apply(session, user)
+            session.commit()
+    except UserInputError as exc:
+        err.print(f"[red]error:[/] {exc.field}: {exc.reason}")
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    out.print(said)
+
+
+@app.command("passwd")
+def passwd(
+    username: Annotated[str, typer.Argument(help="The account's login name.")],
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Generate a password and print it once.")
+    ] = False,
+    password_file: Annotated[Path | None, typer.Option(help="Read the password from this file.")] = None,
+) -> None:
+    """Set a new password (the account's open sessions end): the way back in for a locked-out admin."""
+    password = _new_password(generate, password_file)
+
+    def apply(session: Session, user: ConsoleUser) -> str:
+        reset_password(session, user.username, password)
+        return f"new password set for {user.username}" + (f"; shown once: {password}" if generate else "")
+
+    _change(username, apply)
+
+
+@app.command("disable")
+def disable(username: Annotated[str, typer.Argument(help="The account's login name.")]) -> None:
+    """Disable an account: it cannot sign in and its open sessions end."""
+    _set_active(username, False)
+
+
+@app.command("enable")
+def enable(username: Annotated[str, typer.Argument(help="The account's login name.")]) -> None:
+    """Enable a disabled account again."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
+    def apply(session: Session, user: ConsoleUser) -> str:
+        change = AccountChange(role=user.role, agency=user.agency, is_head=user.is_head, active=active)
+        change_user(session, user.username, change, by="")
+        return f"{user.username} {'enabled' if active else 'disabled'}"
+
+    _change(username, apply)
 
 
 @app.command("list")

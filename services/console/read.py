@@ -9,18 +9,30 @@ each agency has breached. Visibility (who may see which case) is applied by the 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
-from contracts.jurisdiction_dispute import COORDINATOR_STATES, OPEN_STATES
+from contracts.agencies import agencies
+from contracts.jurisdiction_dispute import CLOSED_STATES, COORDINATOR_STATES, OPEN_STATES
 from contracts.jurisdiction_dispute import State as DisputeState
 from services.calendar_store import load_schedules
+from services.console import access
+from services.console.auth import CurrentUser
+from services.console.paging import Page, Paging, day_end, day_start
+from services.console.tables import AuditEntry
 from services.delegations.read_model import DelegatedItem
-from services.disputes.inbox import DisputeTaskPublic, list_inbox
+from services.discipline.content import DISCIPLINE_OFFICER, Referral, ReferralAccess
+from services.discipline.content import can_read_content as discipline_rule
+from services.disputes.inbox import DisputeTask, DisputeTaskPublic
+from services.notifier.queries import ROLE_SEES
+from services.notifier.tables import NotificationRead, NotificationRecord
+from services.registry import queries
+from services.registry.case_index import NO_DUE, CaseAgency, CaseIndex, matches
 from services.registry.models import Case, DeadLetter, Deadline, DeadlinePublic, TimelineEntry
 from workflows import deadlines as dl
 
@@ -161,55 +173,57 @@ def inbox(
     overdue_only: bool = False,
     search: str | None = None,
 ) -> list[DisputeRow]:
-    """Open disputes waiting for the coordinating ``office`` (the dispute inbox's rows from
-    issue 4's ``dispute_task`` table), soonest deadline first, with the days left counted the
-    way the rule counts them.
+    """Open disputes waiting for the coordinating ``office`` (None: every office), soonest
+    deadline first, with the days left counted the way the rule counts them: the first
+    :data:`INBOX_LIMIT` rows of :func:`inbox_page`, which pages through them all.
 
     Args:
         office: the coordinator's agency (None: every office).
         agency: only disputes this agency is a party to.
         state: only this state.
         overdue_only: only disputes whose next deadline has passed.
-        search: part of a case id.
+        search: words of the title, document number, parties or case id.
     """
-    tasks = list_inbox(
+    first = Paging(page=1, per_page=INBOX_LIMIT, sort="due", order="asc")
+    return inbox_page(
         session,
-        agency=office,
-        state=state or None,
-        overdue=True if overdue_only else None,
+        office=office,
         now=now,
-        limit=1000,
-    )
-    if search:
-        needle = search.strip().lower()
-        tasks = [t for t in tasks if needle in t.case_id.lower()]
-    if agency:
-        tasks = [t for t in tasks if agency in t.parties]
-    live = _live_deadlines(session, [t.workflow_id for t in tasks])
-    rows: list[DisputeRow] = []
-    for task in tasks:
-        deadlines = live.get(task.workflow_id, [])
-        chosen = next((d for d in deadlines if task.due_at is not None and d.due_at == task.due_at), None)
-        chosen = chosen or (deadlines[0] if deadlines else None)
-        public = DeadlinePublic.model_validate(chosen, from_attributes=True) if chosen is not None else None
-        left = remaining(public, now, calendar) if public is not None else None
-        rows.append(DisputeRow(task=task, deadline=public, remaining=left))
-    return rows
+        calendar=calendar,
+        paging=first,
+        agency=agency,
+        state=state,
+        overdue_only=overdue_only,
+        search=search,
+    ).rows
+
+
+INBOX_LIMIT = 1000
 
 
 @dataclass
 class Dashboard:
-    """The operator's overview."""
+    """The operator's overview; the deadline and dead-letter lists are one page each."""
 
     counts: list[tuple[str, str, int]]
-    due_today: list[DeadlinePublic]
-    due_week: list[DeadlinePublic]
+    due_today: Page[DeadlinePublic]
+    due_week: Page[DeadlinePublic]
     breached_by_agency: list[tuple[str | None, int]]
     events_per_hour: list[tuple[str, int]]
-    dead_letters: list[DeadLetter]
+    dead_letters: Page[DeadLetter]
 
 
-def dashboard(session: Session, *, now: datetime) -> Dashboard:
+@dataclass(frozen=True)
+class DashboardPaging:
+    """Which page of each of the dashboard's lists."""
+
+    today: Paging
+    week: Paging
+    letters: Paging
+    pending_letters_only: bool = False
+
+
+def dashboard(session: Session, *, now: datetime, paging: DashboardPaging) -> Dashboard:
     """Counts by process and state, deadlines falling due, breaches by agency, throughput."""
     counts = [
         (p, s, n)
@@ -220,24 +234,10 @@ def dashboard(session: Session, *, now: datetime) -> Dashboard:
         ).all()
     ]
     today = now.astimezone(dl.SHANGHAI).date()
-    week_end = today + timedelta(days=6)
-    horizon = datetime.combine(
-        week_end + timedelta(days=1), datetime.min.time(), tzinfo=dl.SHANGHAI
-    ) + timedelta(days=1)
-    open_rows = session.exec(
-        select(Deadline)
-        .where(Deadline.status == "open", col(Deadline.due_at) <= horizon)
-        .order_by(col(Deadline.due_at))
-    ).all()
-    due_today: list[DeadlinePublic] = []
-    due_week: list[DeadlinePublic] = []
-    for row in open_rows:
-        day = last_day(row.due_at)
-        public = DeadlinePublic.model_validate(row, from_attributes=True)
-        if day <= today:
-            due_today.append(public)
-        elif day <= week_end:
-            due_week.append(public)
+    today_end = day_end(today)
+    week_end = day_end(today + timedelta(days=6))
+    due_today = deadlines_due(session, after=None, until=today_end, paging=paging.today)
+    due_week = deadlines_due(session, after=today_end, until=week_end, paging=paging.week)
     breached = session.exec(
         select(Deadline.party, func.count()).where(Deadline.status == "breached").group_by(Deadline.party)
     ).all()
@@ -250,7 +250,13 @@ def dashboard(session: Session, *, now: datetime) -> Dashboard:
     first_hour = since.astimezone(dl.SHANGHAI).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     hours = [first_hour + timedelta(hours=i) for i in range(24)]
     events_per_hour = [(h.strftime("%H:00"), per_hour.get(h, 0)) for h in hours]
-    letters = list(session.exec(select(DeadLetter).order_by(col(DeadLetter.id).desc()).limit(200)).all())
+    rows, total = queries.dead_letter_page(
+        session,
+        include_replayed=not paging.pending_letters_only,
+        offset=paging.letters.offset,
+        limit=paging.letters.per_page,
+    )
+    letters = paging.letters.of(rows, total)
     return Dashboard(counts, due_today, due_week, breached_by_agency, events_per_hour, letters)
 
 
@@ -326,3 +332,343 @@ def days_until(when: datetime | None, now: datetime) -> int | None:
     if when is None:
         return None
     return (when.astimezone(dl.SHANGHAI).date() - now.astimezone(dl.SHANGHAI).date()).days
+
+
+# ----- paged lists -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseScope:
+    """Which cases a user's list holds: every case, or those involving one of ``agencies``, plus
+    the referrals whose need-to-know circle the user is in (``referrals``; None: every referral)."""
+
+    everything: bool
+    agencies: frozenset[str] = frozenset()
+    referrals: frozenset[str] | None = frozenset()
+
+
+def case_scope(session: Session, user: CurrentUser) -> CaseScope:
+    """The cases ``user`` may see listed: the same rule as opening one
+    (:func:`services.console.access.can_open_case`), as a set of agencies the index is asked for."""
+    scope = access.scope_of(user, "cases.list")
+    if scope is None:
+        return CaseScope(everything=False)
+    if scope is access.Scope.ALL:
+        return CaseScope(everything=True)
+    known = agencies()
+    reached = frozenset(a for a in known if access.covers(user, scope, (a,)))
+    if reached == frozenset(known):
+        return CaseScope(everything=True)
+    referrals: frozenset[str] | None = frozenset()
+    if user.agency and (user.role.value == DISCIPLINE_OFFICER or user.is_head):
+        if discipline_rule(user.role.value, user.agency, user.is_head, Referral(None, None, ())):
+            referrals = None  # a commission that reads every referral (the city's)
+        else:
+            rows = session.exec(select(ReferralAccess)).all()
+            referrals = frozenset(
+                r.workflow_id
+                for r in rows
+                if discipline_rule(user.role.value, user.agency, user.is_head, Referral.from_row(r))
+            )
+    return CaseScope(everything=False, agencies=reached, referrals=referrals)
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    """The case list's filters, as the URL gives them."""
+
+    process: str = ""
+    state: str = ""
+    agency: str = ""
+    due_after: date | None = None
+    due_before: date | None = None
+    overdue: bool = False
+    q: str = ""
+
+
+CASE_SORTS: dict[str, Any] = {
+    "updated": Case.updated_at,
+    "due": CaseIndex.next_due_at,
+    "agency": Case.agency,
+    "case_id": Case.case_id,
+    "opened": Case.opened_at,
+}
+
+
+def _case_where(
+    session: Session, scope: CaseScope, filters: CaseFilters, now: datetime, *, joined: bool = False
+) -> list[Any]:
+    """The conditions of a case list, each on ``case`` itself: the index tables are asked in
+    sub-queries, so the planner drives from whichever set is smallest and checks the others
+    (joined, SQLite probed the search hits once per case of the agency: a quadratic plan).
+    With ``case_index`` ``joined`` (sorted by due date), the due-date conditions go on it, so
+    the due-date index gives the rows in order."""
+    where: list[Any] = []
+    if not scope.everything:
+        involved = select(CaseAgency.workflow_id).where(col(CaseAgency.agency).in_(sorted(scope.agencies)))
+        reach = [col(Case.workflow_id).in_(involved)]
+        if scope.referrals is None:
+            reach.append(col(Case.confidential).is_(True))
+        elif scope.referrals:
+            reach.append(col(Case.workflow_id).in_(sorted(scope.referrals)))
+        where.append(or_(*reach))
+    if filters.process:
+        where.append(Case.process == filters.process)
+    if filters.state:
+        where.append(Case.state == filters.state)
+    if filters.agency:
+        where.append(
+            col(Case.workflow_id).in_(
+                select(CaseAgency.workflow_id).where(CaseAgency.agency == filters.agency)
+            )
+        )
+    due: list[Any] = []
+    if filters.due_after is not None:
+        due += [
+            col(CaseIndex.next_due_at) > day_start(filters.due_after),
+            col(CaseIndex.next_due_at) < NO_DUE,
+        ]
+    if filters.due_before is not None:
+        due.append(col(CaseIndex.next_due_at) <= day_end(filters.due_before))
+    if filters.overdue:
+        due.append(col(CaseIndex.next_due_at) <= now)
+    if due and joined:
+        where += due
+    elif due:
+        where.append(col(Case.workflow_id).in_(select(CaseIndex.workflow_id).where(*due)))
+    if filters.q:
+        found = matches(session.get_bind().dialect.name, filters.q)
+        if found is not None:
+            where.append(col(Case.workflow_id).in_(select(CaseIndex.workflow_id).where(found)))
+    return where
+
+
+def _case_select(session: Session, scope: CaseScope, filters: CaseFilters, sort: str, now: datetime) -> Any:
+    query = select(Case)
+    joined = sort == "due"
+    if joined:
+        query = query.join(CaseIndex, col(CaseIndex.workflow_id) == col(Case.workflow_id))
+    return query.where(*_case_where(session, scope, filters, now, joined=joined))
+
+
+def _case_order(paging: Paging) -> list[Any]:
+    column = col(CASE_SORTS[paging.sort])
+    direction = column.asc() if paging.order == "asc" else column.desc()
+    tie = col(Case.workflow_id).asc() if paging.order == "asc" else col(Case.workflow_id).desc()
+    return [direction, tie]
+
+
+def _with_due(session: Session, cases: list[Case]) -> list[CaseListRow]:
+    """``cases`` with their next due dates (one query for the lot)."""
+    found: dict[str, tuple[datetime, str | None]] = {}
+    ids = [c.workflow_id for c in cases]
+    if ids:
+        for workflow_id, due, counting in session.exec(
+            select(CaseIndex.workflow_id, CaseIndex.next_due_at, CaseIndex.next_due_counting).where(
+                col(CaseIndex.workflow_id).in_(ids)
+            )
+        ):
+            found[workflow_id] = (due, counting)
+    return [_list_row(c, *found.get(c.workflow_id, (None, None))) for c in cases]
+
+
+def case_page(
+    session: Session, scope: CaseScope, filters: CaseFilters, paging: Paging, *, now: datetime
+) -> Page[CaseListRow]:
+    """One page of the cases ``scope`` reaches that pass ``filters``, with the total and each
+    case's next duty's due date."""
+    where = _case_where(session, scope, filters, now)
+    total = int(session.exec(select(func.count()).select_from(Case).where(*where)).one())
+    query = _case_select(session, scope, filters, paging.sort, now)
+    cases = list(
+        session.exec(query.order_by(*_case_order(paging)).offset(paging.offset).limit(paging.per_page))
+    )
+    return paging.of(_with_due(session, cases), total)
+
+
+def iter_cases(
+    session: Session, scope: CaseScope, filters: CaseFilters, paging: Paging, *, now: datetime
+) -> Iterator[CaseListRow]:
+    """Every case of the filtered list in its order, read in batches (the exports)."""
+    query = _case_select(session, scope, filters, paging.sort, now).order_by(*_case_order(paging))
+    batch: list[Case] = []
+    for case in session.exec(query.execution_options(yield_per=500)):
+        batch.append(case)
+        if len(batch) >= 500:
+            yield from _with_due(session, batch)
+            batch = []
+    yield from _with_due(session, batch)
+
+
+@dataclass(frozen=True)
+class CaseListRow:
+    """A case of a list and its next duty's due date (None: nothing pending)."""
+
+    case: Case
+    next_due_at: datetime | None
+    next_due_counting: str | None
+
+
+def _list_row(case: Case, due: datetime | None, counting: str | None) -> CaseListRow:
+    if due is None or due >= NO_DUE:
+        return CaseListRow(case, None, None)
+    return CaseListRow(case, due, counting)
+
+
+INBOX_SORTS: dict[str, Any] = {
+    "due": DisputeTask.due_at,
+    "updated": DisputeTask.updated_at,
+    "case_id": DisputeTask.case_id,
+}
+
+
+def inbox_page(
+    session: Session,
+    *,
+    office: str | None,
+    now: datetime,
+    calendar: dl.WorkCalendar,
+    paging: Paging,
+    agency: str | None = None,
+    state: str | None = None,
+    overdue_only: bool = False,
+    search: str | None = None,
+    claimed_by: str | None = None,
+    unclaimed: bool = False,
+) -> Page[DisputeRow]:
+    """One page of the coordinator inbox, with its total: the same rows as :func:`inbox`, sorted
+    by due date (rows without one last), last change or case id; ``search`` finds titles,
+    document numbers, parties and case ids; ``agency`` a party; ``claimed_by`` one
+    coordinator's disputes ("mine"), ``unclaimed`` those nobody holds."""
+    query = select(DisputeTask)
+    where: list[Any] = []
+    if office:
+        where.append(or_(DisputeTask.coordinator_office == office, DisputeTask.referred_to == office))
+    if state:
+        where.append(DisputeTask.state == state)
+    else:
+        where.append(col(DisputeTask.state).not_in(sorted(CLOSED_STATES)))
+    if overdue_only:
+        where += [col(DisputeTask.due_at).is_not(None), col(DisputeTask.due_at) < now]
+    if claimed_by:
+        where.append(DisputeTask.claimed_by == claimed_by)
+    if unclaimed:
+        where.append(col(DisputeTask.claimed_by).is_(None))
+    if agency:
+        where.append(
+            col(DisputeTask.workflow_id).in_(
+                select(CaseAgency.workflow_id).where(CaseAgency.agency == agency)
+            )
+        )
+    if search:
+        found = matches(session.get_bind().dialect.name, search)
+        if found is not None:
+            where.append(col(DisputeTask.workflow_id).in_(select(CaseIndex.workflow_id).where(found)))
+    total = int(session.exec(select(func.count()).select_from(DisputeTask).where(*where)).one())
+    column = col(INBOX_SORTS[paging.sort])
+    order = [column.asc() if paging.order == "asc" else column.desc(), col(DisputeTask.workflow_id)]
+    if paging.sort == "due":
+        order.insert(0, column.is_(None))
+    tasks = [
+        DisputeTaskPublic.model_validate(
+            {**row.model_dump(), "overdue": row.due_at is not None and row.due_at < now}
+        )
+        for row in session.exec(
+            query.where(*where).order_by(*order).offset(paging.offset).limit(paging.per_page)
+        )
+    ]
+    return paging.of(_dispute_rows(session, tasks, now, calendar), total)
+
+
+def _dispute_rows(
+    session: Session, tasks: list[DisputeTaskPublic], now: datetime, calendar: dl.WorkCalendar
+) -> list[DisputeRow]:
+    live = _live_deadlines(session, [t.workflow_id for t in tasks])
+    rows: list[DisputeRow] = []
+    for task in tasks:
+        deadlines = live.get(task.workflow_id, [])
+        chosen = next((d for d in deadlines if task.due_at is not None and d.due_at == task.due_at), None)
+        chosen = chosen or (deadlines[0] if deadlines else None)
+        public = DeadlinePublic.model_validate(chosen, from_attributes=True) if chosen is not None else None
+        left = remaining(public, now, calendar) if public is not None else None
+        rows.append(DisputeRow(task=task, deadline=public, remaining=left))
+    return rows
+
+
+def deadlines_due(
+    session: Session, *, after: datetime | None, until: datetime, paging: Paging
+) -> Page[DeadlinePublic]:
+    """Open deadlines whose period ends in (``after``, ``until``], soonest first (the dashboard's
+    "due today" and "due this week"), one page with the total."""
+    where: list[Any] = [Deadline.status == "open", col(Deadline.due_at) <= until]
+    if after is not None:
+        where.append(col(Deadline.due_at) > after)
+    total = int(session.exec(select(func.count()).select_from(Deadline).where(*where)).one())
+    column = col(Deadline.due_at)
+    rows = session.exec(
+        select(Deadline)
+        .where(*where)
+        .order_by(column.asc() if paging.order == "asc" else column.desc(), col(Deadline.id))
+        .offset(paging.offset)
+        .limit(paging.per_page)
+    ).all()
+    return paging.of([DeadlinePublic.model_validate(r, from_attributes=True) for r in rows], total)
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """The audit page's filters."""
+
+    username: str = ""
+    outcome: str = ""
+    action: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def audit_page(session: Session, filters: AuditFilters, paging: Paging) -> Page[AuditEntry]:
+    """One page of the audit trail, newest first (or oldest), with the total."""
+    where: list[Any] = []
+    if filters.username:
+        where.append(AuditEntry.username == filters.username)
+    if filters.outcome:
+        where.append(AuditEntry.outcome == filters.outcome)
+    if filters.action:
+        where.append(AuditEntry.action == filters.action)
+    if filters.date_from is not None:
+        where.append(col(AuditEntry.at) >= day_start(filters.date_from))
+    if filters.date_to is not None:
+        where.append(col(AuditEntry.at) < day_end(filters.date_to))
+    total = int(session.exec(select(func.count()).select_from(AuditEntry).where(*where)).one())
+    column = col(AuditEntry.id)
+    rows = session.exec(
+        select(AuditEntry)
+        .where(*where)
+        .order_by(column.asc() if paging.order == "asc" else column.desc())
+        .offset(paging.offset)
+        .limit(paging.per_page)
+    ).all()
+    return paging.of(list(rows), total)
+
+
+def audit_choices(session: Session) -> tuple[list[str], list[str]]:
+    """The outcomes and actions the audit trail holds (the filters' options)."""
+    outcomes = session.exec(select(AuditEntry.outcome).distinct().order_by(AuditEntry.outcome)).all()
+    actions = session.exec(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    return list(outcomes), list(actions)
+
+
+def notification_total(session: Session, *, agency: str, role: str, user: str, unread_only: bool) -> int:
+    """How many notifications the list of ``agency`` holds for ``role`` (the pager's total)."""
+    query = (
+        select(func.count())
+        .select_from(NotificationRecord)
+        .where(
+            NotificationRecord.agency == agency,
+            col(NotificationRecord.audience).in_(sorted(a.value for a in ROLE_SEES.get(role, frozenset()))),
+        )
+    )
+    if unread_only:
+        read_ids = select(NotificationRead.notification_id).where(NotificationRead.user == user)
+        query = query.where(col(NotificationRecord.id).not_in(read_ids))
+    return int(session.exec(query).one())

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from services.console import access, read
+from contracts.agencies import agencies
+from contracts.catalog import PROCESSES
+from services.console import access, case_list, lists, read
 from services.console.auth import (
     CurrentUser,
     audit,
@@ -29,23 +31,59 @@ def build_router(web: Console, cases: CaseViews) -> APIRouter:
     case_rows, case_context = cases.case_rows, cases.case_context
 
     @router.get("/", response_class=HTMLResponse)
-    def index(request: Request, process: str = "", state: str = "", q: str = "") -> Response:
+    def index(request: Request) -> Response:
+        """The case list: filtered, sorted and paged on the server, the view in the URL; with
+        ``format=csv`` or ``xlsx`` the whole filtered list as a download."""
         user = guard(request, "cases.list")
-        rows = case_rows(user, process, state, q)
-        processes = sorted({r["process"] for r in rows} | set(read_processes()))
+        query = case_list.parse(request.query_params)
+        if query.export:
+            audit(
+                engine,
+                action="cases.export",
+                outcome="ok",
+                user=user,
+                target=query.export,
+                ip=_ip(request),
+                detail=case_list.filter_summary(query),
+            )
+            return case_list.export(engine, user, query)
+        found = case_list.page_of(engine, user, query)
+        lang = web.lang_of(request, user)
         return render(
-            request, "cases.html", user, cases=rows, process=process, state=state, q=q, processes=processes
+            request,
+            "cases.html",
+            user,
+            cases=found.rows,
+            pg=found,
+            f=query.filters,
+            links=lists.links(
+                "/", request.query_params, query.paging, due="asc", case_id="asc", agency="asc"
+            ),
+            lt=lists.list_translator(lang),
+            per_page_choices=lists.PER_PAGE_CHOICES,
+            process=query.filters.process,
+            state=query.filters.state,
+            q=query.filters.q,
+            processes=sorted(PROCESSES),
+            all_agencies=sorted(agencies().values(), key=lambda a: a.id),
         )
 
-    def read_processes() -> list[str]:
-        from contracts.catalog import PROCESSES
-
-        return list(PROCESSES)
-
     @router.get("/api/cases")
-    def api_cases(request: Request, process: str = "", state: str = "", q: str = "") -> list[dict[str, Any]]:
+    def api_cases(request: Request, response: Response) -> list[dict[str, Any]]:
+        """One page of the case list (the total in ``X-Total-Count``, the pages in ``X-Pages``)."""
         user = guard(request, "cases.list")
-        return [{**r, "updated_at": r["updated_at"].isoformat()} for r in case_rows(user, process, state, q)]
+        query = case_list.parse(request.query_params)
+        found = case_list.page_of(engine, user, query)
+        response.headers["X-Total-Count"] = str(found.total)
+        response.headers["X-Pages"] = str(found.pages)
+        return [
+            {
+                **r,
+                "updated_at": r["updated_at"].isoformat(),
+                "next_due_at": r["next_due_at"].isoformat() if r["next_due_at"] else None,
+            }
+            for r in found.rows
+        ]
 
     @router.get("/cases/{process}/{case_id}", response_class=HTMLResponse)
     def case_page(request: Request, process: str, case_id: str) -> Response:

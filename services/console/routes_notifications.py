@@ -8,10 +8,10 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from contracts.agencies import agencies, get_agency
-from services.console import access
+from services.console import access, lists, read
 from services.console.auth import (
     CurrentUser,
     audit,
@@ -27,6 +27,31 @@ from services.console.web import (
 )
 from services.notifier import queries as notes
 from services.notifier.queries import ROLE_SEES
+from services.notifier.tables import NotificationRead, NotificationRecord
+
+
+def _records(session: Session, ids: list[str]) -> list[NotificationRecord]:
+    return list(
+        session.exec(select(NotificationRecord).where(col(NotificationRecord.id).in_(sorted(set(ids)))))
+    )
+
+
+def _mark_many(session: Session, ids: list[str], *, user: str) -> int:
+    """Mark ``ids`` read for ``user`` in one commit (the caller checked they are theirs); how
+    many were unread."""
+    done = set(
+        session.exec(
+            select(NotificationRead.notification_id).where(
+                NotificationRead.user == user, col(NotificationRead.notification_id).in_(ids)
+            )
+        )
+    )
+    stamp = datetime.now(UTC)
+    fresh = sorted(set(ids) - done)
+    for notification_id in fresh:
+        session.add(NotificationRead(notification_id=notification_id, user=user, read_at=stamp))
+    session.commit()
+    return len(fresh)
 
 
 def build_router(web: Console) -> APIRouter:
@@ -72,15 +97,26 @@ def build_router(web: Console) -> APIRouter:
             raise BadInput(name, f"must be between {low} and {high}, got {value}")
         return value
 
+    def total_of(user: CurrentUser, agency: str | None, unread: bool) -> int:
+        """How many notifications the list holds (the pager's total)."""
+        if not agency:
+            return 0
+        with Session(engine) as session:
+            return read.notification_total(
+                session, agency=agency, role=user.role.value, user=user.username, unread_only=unread
+            )
+
     @router.get("/notifications", response_class=HTMLResponse)
-    def notifications_page(
-        request: Request, agency: str = "", unread: bool = False, limit: int = 100, offset: int = 0
-    ) -> Response:
+    def notifications_page(request: Request, agency: str = "") -> Response:
+        """An agency's notifications, newest first, one page at a time with the total."""
         user = guard(request, "notifications.view")
         chosen = agency_param(request, user, agency, "notifications.view")
-        rows, count = notification_rows(
-            user, chosen, unread, bounded(limit, "limit", 1, 500), bounded(offset, "offset", 0, 1_000_000)
-        )
+        params = request.query_params
+        unread = lists.flag(params, "unread")
+        paging = lists.paging(params, sorts=("created",), default_sort="created")
+        rows, count = notification_rows(user, chosen, unread, paging.per_page, paging.offset)
+        total = total_of(user, chosen, unread)
+        lang = lang_of(request, user)
         return render(
             request,
             "notifications.html",
@@ -93,6 +129,9 @@ def build_router(web: Console) -> APIRouter:
             can_pick=access.picks_other_agencies(user, "notifications.view"),
             all_agencies=list(agencies().values()),
             done=request.query_params.get("done"),
+            pg=paging.of(rows, total),
+            links=lists.links("/notifications", params, paging),
+            lt=lists.list_translator(lang),
         )
 
     @router.get("/notifications/bell", response_class=HTMLResponse)
@@ -112,7 +151,12 @@ def build_router(web: Console) -> APIRouter:
         rows, count = notification_rows(
             user, chosen, unread, bounded(limit, "limit", 1, 500), bounded(offset, "offset", 0, 1_000_000)
         )
-        return {"agency": chosen, "unread": count, "items": [r.model_dump(mode="json") for r in rows]}
+        return {
+            "agency": chosen,
+            "unread": count,
+            "total": total_of(user, chosen, unread),
+            "items": [r.model_dump(mode="json") for r in rows],
+        }
 
     @router.get("/api/notifications/unread-count")
     def api_unread_count(request: Request) -> dict[str, Any]:
@@ -159,8 +203,41 @@ def build_router(web: Console) -> APIRouter:
         )
         return changed
 
+    def mark_selected(request: Request, user: CurrentUser, ids: list[str]) -> int:
+        """Mark the chosen notifications read in one transaction, after checking every one is
+        the user's agency's and meant for their role (one outside that refuses them all)."""
+        seen = ROLE_SEES.get(user.role.value, frozenset())
+        with Session(engine) as session:
+            records = _records(session, ids)
+            missing = sorted(set(ids) - {r.id for r in records})
+            if missing:
+                raise NotFound(f"notification {missing[0]}", field="ids")
+            for record in records:
+                if record.agency != user.agency or record.audience not in seen:
+                    other = record.agency != user.agency
+                    raise forbid(
+                        request,
+                        user,
+                        "notifications.read",
+                        f"notification/{record.id}",
+                        "notification of another agency" if other else "not for this role",
+                        None if other else access.AUDIENCE_REFUSED,
+                    )
+            changed = _mark_many(session, [r.id for r in records], user=user.username)
+        audit(
+            engine,
+            action="notifications.read_selected",
+            outcome="ok",
+            user=user,
+            target=f"agency/{user.agency}",
+            ip=_ip(request),
+            detail=f"{changed} of {len(ids)} marked read",
+        )
+        return changed
+
     @router.post("/notifications/read-all")
     async def notifications_read_all(request: Request) -> Response:
+        """Mark read every unread notification of the user's agency, or with ``ids`` the chosen ones."""
         user = guard(request, "notifications.read", "notifications/all")
         form = await request.form()
         check_csrf(request, user, str(form.get("csrf_token", "")), "notifications.read")
@@ -173,6 +250,20 @@ def build_router(web: Console) -> APIRouter:
                 "account bound to no agency",
                 access.NO_AGENCY_REFUSED,
             )
+        ids = [str(v) for v in form.getlist("ids") if str(v).strip()]
+        if len(ids) > lists.PER_PAGE_CHOICES[-1]:
+            raise lists.bad(
+                "ids",
+                f"一次最多选择 {lists.PER_PAGE_CHOICES[-1]} 条",
+                f"at most {lists.PER_PAGE_CHOICES[-1]} at once",
+            )
+        back = _safe_next(str(form.get("next") or "/notifications"))
+        if form.get("selected") is not None:
+            if not ids:
+                raise lists.bad("ids", "未选择任何通知", "no notification was selected")
+            await anyio.to_thread.run_sync(mark_selected, request, user, ids)
+            sep = "&" if "?" in back else "?"
+            return RedirectResponse(f"{back}{sep}done=read_selected", status_code=303)
         with Session(engine) as session:
             count = notes.mark_all_read(session, agency=user.agency, user=user.username, role=user.role.value)
         audit(

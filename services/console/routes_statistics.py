@@ -98,16 +98,24 @@ def period_from_form(params: dict[str, str]) -> str:
     """
     kind = params.get("kind", "").strip() or PeriodKind.MONTH.value
     if kind not in {k.value for k in PeriodKind}:
-        raise BadInput("kind", f"must be one of month, quarter, year, custom, got {kind!r}")
+        raise BadInput(
+            "kind",
+            f"must be one of month, quarter, year, custom, got {kind!r}",
+            "须为按月、按季、按年或自定义",
+        )
     if kind == PeriodKind.CUSTOM:
         start, end = params.get("from", "").strip(), params.get("to", "").strip()
         for name, value in (("from", start), ("to", end)):
             if not value:
-                raise BadInput(name, "a custom period needs both from and to (YYYY-MM-DD)")
+                raise BadInput(
+                    name,
+                    "a custom period needs both from and to (YYYY-MM-DD)",
+                    "自定义期间须填写起始日期和截止日期（YYYY-MM-DD）",
+                )
         return f"{start}..{end}"
     value = params.get(kind, "").strip()
     if not value:
-        raise BadInput(kind, f"a {kind} period needs the {kind} field")
+        raise BadInput(kind, f"a {kind} period needs the {kind} field", "请选择期间")
     return value
 
 
@@ -123,7 +131,9 @@ def parse_period(text: str, today: datetime) -> Period:
     try:
         return Period.parse(text)
     except ValueError as exc:
-        raise BadInput("period", str(exc)) from None
+        raise BadInput(
+            "period", str(exc), "期间格式无效（如 2026-11、2026-Q4、2026 或 2026-01-01..2026-03-31）"
+        ) from None
 
 
 def districts() -> list[Agency]:
@@ -280,7 +290,11 @@ def build_router(web: Console) -> APIRouter:
             return None
         if chosen not in {a.id for a in choices}:
             what = "district government" if name == "district" else "agency"
-            raise BadInput(name, f"unknown {what} {chosen!r}")
+            raise BadInput(
+                name,
+                f"unknown {what} {chosen!r}",
+                f"未知的{'区县' if name == 'district' else '机关'}：{chosen}",
+            )
         return chosen
 
     def scoped(request: Request, user: CurrentUser, district: str, agency: str, period: Period) -> Filters:
@@ -292,7 +306,11 @@ def build_router(web: Console) -> APIRouter:
         if chosen_agency and chosen_district:
             found = get_agency(chosen_agency)
             if found is None or found.district != chosen_district:
-                raise BadInput("agency", f"{chosen_agency!r} is not in district {chosen_district!r}")
+                raise BadInput(
+                    "agency",
+                    f"{chosen_agency!r} is not in district {chosen_district!r}",
+                    "所选机关不在所选区县内",
+                )
         scope = access.scope_of(user, PERMISSION)
         own = get_agency(user.agency) if user.agency else None
         target = f"statistics/{period.key}"
@@ -326,7 +344,9 @@ def build_router(web: Console) -> APIRouter:
                 )
             except ValueError as exc:
                 text = str(exc)
-                raise BadInput("agency" if text.startswith("agency") else "district", text) from None
+                raise BadInput(
+                    "agency" if text.startswith("agency") else "district", text, "所选机关或区县无效"
+                ) from None
         return stats, filters
 
     def canonical(request: Request, path: str) -> Response | None:
@@ -338,7 +358,9 @@ def build_router(web: Console) -> APIRouter:
         try:
             Period.parse(text)
         except ValueError as exc:
-            raise BadInput(params.get("kind") or "period", str(exc)) from None
+            raise BadInput(
+                params.get("kind") or "period", str(exc), "期间无效，请检查所填日期或月份"
+            ) from None
         query = {"period": text, "district": params.get("district", ""), "agency": params.get("agency", "")}
         return RedirectResponse(f"{path}?{urlencode({k: v for k, v in query.items() if v})}", status_code=303)
 
@@ -417,9 +439,11 @@ def build_router(web: Console) -> APIRouter:
         user = guard(request, PERMISSION)
         stats, _ = figures(request, user)
         if not section:
-            raise BadInput("section", f"name one of {', '.join(s.key for s in stats.sections)}")
+            raise BadInput(
+                "section", f"name one of {', '.join(s.key for s in stats.sections)}", "请指定要导出的统计部分"
+            )
         if not stats.has_section(section):
-            raise NotFound(f"statistics section {section}", field="section")
+            raise NotFound(f"statistics section {section}", field="section", what_zh=f"统计部分 {section}")
         found = stats.section(section)
         lang = lang_of(request, user)
         stem = export.export_filename(stats, "csv").removesuffix(".csv")
@@ -429,7 +453,9 @@ def build_router(web: Console) -> APIRouter:
         else:
             tables = {t.key: t for t in found.tables} | {"figures": export.figures_table(found)}
             if table not in tables:
-                raise NotFound(f"table {table} of section {section}", field="table")
+                raise NotFound(
+                    f"table {table} of section {section}", field="table", what_zh=f"统计表 {table}"
+                )
             body = export.table_csv(tables[table], lang=lang)
             name = f"{stem}-{section}-{table}.csv"
         exported(request, user, stats, f"csv {section}/{table or '*'}")

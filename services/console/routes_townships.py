@@ -20,6 +20,7 @@ from services.console.web import (
     NotFound,
 )
 from services.delegations.read_model import DelegatedItemPublic, items_by_township
+from services.delegations.reviews import decidable_by
 
 
 def build_router(web: Console) -> APIRouter:
@@ -84,7 +85,7 @@ def build_router(web: Console) -> APIRouter:
         request: Request, user: CurrentUser, township: str, include_returned: bool
     ) -> list[DelegatedItemPublic]:
         if not access.is_township(township):
-            raise NotFound(f"township {township}", field="agency_id")
+            raise NotFound(f"township {township}", field="agency_id", what_zh=f"乡镇（街道）{township}")
         if not access.can_view_township(user, township):
             raise forbid(request, user, "township.view", f"township/{township}", "another township")
         with Session(engine) as session:
@@ -95,6 +96,12 @@ def build_router(web: Console) -> APIRouter:
         user = guard(request, "township.view", f"township/{agency_id}")
         items = township_items(request, user, agency_id, returned)
         now = datetime.now(UTC)
+        # The review form is offered next to a delegation whose review this user's body decides.
+        under_review = [i.workflow_id for i in items if i.state == "under_review"]
+        reviewable: set[str] = set()
+        if under_review and access.allowed(user, "delegation.review"):
+            with Session(engine) as session:
+                reviewable = decidable_by(session, under_review, user.agency)
         return render(
             request,
             "township.html",
@@ -102,6 +109,7 @@ def build_router(web: Console) -> APIRouter:
             township=agency_id,
             items=items,
             returned=returned,
+            reviewable=reviewable,
             review_days={i.code + "|" + i.case_id: read.days_until(i.next_review_at, now) for i in items},
         )
 

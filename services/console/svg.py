@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
-from services.console.i18n import event_label, state_label, word
+from services.console.i18n import STATUS_LABELS, due_text, event_label, pick, state_label, word
 from services.registry.models import DeadlinePublic, TimelineEntryPublic
 from workflows.deadlines import SHANGHAI
 
@@ -142,10 +142,12 @@ def timeline_svg(
     lanes = 2 + len(deadlines)
     top = 28
     height = top + ROW * lanes + 40
+    summary = timeline_summary(entries, deadlines, process=process, end=end_of_case, lang=lang)
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline-svg" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" role="img" aria-label="{escape(word("timeline", lang))}" '
+        f'width="100%" role="img" aria-labelledby="tl-title tl-desc" '
         f'font-family="Noto Sans CJK SC, Noto Sans SC, sans-serif" font-size="12">'
+        f'<title id="tl-title">{escape(word("timeline", lang))}</title><desc id="tl-desc">{escape(summary)}</desc>'
     ]
     ticks, step = scale.ticks()
     for t in ticks:
@@ -202,7 +204,8 @@ def timeline_svg(
         dash = ' stroke-dasharray="4 3"' if d.provisional else ""
         out.append(
             f'<g class="{css}"><title>{escape(d.label_zh if lang == "zh" else d.label_en)} · '
-            f"{escape(word('due', lang))} {escape(_local(d.due_at))} · {escape(d.status)}</title>"
+            f"{escape(word('due', lang))} {escape(due_text(d.due_at, d.counting, lang))} · "
+            f"{escape(pick(STATUS_LABELS.get(d.status), lang, d.status))}</title>"
             f'<line x1="{x1:.1f}" y1="{y:.1f}" x2="{x2:.1f}" y2="{y:.1f}" stroke="{colour}" stroke-width="3"{dash}/>'
             f'<path d="M{x2:.1f},{y - 7:.1f} L{x2 + 7:.1f},{y:.1f} L{x2:.1f},{y + 7:.1f} L{x2 - 7:.1f},{y:.1f} Z" '
             f'fill="{colour}"/></g>'
@@ -219,6 +222,28 @@ def timeline_svg(
         )
     out.append("</svg>")
     return "".join(out)
+
+
+def timeline_summary(
+    entries: Sequence[TimelineEntryPublic],
+    deadlines: Sequence[DeadlinePublic],
+    *,
+    process: str,
+    end: datetime,
+    lang: str,
+) -> str:
+    """The drawing in words, for a screen reader and anyone who cannot see it: the states in
+    order, how many events, and each deadline with its last day and where it stands."""
+    states = " → ".join(state_label(process, span.state, lang) for span in state_spans(entries, end))
+    colon, comma, semicolon = ("：", "，", "；") if lang == "zh" else (": ", ", ", "; ")
+    limits = semicolon.join(
+        f"{d.label_zh if lang == 'zh' else d.label_en}{colon}"
+        f"{due_text(d.due_at, d.counting, lang)}{comma}{pick(STATUS_LABELS.get(d.status), lang, d.status)}"
+        for d in deadlines
+    )
+    if lang == "zh":
+        return f"状态：{states}。共 {len(entries)} 条记录。" + (f"期限：{limits}。" if limits else "")
+    return f"States: {states}. {len(entries)} entries." + (f" Deadlines: {limits}." if limits else "")
 
 
 def _local(t: datetime) -> str:

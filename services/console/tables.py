@@ -74,7 +74,13 @@ class AuditEntry(SQLModel, table=True):
     """Who did what, when, from where, and how it ended (allowed, refused, forbidden...)."""
 
     __tablename__ = "audit_entry"
-    __table_args__ = (Index("ix_audit_entry_at", "at"), Index("ix_audit_entry_username", "username"))
+    __table_args__ = (
+        Index("ix_audit_entry_at", "at"),
+        Index("ix_audit_entry_username", "username"),
+        # The audit page filters by outcome or action and reads newest first.
+        Index("ix_audit_entry_outcome_id", "outcome", "id"),
+        Index("ix_audit_entry_action_id", "action", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

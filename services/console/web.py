@@ -24,7 +24,10 @@ from services.console.i18n import (
     STATUS_LABELS,
     WORDS,
     agency_label,
+    audit_action_label,
+    audit_outcome_label,
     event_label,
+    field_label,
     pick,
     process_label,
     state_label,
@@ -72,21 +75,42 @@ class Forbidden(Exception):
 
 
 class NotFound(Exception):
-    """No such case (or dispute, or dead letter)."""
+    """No such case (or dispute, or dead letter); ``what_zh`` names it in Chinese."""
 
-    def __init__(self, what: str, field: str = "case_id") -> None:
+    def __init__(self, what: str, field: str = "case_id", what_zh: str | None = None) -> None:
         super().__init__(what)
         self.what = what
         self.field = field
+        self.what_zh = what_zh
+
+    def text(self, lang: str) -> str:
+        """What was not found, in ``lang``; without Chinese of its own, the field by its label."""
+        if lang != "zh":
+            return f"no {self.what}"
+        return (
+            f"未找到{self.what_zh}"
+            if self.what_zh
+            else f"未找到所请求的记录（{field_label(self.field, 'zh')}）"
+        )
 
 
 class BadInput(Exception):
-    """A query or form field the console cannot use (answered next to the field, or as JSON 422)."""
+    """A query or form field the console cannot use (answered next to the field, or as JSON 422);
+    ``reason_zh`` says why in Chinese."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, reason_zh: str | None = None) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.reason_zh = reason_zh
+
+    def text(self, lang: str) -> str:
+        """The field by its label and the reason, in ``lang`` (a generic Chinese reason where the
+        raiser gave none, so a zh-CN page never shows English)."""
+        label = field_label(self.field, lang)
+        if lang != "zh":
+            return f"{label}: {self.reason}"
+        return f"{label}：{self.reason_zh or '取值无效，请检查后重试'}"
 
 
 def _ip(request: Request) -> str | None:
@@ -276,6 +300,8 @@ class Console:
             "event_label": lambda ty: event_label(ty, lang),
             "status_label": lambda s: pick(STATUS_LABELS.get(s), lang, s),
             "counting_label": lambda c: pick(COUNTING_LABELS.get(c), lang, c),
+            "audit_action_label": lambda a: audit_action_label(a, lang),
+            "audit_outcome_label": lambda o: audit_outcome_label(o, lang),
             "role_label": lambda r: pick(
                 ROLE_LABELS.get(Role(r)) if r in Role._value2member_map_ else None, lang, r
             ),

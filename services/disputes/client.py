@@ -26,6 +26,7 @@ from contracts.jurisdiction_dispute import (
     DesignateInput,
     ExtendInput,
     InterimAgencyInput,
+    ReassignInput,
     ReferInput,
     RequestOpinionsInput,
     UnclaimInput,
@@ -37,12 +38,14 @@ _CASE_ID = re.compile(CASE_ID_PATTERN)
 
 
 class DisputeActionRefused(Exception):
-    """A coordinator action the dispute refused; ``field`` names what to correct."""
+    """A coordinator action the dispute refused; ``field`` names what to correct, ``reason_zh``
+    says it in Chinese when the workflow's rule did (contracts.dispute_rules)."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, reason_zh: str | None = None) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.reason_zh = reason_zh
 
 
 def workflow_id(case_id: str) -> str:
@@ -54,7 +57,9 @@ async def _execute(
     client: Client, case_id: str, update: str, data: CoordinatorInput
 ) -> CoordinatorActionResult:
     if not _CASE_ID.match(case_id):
-        raise DisputeActionRefused("case_id", f"{case_id!r} is not a valid case id")
+        raise DisputeActionRefused(
+            "case_id", f"{case_id!r} is not a valid case id", f"{case_id} 不是有效的案件编号"
+        )
     handle = client.get_workflow_handle(workflow_id(case_id))
     try:
         return await handle.execute_update(
@@ -65,11 +70,14 @@ async def _execute(
         if isinstance(cause, ApplicationError) and cause.type == ACTION_REFUSED_ERROR_TYPE:
             details: Any = cause.details[0] if cause.details else {}
             field = details.get("field", "$") if isinstance(details, dict) else "$"
-            raise DisputeActionRefused(field, cause.message) from None
+            zh = details.get("reason_zh") if isinstance(details, dict) else None
+            raise DisputeActionRefused(field, cause.message, zh) from None
         raise
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND or "already completed" in str(exc):
-            raise DisputeActionRefused("case_id", f"no open jurisdiction dispute {case_id!r}") from None
+            raise DisputeActionRefused(
+                "case_id", f"no open jurisdiction dispute {case_id!r}", f"没有进行中的管辖争议 {case_id}"
+            ) from None
         raise
 
 
@@ -81,6 +89,11 @@ async def claim(client: Client, case_id: str, data: ClaimInput) -> CoordinatorAc
 async def unclaim(client: Client, case_id: str, data: UnclaimInput) -> CoordinatorActionResult:
     """Release the claim back to the office's inbox."""
     return await _execute(client, case_id, "unclaim", data)
+
+
+async def reassign(client: Client, case_id: str, data: ReassignInput) -> CoordinatorActionResult:
+    """Hand the claimed dispute to another coordinator (a lead's or an administrator's decision)."""
+    return await _execute(client, case_id, "reassign", data)
 
 
 async def request_opinions(

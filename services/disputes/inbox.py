@@ -85,7 +85,7 @@ class DisputeTaskPublic(DisputeTaskBase):
 
 
 # Events that change who holds the claim: the newest of them (by sequence) decides.
-_CLAIM_EVENTS = {_P + "claimed", _P + "unclaimed", _P + "referred_to_government"}
+_CLAIM_EVENTS = {_P + "claimed", _P + "unclaimed", _P + "reassigned", _P + "referred_to_government"}
 
 
 def project_dispute(session: Session, event: DomainEvent) -> None:
@@ -122,6 +122,9 @@ def project_dispute(session: Session, event: DomainEvent) -> None:
         if event.type == _P + "claimed":
             row.claimed_by = payload.get("coordinator")
             row.claimed_by_name = _text(payload.get("coordinator_name"), 50)
+        elif event.type == _P + "reassigned":
+            row.claimed_by = payload.get("to_coordinator")
+            row.claimed_by_name = _text(payload.get("to_coordinator_name"), 50)
         else:
             row.claimed_by = None
             row.claimed_by_name = None

@@ -210,35 +210,42 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             )
 
         intake: Intake = state["intake"]  # type: ignore[assignment]
+        attempt = functools.partial(
+            retry_while_unreachable,
+            lambda: take_once(msg),
+            down,
+            stopped=stopped,
+            base=0.5,
+            cap=settings.intake_engine_retry_max_seconds,
+            on_hold=held,
+        )
         # In-progress beats start before the wait for the case's turn: a message queued behind
         # its case's held event must not run out its ack_wait and be redelivered meanwhile.
-        async with (
-            kept_in_progress(raw.in_progress, max(settings.intake_ack_wait_seconds / 3, 0.2)),
-            intake.case_order(msg.body, seq),
-        ):
-            attempt = functools.partial(
-                retry_while_unreachable,
-                lambda: take_once(msg),
-                down,
-                stopped=stopped,
-                base=0.5,
-                cap=settings.intake_engine_retry_max_seconds,
-                on_hold=held,
-            )
-            exc = await attempt()
-            if exc is not None and raw.metadata.num_delivered == 1:
-                # A nak'ed event loses its place: the case's next event (already fetched) would
-                # overtake it and be refused for good ("no open case", "form the team first").
-                # So the first delivery's failures are retried here, with the case held, on
-                # the back-off schedule; only then is the message nak'ed (and counted).
-                for pause in settings.intake_backoff_seconds:
-                    if exc is None or stopped.is_set():
-                        break
-                    log.warning("stream seq %s failed (%s); retrying in %.1f s, case held", seq, exc, pause)
-                    if await intake.pause_unless_overtaken(msg.body, seq, pause, stopped):
-                        log.info("stream seq %s gives way to an earlier event of its case", seq)
-                        break
+        async with kept_in_progress(raw.in_progress, max(settings.intake_ack_wait_seconds / 3, 0.2)):
+            gave_way = True
+            while gave_way:
+                gave_way = False
+                async with intake.case_order(msg.body, seq):
                     exc = await attempt()
+                    if exc is not None and raw.metadata.num_delivered == 1:
+                        # A nak'ed event loses its place: the case's next event (already fetched)
+                        # would overtake it and be refused for good ("no open case", "form the
+                        # team first"). So the first delivery's failures are retried here, with
+                        # the case held, on the back-off schedule; only then is it nak'ed.
+                        for pause in settings.intake_backoff_seconds:
+                            if exc is None or stopped.is_set():
+                                break
+                            log.warning(
+                                "stream seq %s failed (%s); retrying in %.1f s, case held", seq, exc, pause
+                            )
+                            if await intake.pause_unless_overtaken(msg.body, seq, pause, stopped):
+                                # An earlier event of the case came back (its intake died holding
+                                # it): it goes first, and this one queues behind it again, keeping
+                                # its delivery (a nak would spend one on someone else's wait).
+                                log.info("stream seq %s gives way to an earlier event of its case", seq)
+                                gave_way = True
+                                break
+                            exc = await attempt()
         if exc is None:
             await msg.ack()
             return

@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 
 def _settings():  # noqa: ANN202 - IntakeSettings, imported late so --help stays fast
-    from services.cli import load_dev_env
+    from services.env_file import load_dev_env
     from services.settings import IntakeSettings
 
     load_dev_env()

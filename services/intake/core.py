@@ -283,8 +283,9 @@ class Intake:
 
         An event delivered before this one that comes back later (its intake died holding it,
         so it returns after ``ack_wait``, behind the newer ones) must go first: the newer one,
-        failing as "no open case" or out of state, only waits for it. The caller gives the case
-        up (nak) instead of holding it through its back-off.
+        failing as "no open case" or out of state, only waits for it. The caller lets the case go
+        and queues behind the earlier event again, keeping its delivery (a nak would spend one of
+        its ``max_deliver`` on another event's wait).
         """
         key = case_of(raw)
 

@@ -1,4 +1,4 @@
-"""Notifier: tells every party what it must do next, and by when (issue 9).
+"""Notifier: tells every party what it must do next, and by when.
 
 Consumes domain events on ``lawlink.out.>``, decides from one table (:mod:`.recipients`) who
 must hear about each, publishes one notification per recipient on ``lawlink.notify.<agency>``,

@@ -23,7 +23,7 @@ err = Console(stderr=True)
 
 
 def _settings():  # noqa: ANN202 - NotifierSettings, imported late so --help stays fast
-    from services.cli import load_dev_env
+    from services.env_file import load_dev_env
     from services.notifier.config import NotifierSettings
 
     load_dev_env()

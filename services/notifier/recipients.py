@@ -23,20 +23,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import time, timedelta
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from contracts.agencies import AgencyKind, AgencyLevel, agencies, get_agency, supervisor_of
 from contracts.catalog import CONFIDENTIAL_PROCESSES, DOMAIN_EVENT_TYPES
 from contracts.deadline_models import DeadlineInfo
 from contracts.domain import DomainEvent, EntryKind
+from services.notifier.due_words import due_words
 from services.notifier.messages import REASON_RANK, Audience, Notification, Reason
 
 log = logging.getLogger("lawlink.notifier")
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 PROCESS_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
@@ -388,6 +385,8 @@ RECIPIENTS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
     "jurisdiction_dispute.claimed": (inform(PARTIES),),
     "jurisdiction_dispute.unclaimed": (coordinate(COORDINATOR, "争议已退回，待协调人认领",
                                                   "The dispute was released and awaits a coordinator"),),
+    "jurisdiction_dispute.reassigned": (coordinate(COORDINATOR, "争议已改派给另一名协调人",
+                                                   "The dispute was reassigned to another coordinator"),),
     "jurisdiction_dispute.opinion_requested": (),  # each asked party's deadline.set asks for the opinion
     "jurisdiction_dispute.opinion_submitted": (coordinate(COORDINATOR, "争议方已提交书面意见",
                                                           "A party submitted its written opinion"),),
@@ -529,12 +528,7 @@ def recipients_for(event: DomainEvent) -> list[tuple[str, Who]]:
 def due_texts(info: DeadlineInfo) -> tuple[str, str]:
     """The due date in words (zh, en): the last day for day limits, the instant for hour limits,
     with the counting and whether it is provisional."""
-    local = info.due_at.astimezone(SHANGHAI)
-    if local.time() == time(0) and info.counting != "hours":
-        last = (local - timedelta(days=1)).date()
-        zh, en = f"{last:%Y-%m-%d}当日结束前", f"the end of {last:%Y-%m-%d}"
-    else:
-        zh, en = f"{local:%Y-%m-%d %H:%M}前", f"{local:%Y-%m-%d %H:%M} (Asia/Shanghai)"
+    zh, en = due_words(info.due_at, info.counting)
     c_zh, c_en = _COUNTING.get(info.counting, (info.counting, info.counting))
     zh += f"（{info.length}{c_zh}"
     en += f" ({info.length} {c_en}"

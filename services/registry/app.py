@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
@@ -256,12 +256,21 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
 
     @api.get("/api/cases/{case_id}/timeline", response_model=list[TimelineEntryPublic])
     def get_timeline(
-        case_id: str, process: str | None = None, limit: int = Query(default=10000, ge=1, le=100000)
+        case_id: str,
+        response: Response,
+        process: str | None = None,
+        limit: int = Query(default=10000, ge=1, le=100000),
+        offset: int = Query(default=0, ge=0),
     ) -> list[TimelineEntryPublic]:
+        """A case's entries in the order they happened; ``offset``/``limit`` read a long case a
+        page at a time, and ``X-Total-Count`` says how many it has."""
         with Session(engine()) as session:
-            entries = queries.timeline(session, case_id=case_id, process=process, limit=limit)
-            if not entries and not queries.find_cases(session, case_id=case_id, process=process):
+            entries, total = queries.timeline_page(
+                session, case_id=case_id, process=process, offset=offset, limit=limit
+            )
+            if not total and not queries.find_cases(session, case_id=case_id, process=process):
                 raise HTTPException(404, detail={"field": "case_id", "reason": f"no case {case_id!r}"})
+            response.headers["X-Total-Count"] = str(total)
             return entries
 
     @api.get("/api/cases/{case_id}/deadlines", response_model=list[DeadlinePublic])

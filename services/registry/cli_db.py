@@ -18,7 +18,7 @@ err = Console(stderr=True, highlight=False)
 
 
 def _database_url() -> str:
-    from services.cli import load_stack_env
+    from services.env_file import load_stack_env
     from services.settings import StackSettings
 
     load_stack_env(only=("DATABASE_URL",))

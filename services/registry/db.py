@@ -144,7 +144,6 @@ def _known_revisions(url: str) -> set[str]:
     return {rev.revision for rev in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()}
 
 
-
 def _recorded_heads(script: ScriptDirectory) -> set[str]:
     """The revisions Alembic records once every migration is applied: the heads of the scripts,
     less any head that another revision names in ``depends_on`` (applying that one applies it,

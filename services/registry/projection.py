@@ -17,7 +17,7 @@ from contracts.catalog import CONFIDENTIAL_PROCESSES
 from contracts.deadline_models import DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
 from services.registry.models import Case, Deadline, TimelineEntry
-from services.registry.projectors import PROJECTORS
+from services.registry.projectors import PROJECTORS, Change, record_change, snapshot
 
 _IN_CHUNK = 500
 
@@ -71,9 +71,17 @@ def project(session: Session, events: Iterable[DomainEvent]) -> int:
                 payload=event.payload,
             )
         )
+        case_before = snapshot(cases.get(event.workflow_id))
         _case(session, cases, event)
+        deadline_before = deadline = None
         if event.deadline is not None:
+            key = _deadline_key(event.workflow_id, event.deadline.deadline_id)
+            deadline_before = snapshot(deadlines.get(key))
             _deadline(session, deadlines, event)
+            deadline = snapshot(deadlines[key])
+        record_change(
+            session, Change(case_before, snapshot(cases[event.workflow_id]) or {}, deadline_before, deadline)
+        )
         for projector in PROJECTORS:
             projector(session, event)
         added += 1

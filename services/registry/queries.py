@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import select as sa_select
+from sqlalchemy import tuple_
 from sqlmodel import Session, col, func, select
 
 from contracts.catalog import DOMAIN_EVENT_TYPES
@@ -60,7 +62,13 @@ _TIMELINE_ENTRIES = TypeAdapter(list[TimelineEntryPublic])
 
 
 def timeline(
-    session: Session, *, case_id: str, process: str | None = None, limit: int = 10000
+    session: Session,
+    *,
+    case_id: str,
+    process: str | None = None,
+    limit: int = 10000,
+    offset: int = 0,
+    since: tuple[datetime, int] | None = None,
 ) -> list[TimelineEntryPublic]:
     """A case's entries in the order they happened (then in workflow order).
 
@@ -71,7 +79,9 @@ def timeline(
     query = sa_select(table).where(table.c.case_id == case_id)
     if process:
         query = query.where(table.c.process == process)
-    query = query.order_by(table.c.occurred_at, table.c.seq).limit(limit)
+    if since is not None:  # from this (occurred_at, seq) on
+        query = query.where(tuple_(table.c.occurred_at, table.c.seq) >= tuple_(*since))
+    query = query.order_by(table.c.occurred_at, table.c.seq).offset(offset).limit(limit)
     labels: dict[str, tuple[str, str]] = {}
     rows: list[dict[str, Any]] = []
     for row in session.connection().execute(query).mappings():
@@ -82,6 +92,30 @@ def timeline(
         label_zh, label_en = labels[kind]
         rows.append({**row, "label_zh": label_zh, "label_en": label_en})
     return _TIMELINE_ENTRIES.validate_python(rows)
+
+
+def timeline_page(
+    session: Session, *, case_id: str, process: str | None = None, offset: int = 0, limit: int = 100
+) -> tuple[list[TimelineEntryPublic], int]:
+    """One page of a case's timeline (in the order things happened) and how many entries it has.
+
+    The page's first entry is found by skipping ``offset`` entries of ``ix_timeline_entry_case``
+    alone (an index-only scan), then the page's rows are read from there: an OFFSET on the rows
+    themselves would read every skipped row from the table, deep into a long case."""
+    table = TimelineEntry.__table__
+    where = [table.c.case_id == case_id] + ([table.c.process == process] if process else [])
+    connection = session.connection()
+    total = int(connection.execute(sa_select(func.count()).select_from(table).where(*where)).scalar_one())
+    start = connection.execute(
+        sa_select(table.c.occurred_at, table.c.seq)
+        .where(*where)
+        .order_by(table.c.occurred_at, table.c.seq)
+        .offset(offset)
+        .limit(1)
+    ).first()
+    if start is None:
+        return [], total
+    return timeline(session, case_id=case_id, process=process, limit=limit, since=(start[0], start[1])), total
 
 
 def deadlines(session: Session, *, case_id: str, process: str | None = None) -> list[DeadlinePublic]:
@@ -119,3 +153,16 @@ def dead_letters(session: Session, *, include_replayed: bool = True) -> list[Dea
     if not include_replayed:
         query = query.where(col(DeadLetter.replayed_at).is_(None))
     return list(session.exec(query.order_by(col(DeadLetter.id).desc())).all())
+
+
+def dead_letter_page(
+    session: Session, *, include_replayed: bool = True, offset: int = 0, limit: int = 50
+) -> tuple[list[DeadLetter], int]:
+    """One page of dead letters, newest first, and how many there are in all."""
+    query = select(DeadLetter)
+    count = select(func.count()).select_from(DeadLetter)
+    if not include_replayed:
+        query = query.where(col(DeadLetter.replayed_at).is_(None))
+        count = count.where(col(DeadLetter.replayed_at).is_(None))
+    rows = list(session.exec(query.order_by(col(DeadLetter.id).desc()).offset(offset).limit(limit)).all())
+    return rows, int(session.exec(count).one())

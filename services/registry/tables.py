@@ -9,3 +9,4 @@ from services.discipline import content as referral_content_tables  # noqa: F401
 from services.disputes import inbox as dispute_inbox  # noqa: F401
 from services.notifier import tables as notifier_tables  # noqa: F401
 from services.registry import models  # noqa: F401
+from services.statistics import aggregate as statistics_counts  # noqa: F401

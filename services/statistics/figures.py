@@ -11,6 +11,11 @@ dated when the step happened, not when Lawlink heard of it), deadline rows (whic
 breach, even after the step was done late) and the delegated-item rows. A period is whole
 Shanghai days; an event belongs to the period its ``occurred_at`` falls in, a deadline to the
 period its due date falls in, a step that met a deadline to the period it was done in.
+
+The monthly series, and the counts of a period made of whole months, are read from the monthly
+counts the registry keeps of those same rows (:mod:`services.statistics.aggregate`); a period
+of other days counts the rows themselves. Medians, working days and a case's current state are
+always read from the rows.
 """
 
 from __future__ import annotations
@@ -19,16 +24,17 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists
+from sqlalchemy import and_, case, literal, null
 from sqlmodel import Session, col, select
 
 from contracts.agencies import AgencyKind, AgencyLevel, agencies, get_agency
 from contracts.jurisdiction_dispute import PROCESS as DISPUTE_PROCESS
 from services.console.i18n import ITEM_STATE_LABELS, agency_label, state_label
 from services.delegations.read_model import DelegatedItem
+from services.statistics import aggregate as agg
 from services.statistics import queries as q
 from services.statistics.model import (
     Column,
@@ -443,6 +449,9 @@ class _Context:
         last = self.months[-1]
         self.trend_end = shanghai_midnight(date(last.year + last.month // 12, last.month % 12 + 1, 1))
         self.month_firsts = [shanghai_midnight(m) for m in self.months] + [self.trend_end]
+        # A period of whole months is counted from the monthly counts, any other from the rows.
+        self.whole_months = period.start.day == 1 and (period.end + timedelta(days=1)).day == 1
+        self.period_months = [month_key(m) for m in period.months()]
 
     @property
     def start(self) -> datetime:
@@ -460,23 +469,75 @@ class _Context:
         types: Collection[str],
         *,
         by: dict[str, Any],
-        trend: bool,
         process: str | None = None,
         join_case: bool = False,
     ) -> list[Any]:
-        """Grouped counts of timeline entries of ``types`` in the period (or, with ``trend``, in
-        the trend months, grouped by month as ``m``)."""
-        start, end = (self.trend_start, self.trend_end) if trend else (self.start, self.end)
+        """Grouped counts of timeline entries of ``types`` in the period, read from the entries
+        (for what the monthly counts do not hold: a case's current state, a later event)."""
         columns = {"type": q.TIMELINE.c.type, **by}
-        if trend:
-            columns["m"] = self.month(q.TIMELINE.c.occurred_at)
         need_case = join_case or self.agencies is not None
         return q.grouped(
             self.session,
             columns,
-            where=q.event_where(types, start, end, process=process, agencies=self.agencies),
+            where=q.event_where(types, self.start, self.end, process=process, agencies=self.agencies),
             select_from=q.timeline_with_case() if need_case else q.TIMELINE,
         )
+
+    def tallies(
+        self, types: Collection[str], *, by: tuple[str, ...] = (), trend: bool, process: str | None = None
+    ) -> list[Any]:
+        """Counts of timeline entries of ``types`` by type and ``by`` (``agency``, the case's
+        owner; ``detail``, the type's :data:`~services.statistics.aggregate.DETAIL_FIELDS`
+        value) in the period, or with ``trend`` by month ``m`` in the trend months."""
+        if trend or self.whole_months:
+            months = self.month_keys if trend else self.period_months
+            by = (*by, "m") if trend else by
+            return agg.event_counts(
+                self.session, types, months, by=by, process=process, agencies=self.agencies
+            )
+        columns: dict[str, Any] = {}
+        if "agency" in by:
+            columns["agency"] = q.CASES.c.agency
+        if "detail" in by:
+            columns["detail"] = _entry_detail(types)
+        return self.counts(types, by=columns, process=process, join_case="agency" in by)
+
+    def deadline_counts(
+        self,
+        basis: str,
+        by: tuple[str, ...],
+        *,
+        trend: bool,
+        rule: str | None = None,
+        nature: str | None = None,
+        status: str | None = None,
+    ) -> list[Any]:
+        """Deadline rows by ``by`` (of ``rule``, ``party``, ``status``, ``late``: ever breached)
+        whose due date (``basis`` ``due``) or met date (``met``) falls in the period, or with
+        ``trend`` by month ``m`` in the trend months; owed by the scope's agencies."""
+        if trend or self.whole_months:
+            months = self.month_keys if trend else self.period_months
+            by = (*by, "m") if trend else by
+            return agg.deadline_counts(
+                self.session,
+                basis,
+                months,
+                by=by,
+                rule=rule,
+                nature=nature,
+                status=status,
+                agencies=self.agencies,
+            )
+        d = q.DEADLINES.c
+        on = d.due_at if basis == "due" else d.met_at
+        named = {"rule": d.rule, "party": d.party, "status": d.status, "late": d.ever_breached}
+        where = [on >= self.start, on < self.end]
+        for column, value in ((d.rule, rule), (d.nature, nature), (d.status, status)):
+            if value is not None:
+                where.append(column == value)
+        if self.agencies is not None:
+            where.append(d.party.in_(sorted(self.agencies)))
+        return q.grouped(self.session, {k: named[k] for k in by}, where=where, select_from=q.DEADLINES)
 
     def series(self, section: str, key: str, values: dict[str, int | float | None]) -> Series:
         d = definition(section, key)
@@ -557,48 +618,36 @@ def _case_transfer(ctx: _Context) -> Section:
     per_agency: dict[str | None, Counter[str]] = defaultdict(Counter)
     totals: Counter[str] = Counter()
     type_to_key = {t: k for k, t in _CT_EVENTS.items()}
-    for r in ctx.counts(counted, by={"agency": q.CASES.c.agency}, trend=False, join_case=True):
+    for r in ctx.tallies(counted, by=("agency",), trend=False):
         key = type_to_key[r.type]
         per_agency[r.agency][key] += r.n
         totals[key] += r.n
     monthly: dict[str, Counter[str]] = defaultdict(Counter)
     series_types = [_CT_EVENTS[k] for k in _CT_SERIES_COUNTS]
-    for r in ctx.counts(series_types, by={}, trend=True):
+    for r in ctx.tallies(series_types, trend=True):
         monthly[type_to_key[r.type]][r.m] += r.n
 
     outcomes: Counter[str] = Counter()
-    for r in ctx.counts([_RECONSIDERATION_DECIDED], by={"outcome": q.payload_text("outcome")}, trend=False):
-        outcomes[r.outcome] += r.n
+    for r in ctx.tallies([_RECONSIDERATION_DECIDED], by=("detail",), trend=False):
+        outcomes[r.detail] += r.n
 
     # Transfers within 24 h of approval: the transfer deadline, by when the step was done.
-    d = q.DEADLINES.c
     on_time_24h, met_24h = _met_deadlines(ctx, _TRANSFER_RULE, per_agency, "t24_on_time", "t24_met")
     monthly_24h_num, monthly_24h_den = _met_deadlines_monthly(ctx, _TRANSFER_RULE)
 
     # 立案率: the cohort of cases transferred in the period, and whether the police filed them.
-    filed = exists().where(
-        q.TIMELINE.c.workflow_id == _FILED.c.workflow_id, _FILED.c.type == "case_transfer.case_filed"
-    )
     cohort_num = cohort_den = 0
-    for r in ctx.counts(
-        ["case_transfer.transferred"],
-        by={"agency": q.CASES.c.agency, "filed": filed},
-        trend=False,
-        join_case=True,
-    ):
+    for r in ctx.tallies([agg.TRANSFERRED], by=("agency", "detail"), trend=False):
         per_agency[r.agency]["cohort_den"] += r.n
         cohort_den += r.n
-        if r.filed:
+        if r.detail == agg.FILED:
             per_agency[r.agency]["cohort_num"] += r.n
             cohort_num += r.n
 
     # Reverse transfers: the agencies' written replies, by when they replied.
     replies_on_time, replies = _met_deadlines(ctx, _REPLY_RULE, None, "", "")
-    overdue_where = [d.rule == _REPLY_RULE, d.status == "breached", d.due_at >= ctx.start, d.due_at < ctx.end]
-    if ctx.agencies is not None:
-        overdue_where.append(d.party.in_(sorted(ctx.agencies)))
     overdue = sum(
-        r.n for r in q.grouped(ctx.session, {"rule": d.rule}, where=overdue_where, select_from=q.DEADLINES)
+        r.n for r in ctx.deadline_counts("due", ("rule",), trend=False, rule=_REPLY_RULE, status="breached")
     )
 
     figures = [_figure(s, "crimes_suspected", totals["crimes_suspected"])]
@@ -669,7 +718,25 @@ def _case_transfer(ctx: _Context) -> Section:
     return Section(key=s, zh=zh, en=en, figures=figures, tables=[by_agency], series=series)
 
 
-_FILED = q.TIMELINE.alias("filed")
+_FILING = q.TIMELINE.alias("filing")
+
+
+def _entry_detail(types: Collection[str]) -> Any:
+    """What the monthly counts hold as an entry's detail (:func:`aggregate.detail_of`), for the
+    entries themselves: the type's payload field, or whether a transfer's case was filed."""
+    t = q.TIMELINE.c
+    chosen = [(t.type == k, q.payload_text(f)) for k, f in sorted(agg.DETAIL_FIELDS.items()) if k in types]
+    if agg.TRANSFERRED in types:
+        # One probe of the case's own entries per transfer: the OFFSET keeps PostgreSQL from
+        # turning the EXISTS into a hash of every filing ever recorded instead.
+        filed = (
+            select(_FILING.c.event_id)
+            .where(_FILING.c.workflow_id == t.workflow_id, _FILING.c.type == agg.FILED_TYPE)
+            .offset(0)
+            .exists()
+        )
+        chosen.append((and_(t.type == agg.TRANSFERRED, filed), literal(agg.FILED)))
+    return case(*chosen, else_=None) if chosen else null()
 
 
 def _met_deadlines(
@@ -681,14 +748,8 @@ def _met_deadlines(
 ) -> tuple[int, int]:
     """Deadlines of ``rule`` met in the period: (met without a breach, met in all); each agency's
     counts go into ``per_agency`` (the party that owed the step) when given."""
-    d = q.DEADLINES.c
-    where = [d.rule == rule, d.met_at >= ctx.start, d.met_at < ctx.end, d.status == "met"]
-    if ctx.agencies is not None:
-        where.append(d.party.in_(sorted(ctx.agencies)))
     on_time = met = 0
-    for r in q.grouped(
-        ctx.session, {"party": d.party, "late": d.ever_breached}, where=where, select_from=q.DEADLINES
-    ):
+    for r in ctx.deadline_counts("met", ("party", "late"), trend=False, rule=rule, status="met"):
         met += r.n
         if not r.late:
             on_time += r.n
@@ -700,15 +761,9 @@ def _met_deadlines(
 
 
 def _met_deadlines_monthly(ctx: _Context, rule: str) -> tuple[Counter[str], Counter[str]]:
-    d = q.DEADLINES.c
-    where = [d.rule == rule, d.met_at >= ctx.trend_start, d.met_at < ctx.trend_end, d.status == "met"]
-    if ctx.agencies is not None:
-        where.append(d.party.in_(sorted(ctx.agencies)))
     num: Counter[str] = Counter()
     den: Counter[str] = Counter()
-    for r in q.grouped(
-        ctx.session, {"m": ctx.month(d.met_at), "late": d.ever_breached}, where=where, select_from=q.DEADLINES
-    ):
+    for r in ctx.deadline_counts("met", ("late",), trend=True, rule=rule, status="met"):
         den[r.m] += r.n
         if not r.late:
             num[r.m] += r.n
@@ -756,12 +811,7 @@ def _deadlines(ctx: _Context) -> Section:
     by_rule: dict[str, Counter[str]] = defaultdict(Counter)
     by_party: dict[str | None, Counter[str]] = defaultdict(Counter)
     totals: Counter[str] = Counter()
-    for r in q.grouped(
-        ctx.session,
-        {"rule": d.rule, "party": d.party, "status": d.status, "late": d.ever_breached},
-        where=where,
-        select_from=q.DEADLINES,
-    ):
+    for r in ctx.deadline_counts("due", ("rule", "party", "status", "late"), trend=False, nature=_DUTY):
         outcome = deadline_outcome(r.status, bool(r.late))
         if outcome is None:
             continue
@@ -789,15 +839,7 @@ def _deadlines(ctx: _Context) -> Section:
         ratios_party[r.party].append(ratio)
 
     monthly: dict[str, Counter[str]] = defaultdict(Counter)
-    trend_where = [d.nature == _DUTY, d.due_at >= ctx.trend_start, d.due_at < ctx.trend_end]
-    if ctx.agencies is not None:
-        trend_where.append(d.party.in_(sorted(ctx.agencies)))
-    for r in q.grouped(
-        ctx.session,
-        {"m": ctx.month(d.due_at), "status": d.status, "late": d.ever_breached},
-        where=trend_where,
-        select_from=q.DEADLINES,
-    ):
+    for r in ctx.deadline_counts("due", ("status", "late"), trend=True, nature=_DUTY):
         outcome = deadline_outcome(r.status, bool(r.late))
         if outcome is not None:
             monthly[r.m][outcome] += r.n
@@ -905,15 +947,13 @@ def _disputes(ctx: _Context) -> Section:
     opened = "jurisdiction_dispute.opened"
     per_agency: dict[str | None, Counter[str]] = defaultdict(Counter)
     totals: Counter[str] = Counter()
-    for r in ctx.counts(
-        [opened], by={"agency": q.CASES.c.agency, "kind": q.payload_text("kind")}, trend=False, join_case=True
-    ):
-        kind_key = {"positive": "raised_positive", "negative": "raised_negative"}.get(r.kind)
+    for r in ctx.tallies([opened], by=("agency", "detail"), trend=False):
+        kind_key = {"positive": "raised_positive", "negative": "raised_negative"}.get(r.detail)
         for c in (per_agency[r.agency], totals):
             c["raised"] += r.n
             if kind_key:
                 c[kind_key] += r.n
-    extensions = sum(r.n for r in ctx.counts(["jurisdiction_dispute.extended"], by={}, trend=False))
+    extensions = sum(r.n for r in ctx.tallies(["jurisdiction_dispute.extended"], trend=False))
 
     outcomes: dict[str, list[int]] = {k: [] for k in _DISPUTE_OUTCOMES}
     t = q.TIMELINE.c
@@ -929,12 +969,10 @@ def _disputes(ctx: _Context) -> Section:
     resolved_days = [v for k in ("agreement", "designation", "government") for v in outcomes[k]]
 
     monthly: dict[str, Counter[str]] = defaultdict(Counter)
-    for r in ctx.counts(
-        [opened, "case.closed"], by={"by": q.payload_text("by")}, trend=True, process=DISPUTE_PROCESS
-    ):
+    for r in ctx.tallies([opened, "case.closed"], by=("detail",), trend=True, process=DISPUTE_PROCESS):
         if r.type == opened:
             monthly["raised"][r.m] += r.n
-        elif r.by in _BY_TO_OUTCOME:
+        elif r.detail in _BY_TO_OUTCOME:
             monthly["resolved"][r.m] += r.n
 
     figures = [_figure(s, k, totals[k]) for k in ("raised", "raised_positive", "raised_negative")]
@@ -1017,13 +1055,12 @@ def _referrals(ctx: _Context) -> Section:
     for r in ctx.counts(
         ["discipline_referral.opened"],
         by={"state": q.CASES.c.state, "source": q.payload_text("source")},
-        trend=False,
         join_case=True,
     ):
         by_state[r.state] += r.n
         by_source[r.source or "other"] += r.n
     monthly: Counter[str] = Counter()
-    for r in ctx.counts(["discipline_referral.opened"], by={}, trend=True):
+    for r in ctx.tallies(["discipline_referral.opened"], trend=True):
         monthly[r.m] += r.n
     columns = _columns(s, ("label", "count"))
     state_rows = _sorted_rows(

@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, extract, func, select
+from sqlalchemy import ColumnElement, String, case, extract, func, literal, select
 from sqlalchemy.engine import Row
 from sqlmodel import Session
 
@@ -34,6 +34,8 @@ def month_bucket(column: Any, firsts: Sequence[datetime], keys: Sequence[str]) -
     monthly counts then costs little more than reading the index (``make bench``), and the
     boundaries are Shanghai midnights computed once in Python.
     """
+    if len(keys) == 1:
+        return literal(keys[0], String())
     return case(*[(column < firsts[i + 1], keys[i]) for i in range(len(keys) - 1)], else_=keys[-1])
 
 

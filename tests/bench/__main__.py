@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench import cluster as cluster_phase
+from tests.bench import lists as lists_phase
 from tests.bench import phases, readmodel
 from tests.bench import statistics as statistics_phase
 from tests.bench import tracing as tracing_phase
@@ -321,6 +322,7 @@ async def run(sizes: Sizes, quick: bool, keep: bool, split: bool = True) -> dict
         result["read_model"] = await read_model_phase(stack, workdir, sizes, notes)
         say("4/6 statistics (server time of the statistics page's figures)")
         result["statistics"] = statistics_phase.phase(workdir, quick, notes)
+        result["lists"] = lists_phase.phase(quick)
     finally:
         say("stopping the stack")
         stack.stop()
@@ -363,7 +365,7 @@ async def read_model_phase(
     else:
         notes.append("read model: TEST_DATABASE_URL is not set, PostgreSQL not measured")
     for db, rm in out.items():
-        for key in ("timeline", "cases", "inbox"):
+        for key in ("timeline", "timeline_page", "cases", "inbox"):
             if key in rm and not rm[key]["uses_index"]:
                 notes.append(
                     f"read model: the {key} query on {db} does not use an index ({rm[key]['access']})"
@@ -381,6 +383,7 @@ async def run_read_model_only(sizes: Sizes, previous: dict[str, Any]) -> dict[st
     try:
         result["read_model"] = await read_model_phase(stack, workdir, sizes, notes)
         result["statistics"] = statistics_phase.phase(workdir, sizes is QUICK, notes)
+        result["lists"] = lists_phase.phase(sizes is QUICK)
     finally:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -468,7 +468,7 @@ async def intake_alone(stack: BenchStack, events: OpeningEvents, n: int, timeout
             await asyncio.sleep(0.05)
         acked = time.perf_counter()
         cpu = cpu_per_event(cpu_before, stack.cpu(), n, (driver_before, time.process_time()))
-        stack.spawn_python("worker", "workflows.worker")
+        stack.spawn_python("worker", "services.worker")
         while (done := sum(1 for c, *_ in batch if c in watcher.first_seen)) < n:
             _check_deadline(deadline, f"intake alone: {done} of {n} ran their first step afterwards")
             stack.check_alive()

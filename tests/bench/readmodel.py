@@ -276,6 +276,9 @@ async def measure(
         results: dict[str, Any] = {"database": engine.dialect.name, "seeded": seeded}
 
         timeline_fn = lambda s: queries.timeline(s, case_id=TIMELINE_CASE)  # noqa: E731
+        # A page from the middle of the long case, as the console's case page reads it.
+        middle = sizes["timeline_entries"] // 2
+        page_fn = lambda s: queries.timeline_page(s, case_id=TIMELINE_CASE, offset=middle, limit=100)[0]  # noqa: E731
         cases_fn = lambda s: queries.list_cases(s, process=INBOX_PROCESS, state=INBOX_STATE, limit=50)  # noqa: E731
         stack.extra_env["DATABASE_URL"] = url
         name = f"readmodel-{label}"
@@ -288,6 +291,13 @@ async def measure(
             base = stack.url(name)
             measured: list[tuple[str, Callable[[Session], Any], str | None, dict[str, Any], int]] = [
                 ("timeline", timeline_fn, f"/api/cases/{TIMELINE_CASE}/timeline", {}, repeat_timeline),
+                (
+                    "timeline_page",
+                    page_fn,
+                    f"/api/cases/{TIMELINE_CASE}/timeline",
+                    {"offset": middle, "limit": 100},
+                    repeat_timeline * 5,
+                ),
                 (
                     "cases",
                     cases_fn,

@@ -177,12 +177,17 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         )
     )
     for db, rm in result.get("read_model", {}).items():
-        for key in ("timeline", "cases", "inbox"):
+        for key in ("timeline", "timeline_page", "cases", "inbox"):
             if key not in rm:
                 continue
             q = rm[key]
             if key == "timeline":
                 what = f"GET timeline, {q['items']} entries"
+            elif key == "timeline_page":
+                what = (
+                    f"GET timeline page ({q['items']} of {rm['seeded']['timeline_case_entries']} entries, "
+                    f"offset {q['params']['offset']}), goal p99 < 20 ms"
+                )
             elif key == "cases":
                 what = f"GET /api/cases?process&state, {rm['seeded']['cases']} cases"
             else:
@@ -205,6 +210,9 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     from tests.bench.statistics import rows as statistics_rows
 
     out.extend(statistics_rows(result))
+    from tests.bench.lists import rows as list_rows
+
+    out.extend(list_rows(result))
     lt = result.get("long_timers")
     if lt:
         rss = lt["rss_mib"]
@@ -284,7 +292,7 @@ def print_table(result: dict[str, Any]) -> None:
         table.add_row(*row)
     console.print(table)
     for db, rm in result.get("read_model", {}).items():
-        for key in ("timeline", "cases", "inbox"):
+        for key in ("timeline", "timeline_page", "cases", "inbox"):
             if key not in rm:
                 continue
             console.print(f"[bold]{db} {key} plan[/bold]: {rm[key]['sql']}")

@@ -341,7 +341,7 @@ class BenchStack:
         from services.registry.db import migrate
 
         migrate(self.database_url)
-        self.spawn_python("worker", "workflows.worker")
+        self.spawn_python("worker", "services.worker")
         self.spawn_asgi("intake", "services.intake.app:app")
         self.spawn_asgi("registry", "services.registry.app:app")
         for name in ("intake", "registry"):

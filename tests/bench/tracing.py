@@ -58,7 +58,7 @@ def _restart(stack: BenchStack, extra: dict[str, str]) -> None:
     for name in LAWLINK:
         stack.stop_service(name)
     stack.extra_env = extra
-    stack.spawn_python("worker", "workflows.worker")
+    stack.spawn_python("worker", "services.worker")
     stack.spawn_asgi("intake", "services.intake.app:app")
     stack.spawn_asgi("registry", "services.registry.app:app")
     for name in ("intake", "registry"):

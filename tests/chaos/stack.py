@@ -2,7 +2,7 @@
 crash, restart, stop and freeze each of its processes.
 
 Every Lawlink service is its own OS process, started as ``make run`` starts it (uvicorn for the
-HTTP services, ``python -m workflows.worker``), so ``kill -9`` hits exactly one component.
+HTTP services, ``python -m services.worker``), so ``kill -9`` hits exactly one component.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tests.bench.stack import BenchStack
 # How each Lawlink service is started: ("python", module) or ("asgi", target).
 SERVICES: dict[str, tuple[str, str]] = {
     "intake": ("asgi", "services.intake.app:app"),
-    "worker": ("python", "workflows.worker"),
+    "worker": ("python", "services.worker"),
     "registry": ("asgi", "services.registry.app:app"),
     "notifier": ("asgi", "services.notifier.app:app"),
 }

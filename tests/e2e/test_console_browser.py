@@ -164,7 +164,7 @@ async def test_coordinator_claims_designates_and_sees_it_live(stack: Any, consol
     await page.click("#btn-designate")
     await page.locator("#action-refused").wait_for()
     refused_text = await page.locator("#action-refused").inner_text()
-    assert "reason" in refused_text
+    assert "理由" in refused_text  # said in Chinese on the zh-CN page
     await page.screenshot(path=str(SHOTS / "dispute_refused.png"), full_page=True)
     await page.locator("#case-state", has_text="协调中").wait_for()
 

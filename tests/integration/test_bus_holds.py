@@ -146,13 +146,13 @@ async def _publish_new_case(url: str, prefix: str) -> str:
 
 @asynccontextmanager
 async def _worker(temporal_client: Any, queue: str) -> AsyncIterator[None]:
-    """The Temporal worker as ``workflows.worker.main`` runs it: reconnecting forever, and its
+    """The Temporal worker as ``services.worker.main`` runs it: reconnecting forever, and its
     connection reopened if the library closes it."""
     from services.connections import connect_nats
     from services.resilience import ConnectionKeeper
     from services.settings import StackSettings
+    from services.worker import build_worker
     from workflows.activities import PublishActivities
-    from workflows.worker import build_worker
 
     settings = StackSettings()
     keeper = ConnectionKeeper(name="test-worker", base=0.05, cap=0.1)

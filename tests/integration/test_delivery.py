@@ -101,8 +101,8 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(
     from services.registry.service_audit import calls
     from services.service_auth import os_actor
     from services.settings import StackSettings
+    from services.worker import build_worker
     from workflows.activities import PublishActivities
-    from workflows.worker import build_worker
 
     target = temporal_dev.client.service_client.config.target_host
     async with private_stack(tmp_path, target, worker=False, update_timeout=1.0) as s:
@@ -180,8 +180,8 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(
 async def test_intake_keeps_consuming_after_a_nats_server_restart(temporal_dev, tmp_path) -> None:  # noqa: ANN001
     from services.connections import connect_nats
     from services.settings import StackSettings
+    from services.worker import build_worker
     from workflows.activities import PublishActivities
-    from workflows.worker import build_worker
 
     target = temporal_dev.client.service_client.config.target_host
     async with private_stack(tmp_path, target, worker=True) as s:

@@ -25,7 +25,7 @@ SERVICES = {
     "intake": [sys.executable, "-m", "uvicorn", "services.intake.app:app", "--log-level", "info"],
     "registry": [sys.executable, "-m", "uvicorn", "services.registry.app:app", "--log-level", "info"],
     "notifier": [sys.executable, "-m", "uvicorn", "services.notifier.app:app", "--log-level", "info"],
-    "worker": [sys.executable, "-m", "workflows.worker"],
+    "worker": [sys.executable, "-m", "services.worker"],
 }
 STARTED = {"worker": "connecting"}  # what each writes once it is waiting in start-up
 

@@ -795,8 +795,9 @@ def test_inbox_filters(clients: dict[str, TestClient]) -> None:
 def test_dispute_page_shows_claims_basis_suggestion(clients: dict[str, TestClient]) -> None:
     page = clients["coord"].get("/disputes/JD-1").text
     assert "《行政处罚法》第22条" in page and "《城市管理执法办法》第8条" in page
-    assert "最先立案：rz-scjgj" in page and 'id="form-designate"' in page
-    assert 'id="form-designate"' not in clients["admin"].get("/disputes/JD-1").text  # admins read, never act
+    assert "最先立案：日照市市场监督管理局" in page  # the agency's name, not its id
+    assert 'id="btn-claim"' in page and 'id="form-designate"' not in page  # unclaimed: claim first
+    assert 'id="btn-claim"' not in clients["admin"].get("/disputes/JD-1").text  # admins read, never act
 
 
 def test_designate_sends_the_update_with_the_users_identity(env: Env, clients: dict[str, TestClient]) -> None:
@@ -832,9 +833,10 @@ def test_refused_action_shows_the_validators_reason_next_to_the_field(
         )
     finally:
         env.actions.refuse = None
-    assert resp.status_code == 422
-    assert 'data-field="reason">designation needs written reasons' in resp.text
-    assert 'id="action-refused"' in resp.text
+    # Refused by the workflow: a redirect (a reload sends nothing again) to the page with the reason.
+    assert resp.status_code == 303 and resp.headers["location"] == "/disputes/JD-1?refused=designate"
+    shown = client.get(resp.headers["location"]).text
+    assert 'data-field="reason">' in shown and 'id="action-refused"' in shown
     assert env.audit()[-1].outcome == "refused"
 
 
@@ -887,9 +889,19 @@ def test_replay_goes_to_the_registry(env: Env, clients: dict[str, TestClient]) -
     client = clients["oper"]
     with Session(env.engine) as session:
         letter_id = session.exec(select(DeadLetter.id)).first()
-    resp = client.post(f"/dead-letters/{letter_id}/replay", data={"csrf_token": csrf(client, "/dashboard")})
+    before = list(env.replayed)
+    unconfirmed = client.post(
+        f"/dead-letters/{letter_id}/replay", data={"csrf_token": csrf(client, "/dashboard")}
+    )
+    assert unconfirmed.status_code == 303 and env.replayed == before  # not ticked: nothing replayed
+    assert env.audit()[-1].outcome == "invalid"
+    assert "未重投：请先勾选确认" in client.get(unconfirmed.headers["location"]).text
+    resp = client.post(
+        f"/dead-letters/{letter_id}/replay", data={"csrf_token": csrf(client, "/dashboard"), "confirm": "on"}
+    )
     assert resp.status_code == 303 and env.replayed[-1] == letter_id
     assert env.audit()[-1].action == "dead_letter.replay" and env.audit()[-1].outcome == "ok"
+    assert "已重新投递 1 条死信" in client.get(resp.headers["location"]).text
 
 
 def test_admin_adds_user_and_bad_input_is_shown_by_the_field(
@@ -905,7 +917,7 @@ def test_admin_adds_user_and_bad_input_is_shown_by_the_field(
             "password": "long-enough-pw",
         },
     )
-    assert resp.status_code == 422 and "an agency officer must be bound to one agency" in resp.text
+    assert resp.status_code == 422 and "机关经办人必须绑定一个机关" in resp.text  # the page's language
     resp = client.post(
         "/users",
         data={
@@ -990,13 +1002,19 @@ ROUTE_SAMPLES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/api/inbox"): ("/api/inbox", set()),
     ("GET", "/disputes/{case_id}"): ("/disputes/JD-DG", {"rz-dg-scjgj", "rz-dg-zhzfj"}),
     ("POST", "/disputes/{case_id}/{action}"): ("/disputes/JD-1/extend", {"rz-scjgj", "rz-zhzfj"}),
+    # No delegation in this read model: a coordinator reaches the 404, every other role the 403.
+    ("GET", "/delegations/{case_id}/review"): ("/delegations/DLG-NONE/review", set()),
+    ("POST", "/delegations/{case_id}/review"): ("/delegations/DLG-NONE/review", set()),
     ("GET", "/dashboard"): ("/dashboard", set()),
     ("GET", "/api/dashboard"): ("/api/dashboard", set()),
     ("POST", "/dead-letters/{letter_id}/replay"): ("/dead-letters/999/replay", set()),
+    ("POST", "/dead-letters/replay"): ("/dead-letters/replay", set()),
     ("GET", "/audit"): ("/audit", set()),
     ("GET", "/api/audit"): ("/api/audit", set()),
     ("GET", "/users"): ("/users", set()),
     ("POST", "/users"): ("/users", set()),
+    ("POST", "/users/{username}/edit"): ("/users/nobody/edit", set()),
+    ("POST", "/users/{username}/password"): ("/users/nobody/password", set()),
     ("GET", "/notifications"): ("/notifications", set()),
     ("GET", "/notifications/bell"): ("/notifications/bell", set()),
     ("GET", "/api/notifications"): ("/api/notifications", set()),

@@ -29,6 +29,7 @@ from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
 from services.console.access import sees_referral_figures
 from services.console.auth import CurrentUser
+from services.console.i18n import field_label
 from services.console.routes_statistics import format_value
 from services.console.tables import Role
 from services.statistics.figures import compute
@@ -441,10 +442,13 @@ def test_bad_filters_are_refused_naming_the_field(
     clients: dict[str, TestClient], query: str, field: str
 ) -> None:
     resp = clients["oper"].get(f"/statistics?{query}")
-    assert resp.status_code == 422 and field in resp.text, (query, resp.text[:300])
+    assert resp.status_code == 422, (query, resp.text[:300])
     if not query.startswith("kind="):
         api = clients["oper"].get(f"/api/statistics?{query}")
         assert api.status_code == 422 and field in api.json()["field"] + api.json()["reason"], query
+        field = api.json()["field"]
+    # The zh-CN page names the field by its Chinese label.
+    assert f"{field_label(field, 'zh')}：" in resp.text, (query, field)
 
 
 # ----- charts -------------------------------------------------------------------------------------

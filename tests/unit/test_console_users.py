@@ -81,3 +81,24 @@ def test_demo_users_are_created_once_with_working_passwords(db: str) -> None:
         )
     assert create_demo_users(engine) == []  # printed once: the second run creates nothing
     engine.dispose()
+
+
+def test_users_passwd_disable_and_enable_from_the_command_line(db: str) -> None:
+    runner = CliRunner()
+    created = runner.invoke(app, ["users", "add", "zhou", "--role", "operator", "--generate"])
+    assert created.exit_code == 0, created.output
+    reset = runner.invoke(app, ["users", "passwd", "zhou", "--generate"])
+    assert reset.exit_code == 0 and "shown once:" in reset.output
+    password = reset.output.rsplit("shown once:", 1)[1].split()[0]
+    engine = make_engine(db)
+    with Session(engine) as session:
+        assert authenticate(session, "zhou", password) is not None
+    assert runner.invoke(app, ["users", "disable", "zhou"]).exit_code == 0
+    with Session(engine) as session:
+        assert authenticate(session, "zhou", password) is None
+    assert runner.invoke(app, ["users", "enable", "zhou"]).exit_code == 0
+    with Session(engine) as session:
+        assert authenticate(session, "zhou", password) is not None
+    missing = runner.invoke(app, ["users", "disable", "nobody"])
+    assert missing.exit_code == 2 and "no account 'nobody'" in missing.output
+    engine.dispose()

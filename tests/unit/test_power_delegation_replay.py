@@ -27,6 +27,7 @@ from temporalio.worker import Replayer
 
 from contracts.power_delegation import ItemDecision, ReviewOutcome
 from services.temporal_codec import lawlink_data_converter
+from services.worker import workflow_runner
 from tests.events import event, new_case_id
 from tests.servers import binary
 from tests.unit.test_power_delegation import (
@@ -46,7 +47,6 @@ from tests.unit.test_power_delegation import (
 )
 from tests.workflow_harness import send
 from workflows.registry import WORKFLOWS
-from workflows.worker import workflow_runner
 
 pytestmark = pytest.mark.timeout(60)
 

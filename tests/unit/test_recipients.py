@@ -102,6 +102,7 @@ EXPECTED: dict[str, set[str]] = {
     "jurisdiction_dispute.coordination_rejected": set(),
     "jurisdiction_dispute.claimed": {"inform:parties"},
     "jurisdiction_dispute.unclaimed": {"coordinate:coordinator"},
+    "jurisdiction_dispute.reassigned": {"coordinate:coordinator"},
     "jurisdiction_dispute.opinion_requested": set(),
     "jurisdiction_dispute.opinion_submitted": {"coordinate:coordinator"},
     "jurisdiction_dispute.extended": {"inform:parties"},

@@ -30,9 +30,9 @@ from contracts.common import Payload
 from contracts.envelope import Envelope
 from contracts.workflow_io import CaseStart, CaseStatus
 from services.temporal_codec import lawlink_data_converter
+from services.worker import workflow_runner
 from workflows.case_transfer import CaseTransferWorkflow
 from workflows.registry import WORKFLOWS
-from workflows.worker import workflow_runner
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import threading
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlmodel import Session
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from contracts.deadline_models import DeadlineInfo, DeadlineStatus
@@ -30,6 +34,7 @@ from services.statistics.figures import (
     scope_agencies,
 )
 from services.statistics.model import Period, PeriodKind
+from tests.servers import postgres_schema
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
@@ -273,3 +278,243 @@ def test_lawlink_report_writes_the_workbook(
         assert result.exit_code == 2 and words in " ".join(result.output.split()), result.output
     result = CliRunner().invoke(app, ["report", "--month", "2026-11", "--out", str(tmp_path / "r.pdf")])
     assert result.exit_code == 2 and "--format: expected xlsx or csv" in result.output
+
+
+# ----- the monthly counts -------------------------------------------------------------------------
+
+_RULE = "case_transfer.transfer_after_approval"
+
+
+def _deadline(seq_status: DeadlineStatus, due: datetime, **extra: object) -> DeadlineInfo:
+    return DeadlineInfo(
+        deadline_id=_RULE,
+        rule=_RULE,
+        label_zh="批准后24小时内移送",
+        label_en="Transfer within 24 hours of approval",
+        source="国务院令第310号",
+        party="rz-scjgj",
+        starts_at=due - timedelta(days=1),
+        due_at=due,
+        warn_at=None,
+        counting="hours",
+        length=24,
+        provisional=False,
+        status=seq_status,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _case_events(case: str, agency: str, at: datetime) -> list[DomainEvent]:
+    """One case transfer's events: opened by ``agency``, its transfer deadline breached, then
+    met late in the next Shanghai month, the case transferred and filed by the police."""
+    wid = f"case_transfer/{case}"
+
+    def ev(seq: int, kind: str, **extra: object) -> DomainEvent:
+        entry = (
+            EntryKind.RECEIVED if seq == 1 else EntryKind.DEADLINE if "deadline" in extra else EntryKind.STEP
+        )
+        return DomainEvent(
+            event_id=f"{case}-{seq}",
+            type=kind,
+            occurred_at=at + timedelta(days=seq),
+            process="case_transfer",
+            case_id=case,
+            workflow_id=wid,
+            seq=seq,
+            kind=entry,
+            state="s",
+            actor=agency if entry is EntryKind.RECEIVED else None,
+            parties=(agency,),
+            **extra,  # type: ignore[arg-type]
+        )
+
+    due = at + timedelta(days=3)
+    late = at + timedelta(days=40)
+    return [
+        ev(1, "case_transfer.crime_suspected"),
+        ev(2, "case_transfer.transfer_approved"),
+        ev(3, "deadline.set", deadline=_deadline(DeadlineStatus.OPEN, due)),
+        ev(4, "deadline.breached", deadline=_deadline(DeadlineStatus.BREACHED, due)),
+        ev(5, "case_transfer.reconsideration_decided", payload={"outcome": "file"}),
+        ev(
+            6,
+            "deadline.met",
+            deadline=_deadline(DeadlineStatus.MET, due, met_at=late, late_seconds=3600),
+            payload={"late": True},
+        ),
+        ev(7, "case_transfer.transferred"),
+        ev(8, "case_transfer.case_filed"),
+    ]
+
+
+def _counts(engine: Any) -> dict[tuple[Any, ...], int]:
+    from services.statistics.aggregate import DEADLINE_MONTHS, EVENT_MONTHS
+
+    out: dict[tuple[Any, ...], int] = {}
+    with engine.connect() as conn:
+        for table in (EVENT_MONTHS, DEADLINE_MONTHS):
+            for row in conn.execute(select(table)):
+                *key, n = row
+                if n:
+                    out[(table.name, *key)] = n
+    return out
+
+
+def _recounted(engine: Any) -> dict[tuple[Any, ...], int]:
+    from services.statistics.aggregate import rebuild
+
+    with engine.begin() as conn:
+        rebuild(conn)
+    return _counts(engine)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def read_model(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty read model on SQLite, and on PostgreSQL when ``TEST_DATABASE_URL`` names one."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'counts.db'}"
+        migrate(url)
+        yield url
+        return
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("TEST_DATABASE_URL is not set (PostgreSQL monthly counts)")
+    with postgres_schema(base) as url:
+        migrate(url)
+        yield url
+
+
+def test_monthly_counts_equal_a_recount_after_events_in_any_order(read_model: str) -> None:
+    """Kept counts match a recount from the rows after a rolled-back batch, duplicates, steps
+    projected before their case's opening event (the owner known only then), older reports
+    arriving after newer ones, a deadline breached then met late in another month, one moved
+    to a later due date and one cancelled."""
+    engine = make_engine(read_model)
+    one = _case_events("A-1", "rz-scjgj", T0)
+    two = _case_events("A-2", "rz-sswj", T0 + timedelta(days=20))
+    moved = _deadline(DeadlineStatus.OPEN, T0 + timedelta(days=70))
+    cancelled = _deadline(DeadlineStatus.CANCELLED, T0 + timedelta(days=70))
+    extra = [
+        two[0].model_copy(
+            update={
+                "event_id": "A-2-d",
+                "seq": 8,
+                "deadline": moved,
+                "type": "deadline.extended",
+                "kind": EntryKind.DEADLINE,
+                "actor": None,
+            }
+        ),
+        two[0].model_copy(
+            update={
+                "event_id": "A-2-c",
+                "seq": 9,
+                "deadline": cancelled.model_copy(update={"deadline_id": "other"}),
+                "type": "deadline.cancelled",
+                "kind": EntryKind.DEADLINE,
+                "actor": None,
+            }
+        ),
+    ]
+    batches = [
+        [one[1], one[2], one[3]],  # steps before the opening event: no owner yet
+        [one[0], one[0], one[5]],  # the opening event (twice) and the late step
+        [one[4], one[3], one[7], one[6]],  # a duplicate; filed before the transfer is seen
+        [two[5], two[6], two[7], two[2], two[0], two[1]],  # met before set; transferred, filed
+        [two[3], two[4], *extra, extra[0]],
+    ]
+    with Session(engine) as session:  # a batch whose transaction fails counts nothing
+        project(session, batches[3])
+        session.rollback()
+        project(session, batches[0])
+        session.commit()
+    for batch in batches[1:]:
+        with Session(engine) as session:
+            project(session, batch)
+            session.commit()
+    kept = _counts(engine)
+    assert kept == _recounted(engine)
+    # What the figures read: every entry under its case's owner, each deadline counted once
+    # in the bucket of where it stands now (met late), by due month and met month.
+    owners = {key[4] for key in kept if key[0] == "statistics_event_month"}
+    assert owners == {"rz-scjgj", "rz-sswj"}
+    events = sum(n for key, n in kept.items() if key[0] == "statistics_event_month")
+    assert events == 8 + 8 + 2
+    transfers = sorted((k[4], k[5], n) for k, n in kept.items() if k[1] == "case_transfer.transferred")
+    assert transfers == [("rz-scjgj", "filed", 1), ("rz-sswj", "filed", 1)]
+    table, rest = "statistics_deadline_month", ("rz-scjgj", "case_transfer", "duty")
+    assert {k: n for k, n in kept.items() if k[0] == table} == {
+        (table, "due", _RULE, "2026-11", *rest, "met", True): 1,
+        (table, "met", _RULE, "2026-12", *rest, "met", True): 1,
+        (table, "due", _RULE, "2027-01", *rest, "open", True): 1,
+        (table, "due", _RULE, "2027-01", *rest, "cancelled", False): 1,
+    }
+    engine.dispose()
+
+
+def test_a_month_counted_from_the_monthly_counts_equals_it_counted_from_the_rows(read_model: str) -> None:
+    """The same events through both paths: November as a month (monthly counts) and as the
+    days 1-29 (rows; nothing happened on the 30th), for everyone and for one agency."""
+    engine = make_engine(read_model)
+    events = [
+        *_case_events("B-1", "rz-scjgj", T0),
+        *_case_events("B-2", "rz-sswj", T0 + timedelta(days=5)),
+        *_events(),
+    ]
+    with Session(engine) as session:
+        project(session, events)
+        session.commit()
+    with Session(engine) as session:
+        for agency in (None, "rz-scjgj"):
+            month = compute(session, Period.month(2026, 11), agency=agency, include_referrals=True)
+            days = compute(
+                session, Period.parse("2026-11-01..2026-11-29"), agency=agency, include_referrals=True
+            )
+            assert month.sections == days.sections
+    ct = month.section("case_transfer")
+    assert ct.figure("crimes_suspected").value == 2 and ct.figure("reconsideration_filed").value == 1
+    assert ct.figure("filing_rate").value == 1.0
+    deadlines = month.section("deadlines")
+    assert (deadlines.figure("due").value, deadlines.figure("met_late").value) == (3, 2)
+    assert [p.value for p in deadlines.series_of("due").points][-2:] == [0, 3]
+    engine.dispose()
+
+
+def test_replicas_adding_to_the_same_counts_at_once_lose_nothing(read_model: str) -> None:
+    """Two registries commit at the same moment events that fall in the same counts (same
+    month, type and agency): each addition survives, as a recount shows."""
+    if not read_model.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time; the registry replicas run on PostgreSQL")
+    engine = make_engine(read_model)
+    ready = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def replica(name: str) -> None:
+        try:
+            for n in range(5):
+                with Session(engine) as session:
+                    project(session, _case_events(f"{name}-{n}", "rz-scjgj", T0))
+                    ready.wait(10)
+                    session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+            ready.abort()
+
+    threads = [threading.Thread(target=replica, args=(name,)) for name in ("R1", "R2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not failures
+    kept = _counts(engine)
+    suspected = (
+        "statistics_event_month",
+        "case_transfer.crime_suspected",
+        "2026-11",
+        "case_transfer",
+        "rz-scjgj",
+        "",
+    )
+    assert kept[suspected] == 10
+    assert kept == _recounted(engine)
+    engine.dispose()
