@@ -15,7 +15,7 @@ from alembic import op
 revision = "0012_statistics_monthly"
 down_revision = "0011_timeline_trace"
 branch_labels = None
-depends_on = None
+depends_on = ("0010_breach_history",)  # and 0008_step_times below it
 
 
 def _text(length: int) -> sqlmodel.sql.sqltypes.AutoString:

@@ -27,7 +27,7 @@ revision = "0013_list_search"
 down_revision = "0011_timeline_trace"
 branch_labels = None
 # audit_entry comes from 0005, deadline.nature from 0008.
-depends_on = ("0005_console", "0008_step_times")
+depends_on = ("0005_console", "0010_breach_history")  # and 0008_step_times below it
 
 _BATCH = 2000
 _TITLE_KEYS = ("case_title", "title")
