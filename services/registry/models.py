@@ -54,6 +54,8 @@ class Case(CaseBase, table=True):
     """One case of one process (``workflow_id`` = ``<process>/<case_id>``)."""
 
     __tablename__ = "case"
+    # The dashboard's counts by process and state read this index alone.
+    __table_args__ = (Index("ix_case_process_state", "process", "state"),)
 
     workflow_id: str = Field(primary_key=True, max_length=110)
     parties: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -98,6 +100,8 @@ class TimelineEntry(TimelineEntryBase, table=True):
         Index("ix_timeline_entry_workflow", "workflow_id", "seq"),
         # The statistics count events of given types in a period (services/statistics).
         Index("ix_timeline_entry_type_time", "type", "occurred_at"),
+        # The dashboard counts the last 24 hours' entries by hour.
+        Index("ix_timeline_entry_occurred", "occurred_at"),
     )
 
     event_id: str = Field(primary_key=True, max_length=64)
