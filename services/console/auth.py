@@ -39,7 +39,7 @@ class UserInputError(ValueError):
         self.reason = reason
         self.reason_zh = reason_zh or reason
 
-    def say(self, lang: str) -> str:
+    def text(self, lang: str) -> str:
         """The reason in ``lang`` (``zh`` or ``en``)."""
         return self.reason_zh if lang == "zh" else self.reason
 

@@ -21,6 +21,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from services.console.i18n import word
 from services.console.paging import Page, Paging, day_end, day_start
 from services.console.web import BadInput
 from services.statistics.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
@@ -54,21 +55,20 @@ LIST_WORDS: dict[str, tuple[str, str]] = {
     "mark_selected_read": ("所选标为已读", "Mark selected read"),
     "select_row": ("选择此条通知", "Select this notification"),
     "action": ("操作类型", "Action"),
-    "date_from": ("起始日期", "From"),
-    "date_to": ("截止日期（含）", "To (included)"),
     "pending_only": ("仅未重投", "not replayed only"),
     "view_all": ("全部", "All"),
     "view_mine": ("我认领的", "Mine"),
     "view_unclaimed": ("未认领", "Unclaimed"),
     "inbox_views": ("收件箱视图", "Inbox views"),
     "row_actions": ("操作", "Actions"),
-    "yes": ("是", "yes"),
-    "no": ("否", "no"),
 }
 
 
 def list_word(key: str, lang: str) -> str:
-    """A list's word in ``lang`` (an unknown key raises, so a typo fails a test)."""
+    """A list's word in ``lang``; the console's own words (``i18n.WORDS``) for the rest, so a word
+    both use is written once (an unknown key raises, so a typo fails a test)."""
+    if key not in LIST_WORDS:
+        return word(key, lang)
     zh, en = LIST_WORDS[key]
     return zh if lang == "zh" else en
 

@@ -60,7 +60,7 @@ def build_router(web: Console) -> APIRouter:
             detail=str(exc),
         )
         lang = web.lang_of(request, user)
-        return page(request, user, status=422, errors={exc.field: exc.say(lang)}, **extra)
+        return page(request, user, status=422, errors={exc.field: exc.text(lang)}, **extra)
 
     def done(
         request: Request, user: CurrentUser, action: str, target: str, detail: str | None = None
