@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
+from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import ConsumerConfig, StreamConfig
@@ -149,6 +150,17 @@ async def test_agency_user_can_publish_only_its_own_subjects(tmp_path) -> None: 
         await service.close()
 
 
+async def _delivered(sender: nats.NATS, sub: Subscription, subject: str, data: bytes) -> bool:
+    """Whether ``data`` published on ``subject`` reaches ``sub`` within ten seconds."""
+    for _ in range(50):
+        await sender.publish(subject, data)
+        try:
+            return (await sub.next_msg(timeout=0.2)).data == data
+        except NatsTimeout:
+            continue
+    return False
+
+
 def _tail(log: Path, lines: int = 30) -> str:
     try:
         return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
@@ -189,8 +201,9 @@ async def test_agency_reads_only_its_own_inbox_and_cannot_query_the_streams(tmp_
 
             own = await agency.subscribe(f"{subjects.inbox_prefix(AGENCY)}.probe")
             await agency.flush()
-            await service.publish(f"{subjects.inbox_prefix(AGENCY)}.probe", b"for you")
-            assert (await own.next_msg(timeout=10)).data == b"for you"
+            # flush() does not prove the server has the SUB yet (see the test above), so the
+            # service repeats its message until the agency's subscription receives one.
+            assert await _delivered(service, own, f"{subjects.inbox_prefix(AGENCY)}.probe", b"for you")
 
             # The shared inbox (where JetStream used to deliver the services' pull consumers),
             # the services' own inbox and another agency's are all refused.
