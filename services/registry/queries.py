@@ -94,6 +94,11 @@ def timeline(
     return _TIMELINE_ENTRIES.validate_python(rows)
 
 
+def timeline_json(entries: list[TimelineEntryPublic]) -> bytes:
+    """Timeline entries as the API sends them (JSON, in the response model's shape)."""
+    return _TIMELINE_ENTRIES.dump_json(entries)
+
+
 def timeline_page(
     session: Session, *, case_id: str, process: str | None = None, offset: int = 0, limit: int = 100
 ) -> tuple[list[TimelineEntryPublic], int]:
