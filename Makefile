@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test bench chaos lint install schemas clean
+.PHONY: run test bench chaos lint install schemas docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/python -m contracts.export
 	$(BIN)/python -m services.asyncapi
+
+# The rule book a legal officer reviews (contracts/rulebook/), written from the process definitions.
+docs: $(STAMP)
+	$(BIN)/python -m services.rulebook
 
 clean:
 	rm -rf $(VENV) .lawlink

@@ -70,6 +70,21 @@ class AgencyKind(StrEnum):
     COAST_GUARD = "coast_guard"  # 海警
 
 
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    AgencyKind.ADMINISTRATIVE: ("行政执法机关", "administrative enforcement agency"),
+    AgencyKind.POLICE: ("公安机关", "police"),
+    AgencyKind.PROCURATORATE: ("检察机关", "procuratorate"),
+    AgencyKind.DISCIPLINE: ("纪检监察机关", "discipline commission"),
+    AgencyKind.JUSTICE: ("司法行政机关", "justice bureau"),
+    AgencyKind.TOWNSHIP: ("乡镇（街道）", "township"),
+    AgencyKind.GOVERNMENT: ("人民政府", "government"),
+    AgencyKind.REFORM_OFFICE: ("机构编制部门", "institutional reform office"),
+    AgencyKind.CUSTOMS_ANTI_SMUGGLING: ("海关缉私部门", "customs anti-smuggling"),
+    AgencyKind.COAST_GUARD: ("海警机构", "coast guard"),
+}
+"""What each kind of agency is called, in zh-CN and English."""
+
+
 CRIMINAL_INVESTIGATION_KINDS: frozenset[AgencyKind] = frozenset(
     {AgencyKind.POLICE, AgencyKind.CUSTOMS_ANTI_SMUGGLING, AgencyKind.COAST_GUARD}
 )

@@ -33,6 +33,7 @@ from contracts.common import (
     Payload,
 )
 from contracts.envelope import AGENCY_ID_PATTERN
+from contracts.process import Process, StateDef
 
 PROCESS = "case_transfer"
 
@@ -442,6 +443,8 @@ EVENTS: tuple[EventSpec, ...] = (
         opens=True,
         label_zh="发现涉嫌犯罪",
         label_en="Crime suspected",
+        valid_in=frozenset({"new"}),
+        leads_to=frozenset({"opened"}),
     ),
     EventSpec(
         "case_transfer.team_formed",
@@ -449,6 +452,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _AGENCY_SIDE,
         label_zh="组成专案组",
         label_en="Special team formed",
+        valid_in=frozenset({"opened"}),
+        party=("agency",),
+        leads_to=frozenset({"team_formed"}),
     ),
     EventSpec(
         "case_transfer.transfer_report_submitted",
@@ -456,6 +462,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _AGENCY_SIDE,
         label_zh="提交移送书面报告",
         label_en="Transfer report submitted",
+        valid_in=frozenset({"team_formed"}),
+        party=("agency",),
+        leads_to=frozenset({"reported"}),
     ),
     EventSpec(
         "case_transfer.head_decided",
@@ -463,6 +472,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _AGENCY_SIDE,
         label_zh="负责人作出移送决定",
         label_en="Head decided",
+        valid_in=frozenset({"reported"}),
+        party=("agency",),
+        leads_to=frozenset({"approved", "refused_by_head"}),
     ),
     EventSpec(
         "case_transfer.transferred",
@@ -470,6 +482,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _AGENCY_SIDE,
         label_zh="向公安机关移送",
         label_en="Transferred to the police",
+        valid_in=frozenset({"approved"}),
+        party=("agency",),
+        leads_to=frozenset({"transferred"}),
     ),
     EventSpec(
         "case_transfer.police_received",
@@ -477,6 +492,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _INVESTIGATORS,
         label_zh="公安机关签收",
         label_en="Police signed the receipt",
+        valid_in=frozenset({"transferred"}),
+        party=("police",),
+        leads_to=frozenset({"forwarding", "received"}),
     ),
     EventSpec(
         "case_transfer.police_forwarded",
@@ -484,6 +502,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _INVESTIGATORS,
         label_zh="公安机关转送",
         label_en="Police forwarded the case",
+        valid_in=frozenset({"forwarding", "received"}),
+        party=("police",),
+        leads_to=frozenset({"transferred"}),
     ),
     EventSpec(
         "case_transfer.police_decided",
@@ -491,6 +512,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _INVESTIGATORS,
         label_zh="公安机关作出立案决定",
         label_en="Police decided on filing",
+        valid_in=frozenset({"explained", "filing_ordered", "received", "supervision"}),
+        party=("police",),
+        leads_to=frozenset({"filed", "police_refused"}),
     ),
     EventSpec(
         "case_transfer.reconsideration_requested",
@@ -498,6 +522,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _AGENCY_SIDE,
         label_zh="提请复议",
         label_en="Reconsideration requested",
+        valid_in=frozenset({"explained", "police_refused", "supervision"}),
+        party=("agency",),
+        leads_to=frozenset({"reconsideration"}),
     ),
     EventSpec(
         "case_transfer.supervision_requested",
@@ -505,6 +532,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _AGENCY_SIDE,
         label_zh="建议检察院立案监督",
         label_en="Procuratorate supervision requested",
+        valid_in=frozenset({"police_refused", "reconsideration", "refusal_upheld"}),
+        party=("agency",),
+        leads_to=frozenset({"supervision"}),
     ),
     EventSpec(
         "case_transfer.reconsideration_decided",
@@ -512,6 +542,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _INVESTIGATORS,
         label_zh="公安机关作出复议决定",
         label_en="Reconsideration decided",
+        valid_in=frozenset({"explained", "filing_ordered", "reconsideration", "supervision"}),
+        party=("police",),
+        leads_to=frozenset({"filed", "refusal_upheld"}),
     ),
     EventSpec(
         "case_transfer.supervision_opened",
@@ -519,6 +552,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _PROCURATORATE,
         label_zh="检察院依职权开展立案监督",
         label_en="Procuratorate opened supervision on its own",
+        valid_in=frozenset({"police_refused", "reconsideration", "refusal_upheld"}),
+        party=("procuratorate",),
+        leads_to=frozenset({"supervision"}),
     ),
     EventSpec(
         "case_transfer.explanation_requested",
@@ -526,6 +562,8 @@ EVENTS: tuple[EventSpec, ...] = (
         _PROCURATORATE,
         label_zh="检察院要求公安机关说明不立案理由",
         label_en="Procuratorate asked the police to explain",
+        valid_in=frozenset({"supervision"}),
+        party=("procuratorate",),
     ),
     EventSpec(
         "case_transfer.police_explained",
@@ -533,6 +571,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _INVESTIGATORS,
         label_zh="公安机关说明不立案理由",
         label_en="Police explained the refusal",
+        valid_in=frozenset({"supervision"}),
+        party=("police",),
+        leads_to=frozenset({"explained"}),
     ),
     EventSpec(
         "case_transfer.filing_ordered",
@@ -540,6 +581,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _PROCURATORATE,
         label_zh="检察院通知立案",
         label_en="Procuratorate ordered filing",
+        valid_in=frozenset({"explained", "supervision"}),
+        party=("procuratorate",),
+        leads_to=frozenset({"filing_ordered"}),
     ),
     EventSpec(
         "case_transfer.supervision_concluded",
@@ -547,6 +591,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _PROCURATORATE,
         label_zh="检察院认为不立案理由成立",
         label_en="Procuratorate found the refusal sound",
+        valid_in=frozenset({"explained"}),
+        party=("procuratorate",),
+        leads_to=frozenset({"reconsideration", "refusal_final"}),
     ),
     EventSpec(
         "case_transfer.materials_handed_over",
@@ -554,6 +601,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _AGENCY_SIDE,
         label_zh="移交涉案物品和材料",
         label_en="Exhibits and materials handed over",
+        valid_in=frozenset({"filed"}),
+        party=("agency",),
+        leads_to=frozenset({"materials_handed_over"}),
     ),
     EventSpec(
         "case_transfer.criminal_outcome_reported",
@@ -561,6 +611,12 @@ EVENTS: tuple[EventSpec, ...] = (
         _INVESTIGATORS | _PROCURATORATE,
         label_zh="刑事处理结果反馈",
         label_en="Criminal outcome reported",
+        valid_in=frozenset({"filed", "materials_handed_over"}),
+        party=(
+            "police",
+            "procuratorate",
+        ),
+        leads_to=frozenset({"concluded"}),
     ),
     EventSpec(
         "case_transfer.administrative_case_closed",
@@ -568,6 +624,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _AGENCY_SIDE,
         label_zh="行政案件结案",
         label_en="Administrative case closed",
+        valid_in=frozenset({"filed", "materials_handed_over"}),
+        party=("agency",),
+        leads_to=frozenset({"administrative_closed"}),
     ),
     EventSpec(
         "case_transfer.returned_for_penalty",
@@ -575,6 +634,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _AGENCY_SIDE,
         label_zh="不予立案后依法作出行政处理",
         label_en="Handled administratively after final refusal",
+        valid_in=frozenset({"police_refused", "refusal_final", "refusal_upheld"}),
+        party=("agency",),
+        leads_to=frozenset({"returned_for_penalty"}),
     ),
 )
 
@@ -607,3 +669,43 @@ DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
                     "Discipline referral proposed (for the justice bureau to confirm)", ("escalation",)),
 )
 # fmt: on
+
+STATES: tuple[StateDef, ...] = (
+    StateDef("new", "新建", "new"),
+    StateDef("opened", "已发现涉嫌犯罪", "crime suspected"),
+    StateDef("team_formed", "已组成专案组", "team formed"),
+    StateDef("reported", "已报请负责人审批", "report submitted"),
+    StateDef("approved", "已批准移送", "transfer approved"),
+    StateDef("transferred", "已移送公安机关", "transferred to police"),
+    StateDef("forwarding", "公安机关转送中", "being forwarded"),
+    StateDef("received", "公安机关已接收", "received by police"),
+    StateDef("police_refused", "公安机关不予立案", "police refused"),
+    StateDef("reconsideration", "复议中", "reconsideration"),
+    StateDef("refusal_upheld", "维持不予立案", "refusal upheld"),
+    StateDef("supervision", "检察监督中", "under supervision"),
+    StateDef("explained", "公安机关已说明理由", "police explained"),
+    StateDef("filing_ordered", "检察机关通知立案", "filing ordered"),
+    StateDef("refusal_final", "不予立案已确定", "refusal final"),
+    StateDef("filed", "公安机关已立案", "filed by police"),
+    StateDef("materials_handed_over", "涉案物品已移交", "materials handed over"),
+    StateDef("refused_by_head", "负责人不批准移送", "refused by the head", closed=True),
+    StateDef("concluded", "已办结", "concluded", closed=True),
+    StateDef("administrative_closed", "行政处理已结案", "administrative case closed", closed=True),
+    StateDef("returned_for_penalty", "退回行政处罚", "returned for penalty", closed=True),
+)
+
+DEFINITION = Process(
+    name=PROCESS,
+    label_zh="行刑衔接（案件移送）",
+    label_en="Administrative-to-criminal transfer",
+    short_zh="行刑衔接",
+    short_en="Case transfer",
+    workflow="CaseTransfer",
+    states=STATES,
+    steps=EVENTS,
+    domain_events=DOMAIN_EVENTS,
+    sources=(
+        "国务院令第310号《行政执法机关移送涉嫌犯罪案件的规定》(2020修订)",
+        "公安部《公安机关办理刑事案件程序规定》(立案监督)",
+    ),
+)

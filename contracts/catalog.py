@@ -1,50 +1,52 @@
-"""Every event type Lawlink knows, gathered from the process modules into one lookup.
+"""Every event type Lawlink knows, gathered from the process definitions into one lookup.
 
-A process module contributes ``EVENTS`` (inbound types with payload model and allowed senders)
-and ``DOMAIN_EVENTS`` (what its workflow publishes). Adding a process means adding its module to
-``PROCESS_MODULES`` and nothing else here.
+Each process is one :class:`~contracts.process.Process` value (``DEFINITION`` in its contracts
+module); ``DEFINITIONS`` lists them. Its steps are the inbound types (payload model, senders,
+valid states) and its domain events what its workflow publishes. Adding a process means adding
+its definition to ``DEFINITIONS`` and nothing else here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType, ModuleType
+from types import MappingProxyType
 
 from contracts import (
     case_transfer,
     discipline_referral,
-    hotline,
     jurisdiction_dispute,
     power_delegation,
     reverse_transfer,
 )
 from contracts.common import DomainEventSpec, EventSpec
 from contracts.domain import COMMON_DOMAIN_EVENTS
+from contracts.process import Process
 
-PROCESS_MODULES: tuple[ModuleType, ...] = (
-    case_transfer,
-    jurisdiction_dispute,
-    power_delegation,
-    reverse_transfer,
-    discipline_referral,
-    hotline,
+DEFINITIONS: tuple[Process, ...] = (
+    case_transfer.DEFINITION,
+    jurisdiction_dispute.DEFINITION,
+    power_delegation.DEFINITION,
+    reverse_transfer.DEFINITION,
+    discipline_referral.DEFINITION,
 )
 
 
 def _build_events() -> Mapping[str, EventSpec]:
     specs: dict[str, EventSpec] = {}
-    for module in PROCESS_MODULES:
-        for spec in module.EVENTS:
+    for process in DEFINITIONS:
+        for spec in process.steps:
             if spec.type in specs:
                 raise ValueError(f"event type {spec.type!r} declared twice")
+            if spec.process != process.name:
+                raise ValueError(f"{spec.type!r} is a step of {process.name} but routes to {spec.process}")
             specs[spec.type] = spec
     return MappingProxyType(specs)
 
 
 def _build_domain_events() -> Mapping[str, DomainEventSpec]:
     specs: dict[str, DomainEventSpec] = {s.type: s for s in COMMON_DOMAIN_EVENTS}
-    for module in PROCESS_MODULES:
-        for spec in getattr(module, "DOMAIN_EVENTS", ()):
+    for process in DEFINITIONS:
+        for spec in process.domain_events:
             if spec.type in specs:
                 raise ValueError(f"domain event type {spec.type!r} declared twice")
             specs[spec.type] = spec
@@ -56,11 +58,21 @@ def _build_domain_events() -> Mapping[str, DomainEventSpec]:
 
 EVENT_TYPES: Mapping[str, EventSpec] = _build_events()
 DOMAIN_EVENT_TYPES: Mapping[str, DomainEventSpec] = _build_domain_events()
-# Processes whose content is need-to-know (DESIGN.md security): the bus carries ids and states only.
+BY_NAME: Mapping[str, Process] = MappingProxyType({p.name: p for p in DEFINITIONS})
+# Need-to-know processes (DESIGN.md security): the bus carries ids and states only. The set
+# holds each such process and the subject prefix of every event feeding it (the hotline's).
 CONFIDENTIAL_PROCESSES: frozenset[str] = frozenset(
-    getattr(m, "PROCESS", "") for m in PROCESS_MODULES if getattr(m, "CONFIDENTIAL", False)
+    name
+    for p in DEFINITIONS
+    if p.confidential
+    for name in (p.name, *(s.type.split(".", 1)[0] for s in p.steps))
 )
-PROCESSES: tuple[str, ...] = tuple(sorted({spec.process for spec in EVENT_TYPES.values()}))
+PROCESSES: tuple[str, ...] = tuple(sorted(BY_NAME))
+
+
+def definition(process: str) -> Process | None:
+    """The definition of ``process``, or None when Lawlink has no such process."""
+    return BY_NAME.get(process)
 
 
 def spec_for(event_type: str) -> EventSpec | None:

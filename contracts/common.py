@@ -90,6 +90,13 @@ class EventSpec:
         label_zh / label_en: what the console and timeline call it.
         schema_version: the newest payload version; older versions stay readable.
         workflow_process: the process that takes it when that is not the type's prefix.
+        valid_in: the states of the case in which the step may happen (an opening step: the
+            state before anything happened); the workflow refuses it in any other.
+        party: which parties of this case may send it, by the name of the role the workflow
+            keeps (``agency``: the agency that opened it, ``police``, ``procuratorate``,
+            ``parties``: any party...). Empty: any agency of an allowed kind, with the checks a
+            table cannot say left to the workflow's handler.
+        leads_to: the states the step may bring the case to (besides leaving it where it is).
     """
 
     type: str
@@ -100,6 +107,9 @@ class EventSpec:
     label_en: str = ""
     schema_version: int = 1
     workflow_process: str | None = None
+    valid_in: frozenset[str] = frozenset()
+    party: tuple[str, ...] = ()
+    leads_to: frozenset[str] = frozenset()
 
     @property
     def process(self) -> str:

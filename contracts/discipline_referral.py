@@ -22,9 +22,11 @@ from typing import Annotated, Self
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
+from contracts import hotline
 from contracts.agencies import Agency, AgencyKind, AgencyLevel, get_agency, supervisor_of
 from contracts.common import MAX_ATTACHMENTS, Attachment, DomainEventSpec, EventSpec, Payload
 from contracts.envelope import AGENCY_ID_PATTERN, CASE_ID_PATTERN
+from contracts.process import Process, StateDef
 
 PROCESS = "discipline_referral"
 CONFIDENTIAL = True
@@ -390,27 +392,58 @@ def public_part(event_type: str, payload: Payload) -> dict[str, object]:
 # fmt: off
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec("discipline_referral.clue_identified", ClueIdentified, _REFERRERS, opens=True,
-              label_zh="发现问题线索", label_en="Problem clue identified"),
+              label_zh="发现问题线索", label_en="Problem clue identified",
+              valid_in=frozenset({"new", "proposed"}),
+              leads_to=frozenset({"identified"})),
     EventSpec("discipline_referral.proposal_dismissed", ProposalDismissed, _JUSTICE, opens=True,
-              label_zh="线索建议不予确认", label_en="Proposed clue dismissed"),
+              label_zh="线索建议不予确认", label_en="Proposed clue dismissed",
+              valid_in=frozenset({"new", "proposed"}),
+              leads_to=frozenset({"dismissed"})),
     EventSpec("discipline_referral.referral_approved", ReferralApproved, _REFERRERS,
-              label_zh="负责人批准移送", label_en="Head approved the referral"),
+              label_zh="负责人批准移送", label_en="Head approved the referral",
+              valid_in=frozenset({"identified"}),
+              party=("referring_agency",),
+              leads_to=frozenset({"approved"})),
     EventSpec("discipline_referral.referral_declined", ReferralDeclined, _REFERRERS,
-              label_zh="负责人不批准移送", label_en="Head declined the referral"),
+              label_zh="负责人不批准移送", label_en="Head declined the referral",
+              valid_in=frozenset({"identified"}),
+              party=("referring_agency",),
+              leads_to=frozenset({"declined"})),
     EventSpec("discipline_referral.referred", Referred, _REFERRERS,
-              label_zh="移送纪检监察机关", label_en="Referred to the discipline commission"),
+              label_zh="移送纪检监察机关", label_en="Referred to the discipline commission",
+              valid_in=frozenset({"approved"}),
+              party=("referring_agency",),
+              leads_to=frozenset({"referred"})),
     EventSpec("discipline_referral.referral_received", ReferralReceived, _DISCIPLINE,
-              label_zh="纪检监察机关签收", label_en="Commission received the referral"),
+              label_zh="纪检监察机关签收", label_en="Commission received the referral",
+              valid_in=frozenset({"forwarded", "referred"}),
+              party=("commission",),
+              leads_to=frozenset({"forward_pending", "received"})),
     EventSpec("discipline_referral.referral_forwarded", ReferralForwarded, _DISCIPLINE,
-              label_zh="转送有管辖权的纪检监察机关", label_en="Forwarded to the competent commission"),
+              label_zh="转送有管辖权的纪检监察机关", label_en="Forwarded to the competent commission",
+              valid_in=frozenset({"forward_pending", "received"}),
+              party=("commission",),
+              leads_to=frozenset({"forwarded"})),
     EventSpec("discipline_referral.referral_returned", ReferralReturned, _DISCIPLINE,
-              label_zh="线索退回", label_en="Clue returned to the referrer"),
+              label_zh="线索退回", label_en="Clue returned to the referrer",
+              valid_in=frozenset({"forward_pending", "received"}),
+              party=("commission",),
+              leads_to=frozenset({"returned"})),
     EventSpec("discipline_referral.disposition_decided", DispositionDecided, _DISCIPLINE,
-              label_zh="作出处置", label_en="Disposition decided"),
+              label_zh="作出处置", label_en="Disposition decided",
+              valid_in=frozenset({"held", "received"}),
+              party=("commission",),
+              leads_to=frozenset({"closed_by_commission", "held", "inquiry", "verification"})),
     EventSpec("discipline_referral.outcome_reported", OutcomeReported, _DISCIPLINE,
-              label_zh="反馈处置结果", label_en="Outcome reported to the referrer"),
+              label_zh="反馈处置结果", label_en="Outcome reported to the referrer",
+              valid_in=frozenset({"closed_by_commission", "held", "inquiry", "verification"}),
+              party=("commission",),
+              leads_to=frozenset({"concluded", "rectifying"})),
     EventSpec("discipline_referral.rectified", Rectified, _REFERRERS,
-              label_zh="整改完成", label_en="Rectification recorded"),
+              label_zh="整改完成", label_en="Rectification recorded",
+              valid_in=frozenset({"rectifying"}),
+              party=("referring_agency",),
+              leads_to=frozenset({"rectified"})),
 )
 
 # ``discipline_referral.clue_proposed`` is declared by contracts/case_transfer.py (its workflow
@@ -433,3 +466,41 @@ DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
     DomainEventSpec("discipline_referral.rectification_recorded", "整改已完成", "Rectification recorded"),
 )
 # fmt: on
+
+STATES: tuple[StateDef, ...] = (
+    StateDef("new", "新建", "new"),
+    StateDef("proposed", "待司法局确认", "proposed"),
+    StateDef("identified", "待负责人审批", "awaiting approval"),
+    StateDef("approved", "已批准移送", "approved"),
+    StateDef("declined", "不予移送", "declined", closed=True),
+    StateDef("dismissed", "不予确认", "dismissed", closed=True),
+    StateDef("referred", "已移送纪检监察机关", "referred"),
+    StateDef("received", "纪检监察机关已签收", "received"),
+    StateDef("forward_pending", "待转送", "forward pending"),
+    StateDef("forwarded", "已转送", "forwarded"),
+    StateDef("returned", "已退回", "returned", closed=True),
+    StateDef("inquiry", "谈话函询中", "talk or letter inquiry"),
+    StateDef("verification", "初步核实中", "preliminary verification"),
+    StateDef("held", "暂存待查", "held for later"),
+    StateDef("closed_by_commission", "纪检监察机关予以了结", "closed by the commission"),
+    StateDef("rectifying", "整改中", "rectifying"),
+    StateDef("rectified", "已整改", "rectified", closed=True),
+    StateDef("concluded", "已办结", "concluded", closed=True),
+)
+
+DEFINITION = Process(
+    name=PROCESS,
+    label_zh="问题线索移送纪检监察",
+    short_zh="问题线索移送",
+    label_en="Discipline referral",
+    workflow="DisciplineReferral",
+    states=STATES,
+    steps=(*hotline.EVENTS, *EVENTS),
+    domain_events=DOMAIN_EVENTS,
+    confidential=CONFIDENTIAL,
+    sources=(
+        "《监察法》第34、37、38条",
+        "《监察法实施条例》第169、171、172条",
+        "国务院令第310号 第18、19条",
+    ),
+)

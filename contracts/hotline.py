@@ -116,6 +116,8 @@ EVENTS: tuple[EventSpec, ...] = (
         label_zh="12345热线执法投诉",
         label_en="12345 hotline complaint about enforcement",
         workflow_process="discipline_referral",
+        valid_in=frozenset({"new"}),
+        leads_to=frozenset({"proposed"}),
     ),
 )
 

@@ -28,6 +28,7 @@ from contracts.common import (
     EventSpec,
     Payload,
 )
+from contracts.process import Process, StateDef
 
 PROCESS = "jurisdiction_dispute"
 ACTION_REFUSED_ERROR_TYPE = "DisputeActionRefused"
@@ -225,6 +226,8 @@ EVENTS: tuple[EventSpec, ...] = (
         opens=True,
         label_zh="提出管辖争议",
         label_en="Jurisdiction dispute raised",
+        valid_in=frozenset({"new"}),
+        leads_to=frozenset({"negotiating"}),
     ),
     EventSpec(
         "jurisdiction_dispute.agreement_reached",
@@ -232,6 +235,9 @@ EVENTS: tuple[EventSpec, ...] = (
         PARTY_KINDS,
         label_zh="协商一致",
         label_en="Agreement reached",
+        valid_in=frozenset({"coordination_requested", "negotiating"}),
+        party=("parties",),
+        leads_to=frozenset({"agreed"}),
     ),
     EventSpec(
         "jurisdiction_dispute.coordination_requested",
@@ -239,6 +245,9 @@ EVENTS: tuple[EventSpec, ...] = (
         PARTY_KINDS,
         label_zh="提请协调",
         label_en="Coordination requested",
+        valid_in=frozenset({"coordination_requested", "negotiating"}),
+        party=("parties",),
+        leads_to=frozenset({"coordination_requested"}),
     ),
     EventSpec(
         "jurisdiction_dispute.coordination_accepted",
@@ -246,6 +255,9 @@ EVENTS: tuple[EventSpec, ...] = (
         COORDINATOR_KINDS,
         label_zh="受理协调申请",
         label_en="Coordination accepted",
+        valid_in=frozenset({"coordination_requested"}),
+        party=("office",),
+        leads_to=frozenset({"coordinating"}),
     ),
     EventSpec(
         "jurisdiction_dispute.coordination_rejected",
@@ -253,6 +265,9 @@ EVENTS: tuple[EventSpec, ...] = (
         COORDINATOR_KINDS,
         label_zh="不予受理协调申请",
         label_en="Coordination rejected",
+        valid_in=frozenset({"coordination_requested"}),
+        party=("office",),
+        leads_to=frozenset({"coordination_rejected"}),
     ),
     EventSpec(
         "jurisdiction_dispute.opinion_submitted",
@@ -260,6 +275,18 @@ EVENTS: tuple[EventSpec, ...] = (
         PARTY_KINDS,
         label_zh="提交书面意见",
         label_en="Opinion submitted",
+        valid_in=frozenset(
+            {
+                "coordinating",
+                "coordination_requested",
+                "designated",
+                "negotiating",
+                "opinions_requested",
+                "referred_to_government",
+            }
+        ),
+        party=("parties",),
+        leads_to=frozenset({"coordinating"}),
     ),
     EventSpec(
         "jurisdiction_dispute.designation_acknowledged",
@@ -267,6 +294,9 @@ EVENTS: tuple[EventSpec, ...] = (
         PARTY_KINDS,
         label_zh="被指定机关确认接收",
         label_en="Designation acknowledged",
+        valid_in=frozenset({"designated"}),
+        party=("designated_agency",),
+        leads_to=frozenset({"resolved"}),
     ),
 )
 
@@ -492,3 +522,24 @@ def government_of(office: str) -> str | None:
         return agency.parent
     found = supervisor_of(office, AgencyKind.GOVERNMENT)
     return found.id if found is not None else None
+
+
+STATES: tuple[StateDef, ...] = (
+    StateDef(str(State.NEW), "新建", "new"),
+    *(
+        StateDef(str(state), *STATE_LABELS[state], closed=state in CLOSED_STATES)
+        for state in State
+        if state is not State.NEW
+    ),
+)
+
+DEFINITION = Process(
+    name=PROCESS,
+    label_zh="管辖争议协调",
+    label_en="Jurisdiction dispute",
+    workflow="JurisdictionDispute",
+    states=STATES,
+    steps=EVENTS,
+    domain_events=DOMAIN_EVENTS,
+    sources=("《行政处罚法》第25条", "市级行政执法协调规则"),
+)

@@ -28,6 +28,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from contracts.agencies import AgencyKind, AgencyLevel, agencies
 from contracts.common import MAX_ATTACHMENTS, Attachment, DomainEventSpec, EventSpec, Payload
 from contracts.envelope import AGENCY_ID_PATTERN
+from contracts.process import Process, StateDef
 
 PROCESS = "power_delegation"
 
@@ -333,6 +334,8 @@ EVENTS: tuple[EventSpec, ...] = (
         opens=True,
         label_zh="下放行政执法权",
         label_en="Enforcement powers delegated",
+        valid_in=frozenset({"new"}),
+        leads_to=frozenset({"granted"}),
     ),
     EventSpec(
         type="power_delegation.delegation_accepted",
@@ -340,6 +343,9 @@ EVENTS: tuple[EventSpec, ...] = (
         senders=frozenset({AgencyKind.TOWNSHIP}),
         label_zh="乡镇承接赋权",
         label_en="Township accepted the delegation",
+        valid_in=frozenset({"granted"}),
+        party=("township",),
+        leads_to=frozenset({"accepted", "active"}),
     ),
     EventSpec(
         type="power_delegation.item_case_recorded",
@@ -347,6 +353,8 @@ EVENTS: tuple[EventSpec, ...] = (
         senders=frozenset({AgencyKind.TOWNSHIP}),
         label_zh="赋权事项办案记录",
         label_en="Case recorded for a delegated item",
+        valid_in=frozenset({"active", "assessed", "under_review"}),
+        party=("township",),
     ),
     EventSpec(
         type="power_delegation.assessment_submitted",
@@ -362,6 +370,8 @@ EVENTS: tuple[EventSpec, ...] = (
         ),
         label_zh="提交评估意见",
         label_en="Assessment submitted",
+        valid_in=frozenset({"assessed", "under_review"}),
+        leads_to=frozenset({"assessed"}),
     ),
     EventSpec(
         type="power_delegation.review_decided",
@@ -369,6 +379,8 @@ EVENTS: tuple[EventSpec, ...] = (
         senders=frozenset({AgencyKind.JUSTICE, AgencyKind.REFORM_OFFICE}),
         label_zh="作出评估决定",
         label_en="Review decided",
+        valid_in=frozenset({"assessed", "under_review"}),
+        leads_to=frozenset({"active", "ended", "returning"}),
     ),
     EventSpec(
         type="power_delegation.item_revoked_early",
@@ -376,6 +388,8 @@ EVENTS: tuple[EventSpec, ...] = (
         senders=frozenset({AgencyKind.GOVERNMENT}),
         label_zh="提前收回赋权事项",
         label_en="Items revoked early",
+        valid_in=frozenset({"accepted", "active", "assessed", "granted", "returning", "under_review"}),
+        leads_to=frozenset({"accepted", "active", "ended", "granted", "returning"}),
     ),
     EventSpec(
         type="power_delegation.case_handed_over",
@@ -383,6 +397,9 @@ EVENTS: tuple[EventSpec, ...] = (
         senders=frozenset({AgencyKind.TOWNSHIP}),
         label_zh="移交在办案件",
         label_en="Open cases handed over",
+        valid_in=frozenset({"accepted", "active", "assessed", "granted", "returning", "under_review"}),
+        party=("township",),
+        leads_to=frozenset({"accepted", "active", "ended", "granted"}),
     ),
     EventSpec(
         type="power_delegation.handover_acknowledged",
@@ -390,6 +407,8 @@ EVENTS: tuple[EventSpec, ...] = (
         senders=frozenset({AgencyKind.ADMINISTRATIVE}),
         label_zh="原部门确认接收",
         label_en="Original department acknowledged the handover",
+        valid_in=frozenset({"accepted", "active", "assessed", "granted", "returning", "under_review"}),
+        leads_to=frozenset({"accepted", "active", "ended", "granted"}),
     ),
 )
 
@@ -409,4 +428,26 @@ DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
         ("request",),
     ),
     DomainEventSpec("power_delegation.handover_completed", "在办案件移交完毕", "Handover completed"),
+)
+
+STATES: tuple[StateDef, ...] = (
+    StateDef("new", "新建", "new"),
+    StateDef("granted", "已赋权，待乡镇承接", "granted"),
+    StateDef("accepted", "已承接，待生效", "accepted"),
+    StateDef("active", "乡镇行使中", "active"),
+    StateDef("under_review", "评估中", "under review"),
+    StateDef("assessed", "评估完成，待决定", "assessed"),
+    StateDef("returning", "收回事项移交中", "returning"),
+    StateDef("ended", "已终止", "ended", closed=True),
+)
+
+DEFINITION = Process(
+    name=PROCESS,
+    label_zh="赋权乡镇街道",
+    label_en="Delegation to townships",
+    workflow="PowerDelegation",
+    states=STATES,
+    steps=EVENTS,
+    domain_events=DOMAIN_EVENTS,
+    sources=("《行政处罚法》第24条", "市行政执法质量提升方案 任务33"),
 )

@@ -32,6 +32,7 @@ from contracts.common import (
     Payload,
 )
 from contracts.envelope import AGENCY_ID_PATTERN
+from contracts.process import Process, StateDef
 
 PROCESS = "reverse_transfer"
 
@@ -210,6 +211,8 @@ EVENTS: tuple[EventSpec, ...] = (
         opens=True,
         label_zh="检察院作出不起诉决定（需行政处罚）",
         label_en="Non-prosecution decided, penalty due",
+        valid_in=frozenset({"new"}),
+        leads_to=frozenset({"handover_pending"}),
     ),
     EventSpec(
         "reverse_transfer.handed_over",
@@ -217,6 +220,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _PROCURATORATE,
         label_zh="移交行政检察部门",
         label_en="Handed to the administrative-procuratorial department",
+        valid_in=frozenset({"handover_pending"}),
+        party=("procuratorate",),
+        leads_to=frozenset({"under_review"}),
     ),
     EventSpec(
         "reverse_transfer.review_paused",
@@ -224,6 +230,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _PROCURATORATE,
         label_zh="审查中止（复议复核或申诉）",
         label_en="Review paused",
+        valid_in=frozenset({"under_review"}),
+        party=("procuratorate",),
+        leads_to=frozenset({"paused"}),
     ),
     EventSpec(
         "reverse_transfer.review_resumed",
@@ -231,6 +240,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _PROCURATORATE,
         label_zh="恢复审查",
         label_en="Review resumed",
+        valid_in=frozenset({"paused"}),
+        party=("procuratorate",),
+        leads_to=frozenset({"under_review"}),
     ),
     EventSpec(
         "reverse_transfer.review_extended",
@@ -238,6 +250,8 @@ EVENTS: tuple[EventSpec, ...] = (
         _PROCURATORATE,
         label_zh="经检察长批准延长审查期限",
         label_en="Review extended by the chief procurator",
+        valid_in=frozenset({"paused", "under_review"}),
+        party=("procuratorate",),
     ),
     EventSpec(
         "reverse_transfer.opinion_issued",
@@ -245,6 +259,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _PROCURATORATE,
         label_zh="制发检察意见书",
         label_en="Procuratorial opinion issued",
+        valid_in=frozenset({"under_review"}),
+        party=("procuratorate",),
+        leads_to=frozenset({"awaiting_reply"}),
     ),
     EventSpec(
         "reverse_transfer.review_ended",
@@ -252,6 +269,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _PROCURATORATE,
         label_zh="终结审查",
         label_en="Review ended without opinion",
+        valid_in=frozenset({"paused", "under_review"}),
+        party=("procuratorate",),
+        leads_to=frozenset({"review_ended"}),
     ),
     EventSpec(
         "reverse_transfer.agency_replied",
@@ -259,6 +279,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _AGENCY_SIDE,
         label_zh="主管机关书面回复",
         label_en="Agency replied in writing",
+        valid_in=frozenset({"awaiting_reply"}),
+        party=("agency",),
+        leads_to=frozenset({"replied"}),
     ),
     EventSpec(
         "reverse_transfer.police_no_crime_found",
@@ -267,6 +290,8 @@ EVENTS: tuple[EventSpec, ...] = (
         opens=True,
         label_zh="公安机关认为不构成犯罪但应予行政处罚",
         label_en="Police found no crime but a violation",
+        valid_in=frozenset({"new"}),
+        leads_to=frozenset({"return_pending"}),
     ),
     EventSpec(
         "reverse_transfer.police_returned",
@@ -274,6 +299,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _POLICE,
         label_zh="公安机关移回案件",
         label_en="Police returned the case",
+        valid_in=frozenset({"return_pending"}),
+        party=("police",),
+        leads_to=frozenset({"awaiting_acceptance"}),
     ),
     EventSpec(
         "reverse_transfer.agency_accepted",
@@ -281,6 +309,9 @@ EVENTS: tuple[EventSpec, ...] = (
         _AGENCY_SIDE,
         label_zh="行政执法机关接收案件",
         label_en="Agency accepted the returned case",
+        valid_in=frozenset({"awaiting_acceptance"}),
+        party=("agency",),
+        leads_to=frozenset({"accepted"}),
     ),
 )
 
@@ -296,3 +327,34 @@ DOMAIN_EVENTS: tuple[DomainEventSpec, ...] = (
     DomainEventSpec("reverse_transfer.awaiting_acceptance", "等待行政执法机关接收", "Awaiting the agency's acceptance"),
 )
 # fmt: on
+
+STATES: tuple[StateDef, ...] = (
+    StateDef("new", "新建", "new"),
+    StateDef("handover_pending", "待检察机关内部移交", "awaiting the internal handover"),
+    StateDef("under_review", "审查中（是否提出检察意见）", "under review"),
+    StateDef("paused", "审查中止", "review paused"),
+    StateDef(
+        "awaiting_reply", "已提出检察意见，待行政机关回复", "opinion issued, awaiting the agency's reply"
+    ),
+    StateDef("return_pending", "公安机关待移回行政机关", "awaiting return by the police"),
+    StateDef("awaiting_acceptance", "已移回，待行政机关接收", "returned, awaiting the agency's acceptance"),
+    StateDef("replied", "行政机关已回复", "the agency replied", closed=True),
+    StateDef("review_ended", "审查终结", "review ended", closed=True),
+    StateDef("accepted", "行政机关已接收", "accepted by the agency", closed=True),
+)
+
+DEFINITION = Process(
+    name=PROCESS,
+    label_zh="行刑反向衔接",
+    label_en="Criminal-to-administrative transfer",
+    short_en="Reverse transfer",
+    workflow="ReverseTransfer",
+    states=STATES,
+    steps=EVENTS,
+    domain_events=DOMAIN_EVENTS,
+    sources=(
+        "最高人民检察院《人民检察院行刑反向衔接工作指引》(2024)",
+        "高检发释字〔2021〕4号",
+        "国务院令第310号 第13条",
+    ),
+)

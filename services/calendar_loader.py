@@ -10,6 +10,7 @@ from services.calendar_store import read_schedule_file, save_schedule
 from services.connections import connect_temporal
 from services.service_auth import service_headers
 from services.settings import StackSettings
+from workflows.case_base import CaseWorkflow
 
 
 async def load_calendar(file: Path, settings: StackSettings) -> str:
@@ -31,7 +32,7 @@ async def load_calendar(file: Path, settings: StackSettings) -> str:
     signalled = 0
     for workflow_id in workflow_ids:
         try:
-            await client.get_workflow_handle(workflow_id).signal("calendar_updated", schedule)
+            await client.get_workflow_handle(workflow_id).signal(CaseWorkflow.calendar_updated, schedule)
             signalled += 1
         except Exception:  # noqa: BLE001 - a closed case needs no recompute
             continue

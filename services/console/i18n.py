@@ -13,17 +13,13 @@ from datetime import datetime
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
-from contracts.agencies import get_agency
-from contracts.catalog import DOMAIN_EVENT_TYPES, PROCESS_MODULES
+from contracts.agencies import KIND_LABELS, get_agency
+from contracts.catalog import DEFINITIONS, DOMAIN_EVENT_TYPES
 from services.notifier.due_words import due_words
+from services.notifier.messages import REASON_LABELS as NOTIFY_REASON_LABELS
 
-PROCESS_LABELS: dict[str, tuple[str, str]] = {
-    "case_transfer": ("行刑衔接（案件移送）", "Administrative-to-criminal transfer"),
-    "reverse_transfer": ("行刑反向衔接", "Criminal-to-administrative transfer"),
-    "jurisdiction_dispute": ("管辖争议协调", "Jurisdiction dispute"),
-    "discipline_referral": ("问题线索移送纪检监察", "Discipline referral"),
-    "power_delegation": ("赋权乡镇街道", "Delegation to townships"),
-}
+# A process's name and its states' names come from its definition (contracts/<process>.py).
+PROCESS_LABELS: dict[str, tuple[str, str]] = {p.name: (p.label_zh, p.label_en) for p in DEFINITIONS}
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "open": ("进行中", "open"),
@@ -51,13 +47,8 @@ ITEM_STATE_LABELS: dict[str, tuple[str, str]] = {
     "returned": ("已退回原部门", "returned to the department"),
 }
 
-# Why an agency is told (services.notifier.messages.Reason).
-REASON_LABELS: dict[str, tuple[str, str]] = {
-    "act": ("须办理", "Action required"),
-    "supervise": ("监督", "Supervision"),
-    "coordinate": ("协调", "Coordination"),
-    "inform": ("知悉", "For information"),
-}
+# Why an agency is told.
+REASON_LABELS: dict[str, tuple[str, str]] = {str(r): v for r, v in NOTIFY_REASON_LABELS.items()}
 
 # Field names of referral content (the clue's payload), shown to the need-to-know circle.
 CONTENT_LABELS: dict[str, tuple[str, str]] = {
@@ -632,18 +623,7 @@ def install_filters(env: Environment) -> None:
 
 # Values of the contracts' enums (by enum class name), where a payload or a table shows them.
 ENUM_LABELS: dict[str, dict[str, tuple[str, str]]] = {
-    "AgencyKind": {
-        "administrative": ("行政执法机关", "administrative enforcement agency"),
-        "police": ("公安机关", "police"),
-        "procuratorate": ("检察机关", "procuratorate"),
-        "discipline": ("纪检监察机关", "discipline commission"),
-        "justice": ("司法行政机关", "justice bureau"),
-        "township": ("乡镇（街道）", "township"),
-        "government": ("人民政府", "government"),
-        "reform_office": ("机构编制部门", "institutional reform office"),
-        "customs_anti_smuggling": ("海关缉私部门", "customs anti-smuggling"),
-        "coast_guard": ("海警机构", "coast guard"),
-    },
+    "AgencyKind": {str(k): v for k, v in KIND_LABELS.items()},
     "AgencyLevel": {
         "province": ("省级", "province"),
         "city": ("市级", "city"),
@@ -830,88 +810,7 @@ def pick(pair: tuple[str, str] | None, lang: str, fallback: str = "") -> str:
     return pair[0] if lang == "zh" else pair[1]
 
 
-def _state_labels() -> dict[str, dict[str, tuple[str, str]]]:
-    out: dict[str, dict[str, tuple[str, str]]] = {}
-    for module in PROCESS_MODULES:
-        labels = getattr(module, "STATE_LABELS", None)
-        process = getattr(module, "PROCESS", None)
-        if process and isinstance(labels, dict):
-            out[process] = {str(k): v for k, v in labels.items()}
-    return out
-
-
-# The console's own words for processes whose contracts module names no STATE_LABELS yet; a
-# module's own labels win (see _state_labels), so these only fill gaps.
-CONSOLE_STATE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
-    "case_transfer": {
-        "opened": ("已发现涉嫌犯罪", "crime suspected"),
-        "team_formed": ("已组成专案组", "team formed"),
-        "reported": ("已报请负责人审批", "report submitted"),
-        "approved": ("已批准移送", "transfer approved"),
-        "transferred": ("已移送公安机关", "transferred to police"),
-        "forwarding": ("公安机关转送中", "being forwarded"),
-        "received": ("公安机关已接收", "received by police"),
-        "police_refused": ("公安机关不予立案", "police refused"),
-        "reconsideration": ("复议中", "reconsideration"),
-        "refusal_upheld": ("维持不予立案", "refusal upheld"),
-        "supervision": ("检察监督中", "under supervision"),
-        "explained": ("公安机关已说明理由", "police explained"),
-        "filing_ordered": ("检察机关通知立案", "filing ordered"),
-        "refusal_final": ("不予立案已确定", "refusal final"),
-        "filed": ("公安机关已立案", "filed by police"),
-        "materials_handed_over": ("涉案物品已移交", "materials handed over"),
-        "refused_by_head": ("负责人不批准移送", "refused by the head"),
-        "concluded": ("已办结", "concluded"),
-        "administrative_closed": ("行政处理已结案", "administrative case closed"),
-        "returned_for_penalty": ("退回行政处罚", "returned for penalty"),
-    },
-    "discipline_referral": {
-        "proposed": ("待司法局确认", "proposed"),
-        "identified": ("待负责人审批", "awaiting approval"),
-        "approved": ("已批准移送", "approved"),
-        "declined": ("不予移送", "declined"),
-        "dismissed": ("不予确认", "dismissed"),
-        "referred": ("已移送纪检监察机关", "referred"),
-        "received": ("纪检监察机关已签收", "received"),
-        "forward_pending": ("待转送", "forward pending"),
-        "forwarded": ("已转送", "forwarded"),
-        "returned": ("已退回", "returned"),
-        "rectifying": ("整改中", "rectifying"),
-        "rectified": ("已整改", "rectified"),
-        "concluded": ("已办结", "concluded"),
-    },
-    "reverse_transfer": {
-        "new": ("新建", "new"),
-        "handover_pending": ("待检察机关内部移交", "awaiting the internal handover"),
-        "under_review": ("审查中（是否提出检察意见）", "under review"),
-        "paused": ("审查中止", "review paused"),
-        "awaiting_reply": ("已提出检察意见，待行政机关回复", "opinion issued, awaiting the agency's reply"),
-        "return_pending": ("公安机关待移回行政机关", "awaiting return by the police"),
-        "awaiting_acceptance": ("已移回，待行政机关接收", "returned, awaiting the agency's acceptance"),
-        "replied": ("行政机关已回复", "the agency replied"),
-        "review_ended": ("审查终结", "review ended"),
-        "accepted": ("行政机关已接收", "accepted by the agency"),
-    },
-    "power_delegation": {
-        "granted": ("已赋权，待乡镇承接", "granted"),
-        "accepted": ("已承接，待生效", "accepted"),
-        "active": ("乡镇行使中", "active"),
-        "under_review": ("评估中", "under review"),
-        "assessed": ("评估完成，待决定", "assessed"),
-        "returning": ("收回事项移交中", "returning"),
-        "ended": ("已终止", "ended"),
-    },
-}
-
-
-def _merged_states() -> dict[str, dict[str, tuple[str, str]]]:
-    out = {p: dict(labels) for p, labels in CONSOLE_STATE_LABELS.items()}
-    for process, labels in _state_labels().items():
-        out.setdefault(process, {}).update(labels)
-    return out
-
-
-_STATES = _merged_states()
+_STATES: dict[str, dict[str, tuple[str, str]]] = {p.name: p.state_labels for p in DEFINITIONS}
 
 
 GENERIC_STATES: dict[str, tuple[str, str]] = {"new": ("新建", "new"), "closed": ("已办结", "closed")}

@@ -22,6 +22,7 @@ from contracts.envelope import CASE_ID_PATTERN
 from contracts.power_delegation import PROCESS, ReviewDecisionIn, ReviewDecisionResult
 from contracts.workflow_io import workflow_id as case_workflow_id
 from workflows.case_base import REFUSED_ERROR_TYPE
+from workflows.power_delegation import PowerDelegationWorkflow
 
 _CASE_ID = re.compile(CASE_ID_PATTERN)
 _DECISION_FIELD = re.compile(r"^decisions\[(\d+)\]\.(item_code|new_scope|reason)$")
@@ -104,9 +105,7 @@ async def decide_review(client: Client, case_id: str, data: ReviewDecisionIn) ->
         raise ReviewRefused("case_id", f"{case_id!r} is not a valid case id", f"{case_id} 不是有效的案件编号")
     handle = client.get_workflow_handle(workflow_id(case_id))
     try:
-        return await handle.execute_update(
-            "decide_review", data, id=data.decision_id, result_type=ReviewDecisionResult
-        )
+        return await handle.execute_update(PowerDelegationWorkflow.decide_review, data, id=data.decision_id)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == REFUSED_ERROR_TYPE:

@@ -10,6 +10,7 @@ raised as it is, so it is never mistaken for a business refusal.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -33,6 +34,10 @@ from contracts.jurisdiction_dispute import (
 )
 from contracts.workflow_io import CaseStatus
 from contracts.workflow_io import workflow_id as case_workflow_id
+from workflows.jurisdiction_dispute import JurisdictionDisputeWorkflow as Dispute
+
+Update = Callable[[Dispute, Any], Awaitable[CoordinatorActionResult]]
+"""One of the coordinator's Updates, named by its method on the workflow."""
 
 _CASE_ID = re.compile(CASE_ID_PATTERN)
 
@@ -54,7 +59,7 @@ def workflow_id(case_id: str) -> str:
 
 
 async def _execute(
-    client: Client, case_id: str, update: str, data: CoordinatorInput
+    client: Client, case_id: str, update: Update, data: CoordinatorInput
 ) -> CoordinatorActionResult:
     if not _CASE_ID.match(case_id):
         raise DisputeActionRefused(
@@ -62,9 +67,7 @@ async def _execute(
         )
     handle = client.get_workflow_handle(workflow_id(case_id))
     try:
-        return await handle.execute_update(
-            update, data, id=data.request_id, result_type=CoordinatorActionResult
-        )
+        return await handle.execute_update(update, data, id=data.request_id)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == ACTION_REFUSED_ERROR_TYPE:
@@ -83,47 +86,47 @@ async def _execute(
 
 async def claim(client: Client, case_id: str, data: ClaimInput) -> CoordinatorActionResult:
     """Claim the dispute for ``data.coordinator`` (a repeated claim by the same user is a no-op)."""
-    return await _execute(client, case_id, "claim", data)
+    return await _execute(client, case_id, Dispute.claim, data)
 
 
 async def unclaim(client: Client, case_id: str, data: UnclaimInput) -> CoordinatorActionResult:
     """Release the claim back to the office's inbox."""
-    return await _execute(client, case_id, "unclaim", data)
+    return await _execute(client, case_id, Dispute.unclaim, data)
 
 
 async def reassign(client: Client, case_id: str, data: ReassignInput) -> CoordinatorActionResult:
     """Hand the claimed dispute to another coordinator (a lead's or an administrator's decision)."""
-    return await _execute(client, case_id, "reassign", data)
+    return await _execute(client, case_id, Dispute.reassign, data)
 
 
 async def request_opinions(
     client: Client, case_id: str, data: RequestOpinionsInput
 ) -> CoordinatorActionResult:
     """Ask parties for written opinions (default due: 7 working days)."""
-    return await _execute(client, case_id, "request_opinions", data)
+    return await _execute(client, case_id, Dispute.request_opinions, data)
 
 
 async def extend(client: Client, case_id: str, data: ExtendInput) -> CoordinatorActionResult:
     """Extend the designation deadline once, with a reason."""
-    return await _execute(client, case_id, "extend", data)
+    return await _execute(client, case_id, Dispute.extend, data)
 
 
 async def designate(client: Client, case_id: str, data: DesignateInput) -> CoordinatorActionResult:
     """Designate the competent agency with written reasons: one of the parties, or, where the
     common superior (a government) decides, any enforcement agency or township."""
-    return await _execute(client, case_id, "designate", data)
+    return await _execute(client, case_id, Dispute.designate, data)
 
 
 async def refer_to_government(client: Client, case_id: str, data: ReferInput) -> CoordinatorActionResult:
     """Report a failed coordination to the government for decision."""
-    return await _execute(client, case_id, "refer_to_government", data)
+    return await _execute(client, case_id, Dispute.refer_to_government, data)
 
 
 async def name_interim_agency(
     client: Client, case_id: str, data: InterimAgencyInput
 ) -> CoordinatorActionResult:
     """Name the agency that takes urgent measures while a negative dispute runs."""
-    return await _execute(client, case_id, "name_interim_agency", data)
+    return await _execute(client, case_id, Dispute.name_interim_agency, data)
 
 
 async def dispute_status(client: Client, case_id: str) -> CaseStatus:
@@ -135,7 +138,7 @@ async def dispute_status(client: Client, case_id: str) -> CaseStatus:
     if not _CASE_ID.match(case_id):
         raise DisputeActionRefused("case_id", f"{case_id!r} is not a valid case id")
     try:
-        return await client.get_workflow_handle(workflow_id(case_id)).query("status", result_type=CaseStatus)
+        return await client.get_workflow_handle(workflow_id(case_id)).query(Dispute.status)
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise DisputeActionRefused("case_id", f"no jurisdiction dispute {case_id!r}") from None

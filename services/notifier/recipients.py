@@ -27,7 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from contracts.agencies import AgencyKind, AgencyLevel, agencies, get_agency, supervisor_of
-from contracts.catalog import CONFIDENTIAL_PROCESSES, DOMAIN_EVENT_TYPES
+from contracts.catalog import CONFIDENTIAL_PROCESSES, DEFINITIONS, DOMAIN_EVENT_TYPES
 from contracts.deadline_models import DeadlineInfo
 from contracts.domain import DomainEvent, EntryKind
 from services.notifier.due_words import due_words
@@ -36,13 +36,7 @@ from services.notifier.messages import REASON_RANK, Audience, Notification, Reas
 log = logging.getLogger("lawlink.notifier")
 
 PROCESS_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        "case_transfer": ("行刑衔接", "Case transfer"),
-        "reverse_transfer": ("行刑反向衔接", "Reverse transfer"),
-        "jurisdiction_dispute": ("管辖争议协调", "Jurisdiction dispute"),
-        "discipline_referral": ("问题线索移送", "Discipline referral"),
-        "power_delegation": ("赋权乡镇街道", "Delegation to townships"),
-    }
+    {p.name: p.short_label for p in DEFINITIONS}
 )
 
 _COUNTING: Mapping[str, tuple[str, str]] = MappingProxyType(

@@ -1,0 +1,127 @@
+"""The shape of a process definition: its states, its steps and what each step may do.
+
+A process is defined once, in its ``contracts/<process>.py`` module, as one :class:`Process`
+value (``DEFINITION``). The catalog, the JSON Schemas, intake's routing and sender checks, the
+workflow's validity table, the console's state names and the rule book a legal officer reviews
+are all read from it, so a reviewer checks a process against DOMAIN.md in one place and a
+change to a rule cannot reach one of those and miss another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from contracts.common import DomainEventSpec, EventSpec
+
+PARTY_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "agency": ("本案的行政执法机关", "the case's administrative agency"),
+        "police": ("本案的公安机关", "the case's police"),
+        "procuratorate": ("本案的检察院", "the case's procuratorate"),
+        "parties": ("本案任一当事机关", "any party to the case"),
+        "office": ("受理协调的司法行政机关", "the coordinating office"),
+        "designated_agency": ("被指定管辖的机关", "the designated agency"),
+        "referring_agency": ("移送线索的单位", "the referring body"),
+        "commission": ("线索所在的纪检监察机关", "the commission holding the clue"),
+        "township": ("承接赋权的乡镇（街道）", "the township"),
+    }
+)
+"""The case roles a step's ``party`` may name; the workflow keeps who holds each role."""
+
+
+@dataclass(frozen=True)
+class StateDef:
+    """One state of a process, with the words the console and notifications use for it."""
+
+    name: str
+    label_zh: str
+    label_en: str
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class Process:
+    """Everything Lawlink knows of one process, as data.
+
+    Attributes:
+        name: the process id (the prefix of its event types and the first part of its
+            workflow ids).
+        label_zh / label_en: its name for people.
+        workflow: the Temporal workflow type that carries a case of it, or None for a process
+            that only feeds another (a hotline complaint opens a discipline referral).
+        states: every state a case can be in, the first being the state before anything
+            happened.
+        steps: the inbound events, each with its payload, senders, valid states and the states
+            it leads to (:class:`~contracts.common.EventSpec`).
+        domain_events: what its workflow publishes besides the accepted steps.
+        confidential: need-to-know content: the bus, the read model and notifications carry
+            ids and states only.
+        sources: the legal sources of the process, for the rule book.
+        short_zh / short_en: the name where space is tight (a notification's subject line);
+            the full name when empty.
+    """
+
+    name: str
+    label_zh: str
+    label_en: str
+    workflow: str | None
+    states: tuple[StateDef, ...]
+    steps: tuple[EventSpec, ...]
+    domain_events: tuple[DomainEventSpec, ...] = ()
+    confidential: bool = False
+    sources: tuple[str, ...] = ()
+    short_zh: str = ""
+    short_en: str = ""
+    _states: Mapping[str, StateDef] = field(init=False, repr=False, compare=False)
+    _steps: Mapping[str, EventSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        states = {s.name: s for s in self.states}
+        steps = {s.type: s for s in self.steps}
+        if len(states) != len(self.states):
+            raise ValueError(f"{self.name}: a state is defined twice")
+        if len(steps) != len(self.steps):
+            raise ValueError(f"{self.name}: a step is defined twice")
+        for step in self.steps:
+            unknown = sorted((set(step.valid_in) | set(step.leads_to)) - set(states))
+            if unknown:
+                raise ValueError(f"{self.name}: step {step.type} names unknown states {unknown}")
+            roles = sorted(set(step.party) - set(PARTY_LABELS))
+            if roles:
+                raise ValueError(f"{self.name}: step {step.type} names unknown case roles {roles}")
+        object.__setattr__(self, "_states", MappingProxyType(states))
+        object.__setattr__(self, "_steps", MappingProxyType(steps))
+
+    @property
+    def short_label(self) -> tuple[str, str]:
+        """``(zh, en)`` of the short name."""
+        return (self.short_zh or self.label_zh, self.short_en or self.label_en)
+
+    def state(self, name: str) -> StateDef | None:
+        """The state called ``name``, or None when the process has none of that name."""
+        return self._states.get(name)
+
+    def step(self, event_type: str) -> EventSpec | None:
+        """The step an inbound ``event_type`` is, or None when it is not one of this process."""
+        return self._steps.get(event_type)
+
+    @property
+    def state_labels(self) -> dict[str, tuple[str, str]]:
+        """``{state: (zh, en)}`` for every state."""
+        return {s.name: (s.label_zh, s.label_en) for s in self.states}
+
+    @property
+    def closed_states(self) -> frozenset[str]:
+        """The states in which a case is over."""
+        return frozenset(s.name for s in self.states if s.closed)
+
+    @property
+    def valid_in(self) -> dict[str, frozenset[str]]:
+        """``{event type: states it is valid in}``: the workflow's first check of every event."""
+        return {s.type: s.valid_in for s in self.steps}
+
+    def steps_sent_by(self, party: str) -> frozenset[str]:
+        """The event types only the case's ``party`` may send (e.g. its police or its agency)."""
+        return frozenset(s.type for s in self.steps if s.party == party)
