@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-
 from services.console.i18n import word
 from services.console.paging import Page, Paging, day_end, day_start
 from services.console.web import BadInput
+from services.console.xlsx_stream import stream_workbook
 from services.statistics.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 
 T = TypeVar("T")
@@ -231,27 +227,9 @@ def csv_stream(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterato
 
 
 def xlsx_stream(sheet: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
-    """An Excel workbook of one sheet, yielded in chunks.
-
-    openpyxl's write-only mode keeps each row only until it is written to a temporary file, so
-    memory stays flat however long the list; the zip it builds can only be sent once complete.
-    """
-    book = Workbook(write_only=True)
-    ws = book.create_sheet(sheet[:31])
-    bold = Font(bold=True)
-    header_cells = []
-    for title in headers:
-        cell = WriteOnlyCell(ws, value=title)
-        cell.font = bold
-        header_cells.append(cell)
-    ws.append(header_cells)
-    for row in rows:
-        ws.append(["" if v is None else v for v in row])
-    with tempfile.TemporaryFile() as out:
-        book.save(out)
-        out.seek(0)
-        while chunk := out.read(_CHUNK):
-            yield chunk
+    """An Excel workbook of one sheet with a bold header row, yielded while ``rows`` is read, so
+    the download starts at once and memory stays flat however long the list."""
+    return stream_workbook(sheet, headers, rows)
 
 
 def attachment_headers(filename: str) -> dict[str, str]:
