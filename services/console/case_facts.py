@@ -170,6 +170,7 @@ class Fact:
     label: str
     value: Shown
     step: str
+    name: str = ""  # the payload field it comes from
 
 
 @dataclass(frozen=True)
@@ -424,6 +425,7 @@ class Reader:
                         source.payload[name], info.annotation if info else None, name, source.process
                     ),
                     step=event_label(source.type, self.lang),
+                    name=name,
                 )
             )
         return Substance(tuple(facts), tuple(self.numbers(steps)), tuple(self.documents(steps)))
@@ -472,6 +474,37 @@ class Reader:
                     seen.add(key)
                     out.append(self.document(item, event_label(s.type, self.lang)))
         return out
+
+
+def shown_json(value: Shown) -> Any:
+    """A value of the facts as the page words it: a text, a list, a record of labelled fields
+    (``name``, ``label``, ``value``) or a document."""
+    if value.document is not None:
+        d = value.document
+        return {"name": d.name, "kind": d.kind, "sha256": d.sha256, "uri": d.uri}
+    if value.fields:
+        return [{"name": f.name, "label": f.label, "value": shown_json(f.value)} for f in value.fields]
+    if value.items:
+        return [shown_json(v) for v in value.items]
+    return value.text
+
+
+def substance_json(substance: Substance) -> dict[str, Any]:
+    """The case page's facts, document numbers and attached documents, in the page's language."""
+    return {
+        "facts": [
+            {"name": f.name, "label": f.label, "value": shown_json(f.value), "step": f.step}
+            for f in substance.facts
+        ],
+        "document_numbers": [
+            {"label": n.label, "number": n.number, "step": n.step, "occurred_at": n.occurred_at.isoformat()}
+            for n in substance.numbers
+        ],
+        "documents": [
+            {"name": d.name, "kind": d.kind, "sha256": d.sha256, "uri": d.uri, "step": d.step}
+            for d in substance.documents
+        ],
+    }
 
 
 def _late_words(seconds: int, lang: str) -> str:

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from axe_playwright_python.async_playwright import Axe
-from sqlmodel import Session
 
-from services.console.auth import create_user
 from tests.e2e.test_console_browser import _raise_dispute
 from tests.e2e.test_console_more import (  # noqa: F401 - fixtures used by name, marks by pytest
     PASSWORD,
@@ -26,10 +24,12 @@ from tests.e2e.test_console_more import (  # noqa: F401 - fixtures used by name,
     console,
     pytestmark,
 )
+from tests.e2e.test_console_review_ops import add_users, delegation_under_review, seed_letters
 
 EXTRA_USERS: dict[str, tuple[str, str | None, str]] = {
     "pages-coord": ("coordinator", "rz-sfj", "陈刚"),
     "pages-admin": ("admin", None, "赵敏"),
+    "pages-reviewer": ("coordinator", "rz-dg-sfj", "孙立"),  # decides Donggang's reviews
 }
 PHONE = {"width": 390, "height": 844}
 SERIOUS = ("serious", "critical")
@@ -37,24 +37,26 @@ SERIOUS = ("serious", "critical")
 
 @pytest_asyncio.fixture(scope="module")
 async def dispute(stack: Any, console: Console) -> AsyncIterator[str]:  # noqa: F811 - the fixture
-    with Session(console.engine) as session:
-        for username, (role, agency, name) in EXTRA_USERS.items():
-            try:
-                create_user(
-                    session, username=username, password=PASSWORD, role=role, agency=agency, display_name=name
-                )
-            except ValueError:
-                pass
-        session.commit()
+    add_users(console.engine, EXTRA_USERS)
     case_id, _ = await _raise_dispute(stack)
     yield case_id
 
 
-def pages_by_role(case_id: str) -> dict[str, list[str]]:
-    """The pages each role works on during a day, with the dispute's pages filled in."""
+@pytest_asyncio.fixture(scope="module")
+async def review(stack: Any, console: Console, dispute: str) -> AsyncIterator[str]:  # noqa: F811
+    """A delegation under its yearly review, and dead letters on the operator's dashboard, so
+    the review form and the dead-letter list are drawn with something in them."""
+    case_id = await delegation_under_review(stack, console.engine)
+    seed_letters(console.engine, 2)
+    yield case_id
+
+
+def pages_by_role(case_id: str, review_id: str) -> dict[str, list[str]]:
+    """The pages each role works on during a day, with the dispute's and the review's filled in."""
     case = f"/cases/jurisdiction_dispute/{case_id}"
     return {
         "pages-coord": ["/inbox", f"/disputes/{case_id}", case, "/", "/notifications", "/digest"],
+        "pages-reviewer": [f"/cases/power_delegation/{review_id}", f"/delegations/{review_id}/review"],
         "more-oper": [
             "/dashboard",
             "/",
@@ -95,6 +97,7 @@ async def test_every_page_has_no_serious_accessibility_violation(
     console: Console,  # noqa: F811 - the fixture
     browser: Any,  # noqa: F811 - the fixture
     dispute: str,
+    review: str,
 ) -> None:
     axe = Axe()
     found: dict[str, list[str]] = {}
@@ -103,7 +106,7 @@ async def test_every_page_has_no_serious_accessibility_violation(
     if problems := _serious(await axe.run(login)):
         found["/login"] = problems
     await login.context.close()
-    for username, paths in pages_by_role(dispute).items():
+    for username, paths in pages_by_role(dispute, review).items():
         page = await _page(browser, console.url, username, {"width": 1400, "height": 900})
         for path in paths:
             response = await page.goto(path)
@@ -123,9 +126,10 @@ async def test_every_page_fits_a_390_px_phone(
     console: Console,  # noqa: F811 - the fixture
     browser: Any,  # noqa: F811 - the fixture
     dispute: str,
+    review: str,
 ) -> None:
     wide: dict[str, int] = {}
-    for username, paths in pages_by_role(dispute).items():
+    for username, paths in pages_by_role(dispute, review).items():
         page = await _page(browser, console.url, username, PHONE)
         for path in paths:
             await page.goto(path)

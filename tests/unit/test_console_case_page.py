@@ -33,6 +33,10 @@ from services.registry.projection import project
 from tests.events import example
 from tests.unit.test_console_app import NOW, PASSWORD, Env, FakeActions, _deadline, _ev
 from tests.unit.test_console_notifications import REFERRAL, clients, env  # noqa: F401 - fixtures
+from tests.unit.test_console_review import NO_REVIEW, UNDER_REVIEW, _delegation
+from tests.unit.test_console_review import USERS as REVIEW_USERS
+from tests.unit.test_console_townships import Env as TownEnv
+from tests.unit.test_console_townships import console_over
 
 CT, JD, DR = "case_transfer", "jurisdiction_dispute", "discipline_referral"
 CSS = Path(i18n.__file__).parent / "static" / "console.css"
@@ -316,3 +320,87 @@ def test_every_payload_field_of_every_contract_has_a_chinese_and_an_english_labe
     assert "ClueIdentified" in payload_fields() and "Officer" in payload_fields()  # nested ones too
     for key in ("yes", "no", "yuan", "case_facts", "show_system_rows", "row_details_of"):
         assert all(w.strip() for w in i18n.WORDS[key]), key
+
+
+# ----- the case's JSON ----------------------------------------------------------------------------
+
+
+def test_the_case_api_carries_the_facts_the_page_shows(people: dict[str, TestClient]) -> None:
+    body = people["officer"].get(f"/api/cases/{CT}/CT-FULL").json()
+    facts = {f["label"]: f for f in body["substance"]["facts"]}
+    assert facts["涉嫌罪名"]["value"] == "销售伪劣产品罪" and facts["涉嫌罪名"]["name"] == "suspected_offence"
+    assert facts["涉案金额"]["value"] == "186,000.00 元"
+    assert facts["承办人员"]["value"][0] == "王磊（执法证号 37110020260015）"
+    assert facts["决定"]["value"] == "批准移送"
+    page = _part(people["officer"].get(f"/cases/{CT}/CT-FULL").text, "case-facts")
+    for label, fact in facts.items():
+        assert f"<dt>{label}</dt>" in page and fact["step"] in page, label
+    numbers = [n["number"] for n in body["substance"]["document_numbers"]]
+    assert numbers == [
+        "日市监立〔2026〕15号",
+        "日市监移报〔2026〕15号",
+        "日市监批〔2026〕15号",
+        "日市监移〔2026〕15号",
+    ]
+    documents = {d["name"]: d for d in body["substance"]["documents"]}
+    assert (
+        documents["涉嫌犯罪案件移送书.pdf"]["uri"] == "https://scjgj.rizhao.example/cases/2026-15/letter.pdf"
+    )
+    assert documents["涉嫌犯罪案件移送书.pdf"]["kind"] == "移送书"
+    english = people["officer-en"].get(f"/api/cases/{CT}/CT-FULL").json()
+    assert "Suspected offence" in {f["label"] for f in english["substance"]["facts"]}
+
+
+def test_the_case_api_keeps_a_referrals_facts_need_to_know(clients: dict[str, TestClient]) -> None:
+    path = f"/api/cases/{DR}/{REFERRAL}"
+    disc = clients["disc"].get(path).json()
+    facts = {f["name"]: f for f in disc["substance"]["facts"]}
+    officials = facts["officials"]["value"]
+    assert {"name": "name", "label": "姓名", "value": "赵某明"} in officials[0]
+    assert "徇私舞弊（以罚代刑、不移送）" in str(facts["misconduct"]["value"])
+    assert "日市监纪线〔2026〕3号" in [n["number"] for n in disc["substance"]["document_numbers"]]
+    resp = clients["oper"].get(path)
+    oper = resp.json()
+    assert resp.status_code == 200 and oper["case_id"] == REFERRAL and oper["confidential"] is True
+    assert "substance" not in oper
+    for secret in ("赵某明", "日市监纪线〔2026〕3号", "案卷评查意见书.pdf", "徇私舞弊"):
+        assert secret not in resp.text, secret
+
+
+# ----- the delegation's yearly review -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def delegations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, TestClient]]:
+    """The review tests' delegations (one under review, one not) and their users."""
+    events = [*_delegation(UNDER_REVIEW, True), *_delegation(NO_REVIEW, False)]
+    app, engine = console_over(tmp_path_factory.mktemp("case-page-review"), events, REVIEW_USERS)
+    with TestClient(app):
+        env = TownEnv(app, engine)
+        yield {name: env.client(name) for name in ("coord-dg", "coord", "oper", "town")}
+    engine.dispose()
+
+
+def test_the_case_page_links_the_review_to_a_reviewer_who_may_decide_it_now(
+    delegations: dict[str, TestClient],
+) -> None:
+    reviewer = delegations["coord-dg"]
+    page = reviewer.get(f"/cases/power_delegation/{UNDER_REVIEW}").text
+    link = re.search(
+        rf'<a href="(/delegations/{UNDER_REVIEW}/review)" id="review-link"[^>]*>([^<]+)</a>', page
+    )
+    assert link is not None and link.group(2) == "作出评估决定"
+    assert 'id="form-review"' in reviewer.get(link.group(1)).text
+    assert 'id="review-done"' not in page
+    sent = reviewer.get(f"/cases/power_delegation/{UNDER_REVIEW}?done=review").text
+    assert re.search(r'<p class="notice ok" id="review-done"[^>]*>评估决定已提交，页面将随事件更新</p>', sent)
+    # No review waiting, or not this review's decider (the city's bureau), or no such role.
+    for who, case_id in (
+        ("coord-dg", NO_REVIEW),
+        ("coord", UNDER_REVIEW),
+        ("oper", UNDER_REVIEW),
+        ("town", UNDER_REVIEW),
+    ):
+        resp = delegations[who].get(f"/cases/power_delegation/{case_id}")
+        assert resp.status_code == 200 and 'id="case-state"' in resp.text, (who, case_id)
+        assert 'id="review-link"' not in resp.text and "/review" not in resp.text, (who, case_id)
