@@ -18,7 +18,7 @@ itself, from ``LAWLINK_TRUSTED_PROXIES``).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -118,6 +118,48 @@ def create_app(
     replay = replayer or registry_replayer(settings)
     temporal_ui = TemporalUIProxy(settings.temporal_ui_upstream)
 
+    lifespan = _lifespan(settings, engine, hub, temporal_ui, use_nats=use_nats)
+    app = FastAPI(title="Lawlink console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.state.hub = hub
+    app.state.engine = engine
+    app.middleware("http")(security_headers)
+
+    web = Console(settings, engine, sessions)
+    _add_error_pages(app, web)
+    cases = case_views(web)
+    app.include_router(routes_auth.build_router(web))
+    app.include_router(routes_cases.build_router(web, cases))
+    app.include_router(routes_disputes.build_router(web, cases, dispute_actions))
+    app.include_router(routes_reviews.build_router(web, cases, review_actions))
+    app.include_router(routes_ops.build_router(web, replay))
+    app.include_router(routes_users.build_router(web))
+    app.include_router(routes_notifications.build_router(web))
+    app.include_router(routes_townships.build_router(web))
+    app.include_router(routes_statistics.build_router(web))
+    app.include_router(routes_live.build_router(web, hub))
+    app.include_router(routes_temporal.build_router(web, temporal_ui))
+    # Outermost, so every route, audit row and the throttle see the same client address.
+    app.add_middleware(ClientAddressMiddleware, trusted=settings.proxy_networks)
+    app.add_api_route("/healthz", healthz, methods=["GET"])
+
+    # Request counts and latencies for Prometheus, which calls with a service credential.
+    observe(app, ServiceMetrics("console"), ServiceAuth(settings, server="console"))
+
+    return app
+
+
+def _lifespan(
+    settings: ConsoleSettings,
+    engine: Engine,
+    hub: LiveHub,
+    temporal_ui: TemporalUIProxy,
+    *,
+    use_nats: bool,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """What the console holds while it runs: the schema is checked before the first request,
+    the live hub follows NATS (if asked), and everything is let go on shutdown."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(require_current_schema, settings.database_url, "console")
@@ -135,47 +177,52 @@ def create_app(
             await temporal_ui.aclose()
             engine.dispose()
 
-    app = FastAPI(title="Lawlink console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.state.hub = hub
-    app.state.engine = engine
+    return lifespan
 
-    # ----- plumbing -------------------------------------------------------------------------
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.url.path != "/events" and not request.url.path.startswith("/static"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Headers every answer carries: what the page may load, and no caching of anything but the
+    live stream and the static files."""
+    response = await call_next(request)
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.url.path != "/events" and not request.url.path.startswith("/static"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
-    web = Console(settings, engine, sessions)
-    render, user_of = web.render, web.user_of
 
-    def wants_json(request: Request) -> bool:
-        path = request.url.path
-        return path.startswith(("/api/", f"{TEMPORAL_UI_PATH}/api/")) or path == "/events"
+def healthz() -> dict[str, str]:
+    """Liveness: the process answers (the schema was checked at start)."""
+    return {"status": "ok"}
 
-    @app.exception_handler(NotSignedIn)
-    async def _not_signed_in(request: Request, _: NotSignedIn) -> Response:
-        if wants_json(request):
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", f"{TEMPORAL_UI_PATH}/api/")) or path == "/events"
+
+
+class _ErrorPages:
+    """How a refusal raised by a route is answered: JSON for the API, a page for people."""
+
+    def __init__(self, web: Console) -> None:
+        self.web = web
+
+    async def not_signed_in(self, request: Request, _: NotSignedIn) -> Response:
+        """401 for the API; people go to the sign-in form, which brings them back afterwards."""
+        if _wants_json(request):
             return JSONResponse({"field": "session", "reason": "sign in first"}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
-    @app.exception_handler(Forbidden)
-    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+    async def forbidden(self, request: Request, exc: Forbidden) -> Response:
+        """403 saying why, in the user's language on a page, in both in JSON."""
         zh, en = exc.reason
-        if wants_json(request):
+        if _wants_json(request):
             return JSONResponse(
                 {
                     "field": exc.field,
@@ -185,67 +232,51 @@ def create_app(
                 },
                 status_code=403,
             )
-        return render(
+        return self.web.render(
             request,
             "error.html",
             exc.user,
             status=403,
             title_key="forbidden",
             text_key="forbidden_text",
-            reason=zh if web.lang_of(request, exc.user) == "zh" else en,
+            reason=zh if self.web.lang_of(request, exc.user) == "zh" else en,
         )
 
-    @app.exception_handler(NotFound)
-    async def _not_found(request: Request, exc: NotFound) -> Response:
+    async def not_found(self, request: Request, exc: NotFound) -> Response:
+        """404 naming what was not found."""
         if request.url.path.startswith("/api/"):
             return JSONResponse({"field": exc.field, "reason": f"no {exc.what}"}, status_code=404)
-        user = user_of(request)
-        return render(
+        user = self.web.user_of(request)
+        return self.web.render(
             request,
             "error.html",
             user,
             status=404,
             title_key="not_found",
-            text=exc.text(web.lang_of(request, user)),
+            text=exc.text(self.web.lang_of(request, user)),
         )
 
-    @app.exception_handler(BadInput)
-    async def _bad_input(request: Request, exc: BadInput) -> Response:
+    async def bad_input(self, request: Request, exc: BadInput) -> Response:
+        """422 naming the field and why."""
         if request.url.path.startswith("/api/"):
             return JSONResponse({"field": exc.field, "reason": exc.reason}, status_code=422)
-        user = user_of(request)
-        return render(
+        user = self.web.user_of(request)
+        return self.web.render(
             request,
             "error.html",
             user,
             status=422,
             title_key="bad_input",
-            text=exc.text(web.lang_of(request, user)),
+            text=exc.text(self.web.lang_of(request, user)),
         )
 
-    cases = case_views(web)
-    app.include_router(routes_auth.build_router(web))
-    app.include_router(routes_cases.build_router(web, cases))
-    app.include_router(routes_disputes.build_router(web, cases, dispute_actions))
-    app.include_router(routes_reviews.build_router(web, cases, review_actions))
-    app.include_router(routes_ops.build_router(web, replay))
-    app.include_router(routes_users.build_router(web))
-    app.include_router(routes_notifications.build_router(web))
-    app.include_router(routes_townships.build_router(web))
-    app.include_router(routes_statistics.build_router(web))
-    app.include_router(routes_live.build_router(web, hub))
-    app.include_router(routes_temporal.build_router(web, temporal_ui))
-    # Outermost, so every route, audit row and the throttle see the same client address.
-    app.add_middleware(ClientAddressMiddleware, trusted=settings.proxy_networks)
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    # Request counts and latencies for Prometheus, which calls with a service credential.
-    observe(app, ServiceMetrics("console"), ServiceAuth(settings, server="console"))
-
-    return app
+def _add_error_pages(app: FastAPI, web: Console) -> None:
+    pages = _ErrorPages(web)
+    app.add_exception_handler(NotSignedIn, pages.not_signed_in)  # type: ignore[arg-type]
+    app.add_exception_handler(Forbidden, pages.forbidden)  # type: ignore[arg-type]
+    app.add_exception_handler(NotFound, pages.not_found)  # type: ignore[arg-type]
+    app.add_exception_handler(BadInput, pages.bad_input)  # type: ignore[arg-type]
 
 
 def __getattr__(name: str) -> Any:

@@ -9,7 +9,7 @@ each agency has breached. Visibility (who may see which case) is applied by the 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -162,45 +162,6 @@ def _live_deadlines(session: Session, workflow_ids: list[str]) -> dict[str, list
     return out
 
 
-def inbox(
-    session: Session,
-    *,
-    office: str | None,
-    now: datetime,
-    calendar: dl.WorkCalendar,
-    agency: str | None = None,
-    state: str | None = None,
-    overdue_only: bool = False,
-    search: str | None = None,
-) -> list[DisputeRow]:
-    """Open disputes waiting for the coordinating ``office`` (None: every office), soonest
-    deadline first, with the days left counted the way the rule counts them: the first
-    :data:`INBOX_LIMIT` rows of :func:`inbox_page`, which pages through them all.
-
-    Args:
-        office: the coordinator's agency (None: every office).
-        agency: only disputes this agency is a party to.
-        state: only this state.
-        overdue_only: only disputes whose next deadline has passed.
-        search: words of the title, document number, parties or case id.
-    """
-    first = Paging(page=1, per_page=INBOX_LIMIT, sort="due", order="asc")
-    return inbox_page(
-        session,
-        office=office,
-        now=now,
-        calendar=calendar,
-        paging=first,
-        agency=agency,
-        state=state,
-        overdue_only=overdue_only,
-        search=search,
-    ).rows
-
-
-INBOX_LIMIT = 1000
-
-
 @dataclass
 class Dashboard:
     """The operator's overview; the deadline and dead-letter lists are one page each."""
@@ -269,40 +230,6 @@ def agency_todo(session: Session, agency: str) -> list[Deadline]:
             .order_by(col(Deadline.due_at))
         ).all()
     )
-
-
-def cases_of(
-    session: Session,
-    *,
-    visible: Callable[[Case, frozenset[str]], bool] | None = None,
-    process: str | None = None,
-    state: str | None = None,
-    search: str | None = None,
-    limit: int = 200,
-) -> list[Case]:
-    """Cases, newest change first; with ``visible``, only those it accepts (it is given the case
-    and the agencies that owe a deadline in it)."""
-    query = select(Case)
-    if process:
-        query = query.where(Case.process == process)
-    if state:
-        query = query.where(Case.state == state)
-    if search:
-        query = query.where(col(Case.case_id).contains(search.strip()))
-    query = query.order_by(col(Case.updated_at).desc())
-    if visible is None:
-        return list(session.exec(query.limit(limit)).all())
-    owing: dict[str, set[str]] = defaultdict(set)
-    for workflow_id, party in session.exec(select(Deadline.workflow_id, Deadline.party)).all():
-        if party:
-            owing[workflow_id].add(party)
-    out: list[Case] = []
-    for case in session.exec(query).all():
-        if visible(case, frozenset(owing.get(case.workflow_id, ()))):
-            out.append(case)
-            if len(out) >= limit:
-                break
-    return out
 
 
 def dispute_is_open(state: str) -> bool:
@@ -536,7 +463,7 @@ def inbox_page(
     claimed_by: str | None = None,
     unclaimed: bool = False,
 ) -> Page[DisputeRow]:
-    """One page of the coordinator inbox, with its total: the same rows as :func:`inbox`, sorted
+    """One page of the coordinator inbox, with its total: sorted
     by due date (rows without one last), last change or case id; ``search`` finds titles,
     document numbers, parties and case ids; ``agency`` a party; ``claimed_by`` one
     coordinator's disputes ("mine"), ``unclaimed`` those nobody holds."""

@@ -26,69 +26,47 @@ from services.console.web import (
 )
 
 
-def build_router(web: Console) -> APIRouter:
-    """Sign-in form, sign-in, logout and the language switch."""
-    router = APIRouter()
-    settings, engine, sessions = web.settings, web.engine, web.sessions
-    render, guard, user_of, check_csrf = web.render, web.guard, web.user_of, web.check_csrf
+class _AuthRoutes:
+    """The handlers of signing in and out and of the language switch, bound to one console."""
 
-    @router.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request, next: str = "/") -> Response:  # noqa: A002 - the query name
+    def __init__(self, web: Console) -> None:
+        self.web = web
+
+    def login_form(self, request: Request, next: str = "/") -> Response:  # noqa: A002 - the query name
+        """The sign-in form, with the CSRF token of its own cookie (no session yet)."""
         token = secrets.token_urlsafe(24)
-        response = render(request, "login.html", None, next=_safe_next(next), login_csrf=token, error=None)
+        response = self.web.render(
+            request, "login.html", None, next=_safe_next(next), login_csrf=token, error=None
+        )
         response.set_cookie(
             LOGIN_CSRF_COOKIE,
             token,
             httponly=True,
             samesite="strict",
-            secure=settings.secure_cookies,
+            secure=self.web.settings.secure_cookies,
             max_age=3600,
         )
         return response
 
-    @router.post("/login")
-    async def login(request: Request) -> Response:
+    async def login(self, request: Request) -> Response:
+        """Sign in: the form's CSRF token, the throttle, then the password, each failure audited."""
+        web, engine = self.web, self.web.engine
         form = await request.form()
         username = str(form.get("username", "")).strip()
         password = str(form.get("password", ""))
         target = _safe_next(str(form.get("next", "/")))
-        cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
-        if not cookie_token or not secrets.compare_digest(cookie_token, str(form.get("csrf_token", ""))):
-            audit(
-                engine, action="login", outcome="csrf_failed", username=username[:40] or None, ip=_ip(request)
-            )
-            return render(
-                request,
-                "login.html",
-                None,
-                status=403,
-                next=target,
-                login_csrf=cookie_token,
-                error="bad_login",
-                username=username,
-            )
+        token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+        who, ip = username[:40] or None, _ip(request)
+        if not token or not secrets.compare_digest(token, str(form.get("csrf_token", ""))):
+            audit(engine, action="login", outcome="csrf_failed", username=who, ip=ip)
+            return self.login_again(request, 403, target, token, "bad_login", username)
 
         throttle = web.login_throttle
-        wait = throttle.retry_after(username, _ip(request) or "")
+        wait = throttle.retry_after(username, ip or "")
         if wait is not None:
-            audit(
-                engine,
-                action="login",
-                outcome="throttled",
-                username=username[:40] or None,
-                ip=_ip(request),
-                detail=f"retry after {wait:.0f}s",
-            )
-            response = render(
-                request,
-                "login.html",
-                None,
-                status=429,
-                next=target,
-                login_csrf=cookie_token,
-                error="login_throttled",
-                username=username,
-            )
+            detail = f"retry after {wait:.0f}s"
+            audit(engine, action="login", outcome="throttled", username=who, ip=ip, detail=detail)
+            response = self.login_again(request, 429, target, token, "login_throttled", username)
             response.headers["Retry-After"] = str(max(1, round(wait)))
             return response
 
@@ -99,23 +77,34 @@ def build_router(web: Console) -> APIRouter:
 
         found = await anyio.to_thread.run_sync(check)
         if found is None:
-            throttle.failed(username, _ip(request) or "")
-            audit(engine, action="login", outcome="refused", username=username[:40] or None, ip=_ip(request))
-            return render(
-                request,
-                "login.html",
-                None,
-                status=401,
-                next=target,
-                login_csrf=cookie_token,
-                error="bad_login",
-                username=username,
-            )
-        throttle.succeeded(username, _ip(request) or "")
-        cookie, _ = sessions.start(found[0], _ip(request))
-        user = sessions.load(cookie)
+            throttle.failed(username, ip or "")
+            audit(engine, action="login", outcome="refused", username=who, ip=ip)
+            return self.login_again(request, 401, target, token, "bad_login", username)
+        throttle.succeeded(username, ip or "")
+        return self.signed_in(request, found[0], target)
+
+    def login_again(
+        self, request: Request, status: int, target: str, token: str, error: str, username: str
+    ) -> Response:
+        """The sign-in form once more, saying why the last attempt failed, with the name typed."""
+        return self.web.render(
+            request,
+            "login.html",
+            None,
+            status=status,
+            next=target,
+            login_csrf=token,
+            error=error,
+            username=username,
+        )
+
+    def signed_in(self, request: Request, user_id: int, target: str) -> Response:
+        """Start the session and send the user on: to ``target``, or their role's home page."""
+        web, secure = self.web, self.web.settings.secure_cookies
+        cookie, _ = web.sessions.start(user_id, _ip(request))
+        user = web.sessions.load(cookie)
         assert user is not None
-        audit(engine, action="login", outcome="ok", user=user, ip=_ip(request))
+        audit(web.engine, action="login", outcome="ok", user=user, ip=_ip(request))
         destination = target if target != "/" else access.home_for(user)
         response = RedirectResponse(destination, status_code=303)
         response.set_cookie(
@@ -123,35 +112,35 @@ def build_router(web: Console) -> APIRouter:
             cookie,
             httponly=True,
             samesite="lax",
-            secure=settings.secure_cookies,
-            max_age=sessions.max_age,
+            secure=secure,
+            max_age=web.sessions.max_age,
         )
-        response.set_cookie(
-            LANG_COOKIE, user.lang, samesite="lax", secure=settings.secure_cookies, max_age=365 * 86400
-        )
-        response.delete_cookie(
-            LOGIN_CSRF_COOKIE, secure=settings.secure_cookies, httponly=True, samesite="strict"
-        )
+        response.set_cookie(LANG_COOKIE, user.lang, samesite="lax", secure=secure, max_age=365 * 86400)
+        response.delete_cookie(LOGIN_CSRF_COOKIE, secure=secure, httponly=True, samesite="strict")
         return response
 
-    @router.post("/logout")
-    async def logout(request: Request) -> Response:
-        user = user_of(request)
+    async def logout(self, request: Request) -> Response:
+        """End the session (a request without one just goes to the sign-in form)."""
+        web = self.web
+        user = web.user_of(request)
         if user is None:
             return RedirectResponse("/login", status_code=303)
         form = await request.form()
-        check_csrf(request, user, str(form.get("csrf_token", "")), "logout")
-        sessions.end(user.session_id)
-        audit(engine, action="logout", outcome="ok", user=user, ip=_ip(request))
+        web.check_csrf(request, user, str(form.get("csrf_token", "")), "logout")
+        web.sessions.end(user.session_id)
+        audit(web.engine, action="logout", outcome="ok", user=user, ip=_ip(request))
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(Sessions.COOKIE, secure=settings.secure_cookies, httponly=True, samesite="lax")
+        response.delete_cookie(
+            Sessions.COOKIE, secure=web.settings.secure_cookies, httponly=True, samesite="lax"
+        )
         return response
 
-    @router.post("/lang")
-    async def switch_language(request: Request) -> Response:
-        user = guard(request, "lang.set")
+    async def switch_language(self, request: Request) -> Response:
+        """The user's page language, kept on the account and in a cookie for the sign-in form."""
+        web, engine = self.web, self.web.engine
+        user = web.guard(request, "lang.set")
         form = await request.form()
-        check_csrf(request, user, str(form.get("csrf_token", "")), "lang.set")
+        web.check_csrf(request, user, str(form.get("csrf_token", "")), "lang.set")
         lang = str(form.get("lang", ""))
         try:
             set_language(engine, user.id, lang)
@@ -161,8 +150,17 @@ def build_router(web: Console) -> APIRouter:
         audit(engine, action="lang.set", outcome="ok", user=user, ip=_ip(request), target=lang)
         response = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
         response.set_cookie(
-            LANG_COOKIE, lang, samesite="lax", secure=settings.secure_cookies, max_age=365 * 86400
+            LANG_COOKIE, lang, samesite="lax", secure=web.settings.secure_cookies, max_age=365 * 86400
         )
         return response
 
+
+def build_router(web: Console) -> APIRouter:
+    """Sign-in form, sign-in, logout and the language switch."""
+    routes = _AuthRoutes(web)
+    router = APIRouter()
+    router.add_api_route("/login", routes.login_form, methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route("/login", routes.login, methods=["POST"])
+    router.add_api_route("/logout", routes.logout, methods=["POST"])
+    router.add_api_route("/lang", routes.switch_language, methods=["POST"])
     return router

@@ -1,4 +1,4 @@
-"""Notifications (issue 9): the bell, the list, marking as read, and the daily digest."""
+"""Notifications: the bell, the list, marking as read, and the daily digest."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from services.console.web import (
     TEMPLATES,
     BadInput,
     Console,
+    Forbidden,
     NotFound,
     _ip,
     _safe_next,
@@ -54,13 +55,19 @@ def _mark_many(session: Session, ids: list[str], *, user: str) -> int:
     return len(fresh)
 
 
-def build_router(web: Console) -> APIRouter:
-    """Bell, notifications and digest."""
-    router = APIRouter()
-    engine, render, guard, check_csrf, forbid = web.engine, web.render, web.guard, web.check_csrf, web.forbid
-    lang_of, bell_of = web.lang_of, web.bell_of
+def _bounded(value: int, name: str, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise BadInput(name, f"must be between {low} and {high}, got {value}")
+    return value
 
-    def agency_param(request: Request, user: CurrentUser, agency: str, permission: str) -> str | None:
+
+class _NotificationRoutes:
+    """The handlers of the bell, the notifications and the digest, bound to one console."""
+
+    def __init__(self, web: Console) -> None:
+        self.web = web
+
+    def agency_param(self, request: Request, user: CurrentUser, agency: str, permission: str) -> str | None:
         """The agency a notifications or digest request is about: the user's own unless another
         within the scope of ``permission`` was picked. Unknown ids are bad input; an agency
         outside that scope is forbidden (403, audited)."""
@@ -70,16 +77,17 @@ def build_router(web: Console) -> APIRouter:
         if get_agency(chosen) is None:
             raise BadInput("agency", f"unknown agency {chosen!r}")
         if not access.permits(user, permission, (chosen,)):
-            raise forbid(request, user, permission, f"agency/{chosen}", "another agency")
+            raise self.web.forbid(request, user, permission, f"agency/{chosen}", "another agency")
         return chosen
 
     def notification_rows(
-        user: CurrentUser, agency: str | None, unread_only: bool, limit: int, offset: int
+        self, user: CurrentUser, agency: str | None, unread_only: bool, limit: int, offset: int
     ) -> tuple[list[notes.NotificationView], int]:
+        """One page of the agency's notifications meant for the user's role, and how many are unread."""
         if not agency:
             return [], 0
         role = user.role.value
-        with Session(engine) as session:
+        with Session(self.web.engine) as session:
             rows = notes.list_notifications(
                 session,
                 agency=agency,
@@ -92,81 +100,31 @@ def build_router(web: Console) -> APIRouter:
             unread = notes.unread_count(session, agency=agency, user=user.username, role=role)
         return rows, unread
 
-    def bounded(value: int, name: str, low: int, high: int) -> int:
-        if not low <= value <= high:
-            raise BadInput(name, f"must be between {low} and {high}, got {value}")
-        return value
-
-    def total_of(user: CurrentUser, agency: str | None, unread: bool) -> int:
+    def total_of(self, user: CurrentUser, agency: str | None, unread: bool) -> int:
         """How many notifications the list holds (the pager's total)."""
         if not agency:
             return 0
-        with Session(engine) as session:
+        with Session(self.web.engine) as session:
             return read.notification_total(
                 session, agency=agency, role=user.role.value, user=user.username, unread_only=unread
             )
 
-    @router.get("/notifications", response_class=HTMLResponse)
-    def notifications_page(request: Request, agency: str = "") -> Response:
-        """An agency's notifications, newest first, one page at a time with the total."""
-        user = guard(request, "notifications.view")
-        chosen = agency_param(request, user, agency, "notifications.view")
-        params = request.query_params
-        unread = lists.flag(params, "unread")
-        paging = lists.paging(params, sorts=("created",), default_sort="created")
-        rows, count = notification_rows(user, chosen, unread, paging.per_page, paging.offset)
-        total = total_of(user, chosen, unread)
-        lang = lang_of(request, user)
-        return render(
+    def refuse_foreign(self, request: Request, user: CurrentUser, record: NotificationRecord) -> Forbidden:
+        """The 403 (audited) for a notification of another agency, or one not meant for the role."""
+        other = record.agency != user.agency
+        return self.web.forbid(
             request,
-            "notifications.html",
             user,
-            rows=rows,
-            unread_count=count,
-            agency=chosen or "",
-            unread=unread,
-            own=bool(chosen) and chosen == user.agency,
-            can_pick=access.picks_other_agencies(user, "notifications.view"),
-            all_agencies=list(agencies().values()),
-            done=request.query_params.get("done"),
-            pg=paging.of(rows, total),
-            links=lists.links("/notifications", params, paging),
-            lt=lists.list_translator(lang),
+            "notifications.read",
+            f"notification/{record.id}",
+            "notification of another agency" if other else "not for this role",
+            None if other else access.AUDIENCE_REFUSED,
         )
 
-    @router.get("/notifications/bell", response_class=HTMLResponse)
-    def notifications_bell(request: Request) -> Response:
-        """The bell alone: what the header re-fetches when the SSE stream says it rang."""
-        user = guard(request, "notifications.view")
-        return TEMPLATES.TemplateResponse(
-            request, "_bell.html", {"bell": bell_of(user), "t": translator(lang_of(request, user))}
-        )
-
-    @router.get("/api/notifications")
-    def api_notifications(
-        request: Request, agency: str = "", unread: bool = False, limit: int = 100, offset: int = 0
-    ) -> dict[str, Any]:
-        user = guard(request, "notifications.view")
-        chosen = agency_param(request, user, agency, "notifications.view")
-        rows, count = notification_rows(
-            user, chosen, unread, bounded(limit, "limit", 1, 500), bounded(offset, "offset", 0, 1_000_000)
-        )
-        return {
-            "agency": chosen,
-            "unread": count,
-            "total": total_of(user, chosen, unread),
-            "items": [r.model_dump(mode="json") for r in rows],
-        }
-
-    @router.get("/api/notifications/unread-count")
-    def api_unread_count(request: Request) -> dict[str, Any]:
-        user = guard(request, "notifications.view")
-        bell = bell_of(user)
-        return {"agency": user.agency, "unread": bell["unread"] if bell else 0}
-
-    def mark_one(request: Request, user: CurrentUser, notification_id: str) -> bool:
+    def mark_one(self, request: Request, user: CurrentUser, notification_id: str) -> bool:
         """Mark one notification read after checking it is the user's agency's and meant for
         their role (the notifier's ``mark_read`` leaves that check to the console)."""
+        engine = self.web.engine
         target = f"notification/{notification_id}"
         with Session(engine) as session:
             record = notes.get_notification(session, notification_id=notification_id)
@@ -182,15 +140,7 @@ def build_router(web: Console) -> APIRouter:
                 raise NotFound(f"notification {notification_id}", field="id")
             audience_ok = record.audience in ROLE_SEES.get(user.role.value, frozenset())
             if not user.agency or record.agency != user.agency or not audience_ok:
-                other = record.agency != user.agency
-                raise forbid(
-                    request,
-                    user,
-                    "notifications.read",
-                    target,
-                    "notification of another agency" if other else "not for this role",
-                    None if other else access.AUDIENCE_REFUSED,
-                )
+                raise self.refuse_foreign(request, user, record)
             changed = notes.mark_read(session, notification_id=notification_id, user=user.username)
         audit(
             engine,
@@ -203,29 +153,21 @@ def build_router(web: Console) -> APIRouter:
         )
         return changed
 
-    def mark_selected(request: Request, user: CurrentUser, ids: list[str]) -> int:
+    def mark_selected(self, request: Request, user: CurrentUser, ids: list[str]) -> int:
         """Mark the chosen notifications read in one transaction, after checking every one is
         the user's agency's and meant for their role (one outside that refuses them all)."""
         seen = ROLE_SEES.get(user.role.value, frozenset())
-        with Session(engine) as session:
+        with Session(self.web.engine) as session:
             records = _records(session, ids)
             missing = sorted(set(ids) - {r.id for r in records})
             if missing:
                 raise NotFound(f"notification {missing[0]}", field="ids")
             for record in records:
                 if record.agency != user.agency or record.audience not in seen:
-                    other = record.agency != user.agency
-                    raise forbid(
-                        request,
-                        user,
-                        "notifications.read",
-                        f"notification/{record.id}",
-                        "notification of another agency" if other else "not for this role",
-                        None if other else access.AUDIENCE_REFUSED,
-                    )
+                    raise self.refuse_foreign(request, user, record)
             changed = _mark_many(session, [r.id for r in records], user=user.username)
         audit(
-            engine,
+            self.web.engine,
             action="notifications.read_selected",
             outcome="ok",
             user=user,
@@ -235,14 +177,78 @@ def build_router(web: Console) -> APIRouter:
         )
         return changed
 
-    @router.post("/notifications/read-all")
-    async def notifications_read_all(request: Request) -> Response:
+    def digest_of(self, agency: str | None) -> notes.Digest | None:
+        """The agency's digest as of now (None without an agency)."""
+        if not agency:
+            return None
+        with Session(self.web.engine) as session:
+            return notes.digest(session, agency=agency, now=datetime.now(UTC))
+
+    def notifications_page(self, request: Request, agency: str = "") -> Response:
+        """An agency's notifications, newest first, one page at a time with the total."""
+        web = self.web
+        user = web.guard(request, "notifications.view")
+        chosen = self.agency_param(request, user, agency, "notifications.view")
+        params = request.query_params
+        unread = lists.flag(params, "unread")
+        paging = lists.paging(params, sorts=("created",), default_sort="created")
+        rows, count = self.notification_rows(user, chosen, unread, paging.per_page, paging.offset)
+        total = self.total_of(user, chosen, unread)
+        return web.render(
+            request,
+            "notifications.html",
+            user,
+            rows=rows,
+            unread_count=count,
+            agency=chosen or "",
+            unread=unread,
+            own=bool(chosen) and chosen == user.agency,
+            can_pick=access.picks_other_agencies(user, "notifications.view"),
+            all_agencies=list(agencies().values()),
+            done=request.query_params.get("done"),
+            pg=paging.of(rows, total),
+            links=lists.links("/notifications", params, paging),
+            lt=lists.list_translator(web.lang_of(request, user)),
+        )
+
+    def notifications_bell(self, request: Request) -> Response:
+        """The bell alone: what the header re-fetches when the SSE stream says it rang."""
+        web = self.web
+        user = web.guard(request, "notifications.view")
+        return TEMPLATES.TemplateResponse(
+            request, "_bell.html", {"bell": web.bell_of(user), "t": translator(web.lang_of(request, user))}
+        )
+
+    def api_notifications(
+        self, request: Request, agency: str = "", unread: bool = False, limit: int = 100, offset: int = 0
+    ) -> dict[str, Any]:
+        """One page of an agency's notifications as JSON, with the unread count and the total."""
+        user = self.web.guard(request, "notifications.view")
+        chosen = self.agency_param(request, user, agency, "notifications.view")
+        rows, count = self.notification_rows(
+            user, chosen, unread, _bounded(limit, "limit", 1, 500), _bounded(offset, "offset", 0, 1_000_000)
+        )
+        return {
+            "agency": chosen,
+            "unread": count,
+            "total": self.total_of(user, chosen, unread),
+            "items": [r.model_dump(mode="json") for r in rows],
+        }
+
+    def api_unread_count(self, request: Request) -> dict[str, Any]:
+        """The bell's count as JSON."""
+        user = self.web.guard(request, "notifications.view")
+        bell = self.web.bell_of(user)
+        return {"agency": user.agency, "unread": bell["unread"] if bell else 0}
+
+    async def notifications_read_all(self, request: Request) -> Response:
         """Mark read every unread notification of the user's agency, or with ``ids`` the chosen ones."""
-        user = guard(request, "notifications.read", "notifications/all")
+        web = self.web
+        user = web.guard(request, "notifications.read", "notifications/all")
         form = await request.form()
-        check_csrf(request, user, str(form.get("csrf_token", "")), "notifications.read")
+        web.check_csrf(request, user, str(form.get("csrf_token", "")), "notifications.read")
         if not access.permits(user, "notifications.read", (user.agency,)):
-            raise forbid(
+            raise web.forbid(
                 request,
                 user,
                 "notifications.read",
@@ -251,23 +257,20 @@ def build_router(web: Console) -> APIRouter:
                 access.NO_AGENCY_REFUSED,
             )
         ids = [str(v) for v in form.getlist("ids") if str(v).strip()]
-        if len(ids) > lists.PER_PAGE_CHOICES[-1]:
-            raise lists.bad(
-                "ids",
-                f"一次最多选择 {lists.PER_PAGE_CHOICES[-1]} 条",
-                f"at most {lists.PER_PAGE_CHOICES[-1]} at once",
-            )
+        most = lists.PER_PAGE_CHOICES[-1]
+        if len(ids) > most:
+            raise lists.bad("ids", f"一次最多选择 {most} 条", f"at most {most} at once")
         back = _safe_next(str(form.get("next") or "/notifications"))
         if form.get("selected") is not None:
             if not ids:
                 raise lists.bad("ids", "未选择任何通知", "no notification was selected")
-            await anyio.to_thread.run_sync(mark_selected, request, user, ids)
+            await anyio.to_thread.run_sync(self.mark_selected, request, user, ids)
             sep = "&" if "?" in back else "?"
             return RedirectResponse(f"{back}{sep}done=read_selected", status_code=303)
-        with Session(engine) as session:
+        with Session(web.engine) as session:
             count = notes.mark_all_read(session, agency=user.agency, user=user.username, role=user.role.value)
         audit(
-            engine,
+            web.engine,
             action="notifications.read_all",
             outcome="ok",
             user=user,
@@ -277,36 +280,33 @@ def build_router(web: Console) -> APIRouter:
         )
         return RedirectResponse("/notifications?done=read_all", status_code=303)
 
-    @router.post("/notifications/{notification_id}/read")
-    async def notification_read(request: Request, notification_id: str) -> Response:
-        user = guard(request, "notifications.read", f"notification/{notification_id}")
+    async def notification_read(self, request: Request, notification_id: str) -> Response:
+        """Mark one notification read from the page; back to where the form was."""
+        web = self.web
+        user = web.guard(request, "notifications.read", f"notification/{notification_id}")
         form = await request.form()
-        check_csrf(request, user, str(form.get("csrf_token", "")), "notifications.read")
-        await anyio.to_thread.run_sync(mark_one, request, user, notification_id)
+        web.check_csrf(request, user, str(form.get("csrf_token", "")), "notifications.read")
+        await anyio.to_thread.run_sync(self.mark_one, request, user, notification_id)
         return RedirectResponse(_safe_next(str(form.get("next") or "/notifications")), status_code=303)
 
-    @router.post("/api/notifications/{notification_id}/read")
-    async def api_notification_read(request: Request, notification_id: str) -> dict[str, Any]:
-        user = guard(request, "notifications.read", f"notification/{notification_id}")
-        check_csrf(request, user, None, "notifications.read")
-        changed = await anyio.to_thread.run_sync(mark_one, request, user, notification_id)
-        bell = bell_of(user)
+    async def api_notification_read(self, request: Request, notification_id: str) -> dict[str, Any]:
+        """Mark one notification read (the CSRF token in ``X-CSRF-Token``), with the bell's new count."""
+        web = self.web
+        user = web.guard(request, "notifications.read", f"notification/{notification_id}")
+        web.check_csrf(request, user, None, "notifications.read")
+        changed = await anyio.to_thread.run_sync(self.mark_one, request, user, notification_id)
+        bell = web.bell_of(user)
         return {"id": notification_id, "changed": changed, "unread": bell["unread"] if bell else 0}
 
-    def digest_of(agency: str | None) -> notes.Digest | None:
-        if not agency:
-            return None
-        with Session(engine) as session:
-            return notes.digest(session, agency=agency, now=datetime.now(UTC))
-
-    @router.get("/digest", response_class=HTMLResponse)
-    def digest_page(request: Request, agency: str = "") -> Response:
-        user = guard(request, "digest.view")
+    def digest_page(self, request: Request, agency: str = "") -> Response:
+        """The daily digest of an agency's deadlines; an unknown agency is answered by the picker."""
+        web = self.web
+        user = web.guard(request, "digest.view")
         can_pick = access.picks_other_agencies(user, "digest.view")
         try:
-            chosen = agency_param(request, user, agency, "digest.view")
+            chosen = self.agency_param(request, user, agency, "digest.view")
         except BadInput as exc:
-            return render(
+            return web.render(
                 request,
                 "digest.html",
                 user,
@@ -317,25 +317,45 @@ def build_router(web: Console) -> APIRouter:
                 all_agencies=list(agencies().values()),
                 errors={exc.field: exc.reason},
             )
-        return render(
+        return web.render(
             request,
             "digest.html",
             user,
-            data=digest_of(chosen),
+            data=self.digest_of(chosen),
             agency=chosen or "",
             can_pick=can_pick,
             all_agencies=list(agencies().values()),
             errors={},
         )
 
-    @router.get("/api/digest")
-    def api_digest(request: Request, agency: str = "") -> dict[str, Any]:
-        user = guard(request, "digest.view")
-        chosen = agency_param(request, user, agency, "digest.view")
+    def api_digest(self, request: Request, agency: str = "") -> dict[str, Any]:
+        """The digest as JSON; an account bound to no agency must name one."""
+        user = self.web.guard(request, "digest.view")
+        chosen = self.agency_param(request, user, agency, "digest.view")
         if chosen is None:
             raise BadInput("agency", "this account is bound to no agency; pick one with ?agency=")
-        data = digest_of(chosen)
+        data = self.digest_of(chosen)
         assert data is not None
         return data.model_dump(mode="json")
 
+
+def build_router(web: Console) -> APIRouter:
+    """Bell, notifications and digest."""
+    routes = _NotificationRoutes(web)
+    router = APIRouter()
+    router.add_api_route(
+        "/notifications", routes.notifications_page, methods=["GET"], response_class=HTMLResponse
+    )
+    router.add_api_route(
+        "/notifications/bell", routes.notifications_bell, methods=["GET"], response_class=HTMLResponse
+    )
+    router.add_api_route("/api/notifications", routes.api_notifications, methods=["GET"])
+    router.add_api_route("/api/notifications/unread-count", routes.api_unread_count, methods=["GET"])
+    router.add_api_route("/notifications/read-all", routes.notifications_read_all, methods=["POST"])
+    router.add_api_route("/notifications/{notification_id}/read", routes.notification_read, methods=["POST"])
+    router.add_api_route(
+        "/api/notifications/{notification_id}/read", routes.api_notification_read, methods=["POST"]
+    )
+    router.add_api_route("/digest", routes.digest_page, methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route("/api/digest", routes.api_digest, methods=["GET"])
     return router

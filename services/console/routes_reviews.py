@@ -113,23 +113,25 @@ def form_errors(exc: ValidationError, codes: list[str], lang: str) -> dict[str, 
     return errors
 
 
-def build_router(web: Console, cases: CaseViews, review_actions: ReviewActions) -> APIRouter:
-    """The review form and the decision it sends."""
-    router = APIRouter()
-    engine, lang_of = web.engine, web.lang_of
-    refusals = RefusalCookie("lawlink-review-refusal", secure=web.settings.secure_cookies)
+class _ReviewRoutes:
+    """The handlers of the review form and its decision, bound to one console."""
 
-    def load(request: Request, user: CurrentUser, case_id: str) -> tuple[Case, OpenReview]:
+    def __init__(self, web: Console, cases: CaseViews, review_actions: ReviewActions) -> None:
+        self.web, self.cases, self.review_actions = web, cases, review_actions
+        self.refusals = RefusalCookie("lawlink-review-refusal", secure=web.settings.secure_cookies)
+
+    def load(self, request: Request, user: CurrentUser, case_id: str) -> tuple[Case, OpenReview]:
         """The delegation and its open review, if the user may open it and act on it at all."""
-        with Session(engine) as session:
-            case = cases.load_case(session, request, user, PROCESS, case_id)
+        with Session(self.web.engine) as session:
+            case = self.cases.load_case(session, request, user, PROCESS, case_id)
             if not access.permits(user, PERMISSION, access.case_agencies(case)):
-                raise web.forbid(
+                raise self.web.forbid(
                     request, user, PERMISSION, case.workflow_id, "delegation outside the role's scope"
                 )
             return case, open_review(session, case.workflow_id)
 
     def page(
+        self,
         request: Request,
         user: CurrentUser,
         case: Case,
@@ -140,9 +142,10 @@ def build_router(web: Console, cases: CaseViews, review_actions: ReviewActions) 
         refused: bool = False,
         status: int = 200,
     ) -> HTMLResponse:
-        lang = lang_of(request, user)
+        """The form, with a fresh ``decision_id``, or why this user may not decide."""
+        lang = self.web.lang_of(request, user)
         why_not = why_not_decide(review, user.agency)
-        return web.render(
+        return self.web.render(
             request,
             "review.html",
             user,
@@ -159,18 +162,20 @@ def build_router(web: Console, cases: CaseViews, review_actions: ReviewActions) 
             field_label=lambda name: _label(name, lang),
         )
 
-    @router.get("/delegations/{case_id}/review", response_class=HTMLResponse)
-    def review_page(request: Request, case_id: str) -> Response:
+    def review_page(self, request: Request, case_id: str) -> Response:
+        """The form, showing once the refusal the last POST redirected with."""
+        web = self.web
         user = web.guard(request, PERMISSION, f"{PROCESS}/{case_id}")
-        case, review = load(request, user, case_id)
+        case, review = self.load(request, user, case_id)
+        refusals = self.refusals
         carried = refusals.carried(request, user, case_id) if request.query_params.get("refused") else None
         errors: dict[str, str] = {}
         if carried is not None:
             errors = {
-                f: pair[0] if lang_of(request, user) == "zh" else pair[1]
+                f: pair[0] if web.lang_of(request, user) == "zh" else pair[1]
                 for f, pair in carried["errors"].items()
             }
-        response = page(
+        response = self.page(
             request,
             user,
             case,
@@ -182,20 +187,21 @@ def build_router(web: Console, cases: CaseViews, review_actions: ReviewActions) 
         refusals.forget(request, response, review_path(case_id))
         return response
 
-    @router.post("/delegations/{case_id}/review")
-    async def decide(request: Request, case_id: str) -> Response:
+    async def decide(self, request: Request, case_id: str) -> Response:
+        """The decision, sent to the workflow as an Update (see the module's docstring)."""
+        web = self.web
         target = f"{PROCESS}/{case_id}"
         user = web.guard(request, PERMISSION, target)
         raw = await request.form()
         web.check_csrf(request, user, str(raw.get("csrf_token", "")), PERMISSION)
-        case, review = load(request, user, case_id)
+        case, review = self.load(request, user, case_id)
         codes = [str(c) for c in raw.getlist("item")]
         form = {k: str(v) for k, v in raw.items() if k != "item"}
-        lang = lang_of(request, user)
+        lang = web.lang_of(request, user)
 
         def record(outcome: str, detail: str) -> None:
             audit(
-                engine,
+                web.engine,
                 action=AUDIT_ACTION,
                 outcome=outcome,
                 user=user,
@@ -209,14 +215,14 @@ def build_router(web: Console, cases: CaseViews, review_actions: ReviewActions) 
         except ValidationError as exc:
             errors = form_errors(exc, codes, lang)
             record("invalid", "; ".join(f"{k}: {v}" for k, v in errors.items()))
-            return page(request, user, case, review, errors=errors, values=form, status=422)
+            return self.page(request, user, case, review, errors=errors, values=form, status=422)
         try:
-            result = await review_actions.decide(case_id, data)
+            result = await self.review_actions.decide(case_id, data)
         except ReviewRefused as exc:
             record("refused", f"{exc.field}: {exc.reason}")
             values = {k: v for k, v in form.items() if k not in _FORM_ONLY}
             redirect = RedirectResponse(f"{review_path(case_id)}?refused=1", status_code=303)
-            return refusals.carry(
+            return self.refusals.carry(
                 redirect,
                 user,
                 review_path(case_id),
@@ -231,7 +237,16 @@ def build_router(web: Console, cases: CaseViews, review_actions: ReviewActions) 
             + (" (duplicate)" if result.duplicate else ""),
         )
         if not result.duplicate:
-            await anyio.to_thread.run_sync(wait_for_projection, engine, case.workflow_id, case.last_seq)
+            await anyio.to_thread.run_sync(wait_for_projection, web.engine, case.workflow_id, case.last_seq)
         return RedirectResponse(f"/cases/{PROCESS}/{case_id}?done=review", status_code=303)
 
+
+def build_router(web: Console, cases: CaseViews, review_actions: ReviewActions) -> APIRouter:
+    """The review form and the decision it sends."""
+    routes = _ReviewRoutes(web, cases, review_actions)
+    router = APIRouter()
+    router.add_api_route(
+        "/delegations/{case_id}/review", routes.review_page, methods=["GET"], response_class=HTMLResponse
+    )
+    router.add_api_route("/delegations/{case_id}/review", routes.decide, methods=["POST"])
     return router

@@ -279,30 +279,55 @@ def section_views(stats: Statistics, filters: Filters, lang: str) -> list[Sectio
     return out
 
 
-def build_router(web: Console) -> APIRouter:
-    """The statistics page, its JSON, exports and printable report."""
-    router = APIRouter()
-    engine, render, guard, forbid, lang_of = web.engine, web.render, web.guard, web.forbid, web.lang_of
+def _known(name: str, value: str, choices: list[Agency]) -> str | None:
+    chosen = value.strip()
+    if not chosen:
+        return None
+    if chosen not in {a.id for a in choices}:
+        what = "district government" if name == "district" else "agency"
+        raise BadInput(
+            name,
+            f"unknown {what} {chosen!r}",
+            f"未知的{'区县' if name == 'district' else '机关'}：{chosen}",
+        )
+    return chosen
 
-    def known(name: str, value: str, choices: list[Agency]) -> str | None:
-        chosen = value.strip()
-        if not chosen:
-            return None
-        if chosen not in {a.id for a in choices}:
-            what = "district government" if name == "district" else "agency"
-            raise BadInput(
-                name,
-                f"unknown {what} {chosen!r}",
-                f"未知的{'区县' if name == 'district' else '机关'}：{chosen}",
-            )
-        return chosen
 
-    def scoped(request: Request, user: CurrentUser, district: str, agency: str, period: Period) -> Filters:
+def _canonical(request: Request, path: str) -> Response | None:
+    """The redirect from the filter form's fields to the ``?period=`` address, if asked."""
+    params = dict(request.query_params)
+    if not any(k in params for k in FORM_FIELDS):
+        return None
+    text = period_from_form(params)
+    try:
+        Period.parse(text)
+    except ValueError as exc:
+        raise BadInput(params.get("kind") or "period", str(exc), "期间无效，请检查所填日期或月份") from None
+    query = {"period": text, "district": params.get("district", ""), "agency": params.get("agency", "")}
+    return RedirectResponse(f"{path}?{urlencode({k: v for k, v in query.items() if v})}", status_code=303)
+
+
+def _attachment(body: bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+class _StatisticsRoutes:
+    """The handlers of the statistics page, its JSON and its files, bound to one console."""
+
+    def __init__(self, web: Console) -> None:
+        self.web = web
+
+    def scoped(
+        self, request: Request, user: CurrentUser, district: str, agency: str, period: Period
+    ) -> Filters:
         """The filters the user may have: their scope's district or agency where it is narrower
         than everything; another one asked for is refused (403, audited), unknown ids are bad
         input naming the field."""
-        chosen_district = known("district", district, districts())
-        chosen_agency = known("agency", agency, agencies_of(None))
+        forbid = self.web.forbid
+        chosen_district = _known("district", district, districts())
+        chosen_agency = _known("agency", agency, agencies_of(None))
         if chosen_agency and chosen_district:
             found = get_agency(chosen_agency)
             if found is None or found.district != chosen_district:
@@ -328,11 +353,12 @@ def build_router(web: Console) -> APIRouter:
                 return Filters(period, own.district, chosen_agency, fixed_district=True, fixed_agency=False)
         return Filters(period, chosen_district, chosen_agency, fixed_district=False, fixed_agency=False)
 
-    def figures(request: Request, user: CurrentUser) -> tuple[Statistics, Filters]:
+    def figures(self, request: Request, user: CurrentUser) -> tuple[Statistics, Filters]:
+        """The figures the query string asks for, within the user's scope."""
         params = request.query_params
         period = parse_period(params.get("period", ""), datetime.now(UTC))
-        filters = scoped(request, user, params.get("district", ""), params.get("agency", ""), period)
-        with Session(engine) as session:
+        filters = self.scoped(request, user, params.get("district", ""), params.get("agency", ""), period)
+        with Session(self.web.engine) as session:
             try:
                 stats = compute(
                     session,
@@ -349,25 +375,11 @@ def build_router(web: Console) -> APIRouter:
                 ) from None
         return stats, filters
 
-    def canonical(request: Request, path: str) -> Response | None:
-        """The redirect from the filter form's fields to the ``?period=`` address, if asked."""
-        params = dict(request.query_params)
-        if not any(k in params for k in FORM_FIELDS):
-            return None
-        text = period_from_form(params)
-        try:
-            Period.parse(text)
-        except ValueError as exc:
-            raise BadInput(
-                params.get("kind") or "period", str(exc), "期间无效，请检查所填日期或月份"
-            ) from None
-        query = {"period": text, "district": params.get("district", ""), "agency": params.get("agency", "")}
-        return RedirectResponse(f"{path}?{urlencode({k: v for k, v in query.items() if v})}", status_code=303)
-
     def page_context(
-        request: Request, user: CurrentUser, stats: Statistics, filters: Filters
+        self, request: Request, user: CurrentUser, stats: Statistics, filters: Filters
     ) -> dict[str, Any]:
-        lang = lang_of(request, user)
+        """What the page and the report draw the figures with."""
+        lang = self.web.lang_of(request, user)
         now = datetime.now(UTC).astimezone(SHANGHAI)
         return {
             "stats": stats,
@@ -386,33 +398,20 @@ def build_router(web: Console) -> APIRouter:
             "page_href": f"/statistics?{filters.query()}",
         }
 
-    def html(request: Request, template: str) -> Response:
+    def html(self, request: Request, template: str) -> Response:
         """The page or the report: the filter form's fields redirect to the ``?period=``
         address first, then the figures are drawn with ``template``."""
-        user = guard(request, PERMISSION)
-        redirect = canonical(request, request.url.path)
+        user = self.web.guard(request, PERMISSION)
+        redirect = _canonical(request, request.url.path)
         if redirect is not None:
             return redirect
-        stats, filters = figures(request, user)
-        return render(request, template, user, **page_context(request, user, stats, filters))
+        stats, filters = self.figures(request, user)
+        return self.web.render(request, template, user, **self.page_context(request, user, stats, filters))
 
-    @router.get("/statistics", response_class=HTMLResponse)
-    def statistics_page(request: Request) -> Response:
-        return html(request, "statistics.html")
-
-    @router.get("/statistics/report", response_class=HTMLResponse)
-    def statistics_report(request: Request) -> Response:
-        return html(request, "statistics_report.html")
-
-    @router.get("/api/statistics")
-    def api_statistics(request: Request) -> dict[str, Any]:
-        user = guard(request, PERMISSION)
-        stats, _ = figures(request, user)
-        return stats.model_dump(mode="json")
-
-    def exported(request: Request, user: CurrentUser, stats: Statistics, what: str) -> None:
+    def exported(self, request: Request, user: CurrentUser, stats: Statistics, what: str) -> None:
+        """Audit a download: whose figures left the console, and in which file."""
         audit(
-            engine,
+            self.web.engine,
             action="statistics.export",
             outcome="ok",
             user=user,
@@ -421,23 +420,32 @@ def build_router(web: Console) -> APIRouter:
             detail=f"{what} district={stats.scope.district or '-'} agency={stats.scope.agency or '-'}",
         )
 
-    def attachment(body: bytes, media_type: str, filename: str) -> Response:
-        return Response(
-            body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-        )
+    def statistics_page(self, request: Request) -> Response:
+        """The statistics page."""
+        return self.html(request, "statistics.html")
 
-    @router.get("/statistics/export.xlsx")
-    def export_xlsx(request: Request) -> Response:
-        user = guard(request, PERMISSION)
-        stats, _ = figures(request, user)
-        body = export.to_xlsx(stats, lang=lang_of(request, user))
-        exported(request, user, stats, "xlsx")
-        return attachment(body, export.XLSX_MEDIA_TYPE, export.export_filename(stats, "xlsx"))
+    def statistics_report(self, request: Request) -> Response:
+        """The printable report."""
+        return self.html(request, "statistics_report.html")
 
-    @router.get("/statistics/export.csv")
-    def export_csv(request: Request, section: str = "", table: str = "") -> Response:
-        user = guard(request, PERMISSION)
-        stats, _ = figures(request, user)
+    def api_statistics(self, request: Request) -> dict[str, Any]:
+        """The figures as JSON."""
+        user = self.web.guard(request, PERMISSION)
+        stats, _ = self.figures(request, user)
+        return stats.model_dump(mode="json")
+
+    def export_xlsx(self, request: Request) -> Response:
+        """Every section in one Excel workbook."""
+        user = self.web.guard(request, PERMISSION)
+        stats, _ = self.figures(request, user)
+        body = export.to_xlsx(stats, lang=self.web.lang_of(request, user))
+        self.exported(request, user, stats, "xlsx")
+        return _attachment(body, export.XLSX_MEDIA_TYPE, export.export_filename(stats, "xlsx"))
+
+    def export_csv(self, request: Request, section: str = "", table: str = "") -> Response:
+        """One section, or one table of it, as CSV."""
+        user = self.web.guard(request, PERMISSION)
+        stats, _ = self.figures(request, user)
         if not section:
             raise BadInput(
                 "section", f"name one of {', '.join(s.key for s in stats.sections)}", "请指定要导出的统计部分"
@@ -445,7 +453,7 @@ def build_router(web: Console) -> APIRouter:
         if not stats.has_section(section):
             raise NotFound(f"statistics section {section}", field="section", what_zh=f"统计部分 {section}")
         found = stats.section(section)
-        lang = lang_of(request, user)
+        lang = self.web.lang_of(request, user)
         stem = export.export_filename(stats, "csv").removesuffix(".csv")
         if not table:
             body = export.section_csv(found, lang=lang)
@@ -458,7 +466,19 @@ def build_router(web: Console) -> APIRouter:
                 )
             body = export.table_csv(tables[table], lang=lang)
             name = f"{stem}-{section}-{table}.csv"
-        exported(request, user, stats, f"csv {section}/{table or '*'}")
-        return attachment(body, export.CSV_MEDIA_TYPE, name)
+        self.exported(request, user, stats, f"csv {section}/{table or '*'}")
+        return _attachment(body, export.CSV_MEDIA_TYPE, name)
 
+
+def build_router(web: Console) -> APIRouter:
+    """The statistics page, its JSON, exports and printable report."""
+    routes = _StatisticsRoutes(web)
+    router = APIRouter()
+    router.add_api_route("/statistics", routes.statistics_page, methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(
+        "/statistics/report", routes.statistics_report, methods=["GET"], response_class=HTMLResponse
+    )
+    router.add_api_route("/api/statistics", routes.api_statistics, methods=["GET"])
+    router.add_api_route("/statistics/export.xlsx", routes.export_xlsx, methods=["GET"])
+    router.add_api_route("/statistics/export.csv", routes.export_csv, methods=["GET"])
     return router

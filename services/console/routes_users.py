@@ -25,15 +25,17 @@ from services.console.tables import Role
 from services.console.web import Console, _ip
 
 
-def build_router(web: Console) -> APIRouter:
-    """``/users`` and the forms on it."""
-    router = APIRouter()
-    engine = web.engine
+class _UserRoutes:
+    """The handlers of the accounts page and its forms, bound to one console."""
 
-    def page(request: Request, user: CurrentUser, status: int = 200, **extra: Any) -> Response:
-        with Session(engine) as session:
+    def __init__(self, web: Console) -> None:
+        self.web = web
+
+    def page(self, request: Request, user: CurrentUser, status: int = 200, **extra: Any) -> Response:
+        """The accounts page; ``extra`` carries the errors and typed values of a refused form."""
+        with Session(self.web.engine) as session:
             users = [u.model_dump(exclude={"password_hash"}) for u in list_users(session)]
-        return web.render(
+        return self.web.render(
             request,
             "users.html",
             user,
@@ -48,10 +50,11 @@ def build_router(web: Console) -> APIRouter:
         )
 
     def refused(
-        request: Request, user: CurrentUser, action: str, target: str, exc: UserInputError, **extra: Any
+        self, request: Request, user: CurrentUser, action: str, target: str, exc: UserInputError, **extra: Any
     ) -> Response:
+        """Audit the refused change and show the page again with the reason by the field."""
         audit(
-            engine,
+            self.web.engine,
             action=action,
             outcome="invalid",
             user=user,
@@ -59,32 +62,41 @@ def build_router(web: Console) -> APIRouter:
             ip=_ip(request),
             detail=str(exc),
         )
-        lang = web.lang_of(request, user)
-        return page(request, user, status=422, errors={exc.field: exc.text(lang)}, **extra)
+        lang = self.web.lang_of(request, user)
+        return self.page(request, user, status=422, errors={exc.field: exc.text(lang)}, **extra)
 
     def done(
-        request: Request, user: CurrentUser, action: str, target: str, detail: str | None = None
+        self, request: Request, user: CurrentUser, action: str, target: str, detail: str | None = None
     ) -> Response:
         """Audit the change and answer with the page (a redirect, so a reload repeats nothing)."""
-        audit(engine, action=action, outcome="ok", user=user, target=target, ip=_ip(request), detail=detail)
+        audit(
+            self.web.engine,
+            action=action,
+            outcome="ok",
+            user=user,
+            target=target,
+            ip=_ip(request),
+            detail=detail,
+        )
         return RedirectResponse(f"/users?done={action.removeprefix('users.')}&who={target}", status_code=303)
 
-    @router.get("/users", response_class=HTMLResponse)
-    def users_page(request: Request) -> Response:
-        user = web.guard(request, "users.view")
-        return page(
+    def users_page(self, request: Request) -> Response:
+        """Every account, with what the last form changed."""
+        user = self.web.guard(request, "users.view")
+        return self.page(
             request, user, done=request.query_params.get("done"), done_for=request.query_params.get("who")
         )
 
-    @router.post("/users")
-    async def add_user(request: Request) -> Response:
+    async def add_user(self, request: Request) -> Response:
+        """A new account."""
+        web = self.web
         user = web.guard(request, "users.add")
         form = await request.form()
         web.check_csrf(request, user, str(form.get("csrf_token", "")), "users.add")
         values = {k: str(v) for k, v in form.items() if k not in ("csrf_token", "password")}
         username = values.get("username", "").strip()
         try:
-            with Session(engine) as session:
+            with Session(web.engine) as session:
                 create_user(
                     session,
                     username=username,
@@ -96,11 +108,12 @@ def build_router(web: Console) -> APIRouter:
                 )
                 session.commit()
         except UserInputError as exc:
-            return refused(request, user, "users.add", username, exc, values=values)
-        return done(request, user, "users.add", username, f"role {values.get('role')}")
+            return self.refused(request, user, "users.add", username, exc, values=values)
+        return self.done(request, user, "users.add", username, f"role {values.get('role')}")
 
-    @router.post("/users/{username}/edit")
-    async def edit_user(request: Request, username: str) -> Response:
+    async def edit_user(self, request: Request, username: str) -> Response:
+        """An account's role, agency, head flag and whether it may sign in."""
+        web = self.web
         user = web.guard(request, "users.edit")
         form = await request.form()
         web.check_csrf(request, user, str(form.get("csrf_token", "")), "users.edit")
@@ -111,24 +124,34 @@ def build_router(web: Console) -> APIRouter:
             active=form.get("active") == "on",
         )
         try:
-            with Session(engine) as session:
+            with Session(web.engine) as session:
                 changed = change_user(session, username, change, by=user.username)
                 session.commit()
         except UserInputError as exc:
-            return refused(request, user, "users.edit", username, exc, failed_for=username)
-        return done(request, user, "users.edit", username, "; ".join(changed) or "no change")
+            return self.refused(request, user, "users.edit", username, exc, failed_for=username)
+        return self.done(request, user, "users.edit", username, "; ".join(changed) or "no change")
 
-    @router.post("/users/{username}/password")
-    async def set_password(request: Request, username: str) -> Response:
+    async def set_password(self, request: Request, username: str) -> Response:
+        """A new password for an account."""
+        web = self.web
         user = web.guard(request, "users.edit")
         form = await request.form()
         web.check_csrf(request, user, str(form.get("csrf_token", "")), "users.edit")
         try:
-            with Session(engine) as session:
+            with Session(web.engine) as session:
                 reset_password(session, username, str(form.get("password", "")))
                 session.commit()
         except UserInputError as exc:
-            return refused(request, user, "users.password", username, exc, failed_for=username)
-        return done(request, user, "users.password", username)
+            return self.refused(request, user, "users.password", username, exc, failed_for=username)
+        return self.done(request, user, "users.password", username)
 
+
+def build_router(web: Console) -> APIRouter:
+    """``/users`` and the forms on it."""
+    routes = _UserRoutes(web)
+    router = APIRouter()
+    router.add_api_route("/users", routes.users_page, methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route("/users", routes.add_user, methods=["POST"])
+    router.add_api_route("/users/{username}/edit", routes.edit_user, methods=["POST"])
+    router.add_api_route("/users/{username}/password", routes.set_password, methods=["POST"])
     return router

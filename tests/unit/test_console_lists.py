@@ -447,6 +447,9 @@ def test_dashboard_lists_are_paged(env: Env) -> None:
     assert oper.get("/dashboard?week_page=x").status_code == 422
 
 
+FIRST_DUE = Paging(page=1, per_page=50, sort="due", order="asc")
+
+
 def test_inbox_search_reaches_titles_and_document_numbers(env: Env) -> None:
     from tests.unit.test_console_app import _events as console_events
 
@@ -454,9 +457,13 @@ def test_inbox_search_reaches_titles_and_document_numbers(env: Env) -> None:
         project(session, [e for e in console_events() if e.process == "jurisdiction_dispute"])
         session.commit()
         calendar = read.work_calendar()
-        found = read.inbox(session, office="rz-sfj", now=NOW, calendar=calendar, search="海产品")
+        found = read.inbox_page(
+            session, office="rz-sfj", now=NOW, calendar=calendar, paging=FIRST_DUE, search="海产品"
+        ).rows
         assert [r.case_id for r in found] == ["JD-1"]
-        by_no = read.inbox(session, office="rz-sfj", now=NOW, calendar=calendar, search="〔2026〕88号")
+        by_no = read.inbox_page(
+            session, office="rz-sfj", now=NOW, calendar=calendar, paging=FIRST_DUE, search="〔2026〕88号"
+        ).rows
         assert {r.case_id for r in by_no} == {"JD-1", "JD-2"}
         paged = read.inbox_page(
             session,
