@@ -17,10 +17,6 @@ def workflow_id(process: str, case_id: str) -> str:
     return f"{process}/{case_id}"
 
 
-CASE_REVISION = 2
-"""The revision of the workflow code a case starts on (see :attr:`CaseStart.revision`)."""
-
-
 class YearScheduleIn(BaseModel):
     """A year's official holiday schedule, loaded by an operator (``lawlink calendar load``)."""
 
@@ -47,18 +43,14 @@ class CaseStart(BaseModel):
     carry: dict[str, Any] | None = Field(
         default=None, description="Live state carried across continue-as-new."
     )
-    revision: int = Field(
-        default=0,
-        description=(
-            "The workflow code's revision when the case started (CASE_REVISION). From 1, the run "
-            "takes the branches of the patches that existed then without recording their markers; "
-            "0 (every history started before it) asks workflow.patched() as before. From 2, each "
-            "deadline of the opening event has one watcher (revision 1 gave it two)."
-        ),
-    )
     opening: Envelope | None = Field(
         default=None,
-        description="The event that opened the case, taken as the run's first step (revision >= 1).",
+        description=(
+            "The event that opens the case, taken as the run's first step; intake starts every "
+            "case with it. Optional because a run continued as new has none (its state, opening "
+            "included, is in carry), and a run started without it takes its opening event later, "
+            "as the submit signal or the receive Update."
+        ),
     )
 
 

@@ -1,7 +1,8 @@
 """Keeps discipline-referral content out of Temporal's workflow history (DESIGN.md, Security).
 
-Intake hands every event to its workflow as the argument of the ``receive`` Update (or of the
-``submit`` signal that starts it), and Temporal stores that argument in the history: in the dev
+Intake hands every event to its workflow in an argument: the opening event in the start input
+(``CaseStart.opening``), a later one as the ``receive`` Update (an opening repeated to a running
+case as the ``submit`` signal), and Temporal stores that argument in the history: in the dev
 server's ``.lawlink/temporal.db``, in the production cluster's PostgreSQL, and on screen in the
 Temporal Web UI for anyone who can open it. The bus and the read model already hold no clue
 content in the clear; this codec closes the last copy.

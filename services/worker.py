@@ -58,7 +58,6 @@ def build_worker(
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         activities=[
-            activities.publish_domain_event,
             activities.publish_domain_events,
             activities.publish_rejection,
         ],

@@ -20,9 +20,9 @@ from temporalio.service import RPCError
 
 from contracts.domain import DomainEvent, DomainEventBatch
 from contracts.validation import Rejection
-from contracts.workflow_io import CASE_REVISION, CaseStart, ReceiveResult
+from contracts.workflow_io import CaseStart, ReceiveResult
 from services.worker import build_worker
-from workflows.case_base import PUBLISH_ACTIVITY, PUBLISH_BATCH_ACTIVITY, REJECT_ACTIVITY
+from workflows.case_base import PUBLISH_BATCH_ACTIVITY, REJECT_ACTIVITY
 
 
 class CollectingPublisher:
@@ -31,10 +31,6 @@ class CollectingPublisher:
     def __init__(self) -> None:
         self.events: list[DomainEvent] = []
         self.rejections: list[Rejection] = []
-
-    @activity.defn(name=PUBLISH_ACTIVITY)
-    async def publish_domain_event(self, event: DomainEvent) -> None:
-        self.events.append(event)
 
     @activity.defn(name=PUBLISH_BATCH_ACTIVITY)
     async def publish_domain_events(self, batch: DomainEventBatch) -> None:
@@ -69,12 +65,12 @@ async def start_case(
     case_id: str,
     rule_settings: dict[str, str] | None = None,
 ) -> WorkflowHandle[Any, Any]:
-    """Start a case workflow as intake would (same id scheme and input)."""
+    """Start a case workflow under intake's id scheme with no opening event in its input: the
+    test sends it as the first ``receive`` Update. (Intake puts it in the start input; the
+    recorded histories, ``tests/histories/record.py``, take that path.)"""
     return await client.start_workflow(
         workflow_type,
-        CaseStart(
-            process=process, case_id=case_id, rule_settings=rule_settings or {}, revision=CASE_REVISION
-        ),
+        CaseStart(process=process, case_id=case_id, rule_settings=rule_settings or {}),
         id=f"{process}/{case_id}",
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -12,7 +12,7 @@ from temporalio import activity
 from contracts import subjects
 from contracts.domain import DomainEvent, DomainEventBatch
 from contracts.validation import Rejection
-from workflows.case_base import PUBLISH_ACTIVITY, PUBLISH_BATCH_ACTIVITY, REJECT_ACTIVITY
+from workflows.case_base import PUBLISH_BATCH_ACTIVITY, REJECT_ACTIVITY
 
 
 def _traced(headers: dict[str, str]) -> dict[str, str]:
@@ -59,8 +59,7 @@ class PublishActivities:
         limit = self._max_payload or (announced if isinstance(announced, int) else DEFAULT_MAX_PAYLOAD_SIZE)
         return limit - HEADER_ROOM
 
-    @activity.defn(name=PUBLISH_ACTIVITY)
-    async def publish_domain_event(self, event: DomainEvent) -> None:
+    async def publish_one(self, event: DomainEvent) -> None:
         """Publish ``event`` on ``lawlink.out.<process>.<case_id>``, once.
 
         The ``Nats-Msg-Id`` is ``<workflow_id>:<seq>``, derived from the workflow's own
@@ -97,7 +96,7 @@ class PublishActivities:
         duplicates that JetStream drops.
         """
         for event in batch.events:
-            await self.publish_domain_event(event)
+            await self.publish_one(event)
 
     @activity.defn(name=REJECT_ACTIVITY)
     async def publish_rejection(self, rejection: Rejection) -> None:

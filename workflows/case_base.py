@@ -30,43 +30,38 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ConfigDict, Field
 
     from contracts.catalog import EVENT_TYPES
-    from contracts.common import Payload
+    from contracts.common import EventSpec, Payload
     from contracts.deadline_models import DeadlineInfo, DeadlineStatus
     from contracts.domain import DomainEvent, DomainEventBatch, EntryKind
     from contracts.envelope import Envelope
+    from contracts.process import Process
     from contracts.validation import Rejection
     from contracts.workflow_io import CaseStart, CaseStatus, HistoryItem, ReceiveResult, YearScheduleIn
 
 from workflows import deadlines as dl
 
-PUBLISH_ACTIVITY = "publish_domain_event"
 PUBLISH_BATCH_ACTIVITY = "publish_domain_events"
 REJECT_ACTIVITY = "publish_rejection"
 SUBMIT_SIGNAL = "submit"
-# Runs started after this patch publish each step's domain events together, from one activity
-# (``make bench``: three sequential activities per opening event were most of the engine's
-# cost). Histories recorded before it replay on the old path, one activity per event.
-PATCH_BATCHED_PUBLISH = "lawlink-batched-publish"
-# Runs started after this one publish that batch from a local activity, inside the workflow
-# task that emitted it: no activity task to schedule, dispatch, start and complete, and no second
-# workflow task to take its result. ``make bench``: Temporal CPU per opening event 63 -> 35 ms
-# and first steps 12 -> 20 per second on the 2-core bench machine. Publishing is a short,
-# idempotent NATS call (the Nats-Msg-Id dedups a retry), which is what local activities are for;
-# past the SDK's local retry threshold a long NATS outage backs off on workflow timers.
-# Histories recorded between the two patches replay on the regular-activity path.
-PATCH_LOCAL_PUBLISH = "lawlink-local-publish"
-# The patches a run started at revision 1 or later (CaseStart.revision) takes without asking.
-REVISION_1_PATCHES = frozenset({PATCH_BATCHED_PUBLISH, PATCH_LOCAL_PUBLISH})
-# A run started at revision 1 took its opening event before it looked for the open deadlines to
-# watch, so the opening's deadline got two watchers: two timers, and two warnings when the
-# warning fell due. Revision 2 watches each deadline once (CaseWorkflow.begin); in a revision-1
-# run the second watcher no longer warns again once this patch is in its history.
-PATCH_SINGLE_WARNING = "lawlink-single-warning"
 _PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 REFUSED_ERROR_TYPE = "EventRefused"
 # Keep the workflow's own memory of seen event ids bounded; Temporal also de-duplicates
 # Updates by id, and the registry upserts by event_id.
 MAX_SEEN_IDS = 5000
+
+
+# How a step sent by an agency not holding the case role the definition names is refused.
+_NOT_THE_PARTY: dict[str, str] = {
+    "agency": "only {holders}, the agency that opened this case, may send {type}",
+    "police": "the case is with {holders}; {sender} may not send {type}",
+    "procuratorate": "{holders} is the procuratorate of this case; {sender} may not send {type}",
+    "parties": "{sender} is not a party to case {case} (parties: {holders})",
+    "office": "only the coordinating office {holders} may send {type}",
+    "designated_agency": "{sender} was not designated; {holders} was",
+    "referring_agency": "only the referring body {holders} may send {type}",
+    "commission": "the clue is with commission {holders}, not {sender}",
+    "township": "only {holders}, the township of this delegation, may send {type}",
+}
 
 
 @dataclass(frozen=True)
@@ -109,10 +104,16 @@ class CaseState(BaseModel):
 class CaseWorkflow:
     """Base class of the process workflows. Subclasses set ``PROCESS`` and implement the hooks."""
 
+    # The process's rules as data: which steps exist, in which states, from which case role.
+    DEFINITION: ClassVar[Process]
     PROCESS: ClassVar[str] = ""
     # Events that report something alongside the process instead of answering its current step
     # (a township's case under a delegated power): they may be dated before that step.
     NOT_ANSWERING: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.PROCESS = cls.DEFINITION.name
 
     @workflow.init
     def __init__(self, start: CaseStart) -> None:
@@ -129,7 +130,7 @@ class CaseWorkflow:
             self.s = CaseState.model_validate(start.carry)
         else:
             self.s = CaseState(process=start.process, case_id=start.case_id)
-        # The opening event in the start input (revision >= 1), until the run has taken it.
+        # The opening event in the start input, until the run has taken it.
         self._opening = start.opening if start.carry is None else None
         # The agency event being taken, while its handler runs: steps and deadlines it causes
         # count from when it happened, not from when the workflow got it.
@@ -141,8 +142,18 @@ class CaseWorkflow:
     # ----- hooks for the processes -------------------------------------------------------
 
     def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
-        """Return why ``env`` is not valid in the current state, or None to accept it."""
+        """Why ``env`` is not valid now beyond what the definition says (its states and its
+        sender's case role are checked before), or None to accept it."""
         raise NotImplementedError
+
+    def holders(self, role: str) -> tuple[str | None, ...]:
+        """The agencies holding the case ``role`` a step's ``party`` names (None: nobody yet)."""
+        raise NotImplementedError
+
+    def out_of_state(self, env: Envelope, payload: Payload, step: EventSpec) -> Refusal:
+        """Why ``step`` is refused in the current state; processes word the likely mistakes."""
+        valid = ", ".join(sorted(step.valid_in))
+        return Refusal("type", f"{env.type} is not valid in state {self.s.state} (valid in: {valid})")
 
     async def on_event(self, env: Envelope, payload: Payload) -> None:
         """Move the process one step for an accepted event."""
@@ -220,18 +231,9 @@ class CaseWorkflow:
     async def begin(self) -> None:
         """First thing in every run: watch the open deadlines it carries (a run continued as new),
         then take the opening event of the start input, whose deadlines get their watchers as
-        they open. Each deadline has one watcher, so one timer at a time.
-
-        Runs started at revision 1 took the opening first and then watched every open deadline,
-        its own included: they keep that order, so their histories replay (see
-        :data:`PATCH_SINGLE_WARNING`).
-        """
-        if self._start.revision >= 2:
-            self._watch_open_deadlines()
-            await self.take_opening()
-        else:
-            await self.take_opening()
-            self._watch_open_deadlines()
+        they open. Each deadline has one watcher, so one timer at a time and one warning."""
+        self._watch_open_deadlines()
+        await self.take_opening()
 
     def _watch_open_deadlines(self) -> None:
         for deadline_id, d in self.s.deadlines.items():
@@ -241,9 +243,9 @@ class CaseWorkflow:
     async def take_opening(self) -> None:
         """Take the opening event of the start input, first thing in the run.
 
-        Intake starts a new case with its opening event in the input (revision 1; before, it
-        came as the signal of a signal-with-start). A plain start is one history event and one
-        lookup less for the server than a signal-with-start, on the path ``make bench`` measures.
+        Intake starts a new case with its opening event in the input: a plain start is one
+        history event and one lookup less for the server than a signal-with-start, on the
+        busiest path (every new case).
         """
         if self._opening is not None:
             await self._take_opening_event(self._opening)
@@ -266,8 +268,7 @@ class CaseWorkflow:
         Intake starts a new case with the event in its input; when the case's workflow runs
         already (a redelivered or a second opening event), it signals it. Intake does not wait
         for the worker; a refusal is therefore answered by the workflow itself, on
-        ``lawlink.rejected.<agency>``, with the same body intake would have sent. Runs started
-        before revision 1 got their opening event here, by signal-with-start.
+        ``lawlink.rejected.<agency>``, with the same body intake would have sent.
         """
         await self._after_opening()
         await self._take_opening_event(env)
@@ -294,10 +295,34 @@ class CaseWorkflow:
             payload = spec.payload.model_validate(env.payload)
         except Exception as exc:  # intake validated already; this guards direct callers
             return None, Refusal("payload", str(exc))
-        refusal = self.refusal(env, payload)
+        refusal = self._defined_refusal(env, payload) or self.refusal(env, payload)
         if refusal is None:
             refusal = self._dated_before_step(env)
         return payload, refusal
+
+    def _defined_refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
+        """The definition's checks: the step is this process's, valid in the current state, and
+        sent by an agency holding the case role it names."""
+        step = self.DEFINITION.step(env.type)
+        if step is None:
+            return Refusal("type", f"{env.type} does not belong to the {self.DEFINITION.label_en} process")
+        if self.s.state not in step.valid_in:
+            return self.out_of_state(env, payload, step)
+        if not step.party:
+            return None
+        holders = [a for role in step.party for a in self.holders(role) if a]
+        if env.source_agency in holders:
+            return None
+        text = _NOT_THE_PARTY[step.party[0]] if len(step.party) == 1 else "only {holders} may send {type}"
+        return Refusal(
+            "source_agency",
+            text.format(
+                holders=", ".join(holders) or "nobody yet",
+                sender=env.source_agency,
+                type=env.type,
+                case=env.case_id,
+            ),
+        )
 
     def _dated_before_step(self, env: Envelope) -> Refusal | None:
         """An event cannot have happened before the step it answers (a decision before its report)."""
@@ -450,22 +475,9 @@ class CaseWorkflow:
             HistoryItem(seq=event.seq, type=event_type, at=event.occurred_at, actor=actor, state=self.s.state)
         )
         self._outbox.append(event)
-        if self._batch_depth == 0 or not self.takes(PATCH_BATCHED_PUBLISH):
+        if self._batch_depth == 0:
             await self.flush()
         return event
-
-    def takes(self, patch: str) -> bool:
-        """Whether this run takes ``patch``'s branch.
-
-        The first ``workflow.patched()`` of a run records a marker and upserts the
-        TemporalChangeVersion search attribute: two history events and a visibility write per
-        patch on every new case, on the server's busiest path (``make bench``). A case started at
-        revision 1 or later took these branches from its first step, and its start input, which
-        is in its history, says so: replay takes the same branch without the markers.
-        """
-        if self._start.revision >= 1 and patch in REVISION_1_PATCHES:
-            return True
-        return workflow.patched(patch)
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
@@ -483,33 +495,27 @@ class CaseWorkflow:
         return not self._outbox and self._batch_depth == 0 and self._publishing == 0
 
     async def flush(self) -> None:
-        """Publish what :meth:`emit` queued, in order."""
+        """Publish what :meth:`emit` queued, in order.
+
+        A step's domain events go together, from one local activity inside the workflow task
+        that emitted them: no activity task to schedule, dispatch and complete, and no second
+        workflow task to take its result, on the path every step takes. Publishing is a short,
+        idempotent NATS call (the ``Nats-Msg-Id`` de-duplicates a retry), which is what local
+        activities are for; past the SDK's local retry threshold a long NATS outage backs off
+        on workflow timers.
+        """
         self._publishing += 1
         try:
-            await self._drain()
-        finally:
-            self._publishing -= 1
-
-    async def _drain(self) -> None:
-        while self._outbox:
-            events, self._outbox = self._outbox, []
-            if self.takes(PATCH_BATCHED_PUBLISH):
-                local = self.takes(PATCH_LOCAL_PUBLISH)
-                run = workflow.execute_local_activity if local else workflow.execute_activity
-                await run(
+            while self._outbox:
+                events, self._outbox = self._outbox, []
+                await workflow.execute_local_activity(
                     PUBLISH_BATCH_ACTIVITY,
                     DomainEventBatch(events=events),
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=_PUBLISH_RETRY,
                 )
-                continue
-            for event in events:
-                await workflow.execute_activity(
-                    PUBLISH_ACTIVITY,
-                    event,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=_PUBLISH_RETRY,
-                )
+        finally:
+            self._publishing -= 1
 
     async def open_deadline(
         self,
@@ -665,7 +671,7 @@ class CaseWorkflow:
             if d.info.warn_at is not None and not d.warned:
                 if await self._until(d.info.warn_at, deadline_id, version):
                     async with self._lock:
-                        if self._still(deadline_id, version) and not self._warned_already(d):
+                        if self._still(deadline_id, version):
                             d.warned = True
                             await self.emit("deadline.warning", kind=EntryKind.DEADLINE, deadline=d.info)
                 continue
@@ -713,11 +719,6 @@ class CaseWorkflow:
                 payload={"target": target, "rule": d.info.rule, "party": d.info.party},
                 at=at,
             )
-
-    def _warned_already(self, d: DeadlineState) -> bool:
-        """Whether another watcher of this deadline warned while this one slept (only a
-        revision-1 run has two; it asks the patch only then, so other runs record no marker)."""
-        return d.warned and workflow.patched(PATCH_SINGLE_WARNING)
 
     def _still(self, deadline_id: str, version: int) -> bool:
         d = self.s.deadlines[deadline_id]

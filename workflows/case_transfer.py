@@ -64,7 +64,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from contracts import case_transfer as ct
     from contracts.agencies import AgencyKind, AgencyLevel, get_agency, supervising_authority, supervisor_of
-    from contracts.common import Payload
+    from contracts.common import EventSpec, Payload
     from contracts.domain import EntryKind
     from contracts.envelope import Envelope
     from contracts.workflow_io import CaseStart, CaseStatus
@@ -111,61 +111,8 @@ R_EXPLAIN = P + "police_explanation"
 R_FILE_ORDER = P + "filing_after_order"
 R_MATERIALS = P + "materials_handover"
 
-# Which events each state accepts (the first check of ``refusal``).
-_REFUSAL_STANDS = frozenset({POLICE_REFUSED, RECONSIDERATION, REFUSAL_UPHELD})
+# While the procuratorate supervises the refusal (a reconsideration may run beside it).
 _SUPERVISED = frozenset({SUPERVISION, EXPLAINED, FILING_ORDERED})
-
-VALID_IN: dict[str, frozenset[str]] = {
-    P + "crime_suspected": frozenset({NEW}),
-    P + "team_formed": frozenset({OPENED}),
-    P + "transfer_report_submitted": frozenset({TEAM_FORMED}),
-    P + "head_decided": frozenset({REPORTED}),
-    P + "transferred": frozenset({APPROVED}),
-    P + "police_received": frozenset({TRANSFERRED}),
-    P + "police_forwarded": frozenset({FORWARDING, RECEIVED}),
-    P + "police_decided": frozenset({RECEIVED, SUPERVISION, EXPLAINED, FILING_ORDERED}),
-    P + "reconsideration_requested": frozenset({POLICE_REFUSED, SUPERVISION, EXPLAINED}),
-    P + "supervision_requested": _REFUSAL_STANDS,
-    P + "supervision_opened": _REFUSAL_STANDS,
-    P + "reconsideration_decided": frozenset({RECONSIDERATION, *_SUPERVISED}),
-    P + "explanation_requested": frozenset({SUPERVISION}),
-    P + "police_explained": frozenset({SUPERVISION}),
-    P + "filing_ordered": frozenset({SUPERVISION, EXPLAINED}),
-    P + "supervision_concluded": frozenset({EXPLAINED}),
-    P + "materials_handed_over": frozenset({FILED}),
-    P + "criminal_outcome_reported": frozenset({FILED, MATERIALS_HANDED_OVER}),
-    P + "administrative_case_closed": frozenset({FILED, MATERIALS_HANDED_OVER}),
-    P + "returned_for_penalty": frozenset({POLICE_REFUSED, REFUSAL_UPHELD, REFUSAL_FINAL}),
-}
-
-# Who may send each event within the case (intake already checked the agency *kind*).
-_AGENCY_EVENTS = frozenset(
-    P + s
-    for s in (
-        "team_formed",
-        "transfer_report_submitted",
-        "head_decided",
-        "transferred",
-        "reconsideration_requested",
-        "supervision_requested",
-        "materials_handed_over",
-        "administrative_case_closed",
-        "returned_for_penalty",
-    )
-)
-_POLICE_EVENTS = frozenset(
-    P + s
-    for s in (
-        "police_received",
-        "police_forwarded",
-        "police_decided",
-        "reconsideration_decided",
-        "police_explained",
-    )
-)
-_PROCURATORATE_EVENTS = frozenset(
-    P + s for s in ("filing_ordered", "supervision_concluded", "explanation_requested", "supervision_opened")
-)
 
 # Specific reasons for the most likely out-of-order events (the generic one lists valid states).
 _WHY: dict[tuple[str, str], str] = {
@@ -199,7 +146,7 @@ DISCIPLINE_RULES = frozenset({R_HEAD, R_TRANSFER})
 class CaseTransferWorkflow(CaseWorkflow):
     """One enforcement case on its way from an administrative agency to the police."""
 
-    PROCESS = "case_transfer"
+    DEFINITION = ct.DEFINITION
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseStatus:
@@ -240,43 +187,31 @@ class CaseTransferWorkflow(CaseWorkflow):
 
     # ----- validity --------------------------------------------------------------------------
 
-    def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
-        """Why ``env`` is not valid now: wrong state, wrong sender for this case, or a decision
-        the case's history rules out. None accepts it."""
+    def holders(self, role: str) -> tuple[str | None, ...]:
+        """The agency that opened the case, its police and its procuratorate."""
+        return {
+            "agency": (self._agency,),
+            "police": (self._police,),
+            "procuratorate": (self._procuratorate,),
+        }[role]
+
+    def out_of_state(self, env: Envelope, payload: Payload, step: EventSpec) -> Refusal:
+        """The likely mistakes in words that name the article they break."""
         kind = env.type
-        valid = VALID_IN.get(kind)
-        if valid is None:
-            return Refusal("type", f"{kind} does not belong to the case-transfer process")
-        if self.s.state not in valid:
-            if kind == P + "crime_suspected":
-                return Refusal("type", f"case {env.case_id} is already open (state {self.s.state})")
-            if kind == P + "returned_for_penalty":
-                return Refusal(
-                    "type",
-                    f"a penalty never replaces a transfer (art. 11): handling the case administratively is "
-                    f"possible only once filing is finally refused; the case is in state {self.s.state}",
-                )
-            why = _WHY.get((kind, self.s.state))
-            if why is None:
-                expected = ", ".join(sorted(valid))
-                why = f"{kind} is not valid in state {self.s.state} (valid in: {expected})"
-            return Refusal("type", why)
-        sender = env.source_agency
-        if kind in _AGENCY_EVENTS and sender != self._agency:
+        if kind == P + "crime_suspected":
+            return Refusal("type", f"case {env.case_id} is already open (state {self.s.state})")
+        if kind == P + "returned_for_penalty":
             return Refusal(
-                "source_agency", f"only {self._agency}, the agency that opened this case, may send {kind}"
+                "type",
+                f"a penalty never replaces a transfer (art. 11): handling the case administratively is "
+                f"possible only once filing is finally refused; the case is in state {self.s.state}",
             )
-        if kind in _POLICE_EVENTS and sender != self._police:
-            return Refusal("source_agency", f"the case is with {self._police}; {sender} may not send {kind}")
-        if kind in _PROCURATORATE_EVENTS and sender != self._procuratorate:
-            return Refusal(
-                "source_agency", f"{self._procuratorate} supervises this case; {sender} may not send {kind}"
-            )
-        if kind == P + "criminal_outcome_reported" and sender not in (self._police, self._procuratorate):
-            return Refusal(
-                "source_agency", f"only {self._police} or {self._procuratorate} report the criminal outcome"
-            )
-        return self._payload_refusal(kind, payload)
+        why = _WHY.get((kind, self.s.state))
+        return Refusal("type", why) if why else super().out_of_state(env, payload, step)
+
+    def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
+        """A decision the case's history rules out (the definition checked state and sender)."""
+        return self._payload_refusal(env.type, payload)
 
     def _payload_refusal(self, kind: str, payload: Payload) -> Refusal | None:
         recon = self.s.data.get("reconsideration")

@@ -51,7 +51,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.agencies import AgencyKind, get_agency
-    from contracts.common import Payload
+    from contracts.common import EventSpec, Payload
     from contracts.deadline_models import DeadlineStatus
     from contracts.dispute_rules import (
         ActionRefusal,
@@ -70,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.envelope import Envelope
     from contracts.jurisdiction_dispute import (
         ACTION_REFUSED_ERROR_TYPE,
+        DEFINITION,
         ClaimInput,
         CoordinatorActionResult,
         CoordinatorInput,
@@ -113,11 +114,39 @@ def _action_refused(refusal: ActionRefusal) -> ApplicationError:
     )
 
 
+def _negotiation_over(
+    wf: JurisdictionDisputeWorkflow, env: Envelope, payload: Payload, step: EventSpec | None
+) -> Refusal:
+    if env.type == P + "agreement_reached":
+        return Refusal(
+            "type",
+            "an agreement ends negotiation only (or, after negotiation lapsed, the dispute "
+            f"before the office accepts it); the dispute is in state {wf.s.state}",
+        )
+    return Refusal(
+        "type", f"coordination can be requested only during negotiation; the dispute is in state {wf.s.state}"
+    )
+
+
+def _nothing_to_acknowledge(
+    wf: JurisdictionDisputeWorkflow, env: Envelope, payload: Payload, step: EventSpec | None
+) -> Refusal:
+    return Refusal("type", f"nothing to acknowledge: the dispute is in state {wf.s.state}")
+
+
+# The words for a step out of turn where the generic "not valid in state" would not help.
+_OUT_OF_TURN = {
+    P + "agreement_reached": _negotiation_over,
+    P + "coordination_requested": _negotiation_over,
+    P + "designation_acknowledged": _nothing_to_acknowledge,
+}
+
+
 @workflow.defn(name="JurisdictionDispute")
 class JurisdictionDisputeWorkflow(CaseWorkflow):
     """One jurisdiction dispute, from the first event to the designated agency taking the case."""
 
-    PROCESS = "jurisdiction_dispute"
+    DEFINITION = DEFINITION
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseStatus:
@@ -182,93 +211,56 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
 
     # ----- agency events (through intake) -------------------------------------------------------
 
-    def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
-        """Which agency events are valid now, and from whom."""
-        step = env.type.removeprefix(P)
+    def holders(self, role: str) -> tuple[str | None, ...]:
+        """The dispute's parties, its coordinating office and the agency it designated."""
+        if role == "parties":
+            return tuple(self._parties())
+        return (self._office(),) if role == "office" else (self._d.get("designated_agency"),)
+
+    def out_of_state(self, env: Envelope, payload: Payload, step: EventSpec) -> Refusal:
+        """A dispute not raised or already closed is named by its case id; a step out of turn
+        says when it would have been valid."""
         state = self.s.state
-        sender = env.source_agency
-        if step == "dispute_raised":
-            if state != State.NEW:
-                return Refusal("type", f"dispute {env.case_id} is already open (state {state})")
-            assert isinstance(payload, DisputeRaised)
-            sender_agency = get_agency(sender)
-            if sender not in payload.parties and (
-                sender_agency is None or sender_agency.kind is not AgencyKind.JUSTICE
-            ):
-                return Refusal(
-                    "source_agency",
-                    f"{sender} is not a party to the dispute; only a party or a justice bureau may raise it",
-                )
-            return None
+        if step.opens:
+            return Refusal("type", f"dispute {env.case_id} is already open (state {state})")
         if state == State.NEW:
             return Refusal("case_id", f"no jurisdiction dispute {env.case_id!r} has been raised")
         if self.s.closed:
             return Refusal("case_id", f"dispute {env.case_id} is closed (state {state})")
-        parties = self._parties()
-        if step in (
-            "agreement_reached",
-            "coordination_requested",
-            "opinion_submitted",
-            "designation_acknowledged",
+        words = _OUT_OF_TURN.get(env.type)
+        return words(self, env, payload, step) if words else super().out_of_state(env, payload, step)
+
+    def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
+        """What the definition cannot say: who may raise a dispute, the negotiation's end, the
+        agreement's signatures and whose opinion is outstanding."""
+        step = env.type.removeprefix(P)
+        if step == "dispute_raised":
+            return self._raise_refusal(env, payload)
+        if step in ("agreement_reached", "coordination_requested") and (
+            self.s.state != State.NEGOTIATING and not self._moved_on_lapse()
         ):
-            if sender not in parties:
-                return Refusal(
-                    "source_agency",
-                    f"{sender} is not a party to dispute {env.case_id} (parties: {', '.join(parties)})",
-                )
+            return _negotiation_over(self, env, payload, self.DEFINITION.step(env.type))
         if step == "agreement_reached":
-            if state != State.NEGOTIATING and not self._moved_on_lapse():
-                return Refusal(
-                    "type",
-                    "an agreement ends negotiation only (or, after negotiation lapsed, the dispute "
-                    f"before the office accepts it); the dispute is in state {state}",
-                )
-            agreed = payload.model_dump()["agreed_agency"]
-            if agreed not in parties:
-                return Refusal(
-                    "payload.agreed_agency",
-                    f"{agreed} is not a party to the dispute (parties: {', '.join(parties)})",
-                )
-            signed = set(payload.model_dump()["signatories"])
-            strangers = sorted(signed - set(parties))
-            if strangers:
-                return Refusal("payload.signatories", f"not parties to the dispute: {', '.join(strangers)}")
-            missing = [p for p in parties if p not in signed]
-            if missing:
-                return Refusal(
-                    "payload.signatories",
-                    f"every party must sign the agreement; missing: {', '.join(missing)}",
-                )
-            return None
-        if step == "coordination_requested":
-            if state != State.NEGOTIATING and not self._moved_on_lapse():
-                return Refusal(
-                    "type",
-                    f"coordination can be requested only during negotiation; the dispute is in state {state}",
-                )
-            return None
-        if step in ("coordination_accepted", "coordination_rejected"):
-            if state != State.COORDINATION_REQUESTED:
-                return Refusal("type", f"{env.type} is not valid in state {state}")
-            if sender != self._office():
-                return Refusal(
-                    "source_agency",
-                    f"only the coordinating office {self._office()} may decide on the request",
-                )
-            return None
-        if step == "opinion_submitted":
-            if sender not in self._d.get("opinions_pending", []):
-                return Refusal("source_agency", f"no opinion is outstanding from {sender} (state {state})")
-            return None
-        if step == "designation_acknowledged":
-            if state != State.DESIGNATED:
-                return Refusal("type", f"nothing to acknowledge: the dispute is in state {state}")
-            if sender != self._d.get("designated_agency"):
-                return Refusal(
-                    "source_agency", f"{sender} was not designated; {self._d.get('designated_agency')} was"
-                )
-            return None
-        return Refusal("type", f"{env.type} is not valid in state {state}")
+            return _agreement_refusal(payload, self._parties())
+        if step == "opinion_submitted" and env.source_agency not in self._d.get("opinions_pending", []):
+            return Refusal(
+                "source_agency", f"no opinion is outstanding from {env.source_agency} (state {self.s.state})"
+            )
+        return None
+
+    def _raise_refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
+        """A dispute is raised by one of its parties or by a justice bureau."""
+        assert isinstance(payload, DisputeRaised)
+        sender = env.source_agency
+        sender_agency = get_agency(sender)
+        if sender not in payload.parties and (
+            sender_agency is None or sender_agency.kind is not AgencyKind.JUSTICE
+        ):
+            return Refusal(
+                "source_agency",
+                f"{sender} is not a party to the dispute; only a party or a justice bureau may raise it",
+            )
+        return None
 
     def answers_since(self, env: Envelope) -> datetime | None:
         """When the step ``env`` answers happened, where that is not the current state's start.
@@ -821,3 +813,24 @@ def _runs_on_from(due_at: datetime) -> datetime:
     is the day after the old one's last, with no day lost or counted twice."""
     last_day = (due_at.astimezone(dl.SHANGHAI) - timedelta(days=1)).date()
     return datetime.combine(last_day, time(0), tzinfo=dl.SHANGHAI)
+
+
+def _agreement_refusal(payload: Payload, parties: list[str]) -> Refusal | None:
+    """An agreement names one of the parties and is signed by every party and no one else."""
+    agreed = payload.model_dump()["agreed_agency"]
+    if agreed not in parties:
+        return Refusal(
+            "payload.agreed_agency",
+            f"{agreed} is not a party to the dispute (parties: {', '.join(parties)})",
+        )
+    signed = set(payload.model_dump()["signatories"])
+    strangers = sorted(signed - set(parties))
+    if strangers:
+        return Refusal("payload.signatories", f"not parties to the dispute: {', '.join(strangers)}")
+    missing = [p for p in parties if p not in signed]
+    if missing:
+        return Refusal(
+            "payload.signatories",
+            f"every party must sign the agreement; missing: {', '.join(missing)}",
+        )
+    return None

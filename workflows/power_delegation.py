@@ -46,11 +46,12 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ConfigDict, Field
 
     from contracts.agencies import AgencyKind, AgencyLevel, agencies, supervisor_of
-    from contracts.common import Payload
+    from contracts.common import EventSpec, Payload
     from contracts.deadline_models import DeadlineStatus
     from contracts.domain import DomainEvent, EntryKind
     from contracts.envelope import Envelope
     from contracts.power_delegation import (
+        DEFINITION,
         PROCESS,
         AssessmentSubmitted,
         AssessorRole,
@@ -193,7 +194,7 @@ class Delegation(BaseModel):
 class PowerDelegationWorkflow(CaseWorkflow):
     """One delegation of enforcement powers to one township, with its yearly reviews."""
 
-    PROCESS = PROCESS
+    DEFINITION = DEFINITION
     # A township's case is reported alongside the process, whenever it happened while the item
     # was delegated; it answers no step.
     NOT_ANSWERING = frozenset({_CASE_RECORDED})
@@ -295,21 +296,32 @@ class PowerDelegationWorkflow(CaseWorkflow):
 
     # ----- agency events ---------------------------------------------------------------------
 
-    def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
-        """Whether ``env`` is valid now; the field named is the one the sender must fix."""
+    def holders(self, role: str) -> tuple[str | None, ...]:
+        """The township the powers were delegated to."""
+        return (self.d.township,)
+
+    def out_of_state(self, env: Envelope, payload: Payload, step: EventSpec) -> Refusal:
+        """An ended delegation is named by its case id; an item's case in a state without
+        exercised items says which item is not exercised."""
+        state = self.s.state
         if self.s.closed:
             return Refusal("case_id", f"delegation {self.s.case_id} has ended")
+        if isinstance(payload, ItemCaseRecorded):
+            return self._case_refusal(env, payload) or super().out_of_state(env, payload, step)
+        words = {
+            PROCESS + ".delegation_granted": f"delegation {env.case_id} is already recorded (state {state})",
+            PROCESS + ".delegation_accepted": f"the delegation is not waiting for acceptance (state {state})",
+            _ASSESSED: f"no review is collecting assessments (state {state})",
+            _DECIDED: f"no review is waiting for a decision (state {state})",
+        }.get(env.type)
+        return Refusal("type", words) if words else super().out_of_state(env, payload, step)
+
+    def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
+        """What the definition cannot say, item by item; the field named is the one the sender
+        must fix (the definition checked the state and the township)."""
         match payload:
             case DelegationGranted():
                 return self._grant_refusal(env, payload)
-            case DelegationAccepted():
-                if self.s.state != GRANTED:
-                    return Refusal(
-                        "type", f"the delegation is not waiting for acceptance (state {self.s.state})"
-                    )
-                if env.source_agency != self.d.township:
-                    return Refusal("source_agency", f"only {self.d.township} may accept this delegation")
-                return None
             case ItemCaseRecorded():
                 return self._case_refusal(env, payload)
             case AssessmentSubmitted():
@@ -321,10 +333,6 @@ class PowerDelegationWorkflow(CaseWorkflow):
             case ItemRevokedEarly():
                 return self._early_revocation_refusal(env, payload)
             case CaseHandedOver():
-                if env.source_agency != self.d.township:
-                    return Refusal(
-                        "source_agency", f"only {self.d.township} hands over this delegation's cases"
-                    )
                 item = self.d.items.get(payload.item_code)
                 if item is None or item.state != ItemState.RETURNING:
                     return Refusal("payload.item_code", f"item {payload.item_code!r} is not being returned")
@@ -335,7 +343,7 @@ class PowerDelegationWorkflow(CaseWorkflow):
                 return None
             case HandoverAcknowledged():
                 return self._acknowledgement_refusal(env, payload)
-        return Refusal("type", f"{env.type} is not an event of this process")
+        return None
 
     def answers_since(self, env: Envelope) -> datetime | None:
         """When the step ``env`` answers happened, where that is not the latest state change:
@@ -433,8 +441,6 @@ class PowerDelegationWorkflow(CaseWorkflow):
     # ----- refusals ----------------------------------------------------------------------------
 
     def _grant_refusal(self, env: Envelope, payload: DelegationGranted) -> Refusal | None:
-        if self.s.state != "new":
-            return Refusal("type", f"delegation {env.case_id} is already recorded (state {self.s.state})")
         competent = competent_governments(payload.township)
         if env.source_agency not in competent:
             return Refusal(
@@ -456,8 +462,6 @@ class PowerDelegationWorkflow(CaseWorkflow):
         return None
 
     def _case_refusal(self, env: Envelope, payload: ItemCaseRecorded) -> Refusal | None:
-        if env.source_agency != self.d.township:
-            return Refusal("source_agency", f"only {self.d.township} records cases of this delegation")
         item = self.d.items.get(payload.item_code)
         if item is None:
             return Refusal("payload.item_code", f"{payload.item_code!r} is not delegated by {self.s.case_id}")
@@ -476,8 +480,6 @@ class PowerDelegationWorkflow(CaseWorkflow):
         return None
 
     def _assessment_refusal(self, env: Envelope, payload: AssessmentSubmitted) -> Refusal | None:
-        if self.s.state not in _REVIEWING:
-            return Refusal("type", f"no review is collecting assessments (state {self.s.state})")
         agency = agencies().get(env.source_agency)
         if agency is None:
             return Refusal("source_agency", f"unknown agency {env.source_agency!r}")

@@ -64,7 +64,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from contracts import reverse_transfer as rt
     from contracts.agencies import AgencyKind, supervisor_of
-    from contracts.common import Payload
+    from contracts.common import EventSpec, Payload
     from contracts.deadline_models import DeadlineStatus
     from contracts.domain import EntryKind
     from contracts.envelope import Envelope
@@ -93,45 +93,19 @@ R_EXTENSION = P + "review_extension"
 R_REPLY = P + "agency_reply"
 R_POLICE_RETURN = P + "police_return"
 
-VALID_IN: dict[str, frozenset[str]] = {
-    P + "non_prosecution_decided": frozenset({NEW}),
-    P + "police_no_crime_found": frozenset({NEW}),
-    P + "handed_over": frozenset({HANDOVER_PENDING}),
-    P + "review_paused": frozenset({UNDER_REVIEW}),
-    P + "review_resumed": frozenset({PAUSED}),
-    P + "review_extended": frozenset({UNDER_REVIEW, PAUSED}),
-    P + "opinion_issued": frozenset({UNDER_REVIEW}),
-    P + "review_ended": frozenset({UNDER_REVIEW, PAUSED}),
-    P + "agency_replied": frozenset({AWAITING_REPLY}),
-    P + "police_returned": frozenset({RETURN_PENDING}),
-    P + "agency_accepted": frozenset({AWAITING_ACCEPTANCE}),
-}
 _WHY: dict[tuple[str, str], str] = {
     (P + "opinion_issued", PAUSED): "the review is paused; resume it before issuing the opinion",
     (P + "review_paused", PAUSED): "the review is already paused",
     (P + "review_resumed", UNDER_REVIEW): "the review is not paused",
     (P + "agency_replied", UNDER_REVIEW): "no procuratorial opinion has been served yet",
 }
-_PROCURATORATE_EVENTS = frozenset(
-    P + s
-    for s in (
-        "handed_over",
-        "review_paused",
-        "review_resumed",
-        "review_extended",
-        "opinion_issued",
-        "review_ended",
-    )
-)
-_AGENCY_EVENTS = frozenset({P + "agency_replied", P + "agency_accepted"})
-_POLICE_EVENTS = frozenset({P + "police_returned"})
 
 
 @workflow.defn(name="ReverseTransfer")
 class ReverseTransferWorkflow(CaseWorkflow):
     """One case returning from the criminal side to an administrative agency."""
 
-    PROCESS = "reverse_transfer"
+    DEFINITION = rt.DEFINITION
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseStatus:
@@ -140,35 +114,22 @@ class ReverseTransferWorkflow(CaseWorkflow):
 
     # ----- validity --------------------------------------------------------------------------
 
+    def holders(self, role: str) -> tuple[str | None, ...]:
+        """The procuratorate carrying the review, the agency the case goes to, the police."""
+        return (self.s.data.get(role),)
+
+    def out_of_state(self, env: Envelope, payload: Payload, step: EventSpec) -> Refusal:
+        """An opening for an open case, and the likely mistakes of the review, in words."""
+        if step.opens:
+            return Refusal("type", f"case {env.case_id} is already open (state {self.s.state})")
+        why = _WHY.get((env.type, self.s.state))
+        return Refusal("type", why) if why else super().out_of_state(env, payload, step)
+
     def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
-        """Wrong state, wrong sender for this case, or a second extension: refused with the reason."""
-        kind = env.type
-        valid = VALID_IN.get(kind)
-        if valid is None:
-            return Refusal("type", f"{kind} does not belong to the reverse-transfer process")
-        if self.s.state not in valid:
-            if self.s.state != NEW and kind in (P + "non_prosecution_decided", P + "police_no_crime_found"):
-                return Refusal("type", f"case {env.case_id} is already open (state {self.s.state})")
-            why = _WHY.get((kind, self.s.state)) or (
-                f"{kind} is not valid in state {self.s.state} (valid in: {', '.join(sorted(valid))})"
-            )
-            return Refusal("type", why)
-        data, sender = self.s.data, env.source_agency
-        if kind in _PROCURATORATE_EVENTS and sender != data.get("procuratorate"):
-            return Refusal(
-                "source_agency",
-                f"{data.get('procuratorate')} carries this review; {sender} may not send {kind}",
-            )
-        if kind in _AGENCY_EVENTS and sender != data.get("agency"):
-            return Refusal(
-                "source_agency", f"the case goes to {data.get('agency')}; {sender} may not send {kind}"
-            )
-        if kind in _POLICE_EVENTS and sender != data.get("police"):
-            return Refusal(
-                "source_agency", f"{data.get('police')} returns this case; {sender} may not send {kind}"
-            )
-        if kind == P + "review_extended":
-            if data.get("extended"):
+        """A second extension, an extension of a spent period, or an opinion served before the
+        review began (the definition checked state and sender)."""
+        if env.type == P + "review_extended":
+            if self.s.data.get("extended"):
                 return Refusal(
                     "type", "the review was already extended once; a second extension is not allowed"
                 )

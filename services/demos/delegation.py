@@ -23,7 +23,7 @@ from contracts.power_delegation import (
     ReviewDecisionResult,
     ReviewOutcome,
 )
-from contracts.workflow_io import CASE_REVISION, CaseStart, CaseStatus
+from contracts.workflow_io import CaseStart, CaseStatus
 from services.demos.base import SHANGHAI, DemoContext
 from services.intake.app import rule_settings_from_env
 from workflows.power_delegation import REVIEW_PERIOD_SETTING, review_period_override
@@ -52,6 +52,25 @@ async def play(ctx: DemoContext) -> None:
     case_id = ctx.case_id("RZDG-FQ")
     seconds = demo_period_seconds()
     workflow_id = f"{PROCESS}/{case_id}"
+    await _start_with_short_period(ctx, case_id, workflow_id, seconds)
+    await _grant_and_record_cases(ctx, case_id)
+    await _assess(ctx, case_id, seconds)
+    result = await _decide_review(ctx, workflow_id)
+    ctx.out.print(f"    保留 ZH-0107，调整 ZH-0215，收回 {', '.join(result.returned)} → state {result.state}")
+
+    await ctx.send(ctx.envelope(PROCESS, "case_handed_over", case_id))
+    await ctx.send(ctx.envelope(PROCESS, "handover_acknowledged", case_id))
+    items = await _wait_for_item_state(ctx, workflow_id, "SC-0032", "returned")
+    await _show_items(ctx, workflow_id, items, seconds)
+    ctx.show_links(PROCESS, case_id)
+
+
+async def _start_with_short_period(ctx: DemoContext, case_id: str, workflow_id: str, seconds: int) -> None:
+    """Say on screen that the review period is shortened, then start the workflow with it.
+
+    The workflow is started here, not by intake, because only its start input carries the
+    review period; intake's start then finds this run and hands it the grant as a signal.
+    """
     ctx.out.print(f"[bold]赋权乡镇街道 · 一年评估[/] {case_id}")
     ctx.out.print(
         f"  [yellow]演示设置：评估周期缩短为 {seconds} 秒（{REVIEW_PERIOD_SETTING}={seconds}）；"
@@ -61,20 +80,23 @@ async def play(ctx: DemoContext) -> None:
         f"  [yellow]Demo setting: the review comes {seconds} s after the items take effect "
         f"instead of 12 months.[/]"
     )
-    # Start the workflow with the shortened period as intake would (same id, same input
-    # shape); intake's update-with-start then finds this run instead of starting another.
+    # Intake's id and input shape, without the opening event: the grant comes through intake.
     await ctx.temporal.start_workflow(
         "PowerDelegation",
         CaseStart(
             process=PROCESS,
             case_id=case_id,
             rule_settings={**rule_settings_from_env(), REVIEW_PERIOD_SETTING: str(seconds)},
-            revision=CASE_REVISION,
         ),
         id=workflow_id,
         task_queue=ctx.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
+
+
+async def _grant_and_record_cases(ctx: DemoContext, case_id: str) -> None:
+    """Grant the items effective today, have the township accept them, and record its cases:
+    the counters the review later weighs (handled, overturned, complained about)."""
     today = datetime.now(SHANGHAI).date().isoformat()
     await ctx.send(ctx.envelope(PROCESS, "delegation_granted", case_id, effective_date=today))
     await ctx.wait_for_state(case_id, PROCESS, "granted")
@@ -101,6 +123,10 @@ async def play(ctx: DemoContext) -> None:
             pause=0.2,
         )
 
+
+async def _assess(ctx: DemoContext, case_id: str, seconds: int) -> None:
+    """Wait out the shortened period, then send the assessments a decision waits for: the
+    township's and those of the departments whose items it took over."""
     ctx.out.print(f"  等待评估启动（{seconds} 秒）/ waiting for the review ({seconds} s) ...")
     await ctx.wait_for_state(case_id, PROCESS, "under_review", timeout=seconds + 60)
 
@@ -116,6 +142,10 @@ async def play(ctx: DemoContext) -> None:
     await ctx.send(ctx.envelope(PROCESS, "assessment_submitted", case_id))
     await ctx.wait_for_state(case_id, PROCESS, "assessed")
 
+
+async def _decide_review(ctx: DemoContext, workflow_id: str) -> ReviewDecisionResult:
+    """Keep one item, adjust one, revoke one, through the same ``decide_review`` Update the
+    console sends, so the demo exercises the reviewer's real path."""
     ctx.out.print(
         "  司法局作出评估决定（控制台同一 Update）/ the justice bureau decides (the console's Update):"
     )
@@ -132,24 +162,23 @@ async def play(ctx: DemoContext) -> None:
             ),
         ),
     )
-    result = await handle.execute_update(
+    return await handle.execute_update(
         "decide_review", decision, id=decision.decision_id, result_type=ReviewDecisionResult
     )
-    ctx.out.print(f"    保留 ZH-0107，调整 ZH-0215，收回 {', '.join(result.returned)} → state {result.state}")
 
-    await ctx.send(ctx.envelope(PROCESS, "case_handed_over", case_id))
-    await ctx.send(ctx.envelope(PROCESS, "handover_acknowledged", case_id))
-    items = await _wait_for_item_state(ctx, workflow_id, "SC-0032", "returned")
 
+async def _show_items(ctx: DemoContext, workflow_id: str, items: dict[str, Any], seconds: int) -> None:
+    """Print each item's state and counters and the next review, which the shortened period
+    puts minutes away rather than a year."""
     ctx.out.print("  赋权事项 / delegated items:")
     for code, item in items.items():
         ctx.out.print(
             f"    {code}  {item['name_zh']}  ({item['state']})  原部门 {item['original_department']}"
             f"  计数 {item['counters']}"
         )
+    handle = ctx.temporal.get_workflow_handle(workflow_id)
     data = (await handle.query("status", result_type=CaseStatus)).data["delegation"]
     ctx.out.print(f"  下次评估 / next review: {data['next_review_at']} (demo period, {seconds} s)")
-    ctx.show_links(PROCESS, case_id)
 
 
 async def _wait_for_item_state(

@@ -34,7 +34,7 @@ from contracts.validation import (
     peek_ids,
     validate_event,
 )
-from contracts.workflow_io import CASE_REVISION, CaseStart, ReceiveResult, YearScheduleIn, workflow_id
+from contracts.workflow_io import CaseStart, ReceiveResult, YearScheduleIn, workflow_id
 from services import tracing
 from services.calendar_store import calendar_dir, load_schedules
 from services.discipline.crypto import ContentCipher, cipher_from_env
@@ -408,7 +408,6 @@ class Intake:
                     case_id=env.case_id,
                     rule_settings=self._rule_settings,
                     calendar=self._calendar(),
-                    revision=CASE_REVISION,
                     opening=env,
                 ),
                 id=wid,

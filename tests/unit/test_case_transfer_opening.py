@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from contracts.workflow_io import CASE_REVISION, CaseStatus
+from contracts.workflow_io import CaseStatus
 from services.intake.core import Intake, Outcome
 from tests.events import body, event, new_case_id
 from tests.unit.test_power_delegation import eventually
@@ -156,29 +156,33 @@ async def test_a_second_event_in_the_runs_first_workflow_task_waits_for_the_open
     assert kinds.index("workflow_execution_update_accepted_event_attributes") == first_task_done + 1
 
 
-@pytest.mark.parametrize("revision", [0, 1])
-async def test_a_case_asks_for_its_patches_only_when_started_before_revision_1(
+async def test_a_step_publishes_from_one_local_activity_and_records_no_patch_marker(
     time_skipping_env,  # noqa: ANN001
     task_queue,  # noqa: ANN001
-    revision: int,
 ) -> None:
-    """Cases started by today's intake (revision 1) take the batched, local publish without
-    recording a patch marker and a TemporalChangeVersion upsert per patch; a case started before
-    (revision 0, no field in its input) still asks, so its history replays. Both publish the same."""
+    """A case started as intake starts it publishes its opening step's domain events together,
+    from one local activity, and asks no ``workflow.patched()``: no marker and no
+    TemporalChangeVersion upsert on every new case."""
+    from contracts.envelope import Envelope
     from contracts.workflow_io import CaseStart
 
     client = time_skipping_env.client
     case_id = new_case_id()
+    opening = Envelope.model_validate_json(body(event("case_transfer", "crime_suspected", case_id=case_id)))
     async with run_worker(client, task_queue) as published:
         handle = await client.start_workflow(
             "CaseTransfer",
-            CaseStart(process="case_transfer", case_id=case_id, revision=revision),
+            CaseStart(process="case_transfer", case_id=case_id, opening=opening),
             id=f"case_transfer/{case_id}",
             task_queue=task_queue,
         )
-        await send(handle, event("case_transfer", "crime_suspected", case_id=case_id))
-        history = await handle.fetch_history()
-    kinds = [e.WhichOneof("attributes") for e in history.events]
+        await eventually(lambda: "case_transfer.opened" in published.types(case_id))
+        for _ in range(100):  # the task that ran the local activity completes after it published
+            history = await handle.fetch_history()
+            kinds = [e.WhichOneof("attributes") for e in history.events]
+            if "workflow_task_completed_event_attributes" in kinds:
+                break
+            await asyncio.sleep(0.05)
     markers = [
         e.marker_recorded_event_attributes.marker_name
         for e in history.events
@@ -186,25 +190,17 @@ async def test_a_case_asks_for_its_patches_only_when_started_before_revision_1(
     ]
     assert published.types(case_id) == ["case_transfer.crime_suspected", "case_transfer.opened"]
     assert "activity_task_scheduled_event_attributes" not in kinds  # one local activity published them
-    assert markers.count("core_local_activity") == 1
-    if revision >= 1:
-        assert "core_patch" not in markers
-        assert "upsert_workflow_search_attributes_event_attributes" not in kinds
-    else:
-        assert markers.count("core_patch") == 2
+    assert markers == ["core_local_activity"]
+    assert "upsert_workflow_search_attributes_event_attributes" not in kinds
 
 
-@pytest.mark.parametrize("revision", [1, CASE_REVISION])
 async def test_a_case_opened_by_its_start_input_warns_once(
     time_skipping_env,  # noqa: ANN001
     task_queue,  # noqa: ANN001
-    revision: int,
 ) -> None:
     """Intake's path: the opening event in the start input sets a deadline (a reverse transfer's
-    non-prosecution decision starts the 3-working-day internal handover). Today's cases watch it
-    once: one timer, one warning, one breach, one escalation. Cases started at revision 1 keep
-    their two watchers (their histories must replay) but warn once: the second warning went out
-    twice before the patch."""
+    non-prosecution decision starts the 3-working-day internal handover). It is watched once:
+    one timer, one warning, one breach, one escalation."""
     from contracts.envelope import Envelope
     from contracts.workflow_io import CaseStart
 
@@ -216,7 +212,7 @@ async def test_a_case_opened_by_its_start_input_warns_once(
     async with run_worker(client, task_queue) as published:
         handle = await client.start_workflow(
             "ReverseTransfer",
-            CaseStart(process="reverse_transfer", case_id=case_id, revision=revision, opening=opening),
+            CaseStart(process="reverse_transfer", case_id=case_id, opening=opening),
             id=f"reverse_transfer/{case_id}",
             task_queue=task_queue,
         )
@@ -226,23 +222,18 @@ async def test_a_case_opened_by_its_start_input_warns_once(
         now = await time_skipping_env.get_current_time()
         await time_skipping_env.sleep(deadline.warn_at - now + timedelta(hours=1))
         await eventually(lambda: "deadline.warning" in published.types(case_id))
-        if revision >= 2:
-            # Past the due time too. (Not for revision 1: its two watchers' due timers fire at
-            # the same instant, and the time-skipping server refuses the cancel of the second
-            # that a real server answers with a new workflow task.)
-            await time_skipping_env.sleep(deadline.due_at - deadline.warn_at + timedelta(hours=1))
-            await eventually(lambda: "escalation.raised" in published.types(case_id))
+        await time_skipping_env.sleep(deadline.due_at - deadline.warn_at + timedelta(hours=1))
+        await eventually(lambda: "escalation.raised" in published.types(case_id))
         history = await handle.fetch_history()
     types = published.types(case_id)
     assert types[0] == "reverse_transfer.non_prosecution_decided" and "deadline.set" in types[:3]
     assert types.count("deadline.warning") == 1, types
-    if revision >= 2:
-        assert types.count("deadline.breached") == 1, types
-        assert types.count("escalation.raised") == 1, types
+    assert types.count("deadline.breached") == 1, types
+    assert types.count("escalation.raised") == 1, types
     first_task: list[str | None] = []
     for e in history.events[1:]:
         kind = e.WhichOneof("attributes")
         if kind == "workflow_task_scheduled_event_attributes" and first_task:
             break
         first_task.append(kind)
-    assert first_task.count("timer_started_event_attributes") == (1 if revision >= 2 else 2), first_task
+    assert first_task.count("timer_started_event_attributes") == 1, first_task

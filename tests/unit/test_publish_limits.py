@@ -47,7 +47,7 @@ def _event(seq: int, text: str) -> DomainEvent:
 
 async def test_an_event_that_fits_is_published_whole() -> None:
     js = FakeJetStream(max_payload=64 * 1024)
-    await PublishActivities(js, max_payload=js.max_payload).publish_domain_event(_event(1, "事实"))  # type: ignore[arg-type]
+    await PublishActivities(js, max_payload=js.max_payload).publish_one(_event(1, "事实"))  # type: ignore[arg-type]
     ((_, body, headers),) = js.published
     assert json.loads(body)["payload"] == {"facts": "事实"}
     assert headers["Nats-Msg-Id"] == "case_transfer/BIG-1:1"
@@ -81,5 +81,5 @@ async def test_the_limit_defaults_to_what_the_server_announced() -> None:
 
     js = FakeJetStream(max_payload=32 * 1024)
     js._nc = Connection()  # type: ignore[attr-defined]  # where nats-py's JetStreamContext keeps it
-    await PublishActivities(js).publish_domain_event(_event(1, "y" * 40 * 1024))  # type: ignore[arg-type]
+    await PublishActivities(js).publish_one(_event(1, "y" * 40 * 1024))  # type: ignore[arg-type]
     assert json.loads(js.published[0][1])["payload"]["payload_omitted"] is True

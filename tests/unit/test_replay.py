@@ -3,10 +3,11 @@
 
 A recorded history stands for a case already running: if a workflow change issues different
 commands for the same events (a step emitted more or less, a timer moved, an activity
-reordered) without ``workflow.patched()``, the replay raises a nondeterminism error here, in
-``make test``, instead of wedging running cases in production. The histories are recorded by
-``python -m tests.histories.record`` (see its docstring for when, rarely, to re-record); files
-written by other recorders (``power_delegation_*.json``) are replayed the same way.
+reordered), the replay raises a nondeterminism error here, in ``make test``, instead of wedging
+running cases in production. Every file is written by ``python -m tests.histories.record``, one
+per scenario, through intake's own path; until the first release the current code is the
+baseline and a deliberate change re-records them all (the recorder's docstring says what
+changes after the release).
 
 The negative test replays the ``CaseTransfer`` history against a deliberately altered copy of
 the workflow, to prove the replay check fails when it should.
@@ -28,9 +29,10 @@ from temporalio.workflow import NondeterminismError
 
 from contracts.common import Payload
 from contracts.envelope import Envelope
-from contracts.workflow_io import CaseStart, CaseStatus
+from contracts.workflow_io import CaseStart, CaseStatus, workflow_id
 from services.temporal_codec import lawlink_data_converter
 from services.worker import workflow_runner
+from tests.histories.record import SCENARIOS
 from workflows.case_transfer import CaseTransferWorkflow
 from workflows.registry import WORKFLOWS
 
@@ -41,26 +43,22 @@ FILES = sorted(HISTORIES.glob("*.json"))
 CLOSING = {"EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED", "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"}
 
 
-def load(path: Path) -> WorkflowHistory:
-    """A recorded history with the workflow id it ran under.
-
-    Two layouts are accepted: the plain ``WorkflowHistory.to_json()`` (``{"events": [...]}``;
-    the id is rebuilt as ``<process>/<case_id>`` from the :class:`CaseStart` input of the first
-    event, as intake names workflows) and ``{"workflow_id": ..., "history": {...}}``.
-    """
+def start_input(path: Path) -> CaseStart:
+    """The :class:`CaseStart` the recorded run was started with."""
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    if "events" in data:
-        probe = WorkflowHistory.from_json("unknown", data)
-        start = probe.events[0].workflow_execution_started_event_attributes
-        if not start.input.payloads:
-            raise ValueError(
-                f"{path.name}: the first event carries no workflow input to name the workflow by"
-            )
-        case = pydantic_data_converter.payload_converter.from_payload(start.input.payloads[0], CaseStart)
-        return dataclasses.replace(probe, workflow_id=f"{case.process}/{case.case_id}")
-    if "workflow_id" in data and "history" in data:
-        return WorkflowHistory.from_json(data["workflow_id"], data["history"])
-    raise ValueError(f"{path.name}: neither a history ({{'events': ...}}) nor {{'workflow_id', 'history'}}")
+    probe = WorkflowHistory.from_json("unknown", data)
+    start = probe.events[0].workflow_execution_started_event_attributes
+    if not start.input.payloads:
+        raise ValueError(f"{path.name}: the first event carries no workflow input")
+    return pydantic_data_converter.payload_converter.from_payload(start.input.payloads[0], CaseStart)
+
+
+def load(path: Path) -> WorkflowHistory:
+    """A recorded history (``WorkflowHistory.to_json()``) with the workflow id it ran under,
+    ``<process>/<case_id>`` from its start input, as intake names workflows."""
+    case = start_input(path)
+    history = WorkflowHistory.from_json("unknown", json.loads(path.read_text(encoding="utf-8")))
+    return dataclasses.replace(history, workflow_id=workflow_id(case.process, case.case_id))
 
 
 def workflow_type(history: WorkflowHistory) -> str:
@@ -70,7 +68,7 @@ def workflow_type(history: WorkflowHistory) -> str:
 
 def event_types(path: Path) -> list[str]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return [e["eventType"] for e in data.get("history", data)["events"]]
+    return [e["eventType"] for e in data["events"]]
 
 
 def replayer(*workflows: type, guarded: bool = False) -> Replayer:
@@ -94,10 +92,19 @@ def test_every_registered_workflow_has_a_recorded_history() -> None:
     )
 
 
+def test_every_scenario_of_the_recorder_has_its_history() -> None:
+    missing = sorted(set(SCENARIOS) - {p.stem for p in FILES})
+    assert not missing, f"not recorded: {missing}: run python -m tests.histories.record {' '.join(missing)}"
+
+
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_history_is_a_whole_path(path: Path) -> None:
-    """Guard against recording a trivial history: a deadline timer fired, an Update was taken,
-    and the run ended (completed or continued as new), so the whole path is replayed."""
+def test_history_is_a_whole_path_started_as_intake_starts_a_case(path: Path) -> None:
+    """Guard against recording a trivial history, or one no production case has: the case was
+    opened by the event in its start input (intake's start), a deadline timer fired, an Update
+    was taken, and the run ended (completed or continued as new), so the whole path is replayed."""
+    case = start_input(path)
+    assert case.opening is not None and case.carry is None, "the case was not opened by its start input"
+    assert case.opening.case_id == case.case_id
     types = event_types(path)
     assert types[0] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
     assert "EVENT_TYPE_TIMER_FIRED" in types, "no timer fired in this history"
@@ -129,7 +136,7 @@ class UnalteredCaseTransferWorkflow(CaseTransferWorkflow):
 class AlteredCaseTransferWorkflow(CaseTransferWorkflow):
     """CaseTransfer with one unpatched change: an extra pause (a timer) when the team is formed.
 
-    (An extra domain event inside a step no longer changes the commands: a step's events are
+    (An extra domain event inside a step would not change the commands: a step's events are
     published together by one local activity.)
 
     Only for the negative test below; never registered with a worker.

@@ -120,8 +120,8 @@ async def test_a_case_start_is_sealed_exactly_when_its_opening_event_is_confiden
     converter = _converter()
     secret = _env(EXAMPLES / "hotline" / "complaint_received.json")
     ordinary = _env(ORDINARY_EXAMPLES[0])
-    referral = CaseStart(process="discipline_referral", case_id=secret.case_id, revision=1, opening=secret)
-    case = CaseStart(process="case_transfer", case_id=ordinary.case_id, revision=1, opening=ordinary)
+    referral = CaseStart(process="discipline_referral", case_id=secret.case_id, opening=secret)
+    case = CaseStart(process="case_transfer", case_id=ordinary.case_id, opening=ordinary)
     sealed, plain = await converter.encode([referral, case])
     assert sealed.metadata["encoding"] == ENCRYPTED_ENCODING
     assert secret.payload["summary"].encode() not in sealed.SerializeToString()
