@@ -40,8 +40,8 @@ _DAY = 24 * 3600.0
 def _fetch_raises_nats_timeout() -> None:
     """nats-py 2.16's pull ``fetch`` raises the builtin ``asyncio.TimeoutError`` where FastStream
     0.7 catches ``nats.errors.TimeoutError``: the escaped error restarts FastStream's consume task
-    and drops a partly filled batch, whose messages then wait a whole ``ack_wait`` for redelivery
-    (seen by ``make bench`` as 60 s registry latencies). Re-raise as the subclass both expect."""
+    and drops a partly filled batch, whose messages then wait a whole ``ack_wait`` for
+    redelivery. Re-raise as the subclass both expect."""
     pull = JetStreamContext.PullSubscription
     original = pull.fetch
     if getattr(original, "_lawlink_timeout_fix", False):

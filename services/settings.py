@@ -86,8 +86,8 @@ class IntakeSettings(StackSettings):
     intake_max_deliver: int = Field(default=5, alias="INTAKE_MAX_DELIVER")
     intake_ack_wait_seconds: float = Field(default=30.0, alias="INTAKE_ACK_WAIT")
     # Messages in flight to Temporal at once. Starts are bound by the server's round trips, not
-    # by intake's CPU (``make bench``), so this matches the in-flight count of the bench's raw
-    # start ceiling; one case's events still go one at a time (Intake._case_lock).
+    # by intake's CPU, so enough of them must be in flight to keep the server busy; one case's
+    # events still go one at a time (Intake._case_lock).
     intake_concurrency: int = Field(default=64, alias="INTAKE_CONCURRENCY")
     intake_backoff_seconds: tuple[float, ...] = Field(default=(1.0, 5.0, 15.0, 30.0), alias="INTAKE_BACKOFF")
     intake_update_timeout_seconds: float = Field(default=20.0, alias="INTAKE_UPDATE_TIMEOUT")

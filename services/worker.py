@@ -31,8 +31,7 @@ def workflow_runner(*, guarded: bool = False) -> WorkflowRunner:
     Lawlink's workflow modules for every new case was most of the worker's CPU per opening
     event, so the production worker had shared them already, and a shared module escapes those
     checks: the sandbox guarded nothing of Lawlink's there, and still cost a fresh sandbox per
-    run and an import hook around every activation (``make bench``: a quarter of the worker's
-    samples). Every test therefore runs the workflows under the guarded sandbox, which
+    run and an import hook around every activation. Every test therefore runs the workflows under the guarded sandbox, which
     re-imports them per run and applies the checks, and the replay tests replay the recorded
     histories under both runners; production runs the same code without the sandbox.
     """

@@ -57,7 +57,7 @@ class DisputeTask(DisputeTaskBase, table=True):
         Index("ix_dispute_task_case", "case_id"),
         Index("ix_dispute_task_office", "coordinator_office"),
         # The inbox asks "office = X OR referred_to = X": both sides need an index, or the OR
-        # turns into a full scan (make bench showed it at 100,000 disputes).
+        # turns into a full scan of every dispute.
         Index("ix_dispute_task_referred_to", "referred_to"),
     )
 

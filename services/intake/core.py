@@ -89,7 +89,7 @@ class CachedSchedules:
     """The operator's holiday schedules, re-read only when the calendar directory changed.
 
     Every opening event hands the loaded schedules to its new workflow; reading and validating
-    the files for each event cost intake about a tenth of its CPU under load (``make bench``).
+    the files for each event would cost intake a noticeable share of its CPU under load.
     A stat of the directory's files is the cache key, so ``lawlink calendar load`` takes
     effect on the next event without a restart; a bad file still raises on every call.
     """
@@ -117,7 +117,7 @@ def _stat_key(directory: Path) -> tuple[tuple[str, int, int], ...] | None:
     """Name, mtime and size of every ``*.json`` file in the directory, None when it is missing.
 
     ``os.scandir`` rather than ``Path.glob``: this runs for every opening event, and the glob's
-    pattern matching and Path objects were a twentieth of intake's CPU under load (``make bench``).
+    pattern matching and Path objects cost more than the stat calls themselves.
     """
     try:
         with os.scandir(directory) as entries:

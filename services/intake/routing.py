@@ -2,7 +2,7 @@
 
 An event that may open its process starts the case's workflow with the event in its input (a
 run that exists already gets it as a signal instead): intake waits only for Temporal to take
-it, not for the worker, so opening a case costs what starting a workflow costs (``make bench``);
+it, not for the worker, so opening a case costs what starting a workflow costs;
 the workflow itself answers a refusal on ``lawlink.rejected.<agency>``. Every other event is the ``receive``
 Update on the running workflow, with the event_id as the Update id: Temporal and the workflow
 both de-duplicate, and the validator's refusal comes straight back to intake.

@@ -44,8 +44,8 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         _create_private(Path(url.removeprefix("sqlite:///")))
-    # JSON columns (payloads, parties) are parsed by pydantic's Rust parser: with the standard
-    # library's, parsing was a third of reading a 10,000-entry timeline (``make bench``).
+    # JSON columns (payloads, parties) are parsed by pydantic's Rust parser: the standard
+    # library's makes parsing a large part of reading a long timeline.
     engine = create_engine(url, pool_pre_ping=True, json_deserializer=pydantic_core.from_json)
     if engine.dialect.name == "sqlite":
 

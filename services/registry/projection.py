@@ -33,7 +33,7 @@ def project(session: Session, events: Iterable[DomainEvent]) -> int:
 
     The rows a batch touches are read with one query per table before the loop (they then sit
     in the session's identity map), and the inserts go out together when the caller commits:
-    a lookup and a flush per event were most of the registry's CPU under load (``make bench``).
+    a lookup and a flush per event would be most of the registry's CPU under load.
     """
     batch = list(events)
     if not batch:

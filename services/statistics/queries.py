@@ -31,7 +31,7 @@ def month_bucket(column: Any, firsts: Sequence[datetime], keys: Sequence[str]) -
     """The key of the month ``column`` falls in, for rows already bounded by ``firsts[0]`` and
     the end of the last month: ``firsts`` are the months' first instants (aware UTC) and one
     more, the end. Comparisons with the boundaries, not a date function per row: a year of
-    monthly counts then costs little more than reading the index (``make bench``), and the
+    monthly counts then costs little more than reading the index, and the
     boundaries are Shanghai midnights computed once in Python.
     """
     if len(keys) == 1:
