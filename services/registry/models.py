@@ -96,7 +96,7 @@ class TimelineEntry(TimelineEntryBase, table=True):
 
     __tablename__ = "timeline_entry"
     __table_args__ = (
-        Index("ix_timeline_entry_case", "case_id", "process", "occurred_at", "seq"),
+        Index("ix_timeline_entry_case", "case_id", "occurred_at", "seq", "process"),
         Index("ix_timeline_entry_workflow", "workflow_id", "seq"),
         # The statistics count events of given types in a period (services/statistics).
         Index("ix_timeline_entry_type_time", "type", "occurred_at"),
