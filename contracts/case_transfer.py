@@ -14,8 +14,10 @@ went to?) live in ``workflows/case_transfer.py``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Self
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
@@ -34,6 +36,8 @@ from contracts.common import (
 )
 from contracts.envelope import AGENCY_ID_PATTERN
 from contracts.process import Process, StateDef
+from contracts.recipients import CASE_AGENCY, POLICE, PROCURATORATE_PARTY, Who, act, inform, payload_agencies
+from contracts.time_limits import DAYS, HOURS, STATE_COUNCIL_310, WORKING_DAYS, Nature, Rule, limit
 
 PROCESS = "case_transfer"
 
@@ -694,6 +698,110 @@ STATES: tuple[StateDef, ...] = (
     StateDef("returned_for_penalty", "退回行政处罚", "returned for penalty", closed=True),
 )
 
+MPS_FILING = "公安部《公安机关办理刑事案件程序规定》(立案监督)"
+
+# The time limits of this process, one row per limit with the source that fixes it.
+# fmt: off
+RULES: tuple[Rule, ...] = (
+    limit("case_transfer.head_decision", f"{STATE_COUNCIL_310} 第5条", 3, DAYS,
+        "负责人作出是否批准移送决定", "Agency head decides whether to approve the transfer"),
+    limit("case_transfer.transfer_after_approval", f"{STATE_COUNCIL_310} 第5条", 24, HOURS,
+        "批准后向公安机关移送", "Transfer to the police after approval"),
+    limit("case_transfer.police_receipt", f"{STATE_COUNCIL_310} 第7条(签收回执；默认1个工作日)", 1, WORKING_DAYS,
+        "公安机关签收移送案件", "Police sign the receipt of the transferred case", True),
+    limit("case_transfer.police_forward", f"{STATE_COUNCIL_310} 第7条", 24, HOURS,
+        "公安机关转送有管辖权的机关", "Police forward the case to the competent authority"),
+    limit("case_transfer.police_decision", f"{STATE_COUNCIL_310} 第8条", 3, DAYS,
+        "公安机关作出是否立案决定", "Police decide whether to file the case"),
+    limit("case_transfer.reconsideration_request", f"{STATE_COUNCIL_310} 第9条", 3, DAYS,
+        "提请公安机关复议", "Agency asks the police to reconsider", nature=Nature.WINDOW),
+    limit("case_transfer.supervision_request", f"{STATE_COUNCIL_310} 第9条", 3, DAYS,
+        "建议人民检察院立案监督", "Agency asks the procuratorate to supervise", nature=Nature.WINDOW),
+    limit("case_transfer.reconsideration_decision", f"{STATE_COUNCIL_310} 第9条", 3, DAYS,
+        "公安机关作出复议决定", "Police decide the reconsideration"),
+    limit("case_transfer.refer_after_reconsideration", f"{STATE_COUNCIL_310} 第9条", 3, DAYS,
+        "对复议决定有异议时建议检察院立案监督",
+        "Agency refers to the procuratorate after the reconsideration", nature=Nature.WINDOW),
+    limit("case_transfer.police_explanation", MPS_FILING, 7, DAYS,
+        "公安机关说明不立案理由", "Police explain why they refused to file", anchor="served_at"),
+    limit("case_transfer.filing_after_order", MPS_FILING, 15, DAYS,
+        "公安机关依检察院通知立案", "Police file the case as the procuratorate ordered"),
+    limit("case_transfer.materials_handover", f"{STATE_COUNCIL_310} 第12条", 3, DAYS,
+        "移交涉案物品和有关材料", "Agency hands over exhibits and materials"),
+)
+# fmt: on
+
+# Who is told of each of its domain events and steps, and what they must do.
+# fmt: off
+TELLS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
+    # ----- 1. case_transfer (国务院令第310号) -----
+    # The workflow answers every accepted agency event with a step event (or case.closed) that
+    # carries the updated parties, so the RECEIVED rows stay empty and the step rows notify.
+    "case_transfer.crime_suspected": (),
+    "case_transfer.team_formed": (),
+    "case_transfer.transfer_report_submitted": (),
+    "case_transfer.head_decided": (),
+    "case_transfer.transferred": (),
+    "case_transfer.police_received": (),
+    "case_transfer.police_forwarded": (),
+    "case_transfer.police_decided": (),
+    "case_transfer.reconsideration_requested": (),
+    "case_transfer.supervision_requested": (),
+    "case_transfer.reconsideration_decided": (),
+    "case_transfer.police_explained": (),
+    "case_transfer.supervision_opened": (),
+    "case_transfer.explanation_requested": (),
+    "case_transfer.filing_ordered": (),
+    "case_transfer.supervision_concluded": (),
+    "case_transfer.materials_handed_over": (),
+    "case_transfer.criminal_outcome_reported": (),
+    "case_transfer.administrative_case_closed": (),
+    "case_transfer.returned_for_penalty": (),
+    # The agency's own internal steps: its deadline.set (head decision, transfer) tells it.
+    "case_transfer.opened": (),
+    "case_transfer.team_assigned": (),
+    "case_transfer.awaiting_head_decision": (),
+    "case_transfer.transfer_approved": (),
+    # A refusal must be visible to the procuratorate and the justice bureau (art. 5, DOMAIN.md).
+    "case_transfer.transfer_refused_by_head": (inform(payload_agencies("visible_to"), "负责人不批准移送，案件由该机关继续办理",
+                                                      "The head refused the transfer; the agency keeps the case"),),
+    "case_transfer.sent_to_police": (act(payload_agencies("police"), "请签收移送的案件，并在3日内作出是否立案的决定",
+                                         "Sign for the transferred case and decide on filing within 3 days"),
+                                     inform(payload_agencies("procuratorate_copy"), "移送抄送检察院：请依法开展立案监督",
+                                            "Copy of the transfer, for filing supervision")),
+    # The police's own deadline.set (decision or forwarding) tells them what comes next.
+    "case_transfer.accepted_by_police": (inform(CASE_AGENCY),),
+    "case_transfer.forward_pending": (inform(CASE_AGENCY),),
+    "case_transfer.forwarded_to_competent": (act(payload_agencies("forwarded_to"), "请签收转送的案件",
+                                                 "Sign for the forwarded case"),
+                                             inform(CASE_AGENCY)),
+    "case_transfer.case_filed": (inform(CASE_AGENCY), inform(PROCURATORATE_PARTY)),
+    "case_transfer.filing_refused": (inform(CASE_AGENCY, "可在3日内提请复议或建议检察院立案监督（第9条）",
+                                            "You may ask for reconsideration or supervision within 3 days (art. 9)"),
+                                     inform(PROCURATORATE_PARTY)),
+    "case_transfer.reconsideration_pending": (),  # the police's deadline.set asks for the decision
+    "case_transfer.refusal_upheld": (inform(CASE_AGENCY, "如仍有异议，可在3日内建议检察院立案监督",
+                                            "If you still disagree, refer to the procuratorate within 3 days"),),
+    "case_transfer.supervision_started": (act(payload_agencies("procuratorate"), "请审查立案监督建议",
+                                              "Review the request for filing supervision"),),
+    # The police's deadline.set (7 days from receipt of the request) asks for the explanation.
+    "case_transfer.explanation_pending": (inform(CASE_AGENCY),),
+    "case_transfer.reconsideration_concluded": (inform(CASE_AGENCY), inform(PROCURATORATE_PARTY)),
+    "case_transfer.supervision_ended": (inform(CASE_AGENCY),),
+    "case_transfer.explanation_received": (act(PROCURATORATE_PARTY, "请审查公安机关不立案理由",
+                                               "Review the police's reasons for not filing"),
+                                           inform(CASE_AGENCY)),
+    "case_transfer.filing_order_issued": (inform(CASE_AGENCY),),  # the police's deadline.set orders it
+    "case_transfer.refusal_final": (inform(CASE_AGENCY, "可依法自行作出行政处理（第10条）",
+                                           "You may now handle the case administratively (art. 10)"),),
+    "case_transfer.materials_complete": (inform(POLICE),),
+    # Art. 16 escalation: the justice bureau confirms (or not) a discipline referral.
+    "discipline_referral.clue_proposed": (act(payload_agencies("confirm_by", "justice_bureau"),
+                                              "请确认是否向纪检监察机关移送问题线索",
+                                              "Decide whether to refer a clue to the discipline commission"),),
+})
+# fmt: on
+
 DEFINITION = Process(
     name=PROCESS,
     label_zh="行刑衔接（案件移送）",
@@ -703,6 +811,8 @@ DEFINITION = Process(
     workflow="CaseTransfer",
     states=STATES,
     steps=EVENTS,
+    tells=TELLS,
+    rules=RULES,
     domain_events=DOMAIN_EVENTS,
     sources=(
         "国务院令第310号《行政执法机关移送涉嫌犯罪案件的规定》(2020修订)",

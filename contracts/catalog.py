@@ -8,6 +8,8 @@ its definition to ``DEFINITIONS`` and nothing else here.
 
 from __future__ import annotations
 
+import importlib
+import os
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -22,12 +24,34 @@ from contracts.common import DomainEventSpec, EventSpec
 from contracts.domain import COMMON_DOMAIN_EVENTS
 from contracts.process import Process
 
+PLUGINS_ENV = "LAWLINK_PROCESS_PLUGINS"
+"""Comma-separated packages that each add one process without editing Lawlink: ``<package>.definition``
+holds its ``DEFINITION`` (and payload models), ``<package>.workflow`` its ``WORKFLOW`` class. Every
+service of a stack must see the same list."""
+
+
+def plugin_modules(environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
+    """The packages :data:`PLUGINS_ENV` names, in order."""
+    return tuple(name.strip() for name in environ.get(PLUGINS_ENV, "").split(",") if name.strip())
+
+
+def _plugins() -> tuple[Process, ...]:
+    found = []
+    for name in plugin_modules():
+        definition = getattr(importlib.import_module(f"{name}.definition"), "DEFINITION", None)
+        if not isinstance(definition, Process):
+            raise ValueError(f"{PLUGINS_ENV}: {name}.definition defines no DEFINITION = Process(...)")
+        found.append(definition)
+    return tuple(found)
+
+
 DEFINITIONS: tuple[Process, ...] = (
     case_transfer.DEFINITION,
     jurisdiction_dispute.DEFINITION,
     power_delegation.DEFINITION,
     reverse_transfer.DEFINITION,
     discipline_referral.DEFINITION,
+    *_plugins(),
 )
 
 

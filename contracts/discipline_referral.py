@@ -16,8 +16,10 @@ them before a workflow sees them. Rejection messages never echo the content.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated, Self
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
@@ -27,6 +29,8 @@ from contracts.agencies import Agency, AgencyKind, AgencyLevel, get_agency, supe
 from contracts.common import MAX_ATTACHMENTS, Attachment, DomainEventSpec, EventSpec, Payload
 from contracts.envelope import AGENCY_ID_PATTERN, CASE_ID_PATTERN
 from contracts.process import Process, StateDef
+from contracts.recipients import REFERRER, Who, act, inform, payload_agencies, payload_false, payload_true
+from contracts.time_limits import DAYS, STATE_COUNCIL_310, WORKING_DAYS, Nature, Rule, limit
 
 PROCESS = "discipline_referral"
 CONFIDENTIAL = True
@@ -488,6 +492,65 @@ STATES: tuple[StateDef, ...] = (
     StateDef("concluded", "已办结", "concluded", closed=True),
 )
 
+
+# The time limits of this process, one row per limit with the source that fixes it.
+# fmt: off
+RULES: tuple[Rule, ...] = (
+    limit("discipline_referral.head_approval", f"{STATE_COUNCIL_310} 第18-19条(移送义务；审批时限为默认值)", 5, WORKING_DAYS,
+        "移送机关负责人审批", "Referring body's head approves the referral", True),
+    limit("discipline_referral.forward", "《监察法实施条例》第171条", 5, WORKING_DAYS,
+        "转送有管辖权的监察机关", "Commission forwards the clue to the competent commission"),
+    limit("discipline_referral.inquiry_close", "《中国共产党纪律检查机关监督执纪工作规则》(谈话函询)",
+        30, DAYS, "谈话函询办结", "Talk or letter inquiry closes", anchor="inquiry_on"),
+    limit("discipline_referral.disposition_expectation", "默认提醒期限(非法定；仅提醒，不决定结果)",
+        30, DAYS, "处置情况预期反馈", "Expected acknowledgement of the disposition", True,
+        nature=Nature.REMINDER),
+)
+# fmt: on
+
+# Who is told of each of its domain events and steps, and what they must do.
+# fmt: off
+TELLS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
+    # ----- 3. discipline_referral (confidential: ids and states only; need-to-know) -----
+    # Every agency event is followed by a step event (or case.closed), which notifies.
+    "discipline_referral.clue_identified": (),
+    "discipline_referral.proposal_dismissed": (),
+    "discipline_referral.referral_approved": (),
+    "discipline_referral.referral_declined": (),
+    "discipline_referral.referred": (),
+    "discipline_referral.referral_received": (),
+    "discipline_referral.referral_forwarded": (),
+    "discipline_referral.referral_returned": (),
+    "discipline_referral.disposition_decided": (),
+    "discipline_referral.outcome_reported": (),
+    "discipline_referral.rectified": (),
+    "hotline.complaint_received": (),  # followed by discipline_referral.clue_proposed
+    # The referrer's head-approval deadline.set asks for the decision; nobody else may know yet.
+    "discipline_referral.opened": (),
+    "discipline_referral.approved": (),
+    # Declined, dismissed, returned, rectified: case.closed follows and tells the other parties.
+    "discipline_referral.declined": (),
+    "discipline_referral.dismissed": (),
+    "discipline_referral.returned": (),
+    "discipline_referral.rectification_recorded": (),
+    "discipline_referral.sent": (act(payload_agencies("commission"), "请签收移送的问题线索",
+                                     "Sign for the referred clue"),),
+    "discipline_referral.accepted": (inform(REFERRER),),
+    "discipline_referral.forward_pending": (inform(REFERRER),),
+    "discipline_referral.forwarded": (act(payload_agencies("commission"), "请签收转送的问题线索",
+                                          "Sign for the forwarded clue"),
+                                      inform(REFERRER)),
+    "discipline_referral.disposed": (inform(REFERRER),),
+    # The deadline.reminder of the same period (a reminder, never a breach) already asks the
+    # commission; this step records the count on the timeline, so nobody is told twice.
+    "discipline_referral.reminder_sent": (),
+    "discipline_referral.outcome_received": (
+        act(REFERRER, "已收到处置结果，请落实整改并报告整改情况", "Outcome received; rectify and report",
+            when=payload_true("rectification_required")),
+        inform(REFERRER, when=payload_false("rectification_required"))),
+})
+# fmt: on
+
 DEFINITION = Process(
     name=PROCESS,
     label_zh="问题线索移送纪检监察",
@@ -496,6 +559,8 @@ DEFINITION = Process(
     workflow="DisciplineReferral",
     states=STATES,
     steps=(*hotline.EVENTS, *EVENTS),
+    tells=TELLS,
+    rules=RULES,
     domain_events=DOMAIN_EVENTS,
     confidential=CONFIDENTIAL,
     sources=(

@@ -12,8 +12,10 @@ the workflow recorded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -29,6 +31,8 @@ from contracts.common import (
     Payload,
 )
 from contracts.process import Process, StateDef
+from contracts.recipients import COORDINATOR, PARTIES, Who, act, coordinate, inform, payload_agencies
+from contracts.time_limits import WORKING_DAYS, Nature, Rule, limit
 
 PROCESS = "jurisdiction_dispute"
 ACTION_REFUSED_ERROR_TYPE = "DisputeActionRefused"
@@ -533,6 +537,62 @@ STATES: tuple[StateDef, ...] = (
     ),
 )
 
+DISPUTE_RULES = "《行政处罚法》第25条；市级行政执法协调规则(默认值，无国家时限)"
+
+# The time limits of this process, one row per limit with the source that fixes it.
+# fmt: off
+RULES: tuple[Rule, ...] = (
+    limit("jurisdiction_dispute.negotiation", DISPUTE_RULES, 5, WORKING_DAYS,
+        "争议各方协商", "Parties negotiate", True, nature=Nature.WINDOW),
+    limit("jurisdiction_dispute.coordination_acceptance", DISPUTE_RULES, 3, WORKING_DAYS,
+        "协调机构决定是否受理", "Coordinator accepts or rejects the request", True),
+    limit("jurisdiction_dispute.opinion", DISPUTE_RULES, 7, WORKING_DAYS,
+        "争议方提交书面意见", "Party submits a written opinion", True),
+    limit("jurisdiction_dispute.designation", DISPUTE_RULES, 15, WORKING_DAYS,
+        "协调机构指定管辖", "Coordinator designates the competent agency", True),
+    limit("jurisdiction_dispute.extension", DISPUTE_RULES, 10, WORKING_DAYS,
+        "指定管辖期限延长", "Designation extension (once, with reasons)", True),
+    limit("jurisdiction_dispute.acknowledgement", DISPUTE_RULES, 2, WORKING_DAYS,
+        "被指定机关确认", "Designated agency acknowledges", True),
+)
+# fmt: on
+
+# Who is told of each of its domain events and steps, and what they must do.
+# fmt: off
+TELLS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
+    # ----- 2. jurisdiction_dispute (《行政处罚法》第25条) -----
+    "jurisdiction_dispute.dispute_raised": (),  # followed by jurisdiction_dispute.opened
+    # The parties hear of it through the negotiation deadline.set (a deadline of every party).
+    "jurisdiction_dispute.opened": (coordinate(COORDINATOR, "管辖争议已立项，进入协商阶段；协商不成可申请协调",
+                                               "A dispute was opened and is in negotiation; coordination may follow"),),
+    "jurisdiction_dispute.agreement_reached": (),  # case.closed tells every party
+    "jurisdiction_dispute.coordination_requested": (inform(PARTIES, "已提请协调", "Coordination was requested"),),
+    "jurisdiction_dispute.coordination_accepted": (inform(PARTIES, "协调机构已受理", "The coordinator accepted the request"),),
+    # The office's acceptance deadline.set asks it to decide.
+    "jurisdiction_dispute.taken_into_coordination": (inform(PARTIES, "协商期满未达成一致，已转入协调",
+                                                            "Negotiation lapsed without agreement; the dispute went to coordination"),),
+    "jurisdiction_dispute.coordination_rejected": (),  # case.closed tells every party, with the state
+    "jurisdiction_dispute.claimed": (inform(PARTIES),),
+    "jurisdiction_dispute.unclaimed": (coordinate(COORDINATOR, "争议已退回，待协调人认领",
+                                                  "The dispute was released and awaits a coordinator"),),
+    "jurisdiction_dispute.reassigned": (coordinate(COORDINATOR, "争议已改派给另一名协调人",
+                                                   "The dispute was reassigned to another coordinator"),),
+    "jurisdiction_dispute.opinion_requested": (),  # each asked party's deadline.set asks for the opinion
+    "jurisdiction_dispute.opinion_submitted": (coordinate(COORDINATOR, "争议方已提交书面意见",
+                                                          "A party submitted its written opinion"),),
+    "jurisdiction_dispute.extended": (inform(PARTIES),),
+    # The designated agency's acknowledgement deadline.set asks it to acknowledge.
+    "jurisdiction_dispute.jurisdiction_designated": (inform(PARTIES),),
+    "jurisdiction_dispute.referred_to_government": (act(payload_agencies("government"), "协调未果，请决定管辖",
+                                                        "Coordination failed; please designate the competent agency"),
+                                                    inform(PARTIES)),
+    "jurisdiction_dispute.interim_agency_named": (act(payload_agencies("agency"), "请在争议期间采取证据保全等紧急措施",
+                                                      "Take urgent measures (evidence preservation) while the dispute runs"),
+                                                  inform(PARTIES)),
+    "jurisdiction_dispute.designation_acknowledged": (),  # case.closed tells every party
+})
+# fmt: on
+
 DEFINITION = Process(
     name=PROCESS,
     label_zh="管辖争议协调",
@@ -540,6 +600,8 @@ DEFINITION = Process(
     workflow="JurisdictionDispute",
     states=STATES,
     steps=EVENTS,
+    tells=TELLS,
+    rules=RULES,
     domain_events=DOMAIN_EVENTS,
     sources=("《行政处罚法》第25条", "市级行政执法协调规则"),
 )

@@ -19,8 +19,10 @@ answers them with the same field names through the workflow's refusal.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -29,6 +31,18 @@ from contracts.agencies import AgencyKind, AgencyLevel, agencies
 from contracts.common import MAX_ATTACHMENTS, Attachment, DomainEventSpec, EventSpec, Payload
 from contracts.envelope import AGENCY_ID_PATTERN
 from contracts.process import Process, StateDef
+from contracts.recipients import (
+    CASE_AGENCY,
+    JUSTICE_PARTY,
+    ORIGINAL_DEPARTMENTS,
+    PARTIES,
+    TOWNSHIP,
+    Who,
+    act,
+    inform,
+    payload_agencies,
+)
+from contracts.time_limits import MONTHS, WORKING_DAYS, Rule, limit
 
 PROCESS = "power_delegation"
 
@@ -441,6 +455,54 @@ STATES: tuple[StateDef, ...] = (
     StateDef("ended", "已终止", "ended", closed=True),
 )
 
+
+# The time limits of this process, one row per limit with the source that fixes it.
+# fmt: off
+RULES: tuple[Rule, ...] = (
+    limit("power_delegation.review_after_effective", "《行政处罚法》第24条；市实施方案任务33(赋权一年后评估)",
+        12, MONTHS, "赋权生效一年后评估", "Review one year after the delegation took effect",
+        anchor="effective_date"),
+    limit("power_delegation.assessment_window", "市实施方案任务33(收集评估意见；默认值)", 20, WORKING_DAYS,
+        "收集评估意见", "Collect assessments", True,
+        anchor="review_start"),
+)
+# fmt: on
+
+# Who is told of each of its domain events and steps, and what they must do.
+# fmt: off
+TELLS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
+    # ----- 4. power_delegation (《行政处罚法》第24条) -----
+    # Agency events below are followed by the workflow's own step events, which notify.
+    "power_delegation.delegation_granted": (),
+    "power_delegation.delegation_accepted": (),
+    "power_delegation.review_decided": (),
+    "power_delegation.item_revoked_early": (),
+    "power_delegation.handover_acknowledged": (),
+    # Counting cases per item is bookkeeping for the yearly review, not a call to act.
+    "power_delegation.item_case_recorded": (),
+    # The department already heard from item_returned that it must take the cases back.
+    "power_delegation.case_handed_over": (),
+    "power_delegation.assessment_submitted": (inform(JUSTICE_PARTY),),
+    "power_delegation.opened": (act(payload_agencies("township"), "请确认人员配备和培训后承接赋权",
+                                    "Confirm staffing and training, then accept the delegation"),
+                                inform(ORIGINAL_DEPARTMENTS)),
+    "power_delegation.effect_scheduled": (inform(CASE_AGENCY), inform(ORIGINAL_DEPARTMENTS)),
+    "power_delegation.items_effective": (inform(PARTIES, "赋权事项已生效", "The delegated items are in effect"),),
+    "power_delegation.review_started": (act(payload_agencies("assessors"), "赋权评估已启动，请提交评估意见",
+                                            "The yearly review started; submit your assessment"),
+                                        inform(payload_agencies("reviewers"))),
+    "power_delegation.assessments_complete": (act(JUSTICE_PARTY, "评估意见已收集完毕，请作出评估决定",
+                                                  "Every assessment is in; decide the review"),
+                                              inform(CASE_AGENCY)),
+    "power_delegation.review_concluded": (inform(PARTIES),),
+    "power_delegation.item_returned": (act(payload_agencies("to"), "执法事项收回贵单位，请接收该事项在办案件",
+                                           "The power returns to you; take over its open cases"),
+                                       act(TOWNSHIP, "请向原部门移交该事项在办案件",
+                                           "Hand the item's open cases over to the original department")),
+    "power_delegation.handover_completed": (inform(TOWNSHIP), inform(CASE_AGENCY)),
+})
+# fmt: on
+
 DEFINITION = Process(
     name=PROCESS,
     label_zh="赋权乡镇街道",
@@ -448,6 +510,8 @@ DEFINITION = Process(
     workflow="PowerDelegation",
     states=STATES,
     steps=EVENTS,
+    tells=TELLS,
+    rules=RULES,
     domain_events=DOMAIN_EVENTS,
     sources=("《行政处罚法》第24条", "市行政执法质量提升方案 任务33"),
 )

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from contracts.common import DomainEventSpec, EventSpec
+from contracts.recipients import Who
+from contracts.time_limits import Rule
 
 PARTY_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
@@ -56,6 +58,8 @@ class Process:
         steps: the inbound events, each with its payload, senders, valid states and the states
             it leads to (:class:`~contracts.common.EventSpec`).
         domain_events: what its workflow publishes besides the accepted steps.
+        rules: its time limits (length, unit, start, nature and legal source of each).
+        tells: who is told of each of its steps and domain events, why, and what they must do.
         confidential: need-to-know content: the bus, the read model and notifications carry
             ids and states only.
         sources: the legal sources of the process, for the rule book.
@@ -70,6 +74,8 @@ class Process:
     states: tuple[StateDef, ...]
     steps: tuple[EventSpec, ...]
     domain_events: tuple[DomainEventSpec, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    tells: Mapping[str, tuple[Who, ...]] = field(default_factory=dict)
     confidential: bool = False
     sources: tuple[str, ...] = ()
     short_zh: str = ""
@@ -91,6 +97,9 @@ class Process:
             roles = sorted(set(step.party) - set(PARTY_LABELS))
             if roles:
                 raise ValueError(f"{self.name}: step {step.type} names unknown case roles {roles}")
+        strays = [r.name for r in self.rules if r.process != self.name]
+        if strays:
+            raise ValueError(f"{self.name}: time limits of another process {strays}")
         object.__setattr__(self, "_states", MappingProxyType(states))
         object.__setattr__(self, "_steps", MappingProxyType(steps))
 

@@ -12,8 +12,10 @@ finding of no crime. Either names the administrative agency that must handle the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Self
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
@@ -33,6 +35,8 @@ from contracts.common import (
 )
 from contracts.envelope import AGENCY_ID_PATTERN
 from contracts.process import Process, StateDef
+from contracts.recipients import AGENCY_PARTIES, Who, act, inform, payload_agencies
+from contracts.time_limits import DAYS, MONTHS, STATE_COUNCIL_310, WORKING_DAYS, Rule, limit
 
 PROCESS = "reverse_transfer"
 
@@ -343,6 +347,58 @@ STATES: tuple[StateDef, ...] = (
     StateDef("accepted", "行政机关已接收", "accepted by the agency", closed=True),
 )
 
+SPP_REVERSE = "最高人民检察院《人民检察院行刑反向衔接工作指引》(2024)"
+
+# The time limits of this process, one row per limit with the source that fixes it.
+# fmt: off
+RULES: tuple[Rule, ...] = (
+    limit("reverse_transfer.internal_handover", SPP_REVERSE, 3, WORKING_DAYS,
+        "刑事检察部门移交行政检察部门",
+        "Criminal department hands the case to the administrative-procuratorial department"),
+    limit("reverse_transfer.review", SPP_REVERSE, 10, WORKING_DAYS,
+        "行政检察部门审查", "Administrative-procuratorial review"),
+    limit("reverse_transfer.review_extension", f"{SPP_REVERSE}(经检察长批准延长一次)", 10, WORKING_DAYS,
+        "审查期限延长", "Review extension (once, approved by the chief procurator)",
+        anchor="review_last_day"),
+    limit("reverse_transfer.agency_reply", "高检发释字〔2021〕4号", 2, MONTHS,
+        "主管机关书面回复检察意见", "Agency replies in writing to the procuratorial opinion",
+        anchor="served_at"),
+    limit("reverse_transfer.police_return", f"{STATE_COUNCIL_310} 第13条(“及时”；默认3日)", 3, DAYS,
+        "公安机关将案件移回行政执法机关", "Police return the case to the agency", True),
+)
+# fmt: on
+
+# Who is told of each of its domain events and steps, and what they must do.
+# fmt: off
+TELLS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
+    # ----- 1b. reverse_transfer (刑事 → 行政) -----
+    # Every agency event is followed by a step event or case.closed; those notify.
+    "reverse_transfer.non_prosecution_decided": (),
+    "reverse_transfer.handed_over": (),
+    "reverse_transfer.review_paused": (),
+    "reverse_transfer.review_resumed": (),
+    "reverse_transfer.review_extended": (),
+    "reverse_transfer.opinion_issued": (),
+    "reverse_transfer.review_ended": (),
+    "reverse_transfer.agency_replied": (),
+    "reverse_transfer.police_no_crime_found": (),
+    "reverse_transfer.police_returned": (),
+    "reverse_transfer.agency_accepted": (),
+    "reverse_transfer.opened": (inform(payload_agencies("agency"), "案件将移交贵单位依法作出行政处理",
+                                       "The case is coming to you for an administrative decision"),),
+    # The procuratorate's internal review clock: its own deadline events tell it everything.
+    "reverse_transfer.under_review": (),
+    "reverse_transfer.clock_paused": (),
+    "reverse_transfer.clock_resumed": (),
+    "reverse_transfer.clock_extended": (),
+    # The agency's reply deadline.set (2 months) and the police's return deadline.set ask them.
+    "reverse_transfer.awaiting_reply": (),
+    "reverse_transfer.return_pending": (),
+    "reverse_transfer.awaiting_acceptance": (act(AGENCY_PARTIES, "公安机关已移回案件，请接收并依法处理",
+                                                 "The police returned the case; accept it and handle it"),),
+})
+# fmt: on
+
 DEFINITION = Process(
     name=PROCESS,
     label_zh="行刑反向衔接",
@@ -351,6 +407,8 @@ DEFINITION = Process(
     workflow="ReverseTransfer",
     states=STATES,
     steps=EVENTS,
+    tells=TELLS,
+    rules=RULES,
     domain_events=DOMAIN_EVENTS,
     sources=(
         "最高人民检察院《人民检察院行刑反向衔接工作指引》(2024)",

@@ -21,17 +21,13 @@ from contracts.agencies import KIND_LABELS
 from contracts.catalog import DEFINITIONS
 from contracts.common import EventSpec
 from contracts.process import PARTY_LABELS, Process
-from services.console.i18n import COUNTING_LABELS
+from contracts.recipients import Who
+from contracts.time_limits import Rule
+from services.console.i18n import COUNTING_LABELS, ENUM_LABELS
 from services.notifier.messages import REASON_LABELS
-from services.notifier.recipients import RECIPIENTS, Who
-from workflows.deadlines import RULES, Rule, env_var_for
+from workflows.deadlines import env_var_for
 
 OUT = Path(__file__).resolve().parent.parent / "contracts" / "rulebook"
-_NATURE = {
-    "duty": ("职责（逾期即超期并督办）", "duty (late is a breach, escalated)"),
-    "window": ("权利期限（期满未行使即失效）", "window (lapses unused; nobody is at fault)"),
-    "reminder": ("提醒（无法定时限）", "reminder (no statutory limit)"),
-}
 
 
 def _row(cells: Iterable[str]) -> str:
@@ -85,14 +81,14 @@ def _anchor(rule: Rule) -> str:
 
 
 def _rule_rows(process: Process) -> list[list[str]]:
-    rules = sorted((r for r in RULES.values() if r.process == process.name), key=lambda r: r.name)
+    rules = sorted(process.rules, key=lambda r: r.name)
     return [
         [
             f"`{rule.name}`",
             f"{rule.label_zh}<br>{rule.label_en}",
             _length(rule),
             _anchor(rule),
-            "<br>".join(_NATURE[str(rule.nature)]),
+            "<br>".join(ENUM_LABELS["Nature"][str(rule.nature)]),
             rule.source,
             f"可设置：`{env_var_for(rule.name)}`" if rule.setting else "法定，不可更改",
         ]
@@ -111,7 +107,7 @@ def _recipient_rows(process: Process) -> list[list[str]]:
     types = [s.type for s in process.steps] + [d.type for d in process.domain_events]
     rows = []
     for event_type in types:
-        rules = RECIPIENTS.get(event_type, ())
+        rules = process.tells.get(event_type, ())
         told = "<br>".join(_who(w) for w in rules) if rules else "—（由随后的时限或办结通知告知）"
         rows.append([f"`{event_type}`", told])
     return rows

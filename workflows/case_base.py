@@ -20,14 +20,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, ConfigDict, Field
+    from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
     from contracts.catalog import EVENT_TYPES
     from contracts.common import EventSpec, Payload
@@ -60,8 +60,17 @@ _NOT_THE_PARTY: dict[str, str] = {
     "designated_agency": "{sender} was not designated; {holders} was",
     "referring_agency": "only the referring body {holders} may send {type}",
     "commission": "the clue is with commission {holders}, not {sender}",
-    "township": "only {holders}, the township of this delegation, may send {type}",
+    "township": "only {holders}, the township of this case, may send {type}",
 }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+Instant = Annotated[AwareDatetime, PlainSerializer(_iso, return_type=str, when_used="json")]
+"""A moment in a process's facts: in JSON the text ``datetime.isoformat`` writes (with the offset
+it was given, ``+00:00`` rather than pydantic's ``Z``), as the status query has always carried it."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,8 @@ class CaseState(BaseModel):
     parties: list[str] = Field(default_factory=list)
     deadlines: dict[str, DeadlineState] = Field(default_factory=dict)
     history: list[HistoryItem] = Field(default_factory=list)
+    # The process's own facts as JSON, written only as the state leaves the workflow
+    # (CaseWorkflow.snapshot); while it runs they live in the workflow's typed ``d``.
     data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -110,10 +121,22 @@ class CaseWorkflow:
     # Events that report something alongside the process instead of answering its current step
     # (a township's case under a delegated power): they may be dated before that step.
     NOT_ANSWERING: ClassVar[frozenset[str]] = frozenset()
+    # The model of the process's own facts (who holds which case role, when its steps happened),
+    # kept as ``d``; subclasses narrow the annotation of ``d`` to it.
+    DATA: ClassVar[type[BaseModel]]
+    # The key of the status data the facts are kept under; empty: their fields are its keys.
+    DATA_KEY: ClassVar[str] = ""
+    d: BaseModel
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.PROCESS = cls.DEFINITION.name
+        data = getattr(cls, "DATA", None)
+        if data is None:
+            raise TypeError(f"{cls.__name__} must name the model of its process's facts in DATA")
+        # A misspelt field must fail when the facts are loaded, not vanish from the carry.
+        if data.model_config.get("extra") != "forbid":
+            raise TypeError(f"{cls.__name__}.DATA ({data.__name__}) must forbid extra fields")
 
     @workflow.init
     def __init__(self, start: CaseStart) -> None:
@@ -130,6 +153,9 @@ class CaseWorkflow:
             self.s = CaseState.model_validate(start.carry)
         else:
             self.s = CaseState(process=start.process, case_id=start.case_id)
+        facts = self.s.data.get(self.DATA_KEY) if self.DATA_KEY else self.s.data
+        self.d = self.DATA.model_validate(facts or {})
+        self.s.data = {}
         # The opening event in the start input, until the run has taken it.
         self._opening = start.opening if start.carry is None else None
         # The agency event being taken, while its handler runs: steps and deadlines it causes
@@ -196,7 +222,7 @@ class CaseWorkflow:
         workflow.continue_as_new(
             self._start.model_copy(
                 update={
-                    "carry": self.s.model_dump(mode="json"),
+                    "carry": self.snapshot().model_dump(mode="json"),
                     "calendar": self._start.calendar,
                     "opening": None,
                 }
@@ -389,8 +415,17 @@ class CaseWorkflow:
             closed=self.s.closed,
             open_deadlines=tuple(d.info for d in self.s.deadlines.values() if d.info.status in _LIVE),
             history=tuple(self.s.history),
-            data=self.s.data,
+            data=self._data_json(),
         )
+
+    def snapshot(self) -> CaseState:
+        """The state as it leaves the workflow, with the typed facts written into ``data``."""
+        return self.s.model_copy(update={"data": self._data_json()})
+
+    def _data_json(self) -> dict[str, Any]:
+        """The facts in the JSON shape the status query's readers know (datetimes as ISO text)."""
+        facts = self.d.model_dump(mode="json")
+        return {self.DATA_KEY: facts} if self.DATA_KEY else facts
 
     @workflow.signal
     async def calendar_updated(self, schedule: YearScheduleIn) -> None:

@@ -57,11 +57,14 @@ Design choices, each traceable to a rule:
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ConfigDict, Field
+
     from contracts import case_transfer as ct
     from contracts.agencies import AgencyKind, AgencyLevel, get_agency, supervising_authority, supervisor_of
     from contracts.common import EventSpec, Payload
@@ -69,7 +72,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.envelope import Envelope
     from contracts.workflow_io import CaseStart, CaseStatus
 
-from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
+from workflows.case_base import CaseWorkflow, DeadlineState, Instant, Refusal
 
 P = "case_transfer."
 
@@ -129,17 +132,42 @@ _WHY: dict[tuple[str, str], str] = {
     (P + "police_explained", EXPLAINED): "the police have explained already",
 }
 
-# Events that answer a step other than the one that set the current state, and the key of
-# ``data`` that holds when that step happened.
-_ANSWERS: dict[str, str] = {
-    P + "reconsideration_requested": "refused_at",
-    P + "supervision_requested": "refused_at",
-    P + "supervision_opened": "refused_at",
-    P + "reconsideration_decided": "reconsideration_at",
-}
+# Events that answer the police's refusal to file, whichever path moved the state since (art. 9).
+_ANSWER_THE_REFUSAL = frozenset(
+    {P + "reconsideration_requested", P + "supervision_requested", P + "supervision_opened"}
+)
 
 # Agency-late rules that make the case a discipline-referral candidate (art. 16).
 DISCIPLINE_RULES = frozenset({R_HEAD, R_TRANSFER})
+
+
+class Reconsideration(StrEnum):
+    """Where the agency's request for reconsideration (art. 9) stands."""
+
+    PENDING = "pending"
+    DECIDED = "decided"
+
+
+class CaseTransferData(BaseModel):
+    """What a transfer knows beyond its state: who holds each case role, and when the steps that
+    later events answer happened."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency: str = ""
+    enforcement_case_no: str = ""
+    case_title: str = ""
+    # The authority holding the case since the transfer: the police, or the one they forwarded it to.
+    police: str | None = None
+    # The procuratorate copied on the transfer, or the one the agency asked to supervise.
+    procuratorate: str | None = None
+    transfer_letter_no: str | None = None
+    refused_at: Instant | None = None
+    reconsideration: Reconsideration | None = None
+    reconsideration_at: Instant | None = None
+    explanation_requested: bool = False
+    filing_order_no: str | None = None
+    discipline_proposals: list[str] = Field(default_factory=list)
 
 
 @workflow.defn(name="CaseTransfer")
@@ -147,6 +175,8 @@ class CaseTransferWorkflow(CaseWorkflow):
     """One enforcement case on its way from an administrative agency to the police."""
 
     DEFINITION = ct.DEFINITION
+    DATA = CaseTransferData
+    d: CaseTransferData
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseStatus:
@@ -156,30 +186,21 @@ class CaseTransferWorkflow(CaseWorkflow):
     # ----- who is who ----------------------------------------------------------------------
 
     @property
-    def _agency(self) -> str:
-        return str(self.s.data.get("agency", ""))
-
-    @property
-    def _police(self) -> str:
-        return str(self.s.data.get("police", ""))
-
-    @property
     def _procuratorate(self) -> str:
         """The procuratorate that watches the police: the one copied, or the one asked to supervise."""
-        chosen = self.s.data.get("procuratorate")
-        if chosen:
-            return str(chosen)
-        found = supervisor_of(self._police or self._agency, AgencyKind.PROCURATORATE)
+        if self.d.procuratorate:
+            return self.d.procuratorate
+        found = supervisor_of(self.d.police or self.d.agency, AgencyKind.PROCURATORATE)
         return found.id if found else ""
 
     def _justice(self) -> tuple[str, ...]:
-        found = supervisor_of(self._agency, AgencyKind.JUSTICE)
+        found = supervisor_of(self.d.agency, AgencyKind.JUSTICE)
         return (found.id,) if found else ()
 
     def _supervising_authority(self) -> tuple[str, ...]:
         """Who is told when the agency is late (art. 16): its government's supervision office,
         or, for a vertically managed agency, its superior authority."""
-        found = supervising_authority(self._agency)
+        found = supervising_authority(self.d.agency)
         return (found.id,) if found else ()
 
     def _watchers_of_police(self) -> tuple[str, ...]:
@@ -190,8 +211,8 @@ class CaseTransferWorkflow(CaseWorkflow):
     def holders(self, role: str) -> tuple[str | None, ...]:
         """The agency that opened the case, its police and its procuratorate."""
         return {
-            "agency": (self._agency,),
-            "police": (self._police,),
+            "agency": (self.d.agency,),
+            "police": (self.d.police,),
             "procuratorate": (self._procuratorate,),
         }[role]
 
@@ -214,24 +235,24 @@ class CaseTransferWorkflow(CaseWorkflow):
         return self._payload_refusal(env.type, payload)
 
     def _payload_refusal(self, kind: str, payload: Payload) -> Refusal | None:
-        recon = self.s.data.get("reconsideration")
-        if isinstance(payload, ct.ReconsiderationRequested) and recon:
+        recon = self.d.reconsideration
+        if isinstance(payload, ct.ReconsiderationRequested) and recon is not None:
             return Refusal("type", f"a reconsideration was already requested (it is {recon})")
-        if isinstance(payload, ct.ReconsiderationDecided) and recon != "pending":
+        if isinstance(payload, ct.ReconsiderationDecided) and recon is not Reconsideration.PENDING:
             return Refusal("type", "no reconsideration is pending (art. 9: the agency asks for it first)")
-        if isinstance(payload, ct.ExplanationRequested) and self.s.data.get("explanation_requested"):
+        if isinstance(payload, ct.ExplanationRequested) and self.d.explanation_requested:
             return Refusal("type", "the procuratorate already asked the police to explain")
-        if isinstance(payload, ct.PoliceExplained) and not self.s.data.get("explanation_requested"):
+        if isinstance(payload, ct.PoliceExplained) and not self.d.explanation_requested:
             return Refusal(
                 "type", "the procuratorate has not asked the police to explain yet (explanation_requested)"
             )
         if isinstance(payload, ct.Transferred):
-            return _same_level_police(self._agency, payload.police_agency)
-        if isinstance(payload, ct.PoliceForwarded) and payload.forwarded_to == self._police:
+            return _same_level_police(self.d.agency, payload.police_agency)
+        if isinstance(payload, ct.PoliceForwarded) and payload.forwarded_to == self.d.police:
             return Refusal("payload.forwarded_to", "the case is already with this police agency")
         if isinstance(payload, ct.PoliceDecided) and payload.decision is ct.PoliceDecision.REFUSE:
             if self.s.state == FILING_ORDERED:
-                notice = self.s.data.get("filing_order_no", "")
+                notice = self.d.filing_order_no or ""
                 return Refusal(
                     "payload.decision", f"the procuratorate ordered filing ({notice}); the police must file"
                 )
@@ -245,10 +266,12 @@ class CaseTransferWorkflow(CaseWorkflow):
     def answers_since(self, env: Envelope) -> datetime | None:
         """Requests under art. 9 answer the refusal, and a reconsideration decision answers its
         request, whichever of the parallel paths moved the state since."""
-        answered = _ANSWERS.get(env.type)
-        if answered is not None and self.s.data.get(answered):
-            return datetime.fromisoformat(str(self.s.data[answered]))
-        return super().answers_since(env)
+        answered = None
+        if env.type in _ANSWER_THE_REFUSAL:
+            answered = self.d.refused_at
+        elif env.type == P + "reconsideration_decided":
+            answered = self.d.reconsideration_at
+        return answered if answered is not None else super().answers_since(env)
 
     # ----- steps -----------------------------------------------------------------------------
 
@@ -276,7 +299,9 @@ class CaseTransferWorkflow(CaseWorkflow):
         """Open the case; the head's clock waits for the team's report (art. 5)."""
         agency = env.source_agency
         self.add_parties(agency)
-        self.s.data.update(agency=agency, enforcement_case_no=p.enforcement_case_no, case_title=p.case_title)
+        self.d.agency = agency
+        self.d.enforcement_case_no = p.enforcement_case_no
+        self.d.case_title = p.case_title
         await self._step(
             OPENED,
             "opened",
@@ -292,14 +317,14 @@ class CaseTransferWorkflow(CaseWorkflow):
     async def _on_transfer_report_submitted(self, env: Envelope, p: ct.TransferReportSubmitted) -> None:
         """The head's 3 days run from the report (art. 5)."""
         await self._step(REPORTED, "awaiting_head_decision", env, report_no=p.report_no)
-        await self.open_deadline(R_HEAD, party=self._agency, escalate_to=self._supervising_authority())
+        await self.open_deadline(R_HEAD, party=self.d.agency, escalate_to=self._supervising_authority())
 
     async def _on_head_decided(self, env: Envelope, p: ct.HeadDecided) -> None:
         await self._met(R_HEAD)
         if p.decision is ct.HeadDecision.APPROVE:
             await self._step(APPROVED, "transfer_approved", env, decided_by=p.decided_by)
             await self.open_deadline(
-                R_TRANSFER, party=self._agency, escalate_to=self._supervising_authority()
+                R_TRANSFER, party=self.d.agency, escalate_to=self._supervising_authority()
             )
             return
         # Refusal: the case stays with the agency, visible to the procuratorate and justice bureau.
@@ -315,11 +340,9 @@ class CaseTransferWorkflow(CaseWorkflow):
         await self.close(REFUSED_BY_HEAD, actor=env.source_agency, payload={"reasons": p.reasons})
 
     async def _on_transferred(self, env: Envelope, p: ct.Transferred) -> None:
-        self.s.data.update(
-            police=p.police_agency,
-            procuratorate=p.procuratorate_copy,
-            transfer_letter_no=p.transfer_letter_no,
-        )
+        self.d.police = p.police_agency
+        self.d.procuratorate = p.procuratorate_copy
+        self.d.transfer_letter_no = p.transfer_letter_no
         self.add_parties(p.police_agency, p.procuratorate_copy)
         await self._met(R_TRANSFER)
         await self._step(
@@ -330,23 +353,23 @@ class CaseTransferWorkflow(CaseWorkflow):
             procuratorate_copy=p.procuratorate_copy,
             penalty_already_imposed=p.penalty_already_imposed,
         )
-        await self.open_deadline(R_RECEIPT, party=self._police, escalate_to=self._watchers_of_police())
+        await self.open_deadline(R_RECEIPT, party=self.d.police, escalate_to=self._watchers_of_police())
 
     async def _on_police_received(self, env: Envelope, p: ct.PoliceReceived) -> None:
         await self._met(R_RECEIPT)
         if p.within_jurisdiction:
             await self._step(RECEIVED, "accepted_by_police", env, receipt_no=p.receipt_no)
-            await self.open_deadline(R_POLICE, party=self._police, escalate_to=self._watchers_of_police())
+            await self.open_deadline(R_POLICE, party=self.d.police, escalate_to=self._watchers_of_police())
         else:
             await self._step(FORWARDING, "forward_pending", env, receipt_no=p.receipt_no, reasons=p.reasons)
-            await self.open_deadline(R_FORWARD, party=self._police, escalate_to=self._watchers_of_police())
+            await self.open_deadline(R_FORWARD, party=self.d.police, escalate_to=self._watchers_of_police())
 
     async def _on_police_forwarded(self, env: Envelope, p: ct.PoliceForwarded) -> None:
         """The competent authority takes over; it signs a receipt of its own next (art. 7)."""
         await self._met(R_FORWARD)
         await self._cancel(R_POLICE)
-        previous = self._police
-        self.s.data["police"] = p.forwarded_to
+        previous = self.d.police
+        self.d.police = p.forwarded_to
         self.add_parties(p.forwarded_to)
         await self._step(
             TRANSFERRED,
@@ -356,14 +379,14 @@ class CaseTransferWorkflow(CaseWorkflow):
             forwarded_to=p.forwarded_to,
             reasons=p.reasons,
         )
-        await self.open_deadline(R_RECEIPT, party=self._police, escalate_to=self._watchers_of_police())
+        await self.open_deadline(R_RECEIPT, party=self.d.police, escalate_to=self._watchers_of_police())
 
     async def _on_police_decided(self, env: Envelope, p: ct.PoliceDecided) -> None:
         if p.decision is ct.PoliceDecision.FILE:
             await self._filed(env, p.decision_no)
             return
         await self._met(R_POLICE)
-        self.s.data["refused_at"] = env.occurred_at.isoformat()
+        self.d.refused_at = env.occurred_at
         await self._step(
             POLICE_REFUSED,
             "filing_refused",
@@ -372,21 +395,21 @@ class CaseTransferWorkflow(CaseWorkflow):
             reasons=p.reasons,
             file_returned=p.file_returned,
         )
-        await self.open_deadline(R_RECON_REQ, party=self._agency)
-        await self.open_deadline(R_SUPERV_REQ, party=self._agency)
+        await self.open_deadline(R_RECON_REQ, party=self.d.agency)
+        await self.open_deadline(R_SUPERV_REQ, party=self.d.agency)
 
     async def _filed(self, env: Envelope, decision_no: str) -> None:
         """Filing ends every police clock: the one it answers is met, the others no longer apply."""
         await self._met(R_POLICE, R_RECON_DEC, R_FILE_ORDER)
         await self._cancel(R_EXPLAIN, R_RECON_REQ, R_SUPERV_REQ, R_REFER)
         await self._step(FILED, "case_filed", env, decision_no=decision_no)
-        await self.open_deadline(R_MATERIALS, party=self._agency, escalate_to=self._supervising_authority())
+        await self.open_deadline(R_MATERIALS, party=self.d.agency, escalate_to=self._supervising_authority())
 
     async def _on_reconsideration_requested(self, env: Envelope, p: ct.ReconsiderationRequested) -> None:
         """Asked alone, or beside supervision (art. 9 "and/or"): the supervision window stays open."""
         await self._met(R_RECON_REQ)
-        self.s.data["reconsideration"] = "pending"
-        self.s.data["reconsideration_at"] = env.occurred_at.isoformat()
+        self.d.reconsideration = Reconsideration.PENDING
+        self.d.reconsideration_at = env.occurred_at
         if self.s.state in _SUPERVISED:
             await self.emit(
                 P + "reconsideration_pending",
@@ -396,15 +419,15 @@ class CaseTransferWorkflow(CaseWorkflow):
             )
         else:
             await self._step(RECONSIDERATION, "reconsideration_pending", env, request_no=p.request_no)
-        await self.open_deadline(R_RECON_DEC, party=self._police, escalate_to=self._watchers_of_police())
+        await self.open_deadline(R_RECON_DEC, party=self.d.police, escalate_to=self._watchers_of_police())
 
     async def _on_reconsideration_decided(self, env: Envelope, p: ct.ReconsiderationDecided) -> None:
         if p.outcome is ct.ReconsiderationOutcome.FILE:
-            self.s.data["reconsideration"] = "decided"
+            self.d.reconsideration = Reconsideration.DECIDED
             await self._filed(env, p.decision_no)
             return
         await self._met(R_RECON_DEC)
-        self.s.data["reconsideration"] = "decided"
+        self.d.reconsideration = Reconsideration.DECIDED
         if self.s.state in _SUPERVISED:
             # Supervision goes on; the agency needs no referral window, it has one already.
             await self.emit(
@@ -415,11 +438,11 @@ class CaseTransferWorkflow(CaseWorkflow):
             )
             return
         await self._step(REFUSAL_UPHELD, "refusal_upheld", env, decision_no=p.decision_no, reasons=p.reasons)
-        await self.open_deadline(R_REFER, party=self._agency)
+        await self.open_deadline(R_REFER, party=self.d.agency)
 
     async def _on_supervision_requested(self, env: Envelope, p: ct.SupervisionRequested) -> None:
         await self._met(R_SUPERV_REQ, R_REFER)
-        self.s.data["procuratorate"] = p.procuratorate
+        self.d.procuratorate = p.procuratorate
         self.add_parties(p.procuratorate)
         await self._step(
             SUPERVISION, "supervision_started", env, procuratorate=p.procuratorate, request_no=p.request_no
@@ -439,14 +462,14 @@ class CaseTransferWorkflow(CaseWorkflow):
 
     async def _on_explanation_requested(self, env: Envelope, p: ct.ExplanationRequested) -> None:
         """The police's 7 days run from their receipt of the request (``served_at``)."""
-        self.s.data["explanation_requested"] = True
+        self.d.explanation_requested = True
         await self.emit(
             P + "explanation_pending",
             actor=env.source_agency,
             causation_id=str(env.event_id),
             payload={"request_no": p.request_no, "served_at": p.served_at.isoformat()},
         )
-        await self.open_deadline(R_EXPLAIN, party=self._police, escalate_to=self._watchers_of_police())
+        await self.open_deadline(R_EXPLAIN, party=self.d.police, escalate_to=self._watchers_of_police())
 
     async def _on_police_explained(self, env: Envelope, p: ct.PoliceExplained) -> None:
         await self._met(R_EXPLAIN)
@@ -454,13 +477,13 @@ class CaseTransferWorkflow(CaseWorkflow):
 
     async def _on_filing_ordered(self, env: Envelope, p: ct.FilingOrdered) -> None:
         await self._cancel(R_EXPLAIN)
-        self.s.data["filing_order_no"] = p.notice_no
+        self.d.filing_order_no = p.notice_no
         await self._step(FILING_ORDERED, "filing_order_issued", env, notice_no=p.notice_no)
-        await self.open_deadline(R_FILE_ORDER, party=self._police, escalate_to=self._watchers_of_police())
+        await self.open_deadline(R_FILE_ORDER, party=self.d.police, escalate_to=self._watchers_of_police())
 
     async def _on_supervision_concluded(self, env: Envelope, p: ct.SupervisionConcluded) -> None:
         """The refusal stands; it is final unless a reconsideration still runs beside it."""
-        if self.s.data.get("reconsideration") == "pending":
+        if self.d.reconsideration is Reconsideration.PENDING:
             await self._step(
                 RECONSIDERATION, "supervision_ended", env, conclusion_no=p.conclusion_no, reasons=p.reasons
             )
@@ -509,7 +532,7 @@ class CaseTransferWorkflow(CaseWorkflow):
             process=self.s.process,
             case_id=self.s.case_id,
             workflow_id=workflow.info().workflow_id,
-            agency=self._agency,
+            agency=self.d.agency,
             rule=info.rule,
             rule_source=info.source,
             deadline_id=info.deadline_id,
@@ -517,7 +540,7 @@ class CaseTransferWorkflow(CaseWorkflow):
             justice_bureau=justice[0] if justice else None,
             basis="国务院令第310号第16条：逾期不移送，由本级或者上级人民政府责令限期移送，并追究责任",
         )
-        self.s.data.setdefault("discipline_proposals", []).append(proposal.proposal_id)
+        self.d.discipline_proposals.append(proposal.proposal_id)
         await self.emit(
             "discipline_referral.clue_proposed",
             kind=EntryKind.ESCALATION,

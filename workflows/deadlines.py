@@ -20,10 +20,12 @@ from calendar import monthrange
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
-from enum import StrEnum
 from types import MappingProxyType
 
 import chinese_calendar
+
+from contracts.catalog import DEFINITIONS
+from contracts.time_limits import ANCHOR_OCCURRED_AT, STATE_COUNCIL_310, Counting, Nature, Rule
 
 __all__ = [
     "RULES",
@@ -69,212 +71,23 @@ MONTH_ROLL_ENV = "LAWLINK_MONTH_LIMITS"
 as day-based ones do (民法典 art. 203 makes no exception for months); ``fixed`` keeps the
 corresponding day of the month whatever it is."""
 
-ANCHOR_OCCURRED_AT = "occurred_at"
-"""The anchor of most rules: the ``occurred_at`` of the event that opens the period."""
 
 # Bounds a search for the next working day: a schedule that marks a whole year as days off is
 # an operator error, and an unbounded loop in a workflow task would be killed as a deadlock.
 _MAX_SEARCH_DAYS = 366
 # A setting larger than this is almost certainly a typo (e.g. minutes instead of days).
 _MAX_SETTING = 1000
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-_ANCHOR_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Not strftime("%A"): that follows the process locale, and messages should not vary with it.
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-class Counting(StrEnum):
-    """How a rule's length is counted.
-
-    A ``StrEnum`` so rules serialise as plain strings in workflow inputs and JSON.
-    """
-
-    CALENDAR_DAYS = "calendar_days"
-    WORKING_DAYS = "working_days"
-    HOURS = "hours"
-    MONTHS = "months"
-
-
-class Nature(StrEnum):
-    """What falling due means, so nobody is escalated who did nothing wrong.
-
-    A duty falls due as a breach and is escalated; a window (a right a party may use, such as
-    asking for reconsideration) lapses, which is nobody's fault; a reminder (an expectation no
-    rule fixes) sends a reminder and is never worded or counted as a breach.
-    """
-
-    DUTY = "duty"
-    WINDOW = "window"
-    REMINDER = "reminder"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One time limit, with the source that fixes it.
-
-    Attributes:
-        name: ``<process>.<step>``, e.g. ``case_transfer.head_decision``; the key in ``RULES``
-            and the base of the rule's environment variable.
-        process: The process the limit belongs to (the prefix of ``name``).
-        source: The legal source (or, for settings, where the default comes from), so every
-            number can be checked.
-        length: How many units of ``counting`` the period lasts.
-        counting: Calendar days, working days, hours or calendar months.
-        label_zh: Chinese label for the console and notifications.
-        label_en: English label for the console's English view.
-        setting: True where no source fixes the number and DOMAIN.md gives a default; only
-            those rules can be overridden, because a statutory number is not ours to change.
-        anchor: What the period counts from: ``occurred_at`` (the opening event's own time),
-            the name of the opening event's payload field that carries the legal start (service
-            of a document, the talk of an inquiry, a delegation's effective date), or the name
-            of a date the workflow holds and passes as the start (a review's start, the last
-            day an extension runs on from). Never the time Lawlink processed the event.
-        nature: Duty, window or reminder (:class:`Nature`).
-        rolls: Whether a last day that is a day off moves to the next working day (calendar
-            days and months; working days never end on one, hours never move).
-    """
-
-    name: str
-    process: str
-    source: str
-    length: int
-    counting: Counting
-    label_zh: str
-    label_en: str
-    setting: bool = False
-    anchor: str = ANCHOR_OCCURRED_AT
-    nature: Nature = Nature.DUTY
-    rolls: bool = True
-
-    def __post_init__(self) -> None:
-        # Rules also arrive deserialised from workflow inputs, so check them here rather than
-        # trusting every producer.
-        if not _NAME_RE.match(self.name) or self.name.split(".", 1)[0] != self.process:
-            raise ValueError(f"rule name {self.name!r} must be '{self.process}.<snake_case_step>'")
-        if isinstance(self.length, bool) or not isinstance(self.length, int) or self.length < 1:
-            raise ValueError(f"rule {self.name}: length must be a positive integer")
-        object.__setattr__(self, "counting", Counting(self.counting))
-        object.__setattr__(self, "nature", Nature(self.nature))
-        if not _ANCHOR_RE.match(self.anchor):
-            raise ValueError(
-                f"rule {self.name}: anchor {self.anchor!r} must be 'occurred_at' or a field name"
-            )
-        for attr in ("source", "label_zh", "label_en"):
-            if not getattr(self, attr).strip():
-                raise ValueError(f"rule {self.name}: {attr} must not be empty")
-
-
-_SC = "国务院令第310号《行政执法机关移送涉嫌犯罪案件的规定》(2020修订)"
-_MPS = "公安部《公安机关办理刑事案件程序规定》(立案监督)"
-_SPP_REVERSE = "最高人民检察院《人民检察院行刑反向衔接工作指引》(2024)"
-_DISPUTE = "《行政处罚法》第25条；市级行政执法协调规则(默认值，无国家时限)"
-_DAY, _WD, _H, _MON = (
-    Counting.CALENDAR_DAYS,
-    Counting.WORKING_DAYS,
-    Counting.HOURS,
-    Counting.MONTHS,
-)
-
-
-_DUTY, _WINDOW, _REMINDER = Nature.DUTY, Nature.WINDOW, Nature.REMINDER
-
-
-def _r(
-    name: str,
-    source: str,
-    length: int,
-    counting: Counting,
-    zh: str,
-    en: str,
-    setting: bool = False,
-    *,
-    anchor: str = ANCHOR_OCCURRED_AT,
-    nature: Nature = Nature.DUTY,
-) -> Rule:
-    return Rule(
-        name, name.split(".", 1)[0], source, length, counting, zh, en, setting, anchor=anchor, nature=nature
-    )
-
-
-# One row per limit, kept as a table so it reads like DOMAIN.md.
-# fmt: off
-_DEFAULT_RULES: tuple[Rule, ...] = (
-    # 1. Administrative-to-criminal case transfer (国务院令第310号).
-    _r("case_transfer.head_decision", f"{_SC} 第5条", 3, _DAY,
-       "负责人作出是否批准移送决定", "Agency head decides whether to approve the transfer"),
-    _r("case_transfer.transfer_after_approval", f"{_SC} 第5条", 24, _H,
-       "批准后向公安机关移送", "Transfer to the police after approval"),
-    _r("case_transfer.police_receipt", f"{_SC} 第7条(签收回执；默认1个工作日)", 1, _WD,
-       "公安机关签收移送案件", "Police sign the receipt of the transferred case", True),
-    _r("case_transfer.police_forward", f"{_SC} 第7条", 24, _H,
-       "公安机关转送有管辖权的机关", "Police forward the case to the competent authority"),
-    _r("case_transfer.police_decision", f"{_SC} 第8条", 3, _DAY,
-       "公安机关作出是否立案决定", "Police decide whether to file the case"),
-    _r("case_transfer.reconsideration_request", f"{_SC} 第9条", 3, _DAY,
-       "提请公安机关复议", "Agency asks the police to reconsider", nature=_WINDOW),
-    _r("case_transfer.supervision_request", f"{_SC} 第9条", 3, _DAY,
-       "建议人民检察院立案监督", "Agency asks the procuratorate to supervise", nature=_WINDOW),
-    _r("case_transfer.reconsideration_decision", f"{_SC} 第9条", 3, _DAY,
-       "公安机关作出复议决定", "Police decide the reconsideration"),
-    _r("case_transfer.refer_after_reconsideration", f"{_SC} 第9条", 3, _DAY,
-       "对复议决定有异议时建议检察院立案监督",
-       "Agency refers to the procuratorate after the reconsideration", nature=_WINDOW),
-    _r("case_transfer.police_explanation", _MPS, 7, _DAY,
-       "公安机关说明不立案理由", "Police explain why they refused to file", anchor="served_at"),
-    _r("case_transfer.filing_after_order", _MPS, 15, _DAY,
-       "公安机关依检察院通知立案", "Police file the case as the procuratorate ordered"),
-    _r("case_transfer.materials_handover", f"{_SC} 第12条", 3, _DAY,
-       "移交涉案物品和有关材料", "Agency hands over exhibits and materials"),
-    # Reverse path (刑事 → 行政).
-    _r("reverse_transfer.internal_handover", _SPP_REVERSE, 3, _WD,
-       "刑事检察部门移交行政检察部门",
-       "Criminal department hands the case to the administrative-procuratorial department"),
-    _r("reverse_transfer.review", _SPP_REVERSE, 10, _WD,
-       "行政检察部门审查", "Administrative-procuratorial review"),
-    _r("reverse_transfer.review_extension", f"{_SPP_REVERSE}(经检察长批准延长一次)", 10, _WD,
-       "审查期限延长", "Review extension (once, approved by the chief procurator)",
-       anchor="review_last_day"),
-    _r("reverse_transfer.agency_reply", "高检发释字〔2021〕4号", 2, _MON,
-       "主管机关书面回复检察意见", "Agency replies in writing to the procuratorial opinion",
-       anchor="served_at"),
-    _r("reverse_transfer.police_return", f"{_SC} 第13条(“及时”；默认3日)", 3, _DAY,
-       "公安机关将案件移回行政执法机关", "Police return the case to the agency", True),
-    # 2. Jurisdiction dispute coordination: no national limits, all settings.
-    _r("jurisdiction_dispute.negotiation", _DISPUTE, 5, _WD,
-       "争议各方协商", "Parties negotiate", True, nature=_WINDOW),
-    _r("jurisdiction_dispute.coordination_acceptance", _DISPUTE, 3, _WD,
-       "协调机构决定是否受理", "Coordinator accepts or rejects the request", True),
-    _r("jurisdiction_dispute.opinion", _DISPUTE, 7, _WD,
-       "争议方提交书面意见", "Party submits a written opinion", True),
-    _r("jurisdiction_dispute.designation", _DISPUTE, 15, _WD,
-       "协调机构指定管辖", "Coordinator designates the competent agency", True),
-    _r("jurisdiction_dispute.extension", _DISPUTE, 10, _WD,
-       "指定管辖期限延长", "Designation extension (once, with reasons)", True),
-    _r("jurisdiction_dispute.acknowledgement", _DISPUTE, 2, _WD,
-       "被指定机关确认", "Designated agency acknowledges", True),
-    # 3. Referral of problem clues to discipline inspection.
-    _r("discipline_referral.head_approval", f"{_SC} 第18-19条(移送义务；审批时限为默认值)", 5, _WD,
-       "移送机关负责人审批", "Referring body's head approves the referral", True),
-    _r("discipline_referral.forward", "《监察法实施条例》第171条", 5, _WD,
-       "转送有管辖权的监察机关", "Commission forwards the clue to the competent commission"),
-    _r("discipline_referral.inquiry_close", "《中国共产党纪律检查机关监督执纪工作规则》(谈话函询)",
-       30, _DAY, "谈话函询办结", "Talk or letter inquiry closes", anchor="inquiry_on"),
-    _r("discipline_referral.disposition_expectation", "默认提醒期限(非法定；仅提醒，不决定结果)",
-       30, _DAY, "处置情况预期反馈", "Expected acknowledgement of the disposition", True,
-       nature=_REMINDER),
-    # 4. Delegation of enforcement powers to townships.
-    _r("power_delegation.review_after_effective", "《行政处罚法》第24条；市实施方案任务33(赋权一年后评估)",
-       12, _MON, "赋权生效一年后评估", "Review one year after the delegation took effect",
-       anchor="effective_date"),
-    _r("power_delegation.assessment_window", "市实施方案任务33(收集评估意见；默认值)", 20, _WD,
-       "收集评估意见", "Collect assessments", True,
-       anchor="review_start"),
-)
-# fmt: on
+_DEFAULT_RULES: tuple[Rule, ...] = tuple(rule for process in DEFINITIONS for rule in process.rules)
 
 STATE_COUNCIL_DAY_RULES: frozenset[str] = frozenset(
-    r.name for r in _DEFAULT_RULES if r.source.startswith(_SC) and r.counting is _DAY
+    r.name
+    for r in _DEFAULT_RULES
+    if r.source.startswith(STATE_COUNCIL_310) and r.counting is Counting.CALENDAR_DAYS
 )
 """Rules that count the State Council's bare "3日"; ``LAWLINK_STATE_COUNCIL_DAYS`` switches them.
 

@@ -13,8 +13,8 @@ the referrer rectifies. Every period counts from when its step happened (the eve
 Confidentiality: every payload this workflow receives carries the clue's content, and none of it
 goes on ``lawlink.out``. :meth:`received_payload` publishes only the fields
 ``contracts.discipline_referral.PUBLIC_FIELDS`` lists (ids, kinds, dates); step events carry
-ids and states; refusal reasons name states and agency ids, never content; ``self.s.data`` (the
-``status`` query) holds ids and levels only: the commission the clue must go to is worked out
+ids and states; refusal reasons name states and agency ids, never content; the workflow's facts
+(:class:`DisciplineReferralData`, the ``status`` query's data) hold ids, kinds and levels only: the commission the clue must go to is worked out
 from the official when the clue is identified and kept as an id, never the official's agency;
 it reaches the bus only when the clue is referred there (``sent``). The commission's
 disposition is a state (its kind), never its remarks.
@@ -35,6 +35,8 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ConfigDict, Field
+
     from contracts import discipline_referral as c
     from contracts.agencies import AgencyKind, AgencyLevel, get_agency, supervisor_of
     from contracts.common import Payload
@@ -101,11 +103,39 @@ def _commission_supervisor(commission_id: str) -> tuple[str, ...]:
     return (city.id,) if city is not None else ()
 
 
+class DisciplineReferralData(BaseModel):
+    """What a referral knows beyond its state: ids, kinds and levels, never the clue's content."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: c.ClueSource | None = None
+    proposal_id: str | None = None
+    # The justice bureau a proposal is for (to confirm or dismiss it).
+    justice_bureau: str | None = None
+    referring_agency: str | None = None
+    managing_level: c.ManagingLevel | None = None
+    # The commission the clue must go to, worked out from the official when it is identified.
+    managing_commission: str | None = None
+    related_process: str | None = None
+    related_case_id: str | None = None
+    # The commission holding the clue, and every one that has held it, in order.
+    commission: str | None = None
+    commissions: list[str] = Field(default_factory=list)
+    # Reminders sent to the commission holding the clue, and the key of the expectation period
+    # whose reminder starts the next one (None: no such period).
+    reminders: int = 0
+    expect_key: str | None = None
+    disposition: c.Disposition | None = None
+    rectification_required: bool | None = None
+
+
 @workflow.defn(name="DisciplineReferral")
 class DisciplineReferralWorkflow(CaseWorkflow):
     """One problem clue, from identification (or proposal) to rectification."""
 
     DEFINITION = c.DEFINITION
+    DATA = DisciplineReferralData
+    d: DisciplineReferralData
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseStatus:
@@ -122,27 +152,27 @@ class DisciplineReferralWorkflow(CaseWorkflow):
 
     def holders(self, role: str) -> tuple[str | None, ...]:
         """The referring body and the commission that holds the clue."""
-        return (self.s.data.get(role),)
+        return {
+            "referring_agency": (self.d.referring_agency,),
+            "commission": (self.d.commission,),
+        }[role]
 
     def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
         """Why ``env`` is not valid now (in words that name states and agencies, not content)."""
         state = self.s.state
         sender = env.source_agency
-        data = self.s.data
+        facts = self.d
         if env.type == P + "clue_identified":
             return self._identification_refusal(env, payload)
         if env.type == P + "proposal_dismissed":
             assert isinstance(payload, c.ProposalDismissed)
             if state == PROPOSED:
-                if sender != data.get("justice_bureau"):
+                if sender != facts.justice_bureau:
                     return Refusal(
-                        "source_agency",
-                        f"the proposal is for {data.get('justice_bureau')} to confirm or dismiss",
+                        "source_agency", f"the proposal is for {facts.justice_bureau} to confirm or dismiss"
                     )
-                if payload.proposal_id != data.get("proposal_id"):
-                    return Refusal(
-                        "payload.proposal_id", f"this case carries proposal {data.get('proposal_id')}"
-                    )
+                if payload.proposal_id != facts.proposal_id:
+                    return Refusal("payload.proposal_id", f"this case carries proposal {facts.proposal_id}")
         if env.type == P + "referred":
             assert isinstance(payload, c.Referred)
             return self._referral_refusal(payload)
@@ -151,7 +181,7 @@ class DisciplineReferralWorkflow(CaseWorkflow):
             return self._inquiry_date_refusal(env, payload)
         if env.type == P + "referral_forwarded":
             assert isinstance(payload, c.ReferralForwarded)
-            if payload.forwarded_to in data.get("commissions", []):
+            if payload.forwarded_to in facts.commissions:
                 return Refusal("payload.forwarded_to", f"{payload.forwarded_to} already had this clue")
         return None
 
@@ -169,14 +199,10 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         if payload.source is c.ClueSource.CASE_TRANSFER_ESCALATION and sender.kind is not AgencyKind.JUSTICE:
             return Refusal("source_agency", "only a justice bureau confirms a case-transfer escalation")
         if self.s.state == PROPOSED:
-            if env.source_agency != self.s.data.get("justice_bureau"):
-                return Refusal(
-                    "source_agency", f"the proposal is for {self.s.data.get('justice_bureau')} to confirm"
-                )
-            if payload.proposal_id != self.s.data.get("proposal_id"):
-                return Refusal(
-                    "payload.proposal_id", f"this case carries proposal {self.s.data.get('proposal_id')}"
-                )
+            if env.source_agency != self.d.justice_bureau:
+                return Refusal("source_agency", f"the proposal is for {self.d.justice_bureau} to confirm")
+            if payload.proposal_id != self.d.proposal_id:
+                return Refusal("payload.proposal_id", f"this case carries proposal {self.d.proposal_id}")
             if payload.source is not c.ClueSource.HOTLINE_COMPLAINT:
                 return Refusal(
                     "payload.source",
@@ -190,9 +216,9 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         The reasons name levels and commission ids (both go on the bus with the referral), never
         the official or their agency.
         """
-        level = self.s.data.get("managing_level")
-        expected = self.s.data.get("managing_commission")
-        if payload.managing_level is not None and payload.managing_level.value != level:
+        level = self.d.managing_level
+        expected = self.d.managing_commission
+        if payload.managing_level is not None and payload.managing_level != level:
             return Refusal(
                 "payload.managing_level",
                 f"the clue was identified for an official managed at {level} level, "
@@ -239,9 +265,9 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         assert isinstance(payload, ComplaintReceived)
         justice = supervisor_of(payload.subject_agency, AgencyKind.JUSTICE)
         assert justice is not None  # every district and the city have a justice bureau
-        self.s.data.update(
-            {"proposal_id": env.case_id, "justice_bureau": justice.id, "source": "hotline_complaint"}
-        )
+        self.d.proposal_id = env.case_id
+        self.d.justice_bureau = justice.id
+        self.d.source = c.ClueSource.HOTLINE_COMPLAINT
         self.add_parties(env.source_agency, justice.id)
         self.transition(PROPOSED)
         await self.emit(
@@ -258,39 +284,34 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         referrer = env.source_agency
         commission = c.managing_commission(payload.officials[0].agency, payload.managing_level)
         assert commission is not None  # refused otherwise
-        self.s.data.update(
-            {
-                "referring_agency": referrer,
-                # The official's agency is content; the commission it leads to is an id.
-                "managing_level": payload.managing_level.value,
-                "managing_commission": commission.id,
-                "source": payload.source.value,
-                "proposal_id": payload.proposal_id or self.s.data.get("proposal_id"),
-                "related_process": payload.related_process
-                or ("case_transfer" if payload.source is c.ClueSource.CASE_TRANSFER_ESCALATION else None),
-                "related_case_id": payload.related_case_id,
-                "commissions": [],
-            }
-        )
+        escalated = payload.source is c.ClueSource.CASE_TRANSFER_ESCALATION
+        facts = self.d
+        facts.referring_agency = referrer
+        # The official's agency is content; the commission it leads to is an id.
+        facts.managing_level = payload.managing_level
+        facts.managing_commission = commission.id
+        facts.source = payload.source
+        facts.proposal_id = payload.proposal_id or facts.proposal_id
+        facts.related_process = payload.related_process or ("case_transfer" if escalated else None)
+        facts.related_case_id = payload.related_case_id
+        facts.commissions = []
         self.add_parties(referrer)
         self.transition(IDENTIFIED)
-        await self.emit(
-            P + "opened",
-            actor=referrer,
-            causation_id=str(env.event_id),
-            payload={
-                k: v
-                for k, v in self.s.data.items()
-                if k in ("source", "proposal_id", "related_case_id") and v
-            },
-        )
+        opened: dict[str, Any] = {"source": payload.source.value}
+        if facts.proposal_id:
+            opened["proposal_id"] = facts.proposal_id
+        if facts.related_case_id:
+            opened["related_case_id"] = facts.related_case_id
+        await self.emit(P + "opened", actor=referrer, causation_id=str(env.event_id), payload=opened)
         await self.open_deadline(HEAD_APPROVAL, party=referrer, escalate_to=_escalation_for(referrer))
 
     async def _on_proposal_dismissed(self, env: Envelope, payload: Payload) -> None:
         """The justice bureau dismisses the proposal: recorded, and the case ends."""
         assert isinstance(payload, c.ProposalDismissed)
-        self.s.data.setdefault("proposal_id", payload.proposal_id)
-        self.s.data.setdefault("justice_bureau", env.source_agency)
+        if self.d.proposal_id is None:
+            self.d.proposal_id = payload.proposal_id
+        if self.d.justice_bureau is None:
+            self.d.justice_bureau = env.source_agency
         self.add_parties(env.source_agency)
         self.transition(DISMISSED)
         await self.emit(
@@ -316,13 +337,15 @@ class DisciplineReferralWorkflow(CaseWorkflow):
     async def _on_referred(self, env: Envelope, payload: Payload) -> None:
         """Sent to the commission: the disposition expectation (a reminder) starts."""
         assert isinstance(payload, c.Referred)
+        level = self.d.managing_level
+        assert level is not None  # set when the clue was identified, before any referral
         await self._hand_to(payload.commission)
         self.transition(REFERRED)
         await self.emit(
             P + "sent",
             actor=env.source_agency,
             causation_id=str(env.event_id),
-            payload={"commission": payload.commission, "managing_level": self.s.data["managing_level"]},
+            payload={"commission": payload.commission, "managing_level": level.value},
         )
         await self._expect_disposition()
 
@@ -369,7 +392,7 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         commission = env.source_agency
         await self._close_expectation()
         state = DISPOSITION_STATES[payload.disposition]
-        self.s.data["disposition"] = payload.disposition.value
+        self.d.disposition = payload.disposition
         self.transition(state)
         await self.emit(
             P + "disposed",
@@ -386,7 +409,7 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         """The outcome reaches the referrer; it rectifies, or the referral concludes."""
         assert isinstance(payload, c.OutcomeReported)
         await self.close_deadline(INQUIRY_CLOSE)
-        self.s.data["rectification_required"] = payload.rectification_required
+        self.d.rectification_required = payload.rectification_required
         state = OUTCOME_PENDING_RECTIFICATION if payload.rectification_required else CONCLUDED
         self.transition(state)
         await self.emit(
@@ -406,9 +429,9 @@ class DisciplineReferralWorkflow(CaseWorkflow):
     # ----- helpers -----------------------------------------------------------------------
 
     async def _hand_to(self, commission: str) -> None:
-        self.s.data["commission"] = commission
-        self.s.data.setdefault("commissions", []).append(commission)
-        self.s.data["reminders"] = 0
+        self.d.commission = commission
+        self.d.commissions.append(commission)
+        self.d.reminders = 0
         self.add_parties(commission)
 
     async def _expect_disposition(self, start: datetime | None = None) -> None:
@@ -416,9 +439,9 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         referral or forward being taken, or from ``start``, the due date of the period whose
         reminder it follows (a date the workflow holds, whenever the timer or a late report
         makes it fall due)."""
-        key = f"{self.s.data['commission']}#{self.s.data.get('reminders', 0)}"
-        self.s.data["expect_key"] = key
-        await self.open_deadline(EXPECTATION, party=self.s.data["commission"], key=key, start=start)
+        key = f"{self.d.commission}#{self.d.reminders}"
+        self.d.expect_key = key
+        await self.open_deadline(EXPECTATION, party=self.d.commission, key=key, start=start)
 
     def _live_expectations(self) -> list[DeadlineState]:
         """The expectation periods of the commission holding the clue not yet settled: the open
@@ -427,7 +450,7 @@ class DisciplineReferralWorkflow(CaseWorkflow):
             d
             for d in self.s.deadlines.values()
             if d.info.rule == EXPECTATION
-            and d.info.party == self.s.data.get("commission")
+            and d.info.party == self.d.commission
             and d.info.status in (DeadlineStatus.OPEN, DeadlineStatus.REMINDED)
         ]
 
@@ -435,32 +458,32 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         """The disposition came: every period it was expected in is met (a reminder is never
         late). A period that began after the disposition happened exists only because it was
         reported late, and is cancelled."""
-        self.s.data.pop("expect_key", None)
+        self.d.expect_key = None
         when = self.step_time()
         for d in self._live_expectations():
             await self.close_deadline(EXPECTATION, key=d.key, cancelled=d.info.starts_at > when)
 
     async def _cancel_expectation(self) -> None:
-        self.s.data.pop("expect_key", None)
+        self.d.expect_key = None
         for d in self._live_expectations():
             await self.close_deadline(EXPECTATION, key=d.key, cancelled=True)
 
     async def on_reminder(self, deadline: DeadlineState) -> None:
         """A silent commission is reminded and a new period starts; nothing is decided, nobody
         is escalated, and the reminded period stays on record until the disposition comes."""
-        if deadline.info.rule != EXPECTATION or deadline.key != self.s.data.get("expect_key"):
+        if deadline.info.rule != EXPECTATION or deadline.key != self.d.expect_key:
             return
-        reminders = int(self.s.data.get("reminders", 0)) + 1
-        self.s.data["reminders"] = reminders
+        reminders = self.d.reminders + 1
+        self.d.reminders = reminders
         # Dated at the period's due date, like the deadline.reminder it follows, even when a
         # late report makes it fall due long after.
         await self.emit(
             P + "reminder_sent",
             kind=EntryKind.REQUEST,
             deadline=deadline.info,
-            payload={"target": self.s.data["commission"], "reminder": reminders},
+            payload={"target": self.d.commission, "reminder": reminders},
             at=deadline.info.due_at,
         )
-        self.s.data.pop("expect_key", None)
+        self.d.expect_key = None
         if reminders < MAX_REMINDERS:
             await self._expect_disposition(start=deadline.info.due_at)

@@ -44,12 +44,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ConfigDict, Field
+
     from contracts.agencies import AgencyKind, get_agency
     from contracts.common import EventSpec, Payload
     from contracts.deadline_models import DeadlineStatus
@@ -75,9 +77,12 @@ with workflow.unsafe.imports_passed_through():
         CoordinatorActionResult,
         CoordinatorInput,
         DesignateInput,
+        DisputeKind,
         DisputeRaised,
         ExtendInput,
+        FirstToFile,
         InterimAgencyInput,
+        Position,
         ReassignInput,
         ReferInput,
         RequestOpinionsInput,
@@ -90,7 +95,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.workflow_io import CaseStart, CaseStatus
 
 from workflows import deadlines as dl
-from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
+from workflows.case_base import CaseWorkflow, DeadlineState, Instant, Refusal
 
 P = "jurisdiction_dispute."
 NEGOTIATION = P + "negotiation"
@@ -142,11 +147,86 @@ _OUT_OF_TURN = {
 }
 
 
+class PartyPosition(BaseModel):
+    """One party's claim as the dispute was raised with it. Not the payload model: the carried
+    state is read again by every run continued as new, and a party the agency registry has
+    renamed since must not stop the dispute from loading."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency: str
+    position: Position
+    legal_basis: str
+    reasons: str = ""
+    filed_on: date | None = None
+
+
+class OpinionReceived(BaseModel):
+    """A party's written opinion: when it was given and the event that brought it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: Instant
+    event_id: str
+
+
+class Extension(BaseModel):
+    """The one extension of the designation period the coordinator may grant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    working_days: int
+    reason: str
+    coordinator: str
+    at: Instant
+
+
+class JurisdictionDisputeData(BaseModel):
+    """What a dispute knows beyond its state: its parties and office, the coordinator's claim and
+    decisions, and when the steps that later events answer happened."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: DisputeKind | None = None
+    # The agencies in dispute; one the common superior designates directly joins them.
+    parties: list[str] = Field(default_factory=list)
+    office: str = ""
+    government: str | None = None
+    raised_by: str = ""
+    title: str = ""
+    enforcement_case_no: str = ""
+    summary: str = ""
+    raised_at: Instant | None = None
+    claims: list[PartyPosition] = Field(default_factory=list)
+    suggestion: FirstToFile | None = None
+    claimed_by: str | None = None
+    claimed_by_name: str | None = None
+    opinions_pending: list[str] = Field(default_factory=list)
+    # When each party was last asked for its opinion, and the opinions given.
+    opinions_requested_at: dict[str, Instant] = Field(default_factory=dict)
+    opinions: dict[str, OpinionReceived] = Field(default_factory=dict)
+    extended: Extension | None = None
+    coordination_requested_by: str | None = None
+    # When the office's acceptance duty counts from: the request, or the negotiation's lapse.
+    coordination_requested_at: Instant | None = None
+    negotiation_lapsed_at: Instant | None = None
+    accepted_at: Instant | None = None
+    designated_agency: str | None = None
+    designation_reason: str | None = None
+    designated_by: str | None = None
+    designated_by_kind: Literal["government", "coordinator"] | None = None
+    referred_to: str | None = None
+    interim_agency: str | None = None
+    interim_measures: str | None = None
+
+
 @workflow.defn(name="JurisdictionDispute")
 class JurisdictionDisputeWorkflow(CaseWorkflow):
     """One jurisdiction dispute, from the first event to the designated agency taking the case."""
 
     DEFINITION = DEFINITION
+    DATA = JurisdictionDisputeData
+    d: JurisdictionDisputeData
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseStatus:
@@ -155,27 +235,17 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
 
     # ----- what the workflow knows -------------------------------------------------------------
 
-    @property
-    def _d(self) -> dict[str, Any]:
-        return self.s.data
-
-    def _parties(self) -> list[str]:
-        return list(self._d.get("parties", []))
-
-    def _office(self) -> str:
-        return str(self._d.get("office", ""))
-
     def _acting_office(self) -> str:
         """Who decides now: the coordinating office, or its government after a referral."""
         if self.s.state == State.REFERRED:
-            return str(self._d.get("government") or "")
-        return self._office()
+            return self.d.government or ""
+        return self.d.office
 
     def _escalate_office(self) -> tuple[str, ...]:
-        return tuple(a for a in (self._office(),) if a)
+        return tuple(a for a in (self.d.office,) if a)
 
     def _escalate_government(self) -> tuple[str, ...]:
-        return tuple(a for a in (self._d.get("government"),) if a)
+        return tuple(a for a in (self.d.government,) if a)
 
     def _decided_at(self) -> datetime:
         """When the coordinator's decision is taken. An Update is the decision itself, taken as
@@ -193,29 +263,31 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             case_id=self.s.case_id,
             state=self.s.state,
             closed=self.s.closed,
-            kind=self._d.get("kind"),
-            parties=tuple(self._parties()),
-            office=self._office(),
-            government=self._d.get("government"),
-            claimed_by=self._d.get("claimed_by"),
-            claimed_by_name=self._d.get("claimed_by_name"),
-            extended=self._d.get("extended") or None,
+            kind=self.d.kind,
+            parties=tuple(self.d.parties),
+            office=self.d.office,
+            government=self.d.government,
+            claimed_by=self.d.claimed_by,
+            claimed_by_name=self.d.claimed_by_name,
+            extended=self.d.extended.model_dump(mode="json") if self.d.extended is not None else None,
             designation_open=designation is not None and designation.info.status == DeadlineStatus.OPEN,
-            opinions_pending=tuple(self._d.get("opinions_pending", [])),
+            opinions_pending=tuple(self.d.opinions_pending),
         )
 
     def _moved_on_lapse(self) -> bool:
         """Whether the dispute went to coordination because negotiation lapsed, and the office has
         not decided on it yet: the parties' late use of the negotiation window still counts."""
-        return self.s.state == State.COORDINATION_REQUESTED and bool(self._d.get("negotiation_lapsed_at"))
+        return self.s.state == State.COORDINATION_REQUESTED and self.d.negotiation_lapsed_at is not None
 
     # ----- agency events (through intake) -------------------------------------------------------
 
     def holders(self, role: str) -> tuple[str | None, ...]:
         """The dispute's parties, its coordinating office and the agency it designated."""
-        if role == "parties":
-            return tuple(self._parties())
-        return (self._office(),) if role == "office" else (self._d.get("designated_agency"),)
+        return {
+            "parties": tuple(self.d.parties),
+            "office": (self.d.office,),
+            "designated_agency": (self.d.designated_agency,),
+        }[role]
 
     def out_of_state(self, env: Envelope, payload: Payload, step: EventSpec) -> Refusal:
         """A dispute not raised or already closed is named by its case id; a step out of turn
@@ -241,8 +313,8 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         ):
             return _negotiation_over(self, env, payload, self.DEFINITION.step(env.type))
         if step == "agreement_reached":
-            return _agreement_refusal(payload, self._parties())
-        if step == "opinion_submitted" and env.source_agency not in self._d.get("opinions_pending", []):
+            return _agreement_refusal(payload, self.d.parties)
+        if step == "opinion_submitted" and env.source_agency not in self.d.opinions_pending:
             return Refusal(
                 "source_agency", f"no opinion is outstanding from {env.source_agency} (state {self.s.state})"
             )
@@ -271,11 +343,12 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         """
         step = env.type.removeprefix(P)
         if step in ("agreement_reached", "coordination_requested") and self._moved_on_lapse():
-            return datetime.fromisoformat(str(self._d["raised_at"]))
+            assert self.d.raised_at is not None  # recorded when the dispute opened
+            return self.d.raised_at
         if step == "opinion_submitted":
-            asked = (self._d.get("opinions_requested_at") or {}).get(env.source_agency)
-            if asked:
-                return datetime.fromisoformat(str(asked))
+            asked = self.d.opinions_requested_at.get(env.source_agency)
+            if asked is not None:
+                return asked
         return super().answers_since(env)
 
     async def on_lapse(self, deadline: DeadlineState) -> None:
@@ -293,28 +366,25 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             await self._open(env, payload)
         elif step == "agreement_reached":
             agreed = payload.model_dump()["agreed_agency"]
-            self._d["designated_agency"] = agreed
+            self.d.designated_agency = agreed
             await self.close_deadline(NEGOTIATION)
             await self.close(State.AGREED, actor=sender, payload={"agency": agreed, "by": "agreement"})
         elif step == "coordination_requested":
             await self._on_coordination_requested(env)
         elif step == "coordination_accepted":
-            self._d["accepted_at"] = env.occurred_at.isoformat()
+            self.d.accepted_at = env.occurred_at
             self.transition(State.COORDINATING)
             await self.close_deadline(ACCEPTANCE)
             await self.open_deadline(
-                DESIGNATION, party=self._office(), escalate_to=self._escalate_government()
+                DESIGNATION, party=self.d.office, escalate_to=self._escalate_government()
             )
         elif step == "coordination_rejected":
             await self.close_deadline(ACCEPTANCE)
             await self.close(State.REJECTED, actor=sender, payload={"reason": payload.model_dump()["reason"]})
         elif step == "opinion_submitted":
-            pending = [a for a in self._d.get("opinions_pending", []) if a != sender]
-            self._d["opinions_pending"] = pending
-            self._d.setdefault("opinions", {})[sender] = {
-                "at": env.occurred_at.isoformat(),
-                "event_id": cause,
-            }
+            pending = [a for a in self.d.opinions_pending if a != sender]
+            self.d.opinions_pending = pending
+            self.d.opinions[sender] = OpinionReceived(at=env.occurred_at, event_id=cause)
             if not pending:
                 self.transition(State.COORDINATING)
             await self.close_deadline(OPINION, key=sender)
@@ -323,7 +393,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             await self.close(
                 State.RESOLVED,
                 actor=sender,
-                payload={"agency": sender, "by": self._d.get("designated_by_kind", "coordinator")},
+                payload={"agency": sender, "by": self.d.designated_by_kind or "coordinator"},
             )
 
     async def _open(self, env: Envelope, payload: DisputeRaised) -> None:
@@ -331,8 +401,8 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         parties = payload.parties
         office = payload.coordinator_office or coordinating_office(parties)
         suggestion = first_to_file(payload.kind, payload.claims)
-        self._d.update(
-            kind=payload.kind.value,
+        self.d = JurisdictionDisputeData(
+            kind=payload.kind,
             parties=parties,
             office=office,
             government=government_of(office),
@@ -340,13 +410,9 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             title=payload.case_title,
             enforcement_case_no=payload.enforcement_case_no,
             summary=payload.summary,
-            raised_at=env.occurred_at.isoformat(),
-            claims=[c.model_dump(mode="json") for c in payload.claims],
-            suggestion=suggestion.model_dump(mode="json"),
-            claimed_by=None,
-            claimed_by_name=None,
-            opinions_pending=[],
-            extended=None,
+            raised_at=env.occurred_at,
+            claims=[PartyPosition.model_validate(c.model_dump()) for c in payload.claims],
+            suggestion=suggestion,
         )
         self.add_parties(*parties)
         self.transition(State.NEGOTIATING)
@@ -358,12 +424,12 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
                 "kind": payload.kind.value,
                 "parties": parties,
                 "coordinator_office": office,
-                "government": self._d["government"],
+                "government": self.d.government,
                 "case_title": payload.case_title,
                 "enforcement_case_no": payload.enforcement_case_no,
                 "summary": payload.summary,
-                "claims": self._d["claims"],
-                "suggestion": self._d["suggestion"],
+                "claims": [c.model_dump(mode="json") for c in self.d.claims],
+                "suggestion": suggestion.model_dump(mode="json"),
             },
         )
         # A window of every party: lapsing escalates nobody, it moves the dispute on (on_lapse).
@@ -375,26 +441,23 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         it) moves the office's acceptance clock back to the request."""
         sender = env.source_agency
         if self.s.state == State.NEGOTIATING:
-            self._d.update(
-                coordination_requested_by=sender, coordination_requested_at=env.occurred_at.isoformat()
-            )
+            self.d.coordination_requested_by = sender
+            self.d.coordination_requested_at = env.occurred_at
             self.transition(State.COORDINATION_REQUESTED)
             await self._cancel(NEGOTIATION)
-            await self.open_deadline(
-                ACCEPTANCE, party=self._office(), escalate_to=self._escalate_government()
-            )
+            await self.open_deadline(ACCEPTANCE, party=self.d.office, escalate_to=self._escalate_government())
             return
-        counted_from = datetime.fromisoformat(str(self._d["coordination_requested_at"]))
+        counted_from = self.d.coordination_requested_at
+        assert counted_from is not None  # the lapse that moved the dispute on set it
         if env.occurred_at >= counted_from:
             return  # the office's clock already runs from an earlier moment
-        self._d.update(
-            coordination_requested_by=sender, coordination_requested_at=env.occurred_at.isoformat()
-        )
+        self.d.coordination_requested_by = sender
+        self.d.coordination_requested_at = env.occurred_at
         self.transition(State.COORDINATION_REQUESTED)
         # The party asked in time: the negotiation did not lapse, it ended with the request.
         await self._cancel(NEGOTIATION)
         await self._cancel(ACCEPTANCE)
-        await self.open_deadline(ACCEPTANCE, party=self._office(), escalate_to=self._escalate_government())
+        await self.open_deadline(ACCEPTANCE, party=self.d.office, escalate_to=self._escalate_government())
 
     async def _take_into_coordination(self, negotiation: DeadlineState) -> None:
         """Negotiation lapsed: move the dispute before the coordinating office, dated at the lapse.
@@ -405,26 +468,24 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         day, as an extension runs on from the period it extends.
         """
         lapsed_at = negotiation.info.due_at
-        self._d.update(
-            negotiation_lapsed_at=lapsed_at.isoformat(),
-            coordination_requested_by=None,
-            coordination_requested_at=lapsed_at.isoformat(),
-        )
+        self.d.negotiation_lapsed_at = lapsed_at
+        self.d.coordination_requested_by = None
+        self.d.coordination_requested_at = lapsed_at
         self.transition(State.COORDINATION_REQUESTED)
         self.s.state_at = lapsed_at
         await self.emit(
             P + "taken_into_coordination",
             at=lapsed_at,
             payload={
-                "kind": self._d.get("kind"),
-                "coordinator_office": self._office(),
+                "kind": self.d.kind.value if self.d.kind is not None else None,
+                "coordinator_office": self.d.office,
                 "negotiation_due_at": lapsed_at.isoformat(),
                 "reason": "negotiation_lapsed",
             },
         )
         await self.open_deadline(
             ACCEPTANCE,
-            party=self._office(),
+            party=self.d.office,
             escalate_to=self._escalate_government(),
             start=_runs_on_from(lapsed_at),
         )
@@ -551,15 +612,15 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             action=action,
             state=self.s.state,
             duplicate=duplicate,
-            claimed_by=self._d.get("claimed_by"),
-            designated_agency=self._d.get("designated_agency"),
+            claimed_by=self.d.claimed_by,
+            designated_agency=self.d.designated_agency,
             due_at=min(live).isoformat() if live else None,
         )
 
     def _who(self, data: CoordinatorInput) -> dict[str, Any]:
         return {
             "coordinator": data.coordinator,
-            "coordinator_name": data.coordinator_name or self._d.get("claimed_by_name") or "",
+            "coordinator_name": data.coordinator_name or self.d.claimed_by_name or "",
             "coordinator_agency": data.coordinator_agency,
         }
 
@@ -569,10 +630,10 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         return check_claim(self._facts(), data)
 
     async def _do_claim(self, data: ClaimInput) -> bool:
-        if self._d.get("claimed_by") == data.coordinator:
+        if self.d.claimed_by == data.coordinator:
             return False
-        self._d["claimed_by"] = data.coordinator
-        self._d["claimed_by_name"] = data.coordinator_name
+        self.d.claimed_by = data.coordinator
+        self.d.claimed_by_name = data.coordinator_name
         await self.emit(P + "claimed", actor=data.coordinator, payload=self._who(data))
         return True
 
@@ -581,8 +642,8 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
 
     async def _do_unclaim(self, data: UnclaimInput) -> bool:
         who = self._who(data)
-        self._d["claimed_by"] = None
-        self._d["claimed_by_name"] = None
+        self.d.claimed_by = None
+        self.d.claimed_by_name = None
         await self.emit(P + "unclaimed", actor=data.coordinator, payload={**who, "reason": data.reason})
         return True
 
@@ -590,9 +651,9 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         return check_reassign(self._facts(), data)
 
     async def _do_reassign(self, data: ReassignInput) -> bool:
-        before, before_name = self._d.get("claimed_by"), self._d.get("claimed_by_name")
-        self._d["claimed_by"] = data.to_coordinator
-        self._d["claimed_by_name"] = data.to_coordinator_name
+        before, before_name = self.d.claimed_by, self.d.claimed_by_name
+        self.d.claimed_by = data.to_coordinator
+        self.d.claimed_by_name = data.to_coordinator_name
         await self.emit(
             P + "reassigned",
             actor=data.coordinator,
@@ -624,10 +685,8 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         length = None
         if data.due_date is not None:
             length = dl.working_days_between(self._decision_day(), data.due_date, self._calendar)
-        self._d["opinions_pending"] = [*self._d.get("opinions_pending", []), *data.agencies]
-        asked = dict(self._d.get("opinions_requested_at") or {})
-        asked.update({agency: self._decided_at().isoformat() for agency in data.agencies})
-        self._d["opinions_requested_at"] = asked
+        self.d.opinions_pending = [*self.d.opinions_pending, *data.agencies]
+        self.d.opinions_requested_at.update({agency: self._decided_at() for agency in data.agencies})
         self.transition(State.OPINIONS_REQUESTED)
         await self.emit(
             P + "opinion_requested",
@@ -656,12 +715,12 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         assert current is not None
         # The extension runs on from the last day of the original period, not from today.
         start = _runs_on_from(current.info.due_at)
-        self._d["extended"] = {
-            "working_days": data.working_days,
-            "reason": data.reason,
-            "coordinator": data.coordinator,
-            "at": self._decided_at().isoformat(),
-        }
+        self.d.extended = Extension(
+            working_days=data.working_days,
+            reason=data.reason,
+            coordinator=data.coordinator,
+            at=self._decided_at(),
+        )
         await self.emit(
             P + "extended",
             actor=data.coordinator,
@@ -676,7 +735,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         await self._open_with_length(
             EXTENSION,
             data.working_days,
-            party=self._office(),
+            party=self.d.office,
             escalate_to=self._escalate_government(),
             start=start,
         )
@@ -689,19 +748,17 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
 
     async def _do_designate(self, data: DesignateInput) -> bool:
         by_government = by_common_superior(self._facts())
-        was_party = data.agency in self._parties()
+        was_party = data.agency in self.d.parties
         if not was_party:
             # Designated directly by the common superior: the agency joins the dispute, so it is
             # told, may acknowledge, and its acknowledgement deadline is its own.
-            self._d["parties"] = [*self._parties(), data.agency]
+            self.d.parties = [*self.d.parties, data.agency]
             self.add_parties(data.agency)
-        suggestion = (self._d.get("suggestion") or {}).get("agency")
-        self._d.update(
-            designated_agency=data.agency,
-            designation_reason=data.reason,
-            designated_by=data.coordinator,
-            designated_by_kind="government" if by_government else "coordinator",
-        )
+        suggestion = self.d.suggestion.agency if self.d.suggestion is not None else None
+        self.d.designated_agency = data.agency
+        self.d.designation_reason = data.reason
+        self.d.designated_by = data.coordinator
+        self.d.designated_by_kind = "government" if by_government else "coordinator"
         await self._drop_pending_opinions()
         self.transition(State.DESIGNATED)
         await self.emit(
@@ -726,10 +783,12 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         return check_refer(self._facts(), data)
 
     async def _do_refer(self, data: ReferInput) -> bool:
-        government = self._d["government"]
+        government = self.d.government
         await self._drop_pending_opinions()
         # The decision passes to the government: the office's claim ends with it.
-        self._d.update(referred_to=government, claimed_by=None, claimed_by_name=None)
+        self.d.referred_to = government
+        self.d.claimed_by = None
+        self.d.claimed_by_name = None
         self.transition(State.REFERRED)
         await self.emit(
             P + "referred_to_government",
@@ -744,9 +803,10 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         return check_interim(self._facts(), data)
 
     async def _do_interim(self, data: InterimAgencyInput) -> bool:
-        if self._d.get("interim_agency") == data.agency and self._d.get("interim_measures") == data.measures:
+        if self.d.interim_agency == data.agency and self.d.interim_measures == data.measures:
             return False
-        self._d.update(interim_agency=data.agency, interim_measures=data.measures)
+        self.d.interim_agency = data.agency
+        self.d.interim_measures = data.measures
         await self.emit(
             P + "interim_agency_named",
             actor=data.coordinator,
@@ -763,9 +823,9 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
 
     async def _drop_pending_opinions(self) -> None:
         """The decision was taken: outstanding opinion requests no longer apply."""
-        for agency in self._d.get("opinions_pending", []):
+        for agency in self.d.opinions_pending:
             await self._cancel(OPINION, key=agency)
-        self._d["opinions_pending"] = []
+        self.d.opinions_pending = []
 
     async def _cancel(self, rule_name: str, key: str = "") -> None:
         """Cancel a deadline that no longer applies, open, already breached or lapsed: unlike a

@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.agencies import AgencyKind, AgencyLevel, agencies, supervisor_of
     from contracts.common import EventSpec, Payload
     from contracts.deadline_models import DeadlineStatus
-    from contracts.domain import DomainEvent, EntryKind
+    from contracts.domain import EntryKind
     from contracts.envelope import Envelope
     from contracts.power_delegation import (
         DEFINITION,
@@ -167,7 +167,7 @@ class ItemRecord(BaseModel):
 
 
 class Delegation(BaseModel):
-    """The live state of one delegation (kept in ``CaseState.data['delegation']``)."""
+    """The live state of one delegation (the status query's ``data['delegation']``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -195,6 +195,9 @@ class PowerDelegationWorkflow(CaseWorkflow):
     """One delegation of enforcement powers to one township, with its yearly reviews."""
 
     DEFINITION = DEFINITION
+    DATA = Delegation
+    DATA_KEY = "delegation"
+    d: Delegation
     # A township's case is reported alongside the process, whenever it happened while the item
     # was delegated; it answers no step.
     NOT_ANSWERING = frozenset({_CASE_RECORDED})
@@ -202,7 +205,6 @@ class PowerDelegationWorkflow(CaseWorkflow):
     @workflow.init
     def __init__(self, start: CaseStart) -> None:
         super().__init__(start)
-        self.d = Delegation.model_validate(self.s.data.get("delegation") or {})
         try:
             self._period = review_period_override(start.rule_settings)
         except ValueError as exc:
@@ -292,7 +294,6 @@ class PowerDelegationWorkflow(CaseWorkflow):
             if v.info.status in (DeadlineStatus.OPEN, DeadlineStatus.BREACHED)
         }
         del self.s.history[: max(0, len(self.s.history) - HISTORY_KEEP)]
-        self._save()
 
     # ----- agency events ---------------------------------------------------------------------
 
@@ -409,7 +410,6 @@ class PowerDelegationWorkflow(CaseWorkflow):
                 item.handed_over_at = env.occurred_at
             case HandoverAcknowledged():
                 await self._complete_handover(env, payload)
-        self._save()
 
     # ----- the reviewer's Update -------------------------------------------------------------
 
@@ -426,7 +426,6 @@ class PowerDelegationWorkflow(CaseWorkflow):
             returned = await self._apply_decision(
                 decision.reviewer, decision.document_no, decision.decisions, decision.decision_id
             )
-            self._save()
             return ReviewDecisionResult(accepted=True, duplicate=False, state=self.s.state, returned=returned)
 
     @decide_review.validator
@@ -897,14 +896,6 @@ class PowerDelegationWorkflow(CaseWorkflow):
 
     def _views(self, state: ItemState | None = None) -> list[dict[str, Any]]:
         return [self._view(i) for i in self.d.items.values() if state is None or i.state == state]
-
-    def _save(self) -> None:
-        self.s.data["delegation"] = self.d.model_dump(mode="json")
-
-    async def emit(self, event_type: str, **kwargs: Any) -> DomainEvent:
-        """Keep the status query's data current with every step published."""
-        self._save()
-        return await super().emit(event_type, **kwargs)
 
 
 def _refused(refusal: Refusal) -> ApplicationError:

@@ -57,11 +57,14 @@ that has not ended.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ConfigDict
+
     from contracts import reverse_transfer as rt
     from contracts.agencies import AgencyKind, supervisor_of
     from contracts.common import EventSpec, Payload
@@ -71,7 +74,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.workflow_io import CaseStart, CaseStatus
 
 from workflows import deadlines as dl
-from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
+from workflows.case_base import CaseWorkflow, DeadlineState, Instant, Refusal
 
 P = "reverse_transfer."
 
@@ -101,11 +104,46 @@ _WHY: dict[tuple[str, str], str] = {
 }
 
 
+class ReturnPath(StrEnum):
+    """Which way the case came back: the procuratorate's non-prosecution, or the police's finding."""
+
+    PROCURATORATE = "procuratorate"
+    POLICE = "police"
+
+
+class ReverseTransferData(BaseModel):
+    """What a reverse transfer knows beyond its state: the agencies holding its case roles, and
+    the review clock (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: ReturnPath | None = None
+    procuratorate: str | None = None
+    police: str | None = None
+    # The agency the case goes to (the one the opinion names, once issued).
+    agency: str = ""
+    case_title: str = ""
+    decision_no: str = ""
+    opinion_no: str | None = None
+    # The review's budget of working days: None until the handover starts the review.
+    budget: int | None = None
+    used_before: int = 0
+    # The day the clock last started; None while it is stopped.
+    running_since: date | None = None
+    # The rule of the review's deadline: the review's own, the extension's once extended.
+    review_rule: str = R_REVIEW
+    extended: bool = False
+    extended_at: Instant | None = None
+    pause_reason: rt.PauseReason | None = None
+
+
 @workflow.defn(name="ReverseTransfer")
 class ReverseTransferWorkflow(CaseWorkflow):
     """One case returning from the criminal side to an administrative agency."""
 
     DEFINITION = rt.DEFINITION
+    DATA = ReverseTransferData
+    d: ReverseTransferData
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseStatus:
@@ -116,7 +154,11 @@ class ReverseTransferWorkflow(CaseWorkflow):
 
     def holders(self, role: str) -> tuple[str | None, ...]:
         """The procuratorate carrying the review, the agency the case goes to, the police."""
-        return (self.s.data.get(role),)
+        return {
+            "procuratorate": (self.d.procuratorate,),
+            "agency": (self.d.agency,),
+            "police": (self.d.police,),
+        }[role]
 
     def out_of_state(self, env: Envelope, payload: Payload, step: EventSpec) -> Refusal:
         """An opening for an open case, and the likely mistakes of the review, in words."""
@@ -129,7 +171,7 @@ class ReverseTransferWorkflow(CaseWorkflow):
         """A second extension, an extension of a spent period, or an opinion served before the
         review began (the definition checked state and sender)."""
         if env.type == P + "review_extended":
-            if self.s.data.get("extended"):
+            if self.d.extended:
                 return Refusal(
                     "type", "the review was already extended once; a second extension is not allowed"
                 )
@@ -145,10 +187,9 @@ class ReverseTransferWorkflow(CaseWorkflow):
         """An extension does not change the state, yet later review events answer it too: a pause
         or an opinion cannot predate the extension already on record."""
         since = self.s.state_at
-        extended_at = self.s.data.get("extended_at")
-        if extended_at and self.s.state in (UNDER_REVIEW, PAUSED):
-            at = datetime.fromisoformat(str(extended_at))
-            since = at if since is None or at > since else since
+        extended_at = self.d.extended_at
+        if extended_at is not None and self.s.state in (UNDER_REVIEW, PAUSED):
+            since = extended_at if since is None or extended_at > since else since
         return since
 
     # ----- steps -----------------------------------------------------------------------------
@@ -165,19 +206,17 @@ class ReverseTransferWorkflow(CaseWorkflow):
 
     async def _on_non_prosecution_decided(self, env: Envelope, p: rt.NonProsecutionDecided) -> None:
         procuratorate = env.source_agency
-        self.s.data.update(
-            procuratorate=procuratorate,
-            agency=p.agency,
-            path="procuratorate",
-            case_title=p.case_title,
-            decision_no=p.decision_no,
-        )
+        self.d.path = ReturnPath.PROCURATORATE
+        self.d.procuratorate = procuratorate
+        self.d.agency = p.agency
+        self.d.case_title = p.case_title
+        self.d.decision_no = p.decision_no
         self.add_parties(procuratorate, p.agency)
         await self._step(
             HANDOVER_PENDING,
             "opened",
             env,
-            path="procuratorate",
+            path=ReturnPath.PROCURATORATE.value,
             agency=p.agency,
             case_title=p.case_title,
             decision_no=p.decision_no,
@@ -187,29 +226,28 @@ class ReverseTransferWorkflow(CaseWorkflow):
     async def _on_handed_over(self, env: Envelope, p: rt.HandedOver) -> None:
         """The review's 10 working days run from the handover (its ``occurred_at``)."""
         await self.close_deadline(R_HANDOVER)
-        self.s.data.update(
-            budget=self._rules[R_REVIEW].length,
-            used_before=0,
-            running_since=_day(env.occurred_at).isoformat(),
-            review_rule=R_REVIEW,
-            extended=False,
-        )
+        self.d.budget = self._rules[R_REVIEW].length
+        self.d.used_before = 0
+        self.d.running_since = _day(env.occurred_at)
+        self.d.review_rule = R_REVIEW
+        self.d.extended = False
         await self._step(UNDER_REVIEW, "under_review", env, department=p.receiving_department)
         await self._open_review(R_REVIEW)
 
     async def _on_review_paused(self, env: Envelope, p: rt.ReviewPaused) -> None:
         """The clock stops on the day the pause began, whenever the pause is reported."""
         used = self._used_until(_day(env.occurred_at))
-        data = self.s.data
-        data.update(used_before=used, running_since=None, pause_reason=p.reason.value)
-        await self._stop_review_clock(str(data["review_rule"]), env.occurred_at)
-        remaining = max(int(data["budget"]) - used, 0)
+        self.d.used_before = used
+        self.d.running_since = None
+        self.d.pause_reason = p.reason
+        await self._stop_review_clock(self.d.review_rule, env.occurred_at)
+        remaining = max(self._budget() - used, 0)
         await self._step(
             PAUSED,
             "clock_paused",
             env,
             **rt.ReviewClock(
-                rule=str(data["review_rule"]),
+                rule=self.d.review_rule,
                 used_working_days=used,
                 remaining_working_days=remaining,
                 reason=p.reason.value,
@@ -218,13 +256,12 @@ class ReverseTransferWorkflow(CaseWorkflow):
 
     async def _on_review_resumed(self, env: Envelope, p: rt.ReviewResumed) -> None:
         """The remaining working days run from the resumption's ``occurred_at``."""
-        data = self.s.data
         resumed_at = env.occurred_at
-        used = int(data["used_before"])
-        remaining = max(int(data["budget"]) - used, 0)
-        data["running_since"] = _day(resumed_at).isoformat()
-        rule_name = R_EXTENSION if data.get("extended") else R_REVIEW
-        data["review_rule"] = rule_name
+        used = self.d.used_before
+        remaining = max(self._budget() - used, 0)
+        self.d.running_since = _day(resumed_at)
+        rule_name = R_EXTENSION if self.d.extended else R_REVIEW
+        self.d.review_rule = rule_name
         self.transition(UNDER_REVIEW)
         due = None
         if remaining > 0:
@@ -242,20 +279,20 @@ class ReverseTransferWorkflow(CaseWorkflow):
 
     async def _on_review_extended(self, env: Envelope, p: rt.ReviewExtended) -> None:
         """10 more working days after the current last day, granted on the extension's date."""
-        data = self.s.data
-        data["extended"] = True
-        data["extended_at"] = env.occurred_at.isoformat()
-        data["budget"] = int(data["budget"]) + self._rules[R_EXTENSION].length
+        self.d.extended = True
+        self.d.extended_at = env.occurred_at
+        budget = self._budget() + self._rules[R_EXTENSION].length
+        self.d.budget = budget
         due = None
         if self.s.state == UNDER_REVIEW:
-            current = self.deadline(str(data["review_rule"]))
-            await self._stop_review_clock(str(data["review_rule"]), env.occurred_at)
-            data["review_rule"] = R_EXTENSION
+            current = self.deadline(self.d.review_rule)
+            await self._stop_review_clock(self.d.review_rule, env.occurred_at)
+            self.d.review_rule = R_EXTENSION
             # The extension's working days follow the current last day (due_at is 00:00 after it).
             if current is not None:
                 start = current.info.due_at - timedelta(days=1)
             else:
-                remaining = int(data["budget"]) - self._used_until(_day(env.occurred_at))
+                remaining = budget - self._used_until(_day(env.occurred_at))
                 start = self._effective_start(env.occurred_at, remaining, self._rules[R_EXTENSION].length)
             opened = await self._open_review(R_EXTENSION, start=start)
             due = opened.info.due_at
@@ -265,7 +302,7 @@ class ReverseTransferWorkflow(CaseWorkflow):
             causation_id=str(env.event_id),
             payload={
                 "approved_by": p.approved_by,
-                "budget_working_days": data["budget"],
+                "budget_working_days": budget,
                 "due_at": due.isoformat() if due else None,
             },
         )
@@ -273,7 +310,8 @@ class ReverseTransferWorkflow(CaseWorkflow):
     async def _on_opinion_issued(self, env: Envelope, p: rt.OpinionIssued) -> None:
         await self.close_deadline(R_REVIEW)
         await self.close_deadline(R_EXTENSION)
-        self.s.data.update(agency=p.agency, opinion_no=p.opinion_no)
+        self.d.agency = p.agency
+        self.d.opinion_no = p.opinion_no
         self.add_parties(p.agency)
         await self._step(
             AWAITING_REPLY,
@@ -289,9 +327,7 @@ class ReverseTransferWorkflow(CaseWorkflow):
         await self.open_deadline(
             R_REPLY,
             party=p.agency,
-            escalate_to=tuple(
-                a for a in (str(self.s.data["procuratorate"]), justice.id if justice else None) if a
-            ),
+            escalate_to=tuple(a for a in (self.d.procuratorate, justice.id if justice else None) if a),
         )
 
     async def _on_review_ended(self, env: Envelope, p: rt.ReviewEnded) -> None:
@@ -308,15 +344,17 @@ class ReverseTransferWorkflow(CaseWorkflow):
     async def _on_police_no_crime_found(self, env: Envelope, p: rt.PoliceNoCrimeFound) -> None:
         police = env.source_agency
         procuratorate = supervisor_of(police, AgencyKind.PROCURATORATE)
-        self.s.data.update(
-            police=police, agency=p.agency, path="police", case_title=p.case_title, decision_no=p.decision_no
-        )
+        self.d.path = ReturnPath.POLICE
+        self.d.police = police
+        self.d.agency = p.agency
+        self.d.case_title = p.case_title
+        self.d.decision_no = p.decision_no
         self.add_parties(police, p.agency)
         await self._step(
             RETURN_PENDING,
             "opened",
             env,
-            path="police",
+            path=ReturnPath.POLICE.value,
             agency=p.agency,
             case_title=p.case_title,
             decision_no=p.decision_no,
@@ -339,7 +377,8 @@ class ReverseTransferWorkflow(CaseWorkflow):
     async def _open_review(self, rule_name: str, *, start: datetime | None = None) -> DeadlineState:
         """Open a review deadline: from the event's ``occurred_at``, or from ``start`` (a resumed
         or extended clock, whose start the workflow derives from the event's date)."""
-        procuratorate = str(self.s.data["procuratorate"])
+        procuratorate = self.d.procuratorate
+        assert procuratorate is not None  # only the procuratorate's path has a review
         return await self.open_deadline(
             rule_name, party=procuratorate, escalate_to=(procuratorate,), start=start
         )
@@ -374,18 +413,21 @@ class ReverseTransferWorkflow(CaseWorkflow):
     def _used_until(self, day: date) -> int:
         """Working days of the review budget used before ``day`` (neither the day the clock
         started nor ``day`` counts: a step on ``day`` stops or tests the clock at its start)."""
-        data = self.s.data
-        used = int(data.get("used_before", 0))
-        since = data.get("running_since")
-        if since:
-            first, before = date.fromisoformat(since), day - timedelta(days=1)
-            if before > first:
-                used += dl.working_days_between(first, before, self._calendar)
+        used = self.d.used_before
+        first = self.d.running_since
+        before = day - timedelta(days=1)
+        if first is not None and before > first:
+            used += dl.working_days_between(first, before, self._calendar)
         return used
 
     def _clock_spent(self, day: date) -> bool:
         """Whether the review budget had run out by ``day``."""
-        return "budget" in self.s.data and self._used_until(day) >= int(self.s.data["budget"])
+        return self.d.budget is not None and self._used_until(day) >= self.d.budget
+
+    def _budget(self) -> int:
+        """The review's budget of working days (the steps that read it are valid only under review)."""
+        assert self.d.budget is not None
+        return self.d.budget
 
     def _effective_start(self, moment: datetime, remaining: int, length: int) -> datetime:
         """The start from which ``length`` working days end ``remaining`` working days after ``moment``."""

@@ -624,6 +624,13 @@ def install_filters(env: Environment) -> None:
 # Values of the contracts' enums (by enum class name), where a payload or a table shows them.
 ENUM_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "AgencyKind": {str(k): v for k, v in KIND_LABELS.items()},
+    "Counting": dict(COUNTING_LABELS),
+    "Reason": dict(REASON_LABELS),
+    "Nature": {
+        "duty": ("法定职责期限（逾期即超期）", "duty (late is a breach)"),
+        "window": ("权利行使期限（期满失效）", "window (lapses unused)"),
+        "reminder": ("提醒（无法定时限）", "reminder (no statutory limit)"),
+    },
     "AgencyLevel": {
         "province": ("省级", "province"),
         "city": ("市级", "city"),

@@ -11,15 +11,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-
-class Reason(StrEnum):
-    """Why an agency is told; also the order of precedence when one agency qualifies twice."""
-
-    ACT = "act"  # 须办理: the party that must act next
-    SUPERVISE = "supervise"  # 监督: the supervisor on an escalation
-    COORDINATE = "coordinate"  # 协调: the coordinator of a dispute
-    INFORM = "inform"  # 知悉: a party kept informed
-
+from contracts.recipients import Reason
 
 REASON_RANK: dict[Reason, int] = {Reason.ACT: 0, Reason.SUPERVISE: 1, Reason.COORDINATE: 2, Reason.INFORM: 3}
 
