@@ -139,7 +139,15 @@ def render(process: Process) -> str:
     )
     lines += ["", "## 时限 Time limits", ""]
     lines += _table(
-        ["规则 Rule", "名称 Name", "期限 Length", "起算 Counts from", "性质 Nature", "依据 Source", "可否设置 Setting"],
+        [
+            "规则 Rule",
+            "名称 Name",
+            "期限 Length",
+            "起算 Counts from",
+            "性质 Nature",
+            "依据 Source",
+            "可否设置 Setting",
+        ],
         _rule_rows(process),
     )
     lines += ["", "## 通知 Who is told", ""]
@@ -156,7 +164,9 @@ def stale(out: Path = OUT) -> list[str]:
     """The pages under ``out`` that differ from the definitions, or are missing or extra."""
     expected = pages()
     found = {p.name for p in out.glob("*.md")} if out.is_dir() else set()
-    changed = [n for n, text in expected.items() if not (out / n).is_file() or (out / n).read_text("utf-8") != text]
+    changed = [
+        n for n, text in expected.items() if not (out / n).is_file() or (out / n).read_text("utf-8") != text
+    ]
     return sorted(changed + sorted(found - set(expected)))
 
 

@@ -69,7 +69,9 @@ def test_closed_states_accept_no_step() -> None:
     _cases(),
     ids=[f"{s.type}@{state}" for _, s, state in _cases()],
 )
-def test_the_workflow_refuses_a_step_outside_its_defined_states(process: Process, step: EventSpec, state: str) -> None:
+def test_the_workflow_refuses_a_step_outside_its_defined_states(
+    process: Process, step: EventSpec, state: str
+) -> None:
     """The workflow, put in ``state``, refuses the step's committed example there."""
     prefix, name = step.type.split(".", 1)
     env = Envelope.model_validate_json(json.dumps(example(prefix, name)))

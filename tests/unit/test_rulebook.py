@@ -33,7 +33,9 @@ def test_a_page_names_each_step_state_limit_and_recipient() -> None:
     assert "公安机关" in step and "限本案的公安机关" in step and "已移送公安机关（`transferred`）" in step
     assert "公安机关已接收（`received`）" in step
     # Who is told, with what they must do, in both languages.
-    sent = next(line for line in page.splitlines() if line.startswith("| `case_transfer.supervision_started`"))
+    sent = next(
+        line for line in page.splitlines() if line.startswith("| `case_transfer.supervision_started`")
+    )
     assert "须办理" in sent and "请审查立案监督建议" in sent
     confidential = rulebook.render(next(p for p in DEFINITIONS if p.confidential))
     assert "保密 Confidential" in confidential and "`hotline.complaint_received`" in confidential
