@@ -103,6 +103,25 @@ def validate_event(
     Raises:
         EventRejected: for any problem, naming the field; never anything else.
     """
+    hints = _parse_object(raw, max_bytes)
+    try:
+        envelope = Envelope.model_validate_json(raw)
+    except ValidationError as exc:
+        raise EventRejected(_from_validation(hints, exc, prefix="")) from None
+    agency, spec = _authorise(envelope, hints, subject_agency)
+    try:
+        payload = spec.payload.model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise EventRejected(_from_validation(hints, exc, prefix="payload")) from None
+    return ValidatedEvent(envelope=envelope, spec=spec, payload=payload, agency=agency)
+
+
+def _parse_object(raw: bytes | str, max_bytes: int) -> dict[str, Any]:
+    """The body as a JSON object, refused before the envelope model sees it.
+
+    Size and depth are checked on the raw bytes first, so an oversized or deeply nested body
+    never reaches a recursive parser; the ids a refused body seems to carry are echoed back.
+    """
     data_bytes = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
     size = len(data_bytes)
     if size > max_bytes:
@@ -121,13 +140,17 @@ def validate_event(
         raise EventRejected(Rejection.single({}, "$", f"body is not valid JSON: {exc}")) from None
     if not isinstance(data, dict):
         raise EventRejected(Rejection.single({}, "$", "body must be a JSON object (the envelope)"))
-    hints = data
+    return data
 
-    try:
-        envelope = Envelope.model_validate_json(raw)
-    except ValidationError as exc:
-        raise EventRejected(_from_validation(hints, exc, prefix="")) from None
 
+def _authorise(
+    envelope: Envelope, hints: Mapping[str, Any], subject_agency: str | None
+) -> tuple[Agency, EventSpec]:
+    """The sending agency and the type's spec, once the sender is known and may send the type.
+
+    Checked before the payload is validated, so an unauthorised sender learns nothing about
+    what a valid payload of that type would look like.
+    """
     registry = agencies()
     agency = registry.get(envelope.source_agency)
     if agency is None:
@@ -162,11 +185,7 @@ def validate_event(
                 f"version {envelope.schema_version} of {spec.type} is not known (newest: {spec.schema_version})",
             )
         )
-    try:
-        payload = spec.payload.model_validate(envelope.payload)
-    except ValidationError as exc:
-        raise EventRejected(_from_validation(hints, exc, prefix="payload")) from None
-    return ValidatedEvent(envelope=envelope, spec=spec, payload=payload, agency=agency)
+    return agency, spec
 
 
 def size_reason(size: int | None, max_bytes: int) -> str:

@@ -29,9 +29,13 @@ import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
 app = typer.Typer(
     help="Generate a deployment's secrets, NATS users and TLS certificates.", no_args_is_help=True
@@ -99,9 +103,7 @@ def _pem_key(key) -> bytes:  # noqa: ANN001 - an EC private key
 def write_tls(directory: Path, nats_hosts: list[str], temporal_hosts: list[str]) -> TlsFiles:
     """A private CA and the NATS, Temporal and client certificates it signs, in ``directory``;
     files that exist are kept (a certificate is issued only where its file is missing)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from cryptography.x509.oid import ExtendedKeyUsageOID
 
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
@@ -116,67 +118,97 @@ def write_tls(directory: Path, nats_hosts: list[str], temporal_hosts: list[str])
         client_key=directory / "client.key",
     )
     now = dt.datetime.now(dt.UTC)
-    if files.ca_cert.exists() and files.ca_key.exists():
-        ca_key = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
-        ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
-    else:
-        ca_key = _new_key()
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Lawlink deployment CA")])
-        ca = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(ca_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=CA_DAYS))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(ca_key, hashes.SHA256())
-        )
-        _write_private(files.ca_key, _pem_key(ca_key))
-        files.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-
-    def issue(cert_path: Path, key_path: Path, common_name: str, hosts: list[str], usages: list) -> None:  # noqa: ANN001
-        if cert_path.exists() and key_path.exists():
-            return
-        key = _new_key()
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-            .issuer_name(ca.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=CERT_DAYS))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-        )
-        if hosts:
-            builder = builder.add_extension(_names(hosts), critical=False)
-        cert = builder.sign(ca_key, hashes.SHA256())
-        _write_private(key_path, _pem_key(key))
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-
+    ca_key, ca = _load_or_create_ca(files.ca_cert, files.ca_key, now)
     both = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
     # Routes between NATS nodes and Temporal's internode traffic verify both ends: server + client.
-    issue(files.nats_cert, files.nats_key, nats_hosts[0], nats_hosts, both)
-    issue(files.temporal_cert, files.temporal_key, temporal_hosts[0], temporal_hosts, both)
-    issue(files.client_cert, files.client_key, "lawlink", [], [ExtendedKeyUsageOID.CLIENT_AUTH])
+    _issue(ca, ca_key, now, files.nats_cert, files.nats_key, nats_hosts[0], nats_hosts, both)
+    _issue(ca, ca_key, now, files.temporal_cert, files.temporal_key, temporal_hosts[0], temporal_hosts, both)
+    _issue(
+        ca, ca_key, now, files.client_cert, files.client_key, "lawlink", [], [ExtendedKeyUsageOID.CLIENT_AUTH]
+    )
     return files
+
+
+def _load_or_create_ca(
+    cert_path: Path, key_path: Path, now: dt.datetime
+) -> tuple[CertificateIssuerPrivateKeyTypes, x509.Certificate]:
+    """The deployment's CA key and certificate: the existing pair when both files are there, so
+    certificates already handed out stay valid; otherwise a new CA, written to both files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    if cert_path.exists() and key_path.exists():
+        ca_key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        ca = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        return ca_key, ca  # type: ignore[return-value]  # a CA key is always a signing key
+    ca_key = _new_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Lawlink deployment CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=CA_DAYS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    _write_private(key_path, _pem_key(ca_key))
+    cert_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    return ca_key, ca
+
+
+def _issue(
+    ca: x509.Certificate,
+    ca_key: CertificateIssuerPrivateKeyTypes,
+    now: dt.datetime,
+    cert_path: Path,
+    key_path: Path,
+    common_name: str,
+    hosts: list[str],
+    usages: list[x509.ObjectIdentifier],
+) -> None:
+    """A certificate signed by ``ca`` with a fresh key, unless both files already exist: a
+    repeated ``deploy init`` must not replace certificates that running servers present."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    if cert_path.exists() and key_path.exists():
+        return
+    key = _new_key()
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=CERT_DAYS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+    )
+    if hosts:
+        builder = builder.add_extension(_names(hosts), critical=False)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    _write_private(key_path, _pem_key(key))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
 def init(

@@ -10,7 +10,7 @@ beside each chart holds the same figures; the chart only makes them quicker to s
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -69,6 +69,36 @@ def trend_desc(
     return sep.join(parts)
 
 
+@dataclass(frozen=True)
+class _Plot:
+    """Where a trend chart draws: the SVG's size, the plot area's margins and the value at its
+    top, so every part of the chart places months and values alike."""
+
+    width: int
+    height: int
+    months: int
+    ceiling: float
+    left: int = 44
+    right: int = 16
+    top: int = 34
+    bottom: int = 40
+
+    @property
+    def plot_w(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def plot_h(self) -> int:
+        return self.height - self.top - self.bottom
+
+    def x(self, i: int) -> float:
+        """The centre of month ``i``'s column."""
+        return self.left + (self.plot_w * (i + 0.5) / self.months)
+
+    def y(self, v: float) -> float:
+        return self.top + self.plot_h * (1 - v / self.ceiling)
+
+
 def trend_chart(
     months: Sequence[str],
     series: Sequence[Series],
@@ -96,22 +126,8 @@ def trend_chart(
     if axis is not None and len(axis) != len(months):
         raise ValueError(f"axis: {len(axis)} labels for {len(months)} months")
     labels = list(axis) if axis is not None else [(m, "") for m in months]
-    left, right, top, bottom = 44, 16, 34, 40
-    plot_w, plot_h = width - left - right, height - top - bottom
-    present = [v for s in series for v in s.values if v is not None]
-    if rate:
-        step, ceiling = 0.2, 1.0
-    else:
-        step = max(1.0, nice_step(max(present, default=0)))  # counts: whole-number grid lines
-        ceiling = step * max(1, math.ceil(max(present, default=0) / step))
-    fmt = percent if rate else _number
-
-    def x(i: int) -> float:
-        return left + (plot_w * (i + 0.5) / len(months))
-
-    def y(v: float) -> float:
-        return top + plot_h * (1 - v / ceiling)
-
+    step, ceiling = _scale(series, rate)
+    plot = _Plot(width=width, height=height, months=len(months), ceiling=ceiling)
     desc = (desc_prefix + "：" if desc_prefix else "") + trend_desc(months, series, rate=rate)
     out = [
         svg_open(
@@ -123,29 +139,66 @@ def trend_chart(
             chart_id=chart_id,
         )
     ]
-    # Grid and y axis.
-    n_ticks = int(round(ceiling / step))
+    out += _grid(plot, step, rate)
+    out += _month_axis(plot, labels)
+    out += _legend(series, plot.left)
+    fmt = percent if rate else _number
+    for n, s in enumerate(series):
+        out += _series_marks(plot, months, s, n, fmt)
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _scale(series: Sequence[Series], rate: bool) -> tuple[float, float]:
+    """The grid step and the axis's top value: 0-100 % in fifths for rates; for counts a round,
+    whole-number step and the first grid line at or above the biggest value."""
+    if rate:
+        return 0.2, 1.0
+    present = [v for s in series for v in s.values if v is not None]
+    step = max(1.0, nice_step(max(present, default=0)))
+    return step, step * max(1, math.ceil(max(present, default=0) / step))
+
+
+def _grid(plot: _Plot, step: float, rate: bool) -> list[str]:
+    """The horizontal grid lines with their values on the y axis."""
+    out = []
+    n_ticks = int(round(plot.ceiling / step))
     for k in range(n_ticks + 1):
         v = step * k
-        gy = y(v)
-        out.append(f'<line x1="{left}" y1="{gy:.1f}" x2="{width - right}" y2="{gy:.1f}" stroke="#e5e7eb"/>')
+        gy = plot.y(v)
+        out.append(
+            f'<line x1="{plot.left}" y1="{gy:.1f}" x2="{plot.width - plot.right}" y2="{gy:.1f}" stroke="#e5e7eb"/>'
+        )
         label = f"{round(v * 100)}%" if rate else _number(v)
-        out.append(f'<text x="{left - 6}" y="{gy + 4:.1f}" text-anchor="end" fill="#6b7280">{label}</text>')
-    # Month labels: every one when they fit, else every n-th (and always the last).
+        out.append(
+            f'<text x="{plot.left - 6}" y="{gy + 4:.1f}" text-anchor="end" fill="#6b7280">{label}</text>'
+        )
+    return out
+
+
+def _month_axis(plot: _Plot, labels: Sequence[tuple[str, str]]) -> list[str]:
+    """Month labels under the plot: every one when they fit, else every n-th (and always the
+    last, so the newest month is named), each with its second line where given."""
+    out = []
     widest = max(len(main) for main, _ in labels)
-    every = max(1, math.ceil(len(months) * (widest * 8 + 10) / plot_w))
+    every = max(1, math.ceil(plot.months * (widest * 8 + 10) / plot.plot_w))
     for i, (main, sub) in enumerate(labels):
-        if i % every == 0 or i == len(months) - 1:
+        if i % every == 0 or i == plot.months - 1:
             out.append(
-                f'<text class="month" x="{x(i):.1f}" y="{height - 22}" text-anchor="middle" fill="#6b7280">'
+                f'<text class="month" x="{plot.x(i):.1f}" y="{plot.height - 22}" text-anchor="middle" fill="#6b7280">'
                 f"{escape(main)}</text>"
             )
             if sub:
                 out.append(
-                    f'<text class="year" x="{x(i):.1f}" y="{height - 8}" text-anchor="middle" '
+                    f'<text class="year" x="{plot.x(i):.1f}" y="{plot.height - 8}" text-anchor="middle" '
                     f'fill="#9ca3af">{escape(sub)}</text>'
                 )
-    # Legend.
+    return out
+
+
+def _legend(series: Sequence[Series], left: int) -> list[str]:
+    """One swatch and name per series along the top, in the series' drawing colours."""
+    out = []
     lx = left
     for n, s in enumerate(series):
         colour = SERIES_COLOURS[n % len(SERIES_COLOURS)]
@@ -154,36 +207,42 @@ def trend_chart(
             f'<text x="{lx + 16}" y="18" fill="#374151">{escape(s.name)}</text></g>'
         )
         lx += 28 + 13 * len(s.name)
-    # Lines (broken where a month has no figure) and points.
-    for n, s in enumerate(series):
-        colour = SERIES_COLOURS[n % len(SERIES_COLOURS)]
-        dash = ' stroke-dasharray="6 3"' if n % 2 else ""
-        run: list[str] = []
-        runs: list[list[str]] = []
-        for i, v in enumerate(s.values):
-            if v is None:
-                if run:
-                    runs.append(run)
-                run = []
-                continue
-            run.append(f"{x(i):.1f},{y(v):.1f}")
-        if run:
-            runs.append(run)
-        for r in runs:
-            if len(r) > 1:
-                out.append(
-                    f'<polyline class="series" points="{" ".join(r)}" fill="none" stroke="{colour}" '
-                    f'stroke-width="2"{dash}/>'
-                )
-        for i, v in enumerate(s.values):
-            if v is None:
-                continue
+    return out
+
+
+def _series_marks(
+    plot: _Plot, months: Sequence[str], s: Series, n: int, fmt: Callable[[float | None], str]
+) -> list[str]:
+    """Series ``n``'s line, broken where a month has no figure, and a point per figure with
+    its value as a tooltip. Every other series is dashed, so lines stay apart without colour."""
+    colour = SERIES_COLOURS[n % len(SERIES_COLOURS)]
+    dash = ' stroke-dasharray="6 3"' if n % 2 else ""
+    out = []
+    run: list[str] = []
+    runs: list[list[str]] = []
+    for i, v in enumerate(s.values):
+        if v is None:
+            if run:
+                runs.append(run)
+            run = []
+            continue
+        run.append(f"{plot.x(i):.1f},{plot.y(v):.1f}")
+    if run:
+        runs.append(run)
+    for r in runs:
+        if len(r) > 1:
             out.append(
-                f'<circle class="point" cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5" fill="{colour}" '
-                f'data-value="{v}"><title>{escape(s.name)} {escape(months[i])}: {escape(fmt(v))}</title></circle>'
+                f'<polyline class="series" points="{" ".join(r)}" fill="none" stroke="{colour}" '
+                f'stroke-width="2"{dash}/>'
             )
-    out.append("</svg>")
-    return "".join(out)
+    for i, v in enumerate(s.values):
+        if v is None:
+            continue
+        out.append(
+            f'<circle class="point" cx="{plot.x(i):.1f}" cy="{plot.y(v):.1f}" r="3.5" fill="{colour}" '
+            f'data-value="{v}"><title>{escape(s.name)} {escape(months[i])}: {escape(fmt(v))}</title></circle>'
+        )
+    return out
 
 
 def count_bars(rows: Sequence[tuple[str, int]], *, title: str, chart_id: str, late: bool = False) -> str:

@@ -122,6 +122,10 @@ def _fmt(t: datetime, step: timedelta) -> str:
     return local.strftime("%H:%M:%S")
 
 
+# The timeline's first lane starts this far down, leaving room for the "now" label above it.
+_TOP = 28
+
+
 def timeline_svg(
     entries: Sequence[TimelineEntryPublic],
     deadlines: Sequence[DeadlinePublic],
@@ -140,8 +144,7 @@ def timeline_svg(
         times += [d.starts_at, d.due_at]
     scale = _Scale(min(times), max(times))
     lanes = 2 + len(deadlines)
-    top = 28
-    height = top + ROW * lanes + 40
+    height = _TOP + ROW * lanes + 40
     summary = timeline_summary(entries, deadlines, process=process, end=end_of_case, lang=lang)
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline-svg" viewBox="0 0 {WIDTH} {height}" '
@@ -149,42 +152,72 @@ def timeline_svg(
         f'font-family="Noto Sans CJK SC, Noto Sans SC, sans-serif" font-size="12">'
         f'<title id="tl-title">{escape(word("timeline", lang))}</title><desc id="tl-desc">{escape(summary)}</desc>'
     ]
+    out += _time_axis(scale, height)
+    out += _lane_labels(deadlines, lang)
+    out += _state_lane(state_spans(entries, end_of_case), scale, process, lang)
+    out += _event_lane(entries, scale, lang)
+    out += _deadline_lanes(deadlines, scale, lang)
+    if not closed:
+        out += _now_marker(scale.x(now), height, lang)
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _time_axis(scale: _Scale, height: int) -> list[str]:
+    """Vertical grid lines at round times across every lane, labelled in Shanghai time."""
+    out = []
     ticks, step = scale.ticks()
     for t in ticks:
         x = scale.x(t)
-        out.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 30}" stroke="#e5e7eb"/>')
+        out.append(f'<line x1="{x:.1f}" y1="{_TOP - 6}" x2="{x:.1f}" y2="{height - 30}" stroke="#e5e7eb"/>')
         out.append(
             f'<text x="{x:.1f}" y="{height - 14}" text-anchor="middle" fill="#6b7280">{escape(_fmt(t, step))}</text>'
         )
+    return out
+
+
+def _lane_labels(deadlines: Sequence[DeadlinePublic], lang: str) -> list[str]:
+    """Each lane's name in the left margin, cut to fit with the full name as its tooltip."""
+    out = []
     labels = [word("state", lang), word("event", lang)] + [
         (d.label_zh if lang == "zh" else d.label_en) for d in deadlines
     ]
     for i, label in enumerate(labels):
-        y = top + ROW * i + ROW / 2 + 4
+        y = _TOP + ROW * i + ROW / 2 + 4
         short = label if len(label) <= 14 else label[:13] + "…"
         out.append(
             f'<text x="8" y="{y:.1f}" fill="#374151"><title>{escape(label)}</title>{escape(short)}</text>'
         )
+    return out
 
-    # Lane 0: states as bars.
-    for i, span in enumerate(state_spans(entries, end_of_case)):
+
+def _state_lane(spans: Sequence[StateSpan], scale: _Scale, process: str, lang: str) -> list[str]:
+    """Lane 0: one bar per state, at least 2 px wide so a brief state still shows; its name is
+    written inside only where the bar has room for it."""
+    out = []
+    for i, span in enumerate(spans):
         x1, x2 = scale.x(span.start), scale.x(span.end)
         width = max(x2 - x1, 2.0)
         name = state_label(process, span.state, lang)
         fill = STATE_FILLS[i % len(STATE_FILLS)]
         out.append(
             f'<g class="tl-state"><title>{escape(name)} · {escape(_local(span.start))} → {escape(_local(span.end))}</title>'
-            f'<rect x="{x1:.1f}" y="{top + 3}" width="{width:.1f}" height="{ROW - 6}" rx="3" fill="{fill}" stroke="#94a3b8"/>'
+            f'<rect x="{x1:.1f}" y="{_TOP + 3}" width="{width:.1f}" height="{ROW - 6}" rx="3" fill="{fill}" stroke="#94a3b8"/>'
         )
         if width > 40:
             text = name if len(name) * 12 < width else name[: max(1, int(width / 12) - 1)] + "…"
             out.append(
-                f'<text x="{x1 + 4:.1f}" y="{top + ROW / 2 + 4:.1f}" fill="#1f2937">{escape(text)}</text>'
+                f'<text x="{x1 + 4:.1f}" y="{_TOP + ROW / 2 + 4:.1f}" fill="#1f2937">{escape(text)}</text>'
             )
         out.append("</g>")
+    return out
 
-    # Lane 1: events as points; breaches and escalations in red.
-    y = top + ROW + ROW / 2
+
+def _event_lane(entries: Sequence[TimelineEntryPublic], scale: _Scale, lang: str) -> list[str]:
+    """Lane 1: a point per event, coloured by its kind; breaches and escalations larger and
+    breaches in red, so they stand out among the ordinary steps."""
+    out = []
+    y = _TOP + ROW + ROW / 2
     for e in entries:
         colour = COLOURS["breach"] if e.type == "deadline.breached" else COLOURS.get(e.kind, "#334155")
         radius = 6 if e.type in ("deadline.breached", "escalation.raised") else 4.5
@@ -194,10 +227,16 @@ def timeline_svg(
             f'stroke="white" stroke-width="1"><title>{escape(_local(e.occurred_at))} · '
             f"{escape(event_label(e.type, lang))}</title></circle>"
         )
+    return out
 
-    # Lanes 2+: deadlines from start to due, with a marker at the due instant.
+
+def _deadline_lanes(deadlines: Sequence[DeadlinePublic], scale: _Scale, lang: str) -> list[str]:
+    """Lanes 2+: each deadline from its start to its due time, with a marker at the due
+    instant; a provisional one (counted over a year whose holidays are not yet published) is
+    dashed."""
+    out = []
     for i, d in enumerate(deadlines):
-        y = top + ROW * (2 + i) + ROW / 2
+        y = _TOP + ROW * (2 + i) + ROW / 2
         colour = COLOURS.get(d.status, "#334155")
         x1, x2 = scale.x(d.starts_at), scale.x(d.due_at)
         css = f"tl-deadline tl-deadline-{escape(d.status)}"
@@ -210,18 +249,16 @@ def timeline_svg(
             f'<path d="M{x2:.1f},{y - 7:.1f} L{x2 + 7:.1f},{y:.1f} L{x2:.1f},{y + 7:.1f} L{x2 - 7:.1f},{y:.1f} Z" '
             f'fill="{colour}"/></g>'
         )
+    return out
 
-    if not closed:
-        x = scale.x(now)
-        out.append(
-            f'<line class="tl-now" x1="{x:.1f}" y1="{top - 10}" x2="{x:.1f}" y2="{height - 30}" '
-            f'stroke="#111827" stroke-dasharray="3 3"/>'
-        )
-        out.append(
-            f'<text x="{x:.1f}" y="{top - 12}" text-anchor="middle" fill="#111827">{escape(word("now", lang))}</text>'
-        )
-    out.append("</svg>")
-    return "".join(out)
+
+def _now_marker(x: float, height: int, lang: str) -> list[str]:
+    """A dashed line across every lane at ``x``, the present, for a case still open."""
+    return [
+        f'<line class="tl-now" x1="{x:.1f}" y1="{_TOP - 10}" x2="{x:.1f}" y2="{height - 30}" '
+        f'stroke="#111827" stroke-dasharray="3 3"/>',
+        f'<text x="{x:.1f}" y="{_TOP - 12}" text-anchor="middle" fill="#111827">{escape(word("now", lang))}</text>',
+    ]
 
 
 def timeline_summary(

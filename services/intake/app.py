@@ -22,7 +22,7 @@ import dataclasses
 import functools
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -32,6 +32,7 @@ from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
@@ -47,8 +48,9 @@ from services.connections import (
     ensure_streams,
     nats_connect_kwargs,
 )
+from services.discipline.crypto import ContentCipher
 from services.intake.core import CachedSchedules, Intake, Outcome, TransientError, case_of
-from services.intake.credentials import AuthFailure, Verifier, credential_cipher, open_buckets
+from services.intake.credentials import AuthFailure, Identity, Verifier, credential_cipher, open_buckets
 from services.intake.metrics import IntakeMetrics
 from services.metrics import ServiceMetrics
 from services.observability import observe
@@ -110,59 +112,131 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         closed_cb=keeper.on_closed,
         middlewares=(metrics.broker_middleware(), NatsTelemetryMiddleware()),
     )
-    state: dict[str, object] = {}
-    stopped = asyncio.Event()
     partition = Partition.from_settings(settings)
-    durable = partition.durable(INTAKE_DURABLE)
-    consumer = ConsumerConfig(
-        ack_wait=settings.intake_ack_wait_seconds,
-        max_deliver=settings.intake_max_deliver,
-        max_ack_pending=settings.intake_concurrency * 2,
+    runtime = _Runtime(
+        settings=settings,
+        broker=broker,
+        keeper=keeper,
+        counted=counted,
+        partition=partition,
+        durable=partition.durable(INTAKE_DURABLE),
+        consumer=ConsumerConfig(
+            ack_wait=settings.intake_ack_wait_seconds,
+            max_deliver=settings.intake_max_deliver,
+            max_ack_pending=settings.intake_concurrency * 2,
+        ),
+        rule_settings=rule_settings,
     )
+    _subscribe(runtime)
 
-    @broker.subscriber(
-        subjects.IN_ALL,
-        stream=JStream(subjects.STREAM_IN, declare=False),
-        durable=durable,
-        config=dataclasses.replace(consumer),
-        pull_sub=PullSub(batch_size=settings.intake_concurrency, timeout=1.0),
-        max_workers=settings.intake_concurrency,
-        ack_policy=AckPolicy.MANUAL,
-        decoder=_whole_message,
-        title="lawlink.in.<agency>.<process>.<step>",
-        description="Agency events (the Envelope). Publish with header Nats-Msg-Id = event_id.",
-    )
-    async def on_event(msg: NatsMessage) -> None:
-        await take_held(msg)
+    app = FastAPI(title="Lawlink intake", lifespan=runtime.lifespan)
+    observe(app, metrics, auth)
+    app.state.broker = broker
+    app.state.keeper = keeper
+    _add_event_route(app, runtime)
+    app.add_api_route("/healthz", _healthz(runtime), methods=["GET"])
+    app.openapi = _openapi(app, settings)  # type: ignore[method-assign]
+    return app
 
-    # For the AsyncAPI document only: refusals go out through JetStream directly (publish_rejection).
-    broker.publisher(
-        "lawlink.rejected.*",
-        schema=Rejection,
-        title="lawlink.rejected.<agency>",
-        description="Why an event of this agency was refused: the field and the reason (zh-CN and English).",
-    )
 
-    async def take_once(msg: NatsMessage) -> Exception | None:
+@dataclasses.dataclass
+class _Runtime:
+    """What intake's handlers share: its settings and broker, and in ``state`` the clients the
+    lifespan opens (``intake``, ``verifier``, ``errors``, ``temporal``), which exist only once
+    NATS and Temporal answer."""
+
+    settings: IntakeSettings
+    broker: NatsBroker
+    keeper: ConnectionKeeper
+    counted: IntakeMetrics
+    partition: Partition
+    durable: str
+    consumer: ConsumerConfig
+    rule_settings: dict[str, str]
+    state: dict[str, object] = dataclasses.field(default_factory=dict)
+    # Set at shut-down: held messages stop waiting for the engines and are nak'ed.
+    stopped: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+
+    @asynccontextmanager
+    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        """Open the clients, make sure the consumer exists, then start taking messages; on the
+        way out stop holding messages and drain the broker."""
+        settings, broker = self.settings, self.broker
+        # Without the key-encryption key no HTTP request could be verified: stop at start-up.
+        cipher = credential_cipher(settings)
+        await until_connected(broker.connect(), f"connecting to NATS at {settings.nats_url}")
+        js = broker.config.connection_state.stream  # the JetStream context FastStream made
+        await ensure_streams(js)
+        await self._open_clients(js, cipher)
+        await ensure_consumer(
+            js,
+            subjects.STREAM_IN,
+            self.partition,
+            INTAKE_DURABLE,
+            dataclasses.replace(self.consumer, filter_subject=subjects.IN_ALL),
+        )
+        await broker.start()
+        broker_keeper(broker, self.keeper)
+        log.info("intake consuming %s as durable %r (%s)", subjects.IN_ALL, self.durable, self.partition)
+        try:
+            yield
+        finally:
+            # Held messages stop waiting and are nak'ed; the drain is bounded (an outage would
+            # make it wait for a reconnect that may never come).
+            self.stopped.set()
+            await stop_broker(broker, self.keeper, settings.shutdown_timeout_seconds)
+
+    async def _open_clients(self, js: JetStreamContext, cipher: ContentCipher) -> None:
+        """The key verifier, the bucket of last errors, the Temporal client and the
+        :class:`Intake` built on them, into ``state``."""
+        settings = self.settings
+        keys, seen = await open_buckets(js, settings.stream_replicas)
+        self.state["verifier"] = Verifier(
+            keys,
+            seen,
+            cipher,
+            skew_seconds=settings.http_signature_skew_seconds,
+            cache_seconds=settings.credential_cache_seconds,
+        )
+        self.state["errors"] = await js.create_key_value(
+            KeyValueConfig(
+                bucket=INTAKE_ERRORS_BUCKET, history=1, ttl=7 * 24 * 3600, replicas=settings.stream_replicas
+            )
+        )
+        client = await connect_temporal(settings)
+        self.state["temporal"] = client
+        self.state["intake"] = Intake(
+            client,
+            js,
+            settings.task_queue,
+            self.rule_settings,
+            update_timeout=settings.intake_update_timeout_seconds,
+            calendar=CachedSchedules(),
+            max_future=timedelta(seconds=settings.intake_max_future_seconds),
+            max_envelope_bytes=settings.max_envelope_bytes,
+        )
+
+    async def take_once(self, msg: NatsMessage) -> Exception | None:
         """One attempt at the message: None once it is taken or refused, else the failure."""
-        intake: Intake = state["intake"]  # type: ignore[assignment]
+        intake: Intake = self.state["intake"]  # type: ignore[assignment]
         raw = msg.raw_message
         try:
-            final = raw.metadata.num_delivered >= settings.intake_max_deliver
+            final = raw.metadata.num_delivered >= self.settings.intake_max_deliver
             headers = raw.headers or {}
             fallback = None if TRACEPARENT in headers else peek_ids(msg.body).get("trace")
             with tracing.continued("lawlink intake take", headers, fallback):
                 result = await intake.take(msg.body, raw.subject, raw.metadata.sequence.stream, final=final)
         except Exception as exc:  # noqa: BLE001 - classified by take_held
             return exc
-        counted.taken(result)
+        self.counted.taken(result)
         return None
 
-    async def engine_down(*, worker: bool = True) -> list[str]:
+    async def engine_down(self, *, worker: bool = True) -> list[str]:
         """Which engines intake needs do not work right now (empty: all do): NATS, Temporal, and
         (unless ``worker`` is False) Temporal answering with no worker taking its tasks."""
-        client = state.get("temporal")
-        down = [] if nats_ok(broker._connection) else ["nats"]
+        settings = self.settings
+        client = self.state.get("temporal")
+        down = [] if nats_ok(self.broker._connection) else ["nats"]
         if not await temporal_ok(client, settings.health_timeout_seconds):  # type: ignore[arg-type]
             down.append("temporal")
         elif worker and await workers_absent(
@@ -175,7 +249,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             down.append("the Temporal worker")
         return down
 
-    async def take_held(msg: NatsMessage) -> None:
+    async def _down(self, exc: Exception) -> list[str]:
+        """The unreachable engines, asked only after a failure that an outage could explain."""
+        return await self.engine_down() if may_be_unreachable(exc) else []
+
+    async def take_held(self, msg: NatsMessage) -> None:
         """Take the message, holding it while Temporal or NATS is unreachable.
 
         An outage is not the event's fault, so it must not spend the message's deliveries: the
@@ -193,126 +271,129 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         """
         raw = msg.raw_message
         seq = raw.metadata.sequence.stream
-        if not partition.owns(case_of(msg.body)):
+        if not self.partition.owns(case_of(msg.body)):
             await msg.ack()  # another replica's case: it has its own consumer of the stream
             return
-
-        async def down(exc: Exception) -> list[str]:
-            return await engine_down() if may_be_unreachable(exc) else []
-
-        def held(exc: Exception, unreachable: list[str], delay: float) -> None:
-            log.warning(
-                "stream seq %s held: %s unreachable (%s); retrying in %.1f s",
-                seq,
-                " and ".join(unreachable),
-                exc,
-                delay,
-            )
-
-        intake: Intake = state["intake"]  # type: ignore[assignment]
         attempt = functools.partial(
             retry_while_unreachable,
-            lambda: take_once(msg),
-            down,
-            stopped=stopped,
+            lambda: self.take_once(msg),
+            self._down,
+            stopped=self.stopped,
             base=0.5,
-            cap=settings.intake_engine_retry_max_seconds,
-            on_hold=held,
+            cap=self.settings.intake_engine_retry_max_seconds,
+            on_hold=functools.partial(_log_held, seq),
         )
         # In-progress beats start before the wait for the case's turn: a message queued behind
         # its case's held event must not run out its ack_wait and be redelivered meanwhile.
-        async with kept_in_progress(raw.in_progress, max(settings.intake_ack_wait_seconds / 3, 0.2)):
-            gave_way = True
-            while gave_way:
-                gave_way = False
-                async with intake.case_order(msg.body, seq):
-                    exc = await attempt()
-                    if exc is not None and raw.metadata.num_delivered == 1:
-                        # A nak'ed event loses its place: the case's next event (already fetched)
-                        # would overtake it and be refused for good ("no open case", "form the
-                        # team first"). So the first delivery's failures are retried here, with
-                        # the case held, on the back-off schedule; only then is it nak'ed.
-                        for pause in settings.intake_backoff_seconds:
-                            if exc is None or stopped.is_set():
-                                break
-                            log.warning(
-                                "stream seq %s failed (%s); retrying in %.1f s, case held", seq, exc, pause
-                            )
-                            if await intake.pause_unless_overtaken(msg.body, seq, pause, stopped):
-                                # An earlier event of the case came back (its intake died holding
-                                # it): it goes first, and this one queues behind it again, keeping
-                                # its delivery (a nak would spend one on someone else's wait).
-                                log.info("stream seq %s gives way to an earlier event of its case", seq)
-                                gave_way = True
-                                break
-                            exc = await attempt()
+        async with kept_in_progress(raw.in_progress, max(self.settings.intake_ack_wait_seconds / 3, 0.2)):
+            exc = await self._take_in_case_order(msg, seq, attempt)
         if exc is None:
             await msg.ack()
             return
+        await self._nack(msg, exc)
+
+    async def _take_in_case_order(
+        self, msg: NatsMessage, seq: int, attempt: Callable[[], Awaitable[Exception | None]]
+    ) -> Exception | None:
+        """``attempt`` the message in its case's turn; the last failure, or None once taken.
+
+        A nak'ed event loses its place: the case's next event (already fetched) would overtake
+        it and be refused for good ("no open case", "form the team first"). So the first
+        delivery's failures are retried here, with the case held, on the back-off schedule;
+        only then is it nak'ed.
+        """
+        intake: Intake = self.state["intake"]  # type: ignore[assignment]
+        gave_way = True
+        while gave_way:
+            gave_way = False
+            async with intake.case_order(msg.body, seq):
+                exc = await attempt()
+                if exc is not None and msg.raw_message.metadata.num_delivered == 1:
+                    exc, gave_way = await self._retry_holding_case(intake, msg, seq, exc, attempt)
+        return exc
+
+    async def _retry_holding_case(
+        self,
+        intake: Intake,
+        msg: NatsMessage,
+        seq: int,
+        failure: Exception,
+        attempt: Callable[[], Awaitable[Exception | None]],
+    ) -> tuple[Exception | None, bool]:
+        """Retry a first delivery's failure on the back-off schedule while its case is held:
+        the last failure (None once taken) and whether the message gave way to an earlier event
+        of its case, in which case it queues for the case's turn again."""
+        exc: Exception | None = failure
+        for pause in self.settings.intake_backoff_seconds:
+            if exc is None or self.stopped.is_set():
+                break
+            log.warning("stream seq %s failed (%s); retrying in %.1f s, case held", seq, exc, pause)
+            if await intake.pause_unless_overtaken(msg.body, seq, pause, self.stopped):
+                # An earlier event of the case came back (its intake died holding it): it goes
+                # first, and this one queues behind it again, keeping its delivery (a nak would
+                # spend one on someone else's wait).
+                log.info("stream seq %s gives way to an earlier event of its case", seq)
+                return exc, True
+            exc = await attempt()
+        return exc, False
+
+    async def _nack(self, msg: NatsMessage, exc: Exception) -> None:
+        """Nak a failure of the event's own with the configured back-off for its delivery,
+        keeping the reason for the dead letter it may become."""
+        raw = msg.raw_message
         delivered = raw.metadata.num_delivered
-        backoff = settings.intake_backoff_seconds
+        backoff = self.settings.intake_backoff_seconds
         delay = backoff[min(delivered - 1, len(backoff) - 1)]
         reason = str(exc) if isinstance(exc, TransientError) else f"{type(exc).__name__}: {exc}"
         log.warning(
             "delivery %s of stream seq %s failed: %s", delivered, raw.metadata.sequence.stream, reason
         )
-        await _remember_error(state, raw.metadata.sequence.stream, reason)
+        await _remember_error(self.state, raw.metadata.sequence.stream, reason)
         await msg.nack(delay=delay)
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Without the key-encryption key no HTTP request could be verified: stop at start-up.
-        cipher = credential_cipher(settings)
-        await until_connected(broker.connect(), f"connecting to NATS at {settings.nats_url}")
-        js = broker.config.connection_state.stream  # the JetStream context FastStream made
-        await ensure_streams(js)
-        keys, seen = await open_buckets(js, settings.stream_replicas)
-        state["verifier"] = Verifier(
-            keys,
-            seen,
-            cipher,
-            skew_seconds=settings.http_signature_skew_seconds,
-            cache_seconds=settings.credential_cache_seconds,
-        )
-        state["errors"] = await js.create_key_value(
-            KeyValueConfig(
-                bucket=INTAKE_ERRORS_BUCKET, history=1, ttl=7 * 24 * 3600, replicas=settings.stream_replicas
-            )
-        )
-        client = await connect_temporal(settings)
-        state["temporal"] = client
-        state["intake"] = Intake(
-            client,
-            js,
-            settings.task_queue,
-            rule_settings,
-            update_timeout=settings.intake_update_timeout_seconds,
-            calendar=CachedSchedules(),
-            max_future=timedelta(seconds=settings.intake_max_future_seconds),
-            max_envelope_bytes=settings.max_envelope_bytes,
-        )
-        await ensure_consumer(
-            js,
-            subjects.STREAM_IN,
-            partition,
-            INTAKE_DURABLE,
-            dataclasses.replace(consumer, filter_subject=subjects.IN_ALL),
-        )
-        await broker.start()
-        broker_keeper(broker, keeper)
-        log.info("intake consuming %s as durable %r (%s)", subjects.IN_ALL, durable, partition)
-        try:
-            yield
-        finally:
-            # Held messages stop waiting and are nak'ed; the drain is bounded (an outage would
-            # make it wait for a reconnect that may never come).
-            stopped.set()
-            await stop_broker(broker, keeper, settings.shutdown_timeout_seconds)
 
-    app = FastAPI(title="Lawlink intake", lifespan=lifespan)
-    observe(app, metrics, auth)
-    app.state.broker = broker
-    app.state.keeper = keeper
+def _log_held(seq: int, exc: Exception, unreachable: list[str], delay: float) -> None:
+    """The warning while a message waits for an engine: once per retry, naming what is down."""
+    log.warning(
+        "stream seq %s held: %s unreachable (%s); retrying in %.1f s",
+        seq,
+        " and ".join(unreachable),
+        exc,
+        delay,
+    )
+
+
+def _subscribe(runtime: _Runtime) -> None:
+    """The consumer of agency events, and the rejections' subject for the AsyncAPI document."""
+    settings, broker = runtime.settings, runtime.broker
+
+    @broker.subscriber(
+        subjects.IN_ALL,
+        stream=JStream(subjects.STREAM_IN, declare=False),
+        durable=runtime.durable,
+        config=dataclasses.replace(runtime.consumer),
+        pull_sub=PullSub(batch_size=settings.intake_concurrency, timeout=1.0),
+        max_workers=settings.intake_concurrency,
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_whole_message,
+        title="lawlink.in.<agency>.<process>.<step>",
+        description="Agency events (the Envelope). Publish with header Nats-Msg-Id = event_id.",
+    )
+    async def on_event(msg: NatsMessage) -> None:
+        await runtime.take_held(msg)
+
+    # For the AsyncAPI document only: refusals go out through JetStream directly (publish_rejection).
+    broker.publisher(
+        "lawlink.rejected.*",
+        schema=Rejection,
+        title="lawlink.rejected.<agency>",
+        description="Why an event of this agency was refused: the field and the reason (zh-CN and English).",
+    )
+
+
+def _add_event_route(app: FastAPI, runtime: _Runtime) -> None:
+    """``POST /v1/events``: the HTTP door, onto the same bus subject an agency would publish to."""
+    settings, counted = runtime.settings, runtime.counted
 
     @app.post(
         "/v1/events",
@@ -329,26 +410,17 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         size) without being held in memory, so no body can exhaust intake or reach the bus.
         The sender is the agency the verified key was issued to, never a header or the envelope.
         """
-        intake: Intake = state["intake"]  # type: ignore[assignment]
-        verifier: Verifier = state["verifier"]  # type: ignore[assignment]
+        intake: Intake = runtime.state["intake"]  # type: ignore[assignment]
+        verifier: Verifier = runtime.state["verifier"]  # type: ignore[assignment]
         try:
             raw = await _read_bounded(request, settings.max_envelope_bytes)
         except _BodyTooLarge as exc:
             rejection = Rejection.single({}, "$", size_reason(exc.size, settings.max_envelope_bytes))
             counted.refused("http", rejection)
             return JSONResponse(rejection.model_dump(mode="json"), status_code=413)
-        try:
-            identity = await verifier.verify(request.method, request.url.path, request.headers, raw)
-        except AuthFailure as exc:
-            return _unauthenticated(request, raw, exc)
-        except Exception as exc:  # noqa: BLE001 - the key store (NATS) did not answer
-            log.warning("could not verify an HTTP event: the agency keys are unreadable: %s", exc)
-            rejection = Rejection.single(
-                peek_ids(raw), KEY_ID_HEADER, "intake cannot read the agency keys right now; send again later"
-            )
-            return JSONResponse(
-                rejection.model_dump(mode="json"), status_code=503, headers={"Retry-After": "5"}
-            )
+        identity = await _identify(verifier, request, raw)
+        if isinstance(identity, JSONResponse):
+            return identity
         sender = identity.agency
         try:
             event = intake.check(raw, sender)
@@ -357,32 +429,61 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             counted.refused("http", exc.rejection)
             status = 403 if exc.rejection.field == "source_agency" else 422
             return JSONResponse(exc.rejection.model_dump(mode="json"), status_code=status)
-        env = event.envelope
-        js = broker.config.connection_state.stream
-        ack = await js.publish(
-            subjects.inbound(env.source_agency, env.type),
-            raw,
-            stream=subjects.STREAM_IN,
-            headers=tracing.inject({"Nats-Msg-Id": str(env.event_id)}),
-        )
-        counted.queued(ack.duplicate)
-        return JSONResponse(
-            {
-                "event_id": str(env.event_id),
-                "status": Outcome.DUPLICATE if ack.duplicate else "queued",
-                "subject": subjects.inbound(env.source_agency, env.type),
-                "stream_seq": ack.seq,
-            },
-            status_code=202,
-        )
+        return await _queue(runtime, event.envelope, raw)
 
-    @app.get("/healthz")
+
+async def _identify(verifier: Verifier, request: Request, raw: bytes) -> Identity | JSONResponse:
+    """The agency that signed the request, or the answer refusing it: 401 for its credentials,
+    503 (retry later) when the key store cannot be read, since the sender did nothing wrong."""
+    try:
+        return await verifier.verify(request.method, request.url.path, request.headers, raw)
+    except AuthFailure as exc:
+        return _unauthenticated(request, raw, exc)
+    except Exception as exc:  # noqa: BLE001 - the key store (NATS) did not answer
+        log.warning("could not verify an HTTP event: the agency keys are unreadable: %s", exc)
+        rejection = Rejection.single(
+            peek_ids(raw), KEY_ID_HEADER, "intake cannot read the agency keys right now; send again later"
+        )
+        return JSONResponse(rejection.model_dump(mode="json"), status_code=503, headers={"Retry-After": "5"})
+
+
+async def _queue(runtime: _Runtime, env: Envelope, raw: bytes) -> JSONResponse:
+    """Publish a checked envelope, as sent, on its agency's subject and answer 202; the
+    event id as message id makes a repeated POST a duplicate, not a second event."""
+    js = runtime.broker.config.connection_state.stream
+    ack = await js.publish(
+        subjects.inbound(env.source_agency, env.type),
+        raw,
+        stream=subjects.STREAM_IN,
+        headers=tracing.inject({"Nats-Msg-Id": str(env.event_id)}),
+    )
+    runtime.counted.queued(ack.duplicate)
+    return JSONResponse(
+        {
+            "event_id": str(env.event_id),
+            "status": Outcome.DUPLICATE if ack.duplicate else "queued",
+            "subject": subjects.inbound(env.source_agency, env.type),
+            "stream_seq": ack.seq,
+        },
+        status_code=202,
+    )
+
+
+def _healthz(runtime: _Runtime) -> Callable[[], Awaitable[JSONResponse]]:
+    """The health check of the two engines HTTP intake needs."""
+
     async def healthz() -> JSONResponse:
         """200 while NATS and Temporal both answer; 503 naming the one that does not."""
         # Not the worker: HTTP intake still queues events onto the bus while no worker runs.
-        down = await engine_down(worker=False)
+        down = await runtime.engine_down(worker=False)
         status, body = health_body({"nats": "nats" not in down, "temporal": "temporal" not in down})
         return JSONResponse(body, status_code=status)
+
+    return healthz
+
+
+def _openapi(app: FastAPI, settings: IntakeSettings) -> Callable[[], dict[str, object]]:
+    """``app``'s schema builder, made once and kept."""
 
     def openapi() -> dict[str, object]:
         """FastAPI's schema plus the security schemes of the signed-request headers and the
@@ -404,8 +505,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
-    return app
+    return openapi
 
 
 _SIGNING_RULE = (

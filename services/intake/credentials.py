@@ -263,6 +263,39 @@ async def list_keys(keys: KeyValue, agency: str | None = None) -> list[KeyRecord
     )
 
 
+def _signed_headers(headers: Mapping[str, str]) -> tuple[str, str, str]:
+    """The key id, timestamp and signature a request carries, refused when one is missing or
+    malformed: checked before any bucket is read, so junk requests cost no NATS round trip."""
+    sent = {name: headers.get(name) for name in SIGNED_HEADERS}
+    missing = [name for name, value in sent.items() if not value]
+    key_id, timestamp, given = sent.values()
+    if missing:
+        raise AuthFailure(
+            Problem.MISSING,
+            missing[0],
+            f"missing {', '.join(missing)}: every event sent over HTTP must be signed with a key "
+            f"Lawlink issued to the agency ({SCHEME}; headers {', '.join(SIGNED_HEADERS)}; see the "
+            "README, 'Sending events over HTTP')",
+            key_id=key_id,
+        )
+    assert key_id is not None and timestamp is not None and given is not None
+    if not KEY_ID_RE.match(key_id):
+        raise AuthFailure(
+            Problem.UNKNOWN_KEY,
+            KEY_ID_HEADER,
+            "not a Lawlink key id (lk_ and 16 hex digits)",
+            key_id=key_id,
+        )
+    if not _TIMESTAMP_RE.match(timestamp):
+        raise AuthFailure(
+            Problem.BAD_TIMESTAMP,
+            TIMESTAMP_HEADER,
+            f"{timestamp[:40]!r} is not Unix time in whole seconds",
+            key_id=key_id,
+        )
+    return key_id, timestamp, given
+
+
 @dataclass(frozen=True)
 class _Known:
     record: KeyRecord
@@ -306,33 +339,28 @@ class Verifier:
             AuthFailure: naming the header and the problem.
             Exception: the KV buckets could not be read (NATS); the caller answers 503.
         """
-        sent = {name: headers.get(name) for name in SIGNED_HEADERS}
-        missing = [name for name, value in sent.items() if not value]
-        key_id, timestamp, given = sent.values()
-        if missing:
+        key_id, timestamp, given = _signed_headers(headers)
+        self._check_fresh(key_id, timestamp)
+        agency, secret = await self._current_secret(key_id)
+        expected = signature(secret, method, path, timestamp, body)
+        # Compared even when malformed, so a refusal takes the same time whatever was sent.
+        matches = hmac.compare_digest(expected.encode(), given.lower().encode())
+        if not (matches and _SIGNATURE_RE.match(given)):
             raise AuthFailure(
-                Problem.MISSING,
-                missing[0],
-                f"missing {', '.join(missing)}: every event sent over HTTP must be signed with a key "
-                f"Lawlink issued to the agency ({SCHEME}; headers {', '.join(SIGNED_HEADERS)}; see the "
-                "README, 'Sending events over HTTP')",
+                Problem.BAD_SIGNATURE,
+                SIGNATURE_HEADER,
+                f"does not match this request: it must be the hex HMAC-SHA256, under the key's secret, of "
+                f"'{SCHEME}\\n{method.upper()}\\n{path}\\n{timestamp}\\n' followed by the hex SHA-256 of "
+                "the body bytes exactly as sent",
                 key_id=key_id,
+                agency=agency,
             )
-        assert key_id is not None and timestamp is not None and given is not None
-        if not KEY_ID_RE.match(key_id):
-            raise AuthFailure(
-                Problem.UNKNOWN_KEY,
-                KEY_ID_HEADER,
-                "not a Lawlink key id (lk_ and 16 hex digits)",
-                key_id=key_id,
-            )
-        if not _TIMESTAMP_RE.match(timestamp):
-            raise AuthFailure(
-                Problem.BAD_TIMESTAMP,
-                TIMESTAMP_HEADER,
-                f"{timestamp[:40]!r} is not Unix time in whole seconds",
-                key_id=key_id,
-            )
+        await self._remember(expected, key_id, agency)
+        return Identity(agency=agency, key_id=key_id)
+
+    def _check_fresh(self, key_id: str, timestamp: str) -> None:
+        """Refuse a timestamp outside the allowed skew: the signatures bucket remembers used
+        signatures only that long, so an older request could be replayed unnoticed."""
         now = int(self._clock())
         drift = int(timestamp) - now
         if abs(drift) > self.skew_seconds:
@@ -344,6 +372,10 @@ class Verifier:
                 "is allowed: sign each request when sending it, from a synchronised clock",
                 key_id=key_id,
             )
+
+    async def _current_secret(self, key_id: str) -> tuple[str, str]:
+        """The agency holding ``key_id`` and the key's opened secret, refused when the key was
+        never issued or is revoked (a revoked record keeps its agency, named in the refusal)."""
         known = await self._lookup(key_id)
         if known is None:
             raise AuthFailure(
@@ -361,19 +393,11 @@ class Verifier:
                 key_id=key_id,
                 agency=agency,
             )
-        expected = signature(known.secret, method, path, timestamp, body)
-        # Compared even when malformed, so a refusal takes the same time whatever was sent.
-        matches = hmac.compare_digest(expected.encode(), given.lower().encode())
-        if not (matches and _SIGNATURE_RE.match(given)):
-            raise AuthFailure(
-                Problem.BAD_SIGNATURE,
-                SIGNATURE_HEADER,
-                f"does not match this request: it must be the hex HMAC-SHA256, under the key's secret, of "
-                f"'{SCHEME}\\n{method.upper()}\\n{path}\\n{timestamp}\\n' followed by the hex SHA-256 of "
-                "the body bytes exactly as sent",
-                key_id=key_id,
-                agency=agency,
-            )
+        return agency, known.secret
+
+    async def _remember(self, expected: str, key_id: str, agency: str) -> None:
+        """Record a verified signature, refusing one already used: a create-if-absent write in
+        the shared bucket, so a captured request is refused by every intake replica."""
         try:
             await self._seen.create(expected, key_id.encode(), msg_ttl=2 * self.skew_seconds + 1)
         except KeyWrongLastSequenceError:
@@ -385,7 +409,6 @@ class Verifier:
                 key_id=key_id,
                 agency=agency,
             ) from None
-        return Identity(agency=agency, key_id=key_id)
 
     async def _lookup(self, key_id: str) -> _Known | None:
         """The key's record and opened secret, re-read once the cached copy is older than allowed."""

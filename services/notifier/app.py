@@ -17,8 +17,8 @@ Run: ``uvicorn services.notifier.app:app`` (``make run`` does).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 
 import anyio
@@ -32,7 +32,7 @@ from sqlmodel import Session
 from contracts import subjects
 from contracts.domain import DomainEvent
 from services.connections import ensure_streams, nats_connect_kwargs
-from services.domain_consumer import subscribe_domain_events
+from services.domain_consumer import Prepare, subscribe_domain_events
 from services.metrics import ServiceMetrics
 from services.notifier import queries, store
 from services.notifier.config import NotifierSettings
@@ -91,6 +91,48 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     def dispatcher() -> WebhookDispatcher:
         return holder["dispatcher"]  # type: ignore[return-value]
 
+    partition = Partition.from_settings(settings)
+    prepare_consumer = subscribe_domain_events(
+        broker,
+        partition=partition,
+        durable=settings.notifier_durable,
+        handle=_handler(settings, broker, engine, dispatcher),
+        log=log,
+        batch=settings.notifier_batch,
+        ack_wait=settings.notifier_ack_wait_seconds,
+        max_deliver=settings.notifier_max_deliver,
+        description="Domain events; each becomes one notification per recipient on lawlink.notify.<agency>.",
+    )
+
+    app = FastAPI(
+        title="Lawlink notifier",
+        lifespan=_lifespan(settings, holder, broker, keeper, prepare_consumer, partition),
+    )
+    observe(app, metrics, auth)
+    # Every /api route answers Lawlink's services only (services/service_auth.py).
+    api = APIRouter(dependencies=[Depends(auth)])
+    api.include_router(_notifications_router(settings, auth, engine))
+    api.include_router(_deliveries_router(auth, engine, dispatcher))
+    app.include_router(api)
+    app.add_api_route("/healthz", _healthz(engine, broker), methods=["GET"])
+
+    app.state.engine = engine
+    app.state.dispatcher = dispatcher
+    app.state.broker = broker
+    app.state.keeper = keeper
+    return app
+
+
+def _handler(
+    settings: NotifierSettings,
+    broker: NatsBroker,
+    engine: Callable[[], Engine],
+    dispatcher: Callable[[], WebhookDispatcher],
+) -> Callable[[list[DomainEvent]], Awaitable[int]]:
+    """The handler of a batch of domain events. Stored first, published second, marked
+    published last: a failure anywhere raises, the batch is redelivered, and the stored keys
+    and message ids keep anything from being sent twice."""
+
     def save(notes: list[Notification]) -> store.Recorded:
         with Session(engine()) as session:
             result = store.record(session, notes, now=datetime.now(UTC))
@@ -121,30 +163,34 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             dispatcher().submit(delivery_id, agency)
         return len(sent)
 
-    partition = Partition.from_settings(settings)
-    prepare_consumer = subscribe_domain_events(
-        broker,
-        partition=partition,
-        durable=settings.notifier_durable,
-        handle=handle,
-        log=log,
-        batch=settings.notifier_batch,
-        ack_wait=settings.notifier_ack_wait_seconds,
-        max_deliver=settings.notifier_max_deliver,
-        description="Domain events; each becomes one notification per recipient on lawlink.notify.<agency>.",
-    )
+    return handle
+
+
+def _lifespan(
+    settings: NotifierSettings,
+    holder: dict[str, object],
+    broker: NatsBroker,
+    keeper: ConnectionKeeper,
+    prepare_consumer: Prepare,
+    partition: Partition,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start-up and shut-down, filling ``holder`` with the engine and the webhook dispatcher.
+
+    Webhook deliveries left queued by a previous run resume before any new event is consumed;
+    on the way out the broker stops first, so no handler submits to a stopped dispatcher.
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(require_current_schema, settings.database_url, "notifier")
-        holder["engine"] = make_engine(settings.database_url)
-        holder["dispatcher"] = WebhookDispatcher(
-            engine(),
+        engine = holder["engine"] = make_engine(settings.database_url)
+        dispatcher = holder["dispatcher"] = WebhookDispatcher(
+            engine,
             timeout=settings.webhook_timeout_seconds,
             backoff=settings.webhook_backoff_seconds,
             partition=partition,
         )
-        resumed = await dispatcher().start()
+        resumed = await dispatcher.start()
         await until_connected(broker.connect(), f"connecting to NATS at {settings.nats_url}")
         await ensure_streams(broker.config.connection_state.stream)
         durable = await prepare_consumer(broker.config.connection_state.stream)
@@ -161,28 +207,44 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             yield
         finally:
             await stop_broker(broker, keeper, settings.shutdown_timeout_seconds)
-            await dispatcher().stop()
-            engine().dispose()
+            await dispatcher.stop()
+            engine.dispose()
 
-    app = FastAPI(title="Lawlink notifier", lifespan=lifespan)
-    observe(app, metrics, auth)
-    # Every /api route answers Lawlink's services only (services/service_auth.py).
-    api = APIRouter(dependencies=[Depends(auth)])
+    return lifespan
 
-    def audit(caller: Caller, action: str, target: str, outcome: str, detail: str | None = None) -> None:
-        record_call(
-            engine(),
-            server="notifier",
-            caller=caller,
-            action=action,
-            target=target,
-            outcome=outcome,
-            detail=detail,
-        )
 
-    def _bad(exc: ValueError | LookupError, status: int) -> HTTPException:
-        field, _, reason = str(exc).strip("'\"").partition(": ")
-        return HTTPException(status, detail={"field": field, "reason": reason or str(exc)})
+def _audit(
+    engine: Callable[[], Engine],
+    caller: Caller,
+    action: str,
+    target: str,
+    outcome: str,
+    detail: str | None = None,
+) -> None:
+    """One audit row for a call that changes state, whatever its outcome."""
+    record_call(
+        engine(),
+        server="notifier",
+        caller=caller,
+        action=action,
+        target=target,
+        outcome=outcome,
+        detail=detail,
+    )
+
+
+def _bad(exc: ValueError | LookupError, status: int) -> HTTPException:
+    """``exc``'s ``field: reason`` message as the API's error body, so a caller learns which
+    parameter was refused."""
+    field, _, reason = str(exc).strip("'\"").partition(": ")
+    return HTTPException(status, detail={"field": field, "reason": reason or str(exc)})
+
+
+def _notifications_router(
+    settings: NotifierSettings, auth: ServiceAuth, engine: Callable[[], Engine]
+) -> APIRouter:
+    """The console's bell and digest: an agency's notifications, unread counts, read marks."""
+    api = APIRouter()
 
     @api.get("/api/notifications", response_model=list[queries.NotificationView])
     def get_notifications(
@@ -227,12 +289,12 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             try:
                 changed = queries.mark_read(session, notification_id=notification_id, user=user)
             except LookupError as exc:
-                audit(caller, "notification.read", target, "not_found")
+                _audit(engine, caller, "notification.read", target, "not_found")
                 raise _bad(exc, 404) from None
             except ValueError as exc:
-                audit(caller, "notification.read", target, "invalid", str(exc))
+                _audit(engine, caller, "notification.read", target, "invalid", str(exc))
                 raise _bad(exc, 422) from None
-        audit(caller, "notification.read", target, "ok" if changed else "unchanged")
+        _audit(engine, caller, "notification.read", target, "ok" if changed else "unchanged")
         return {"id": notification_id, "read": True, "changed": changed}
 
     @api.get("/api/digest", response_model=queries.Digest)
@@ -240,6 +302,15 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         """Due today / overdue for one agency."""
         with Session(engine()) as session:
             return queries.digest(session, agency=agency, console_url=settings.console_url)
+
+    return api
+
+
+def _deliveries_router(
+    auth: ServiceAuth, engine: Callable[[], Engine], dispatcher: Callable[[], WebhookDispatcher]
+) -> APIRouter:
+    """Operators' view of webhook deliveries and the replay of a failed one."""
+    api = APIRouter()
 
     @api.get("/api/deliveries", response_model=list[DeliveryPublic])
     def get_deliveries(
@@ -264,17 +335,20 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         try:
             queued = await anyio.to_thread.run_sync(reset)
         except LookupError as exc:
-            await anyio.to_thread.run_sync(audit, caller, "delivery.replay", target, "not_found")
+            await anyio.to_thread.run_sync(_audit, engine, caller, "delivery.replay", target, "not_found")
             raise _bad(exc, 404) from None
         for queued_id, agency in queued:
             dispatcher().submit(queued_id, agency)
         outcome = "queued" if queued else "unchanged"
-        await anyio.to_thread.run_sync(audit, caller, "delivery.replay", target, outcome)
+        await anyio.to_thread.run_sync(_audit, engine, caller, "delivery.replay", target, outcome)
         return {"id": delivery_id, "queued": bool(queued)}
 
-    app.include_router(api)
+    return api
 
-    @app.get("/healthz")
+
+def _healthz(engine: Callable[[], Engine], broker: NatsBroker) -> Callable[[], Awaitable[JSONResponse]]:
+    """The health check of both things the notifier needs: the bus and the database."""
+
     async def healthz() -> JSONResponse:
         """200 while the bus and the database answer; 503 naming what does not."""
         from services.registry.app import _database_ok
@@ -286,11 +360,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         status, body = health_body(checks)
         return JSONResponse(body, status_code=status)
 
-    app.state.engine = engine
-    app.state.dispatcher = dispatcher
-    app.state.broker = broker
-    app.state.keeper = keeper
-    return app
+    return healthz
 
 
 __getattr__ = app_on_access(globals(), create_app)

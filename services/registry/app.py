@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, NotFoundError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -29,9 +30,9 @@ from contracts import subjects
 from contracts.domain import DomainEvent
 from services.connections import DEAD_LETTER_STREAM, INTAKE_ERRORS_BUCKET, ensure_streams, nats_connect_kwargs
 from services.discipline.consumer import register_content_consumer
-from services.discipline.crypto import cipher_from_env
+from services.discipline.crypto import ContentCipher, cipher_from_env
 from services.discipline.sealed_inbound import erase_inbound
-from services.domain_consumer import subscribe_domain_events
+from services.domain_consumer import Prepare, subscribe_domain_events
 from services.metrics import ServiceMetrics
 from services.observability import observe
 from services.partition import Partition
@@ -90,7 +91,52 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
     def engine() -> Engine:
         return holder["engine"]
 
-    read_model_metrics = ReadModelMetrics(metrics, engine)
+    partition = Partition.from_settings(settings)
+    prepare_projection = subscribe_domain_events(
+        broker,
+        partition=partition,
+        durable="registry",
+        handle=_projector(engine, ReadModelMetrics(metrics, engine)),
+        log=log,
+        batch=BATCH,
+        description="Domain events projected into the read model.",
+    )
+    dead_letter_cipher = cipher_from_env()  # the content key: dead letters of referrals are sealed
+    _subscribe_dead_letters(broker, engine, dead_letter_cipher)
+    register_content_consumer(broker, engine)  # referral content from lawlink.in, encrypted (process 3)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(require_current_schema, settings.database_url, "registry")
+        holder["engine"] = make_engine(settings.database_url)
+        if consume:
+            await _start_consuming(settings, broker, keeper, prepare_projection, partition)
+        try:
+            yield
+        finally:
+            if consume:
+                await stop_broker(broker, keeper, settings.shutdown_timeout_seconds)
+            holder["engine"].dispose()
+
+    app = FastAPI(title="Lawlink registry", lifespan=lifespan)
+    observe(app, metrics, auth)
+    # Every /api route answers Lawlink's services only (services/service_auth.py).
+    api = APIRouter(dependencies=[Depends(auth)])
+    api.include_router(_cases_router(settings, engine))
+    api.include_router(_dead_letters_router(auth, engine, broker, dead_letter_cipher))
+    app.include_router(api)
+    app.add_api_route("/healthz", _healthz(engine, broker, consume), methods=["GET"])
+    app.state.engine = engine
+    app.state.broker = broker
+    app.state.keeper = keeper
+    return app
+
+
+def _projector(
+    engine: Callable[[], Engine], read_model_metrics: ReadModelMetrics
+) -> Callable[[list[DomainEvent]], Awaitable[None]]:
+    """The handler of a batch of domain events: projected in one transaction on a worker
+    thread, so the event loop keeps taking messages while the database writes."""
 
     def write(events: list[DomainEvent]) -> int:
         with Session(engine()) as session:
@@ -102,16 +148,36 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         await anyio.to_thread.run_sync(write, events)
         read_model_metrics.projected(events)
 
-    partition = Partition.from_settings(settings)
-    prepare_projection = subscribe_domain_events(
-        broker,
-        partition=partition,
-        durable="registry",
-        handle=handle,
-        log=log,
-        batch=BATCH,
-        description="Domain events projected into the read model.",
+    return handle
+
+
+async def _start_consuming(
+    settings: StackSettings,
+    broker: NatsBroker,
+    keeper: ConnectionKeeper,
+    prepare_projection: Prepare,
+    partition: Partition,
+) -> None:
+    """Connect, make sure the streams and the projection's consumer exist, then start taking
+    messages: in that order, so no subscriber starts on a stream that is not there yet."""
+    await until_connected(broker.connect(), f"connecting to NATS at {settings.nats_url}")
+    await ensure_streams(broker.config.connection_state.stream)
+    await prepare_projection(broker.config.connection_state.stream)
+    await broker.start()
+    broker_keeper(broker, keeper)
+    log.info(
+        "registry projecting %s into %s (%s)",
+        subjects.OUT_ALL,
+        settings.database_url.split("@")[-1],
+        partition,
     )
+
+
+def _subscribe_dead_letters(
+    broker: NatsBroker, engine: Callable[[], Engine], dead_letter_cipher: ContentCipher
+) -> None:
+    """Record each max-deliveries advisory of intake's consumer as a dead letter, with the
+    message it names, so an operator can list and replay what intake gave up on."""
 
     @broker.subscriber(
         ">",
@@ -138,35 +204,20 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             log.error("dead letter %s is no longer in the stream", seq)
             await msg.ack()
             return
-        last_error = None
-        try:
-            kv = await js.key_value(INTAKE_ERRORS_BUCKET)
-            last_error = (await kv.get(str(seq))).value.decode()
-        except (KeyNotFoundError, NotFoundError, Exception):  # noqa: BLE001 - the error text is a nicety
-            last_error = None
+        last_error = await _last_error(js, seq)
         # Never parsed whole: the body may be what made the message fail (see dead_letters).
         kept = record_body(original.data, original.subject or "", seq, dead_letter_cipher)
-        body, event_id = kept.body, kept.event_id
-
-        def record() -> None:
-            with Session(engine()) as session:
-                if session.exec(select(DeadLetter).where(DeadLetter.stream_seq == seq)).first():
-                    return
-                session.add(
-                    DeadLetter(
-                        stream_seq=seq,
-                        subject=(original.subject or "")[:200],
-                        deliveries=int(advisory.get("deliveries", 0)),
-                        last_error=last_error[:2000] if last_error else None,
-                        event_id=event_id,
-                        body=body,
-                        recorded_at=datetime.now(UTC),
-                    )
-                )
-                session.commit()
-
+        letter = DeadLetter(
+            stream_seq=seq,
+            subject=(original.subject or "")[:200],
+            deliveries=int(advisory.get("deliveries", 0)),
+            last_error=last_error[:2000] if last_error else None,
+            event_id=kept.event_id,
+            body=kept.body,
+            recorded_at=datetime.now(UTC),
+        )
         try:
-            await anyio.to_thread.run_sync(record)
+            await anyio.to_thread.run_sync(_record_dead_letter, engine(), letter)
         except Exception:  # the database, not the letter: try again shortly
             log.exception("could not record dead letter %s; it will be redelivered", seq)
             await msg.nack(delay=5.0)
@@ -183,36 +234,30 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         )
         await msg.ack()
 
-    register_content_consumer(broker, engine)  # referral content from lawlink.in, encrypted (process 3)
-    dead_letter_cipher = cipher_from_env()  # the content key: dead letters of referrals are sealed
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(require_current_schema, settings.database_url, "registry")
-        holder["engine"] = make_engine(settings.database_url)
-        if consume:
-            await until_connected(broker.connect(), f"connecting to NATS at {settings.nats_url}")
-            await ensure_streams(broker.config.connection_state.stream)
-            await prepare_projection(broker.config.connection_state.stream)
-            await broker.start()
-            broker_keeper(broker, keeper)
-            log.info(
-                "registry projecting %s into %s (%s)",
-                subjects.OUT_ALL,
-                settings.database_url.split("@")[-1],
-                partition,
-            )
-        try:
-            yield
-        finally:
-            if consume:
-                await stop_broker(broker, keeper, settings.shutdown_timeout_seconds)
-            holder["engine"].dispose()
+async def _last_error(js: JetStreamContext, seq: int) -> str | None:
+    """Intake's last error for stream message ``seq``, if it left one; a dead letter without
+    it is still recorded, so any failure to read it counts as none."""
+    try:
+        kv = await js.key_value(INTAKE_ERRORS_BUCKET)
+        return (await kv.get(str(seq))).value.decode()
+    except (KeyNotFoundError, NotFoundError, Exception):  # noqa: BLE001 - the error text is a nicety
+        return None
 
-    app = FastAPI(title="Lawlink registry", lifespan=lifespan)
-    observe(app, metrics, auth)
-    # Every /api route answers Lawlink's services only (services/service_auth.py).
-    api = APIRouter(dependencies=[Depends(auth)])
+
+def _record_dead_letter(engine: Engine, letter: DeadLetter) -> None:
+    """Store ``letter`` unless its stream message is recorded already: the advisory may be
+    redelivered, and a message has one dead letter however often it is reported."""
+    with Session(engine) as session:
+        if session.exec(select(DeadLetter).where(DeadLetter.stream_seq == letter.stream_seq)).first():
+            return
+        session.add(letter)
+        session.commit()
+
+
+def _cases_router(settings: StackSettings, engine: Callable[[], Engine]) -> APIRouter:
+    """The read model's cases, timelines and deadlines; read-only, as only the projection writes them."""
+    api = APIRouter()
 
     @api.get("/api/cases", response_model=list[CasePublic])
     def get_cases(
@@ -232,27 +277,7 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
     @api.get("/api/cases/{case_id}")
     def get_case(case_id: str, process: str | None = None) -> dict:
         with Session(engine()) as session:
-            found = queries.find_cases(session, case_id=case_id, process=process)
-            if not found:
-                raise HTTPException(404, detail={"field": "case_id", "reason": f"no case {case_id!r}"})
-            if len(found) > 1:
-                raise HTTPException(
-                    409,
-                    detail={
-                        "field": "process",
-                        "reason": "several processes carry this case id",
-                        "processes": sorted(c.process for c in found),
-                    },
-                )
-            case = found[0]
-            return {
-                "case": CasePublic.model_validate(case, from_attributes=True).model_dump(mode="json"),
-                "deadlines": [
-                    d.model_dump(mode="json")
-                    for d in queries.deadlines(session, case_id=case_id, process=case.process)
-                ],
-                "temporal_ui_url": f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{case.workflow_id}",
-            }
+            return _case_body(session, settings, case_id, process)
 
     @api.get("/api/cases/{case_id}/timeline", response_model=list[TimelineEntryPublic])
     def get_timeline(
@@ -294,6 +319,41 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
                 session, provisional=provisional, status=status, party=party, limit=limit
             )
 
+    return api
+
+
+def _case_body(session: Session, settings: StackSettings, case_id: str, process: str | None) -> dict:
+    """One case with its deadlines and its Temporal UI link; 404 when no case has the id, 409
+    when several processes do (the caller must name the process)."""
+    found = queries.find_cases(session, case_id=case_id, process=process)
+    if not found:
+        raise HTTPException(404, detail={"field": "case_id", "reason": f"no case {case_id!r}"})
+    if len(found) > 1:
+        raise HTTPException(
+            409,
+            detail={
+                "field": "process",
+                "reason": "several processes carry this case id",
+                "processes": sorted(c.process for c in found),
+            },
+        )
+    case = found[0]
+    return {
+        "case": CasePublic.model_validate(case, from_attributes=True).model_dump(mode="json"),
+        "deadlines": [
+            d.model_dump(mode="json")
+            for d in queries.deadlines(session, case_id=case_id, process=case.process)
+        ],
+        "temporal_ui_url": f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{case.workflow_id}",
+    }
+
+
+def _dead_letters_router(
+    auth: ServiceAuth, engine: Callable[[], Engine], broker: NatsBroker, dead_letter_cipher: ContentCipher
+) -> APIRouter:
+    """Listing dead letters and replaying one; a replay changes state, so it names its actor."""
+    api = APIRouter()
+
     @api.get("/api/dead-letters", response_model=list[DeadLetterPublic])
     def get_dead_letters() -> list[DeadLetter]:
         with Session(engine()) as session:
@@ -315,7 +375,7 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
             )
 
         try:
-            letter = await replay_letter(letter_id)
+            letter = await _replay_letter(engine(), broker, dead_letter_cipher, letter_id)
         except HTTPException as exc:
             audit("not_found" if exc.status_code == 404 else "refused", str(exc.detail))
             raise
@@ -325,34 +385,44 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         audit("ok", f"replay #{letter.replay_count} on {letter.subject}")
         return letter
 
-    async def replay_letter(letter_id: int) -> DeadLetter:
-        with Session(engine()) as session:
-            letter = session.get(DeadLetter, letter_id)
-            if letter is None:
-                raise HTTPException(404, detail={"field": "id", "reason": f"no dead letter {letter_id}"})
-            js = broker.config.connection_state.stream
-            # The whole message from the stream (the stored body may be cut or sealed); the
-            # stored body only once the stream has aged the message out.
-            try:
-                data = (await js.get_msg(subjects.STREAM_IN, letter.stream_seq)).data or b""
-            except NotFoundError:
-                data = open_body(letter.body, letter.stream_seq, dead_letter_cipher).encode()
-            await js.publish(
-                letter.subject,
-                data,
-                stream=subjects.STREAM_IN,
-                headers={"Nats-Msg-Id": f"replay:{letter.id}:{letter.replay_count + 1}"},
-            )
-            letter.replay_count += 1
-            letter.replayed_at = datetime.now(UTC)
-            session.add(letter)
-            session.commit()
-            session.refresh(letter)
-            return letter
+    return api
 
-    app.include_router(api)
 
-    @app.get("/healthz")
+async def _replay_letter(
+    engine: Engine, broker: NatsBroker, dead_letter_cipher: ContentCipher, letter_id: int
+) -> DeadLetter:
+    """Publish dead letter ``letter_id`` on its subject again and count the replay; each
+    replay has its own message id, so JetStream does not drop it as a duplicate."""
+    with Session(engine) as session:
+        letter = session.get(DeadLetter, letter_id)
+        if letter is None:
+            raise HTTPException(404, detail={"field": "id", "reason": f"no dead letter {letter_id}"})
+        js = broker.config.connection_state.stream
+        # The whole message from the stream (the stored body may be cut or sealed); the
+        # stored body only once the stream has aged the message out.
+        try:
+            data = (await js.get_msg(subjects.STREAM_IN, letter.stream_seq)).data or b""
+        except NotFoundError:
+            data = open_body(letter.body, letter.stream_seq, dead_letter_cipher).encode()
+        await js.publish(
+            letter.subject,
+            data,
+            stream=subjects.STREAM_IN,
+            headers={"Nats-Msg-Id": f"replay:{letter.id}:{letter.replay_count + 1}"},
+        )
+        letter.replay_count += 1
+        letter.replayed_at = datetime.now(UTC)
+        session.add(letter)
+        session.commit()
+        session.refresh(letter)
+        return letter
+
+
+def _healthz(
+    engine: Callable[[], Engine], broker: NatsBroker, consume: bool
+) -> Callable[[], Awaitable[JSONResponse]]:
+    """The health check: the read model always, the bus only when this registry consumes it."""
+
     async def healthz() -> JSONResponse:
         """200 while the bus (when consuming) and the read model answer; 503 naming what does not."""
         checks = {"database": await anyio.to_thread.run_sync(_database_ok, engine())}
@@ -361,10 +431,7 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
         status, body = health_body(checks)
         return JSONResponse(body, status_code=status)
 
-    app.state.engine = engine
-    app.state.broker = broker
-    app.state.keeper = keeper
-    return app
+    return healthz
 
 
 def _database_ok(engine: Engine) -> bool:

@@ -614,18 +614,7 @@ def _total(columns: list[Column], rows: list[Row], rates: dict[str, tuple[str, s
 
 def _case_transfer(ctx: _Context) -> Section:
     s = CASE_TRANSFER
-    counted = list(_CT_EVENTS.values())
-    per_agency: dict[str | None, Counter[str]] = defaultdict(Counter)
-    totals: Counter[str] = Counter()
-    type_to_key = {t: k for k, t in _CT_EVENTS.items()}
-    for r in ctx.tallies(counted, by=("agency",), trend=False):
-        key = type_to_key[r.type]
-        per_agency[r.agency][key] += r.n
-        totals[key] += r.n
-    monthly: dict[str, Counter[str]] = defaultdict(Counter)
-    series_types = [_CT_EVENTS[k] for k in _CT_SERIES_COUNTS]
-    for r in ctx.tallies(series_types, trend=True):
-        monthly[type_to_key[r.type]][r.m] += r.n
+    per_agency, totals, monthly = _case_transfer_tallies(ctx)
 
     outcomes: Counter[str] = Counter()
     for r in ctx.tallies([_RECONSIDERATION_DECIDED], by=("detail",), trend=False):
@@ -634,15 +623,7 @@ def _case_transfer(ctx: _Context) -> Section:
     # Transfers within 24 h of approval: the transfer deadline, by when the step was done.
     on_time_24h, met_24h = _met_deadlines(ctx, _TRANSFER_RULE, per_agency, "t24_on_time", "t24_met")
     monthly_24h_num, monthly_24h_den = _met_deadlines_monthly(ctx, _TRANSFER_RULE)
-
-    # 立案率: the cohort of cases transferred in the period, and whether the police filed them.
-    cohort_num = cohort_den = 0
-    for r in ctx.tallies([agg.TRANSFERRED], by=("agency", "detail"), trend=False):
-        per_agency[r.agency]["cohort_den"] += r.n
-        cohort_den += r.n
-        if r.detail == agg.FILED:
-            per_agency[r.agency]["cohort_num"] += r.n
-            cohort_num += r.n
+    cohort_num, cohort_den = _filing_cohort(ctx, per_agency)
 
     # Reverse transfers: the agencies' written replies, by when they replied.
     replies_on_time, replies = _met_deadlines(ctx, _REPLY_RULE, None, "", "")
@@ -667,32 +648,78 @@ def _case_transfer(ctx: _Context) -> Section:
     figures.append(_rate_figure(s, "agency_replies_on_time_rate", replies_on_time, replies))
     figures.append(_figure(s, "agency_replies_overdue", overdue))
 
-    keys = (
-        "label",
-        "crimes_suspected",
-        "transfers",
-        "head_refused",
-        "transfer_within_24h_rate",
-        "police_filed",
-        "police_refused",
-        "filing_rate",
-        "reconsiderations_requested",
-        "supervision_requested",
-    )
+    by_agency = _case_transfer_by_agency(per_agency, (on_time_24h, met_24h), (cohort_num, cohort_den))
+    series = [ctx.series(s, k, dict(monthly[k])) for k in _CT_SERIES_COUNTS]
+    series.append(ctx.rate_series(s, "transfer_within_24h_rate", monthly_24h_num, monthly_24h_den))
+    zh, en = SECTION_TITLES[s]
+    return Section(key=s, zh=zh, en=en, figures=figures, tables=[by_agency], series=series)
+
+
+def _case_transfer_tallies(
+    ctx: _Context,
+) -> tuple[dict[str | None, Counter[str]], Counter[str], dict[str, Counter[str]]]:
+    """The plain event counts of the section, per agency and in all for the period, and by
+    month for the series: one query each, whatever the number of event types."""
+    per_agency: dict[str | None, Counter[str]] = defaultdict(Counter)
+    totals: Counter[str] = Counter()
+    type_to_key = {t: k for k, t in _CT_EVENTS.items()}
+    for r in ctx.tallies(list(_CT_EVENTS.values()), by=("agency",), trend=False):
+        key = type_to_key[r.type]
+        per_agency[r.agency][key] += r.n
+        totals[key] += r.n
+    monthly: dict[str, Counter[str]] = defaultdict(Counter)
+    series_types = [_CT_EVENTS[k] for k in _CT_SERIES_COUNTS]
+    for r in ctx.tallies(series_types, trend=True):
+        monthly[type_to_key[r.type]][r.m] += r.n
+    return per_agency, totals, monthly
+
+
+def _filing_cohort(ctx: _Context, per_agency: dict[str | None, Counter[str]]) -> tuple[int, int]:
+    """立案率's parts: of the cases transferred in the period, (those the police filed, all of
+    them), also added to each agency's ``cohort_num``/``cohort_den``. A cohort, not two counts
+    of the period, so a filing in the period of a case transferred earlier does not count."""
+    cohort_num = cohort_den = 0
+    for r in ctx.tallies([agg.TRANSFERRED], by=("agency", "detail"), trend=False):
+        per_agency[r.agency]["cohort_den"] += r.n
+        cohort_den += r.n
+        if r.detail == agg.FILED:
+            per_agency[r.agency]["cohort_num"] += r.n
+            cohort_num += r.n
+    return cohort_num, cohort_den
+
+
+_CT_AGENCY_KEYS = (
+    "label",
+    "crimes_suspected",
+    "transfers",
+    "head_refused",
+    "transfer_within_24h_rate",
+    "police_filed",
+    "police_refused",
+    "filing_rate",
+    "reconsiderations_requested",
+    "supervision_requested",
+)
+_CT_AGENCY_RATES = ("transfer_within_24h_rate", "filing_rate")
+
+
+def _case_transfer_by_agency(
+    per_agency: dict[str | None, Counter[str]], within_24h: tuple[int, int], cohort: tuple[int, int]
+) -> Table:
+    """The by-agency table; its total's rates come from the section's own parts (``within_24h``
+    and ``cohort``, each numerator and denominator), never from averaging the agencies' rates."""
+    s = CASE_TRANSFER
+    keys = _CT_AGENCY_KEYS
     columns = _columns(s, keys)
     rows = []
     for agency_id, c in per_agency.items():
-        if not any(
-            c[k]
-            for k in (*keys[1:], "t24_met", "cohort_den")
-            if k not in ("transfer_within_24h_rate", "filing_rate")
-        ):
+        if not any(c[k] for k in (*keys[1:], "t24_met", "cohort_den") if k not in _CT_AGENCY_RATES):
             continue
         rows.append(
             _agency_row(
                 agency_id,
                 {
-                    **{k: c[k] for k in keys[1:] if k not in ("transfer_within_24h_rate", "filing_rate")},
+                    **{k: c[k] for k in keys[1:] if k not in _CT_AGENCY_RATES},
                     "transfer_within_24h_rate": rate(c["t24_on_time"], c["t24_met"]),
                     "filing_rate": rate(c["cohort_num"], c["cohort_den"]),
                 },
@@ -704,18 +731,14 @@ def _case_transfer(ctx: _Context) -> Section:
         update={
             "values": {
                 **total.values,
-                "transfer_within_24h_rate": rate(on_time_24h, met_24h),
-                "filing_rate": rate(cohort_num, cohort_den),
+                "transfer_within_24h_rate": rate(*within_24h),
+                "filing_rate": rate(*cohort),
             }
         }
     )
-    by_agency = Table(
+    return Table(
         key="by_agency", zh="按行政执法机关", en="By agency", columns=columns, rows=rows, total=total
     )
-    series = [ctx.series(s, k, dict(monthly[k])) for k in _CT_SERIES_COUNTS]
-    series.append(ctx.rate_series(s, "transfer_within_24h_rate", monthly_24h_num, monthly_24h_den))
-    zh, en = SECTION_TITLES[s]
-    return Section(key=s, zh=zh, en=en, figures=figures, tables=[by_agency], series=series)
 
 
 _FILING = q.TIMELINE.alias("filing")
@@ -804,39 +827,8 @@ def _deadline_values(c: Counter[str], ratios: list[float]) -> dict[str, Value]:
 
 def _deadlines(ctx: _Context) -> Section:
     s = DEADLINES
-    d = q.DEADLINES.c
-    where = [d.nature == _DUTY, d.due_at >= ctx.start, d.due_at < ctx.end]
-    if ctx.agencies is not None:
-        where.append(d.party.in_(sorted(ctx.agencies)))
-    by_rule: dict[str, Counter[str]] = defaultdict(Counter)
-    by_party: dict[str | None, Counter[str]] = defaultdict(Counter)
-    totals: Counter[str] = Counter()
-    for r in ctx.deadline_counts("due", ("rule", "party", "status", "late"), trend=False, nature=_DUTY):
-        outcome = deadline_outcome(r.status, bool(r.late))
-        if outcome is None:
-            continue
-        by_rule[r.rule][outcome] += r.n
-        by_party[r.party][outcome] += r.n
-        totals[outcome] += r.n
-
-    ratios_rule: dict[str, list[float]] = defaultdict(list)
-    ratios_party: dict[str | None, list[float]] = defaultdict(list)
-    ratios: list[float] = []
-    allowed = q.seconds_between(ctx.session, d.starts_at, d.due_at)
-    used = q.seconds_between(ctx.session, d.starts_at, d.met_at)
-    # One number per met deadline, computed by the database (time used over time allowed).
-    for r in q.rows(
-        ctx.session,
-        {"rule": d.rule, "party": d.party, "ratio": used / allowed},
-        where=[*where, d.status == "met", d.due_at > d.starts_at],
-        select_from=q.DEADLINES,
-    ):
-        if r.ratio is None:
-            continue
-        ratio = float(r.ratio)
-        ratios.append(ratio)
-        ratios_rule[r.rule].append(ratio)
-        ratios_party[r.party].append(ratio)
+    by_rule, by_party, totals = _deadline_outcomes(ctx)
+    ratios, ratios_rule, ratios_party = _used_ratios(ctx)
 
     monthly: dict[str, Counter[str]] = defaultdict(Counter)
     for r in ctx.deadline_counts("due", ("status", "late"), trend=True, nature=_DUTY):
@@ -853,28 +845,19 @@ def _deadlines(ctx: _Context) -> Section:
             figures.append(_rate_figure(s, df.key, totals["met_on_time"], due - totals["pending"]))
         else:
             figures.append(_figure(s, df.key, v if not isinstance(v, str) else None))
-    keys = (
-        "label",
-        "due",
-        "met_on_time",
-        "met_late",
-        "breached_open",
-        "breached_closed",
-        "on_time_rate",
-        "used_ratio_median",
-        "used_ratio_p90",
-    )
-    columns = _columns(s, keys)
+    columns = _columns(s, _DEADLINE_TABLE_KEYS)
     rule_rows = []
     for rule, c in by_rule.items():
         spec = dl.RULES.get(rule)
         zh, en = (spec.label_zh, spec.label_en) if spec else (rule, rule)
-        rule_rows.append(_row(rule, zh, en, _pick(_deadline_values(c, ratios_rule[rule]), keys)))
+        rule_rows.append(
+            _row(rule, zh, en, _pick(_deadline_values(c, ratios_rule[rule]), _DEADLINE_TABLE_KEYS))
+        )
     party_rows = [
-        _agency_row(party, _pick(_deadline_values(c, ratios_party[party]), keys))
+        _agency_row(party, _pick(_deadline_values(c, ratios_party[party]), _DEADLINE_TABLE_KEYS))
         for party, c in by_party.items()
     ]
-    total = _row("total", "合计", "Total", _pick(values, keys))
+    total = _row("total", "合计", "Total", _pick(values, _DEADLINE_TABLE_KEYS))
     tables = [
         Table(
             key="by_rule",
@@ -893,6 +876,85 @@ def _deadlines(ctx: _Context) -> Section:
             total=total,
         ),
     ]
+    zh, en = SECTION_TITLES[s]
+    return Section(
+        key=s,
+        zh=zh,
+        en=en,
+        figures=figures,
+        tables=tables,
+        series=_deadline_series(ctx, monthly),
+        note_zh="按截止时间归属期间；只统计法定义务时限，不含权利行使期限（如提请复议期限）和提醒。",
+        note_en="Counted by due date; statutory duties only, not windows (such as the time to ask for "
+        "reconsideration) or reminders.",
+    )
+
+
+_DEADLINE_TABLE_KEYS = (
+    "label",
+    "due",
+    "met_on_time",
+    "met_late",
+    "breached_open",
+    "breached_closed",
+    "on_time_rate",
+    "used_ratio_median",
+    "used_ratio_p90",
+)
+
+
+def _deadline_outcomes(
+    ctx: _Context,
+) -> tuple[dict[str, Counter[str]], dict[str | None, Counter[str]], Counter[str]]:
+    """Duty deadlines due in the period by outcome (:func:`deadline_outcome`): per rule, per
+    party owing the step, and in all, from one grouped count."""
+    by_rule: dict[str, Counter[str]] = defaultdict(Counter)
+    by_party: dict[str | None, Counter[str]] = defaultdict(Counter)
+    totals: Counter[str] = Counter()
+    for r in ctx.deadline_counts("due", ("rule", "party", "status", "late"), trend=False, nature=_DUTY):
+        outcome = deadline_outcome(r.status, bool(r.late))
+        if outcome is None:
+            continue
+        by_rule[r.rule][outcome] += r.n
+        by_party[r.party][outcome] += r.n
+        totals[outcome] += r.n
+    return by_rule, by_party, totals
+
+
+def _used_ratios(
+    ctx: _Context,
+) -> tuple[list[float], dict[str, list[float]], dict[str | None, list[float]]]:
+    """Time used over time allowed of every met duty deadline due in the period: all of them,
+    per rule and per party. Read from the rows, not the monthly counts, because percentiles
+    need each value."""
+    d = q.DEADLINES.c
+    where = [d.nature == _DUTY, d.due_at >= ctx.start, d.due_at < ctx.end]
+    if ctx.agencies is not None:
+        where.append(d.party.in_(sorted(ctx.agencies)))
+    ratios_rule: dict[str, list[float]] = defaultdict(list)
+    ratios_party: dict[str | None, list[float]] = defaultdict(list)
+    ratios: list[float] = []
+    allowed = q.seconds_between(ctx.session, d.starts_at, d.due_at)
+    used = q.seconds_between(ctx.session, d.starts_at, d.met_at)
+    # One number per met deadline, computed by the database (time used over time allowed).
+    for r in q.rows(
+        ctx.session,
+        {"rule": d.rule, "party": d.party, "ratio": used / allowed},
+        where=[*where, d.status == "met", d.due_at > d.starts_at],
+        select_from=q.DEADLINES,
+    ):
+        if r.ratio is None:
+            continue
+        ratio = float(r.ratio)
+        ratios.append(ratio)
+        ratios_rule[r.rule].append(ratio)
+        ratios_party[r.party].append(ratio)
+    return ratios, ratios_rule, ratios_party
+
+
+def _deadline_series(ctx: _Context, monthly: dict[str, Counter[str]]) -> list[Series]:
+    """Deadlines due, breached and the on-time rate by month, from each month's outcomes."""
+    s = DEADLINES
     series = [
         ctx.series(s, "due", {m: sum(c[k] for k in _DEADLINE_COUNTS) for m, c in monthly.items()}),
         ctx.series(
@@ -917,18 +979,7 @@ def _deadlines(ctx: _Context) -> Section:
             ]
         }
     )
-    zh, en = SECTION_TITLES[s]
-    return Section(
-        key=s,
-        zh=zh,
-        en=en,
-        figures=figures,
-        tables=tables,
-        series=series,
-        note_zh="按截止时间归属期间；只统计法定义务时限，不含权利行使期限（如提请复议期限）和提醒。",
-        note_en="Counted by due date; statutory duties only, not windows (such as the time to ask for "
-        "reconsideration) or reminders.",
-    )
+    return series
 
 
 def _pick(values: dict[str, Value], keys: Iterable[str]) -> dict[str, Value]:
@@ -945,27 +996,9 @@ def _aware(value: datetime) -> datetime:
 def _disputes(ctx: _Context) -> Section:
     s = DISPUTES
     opened = "jurisdiction_dispute.opened"
-    per_agency: dict[str | None, Counter[str]] = defaultdict(Counter)
-    totals: Counter[str] = Counter()
-    for r in ctx.tallies([opened], by=("agency", "detail"), trend=False):
-        kind_key = {"positive": "raised_positive", "negative": "raised_negative"}.get(r.detail)
-        for c in (per_agency[r.agency], totals):
-            c["raised"] += r.n
-            if kind_key:
-                c[kind_key] += r.n
+    per_agency, totals = _disputes_raised(ctx, opened)
     extensions = sum(r.n for r in ctx.tallies(["jurisdiction_dispute.extended"], trend=False))
-
-    outcomes: dict[str, list[int]] = {k: [] for k in _DISPUTE_OUTCOMES}
-    t = q.TIMELINE.c
-    need_agency = [q.CASES.c.agency.in_(sorted(ctx.agencies))] if ctx.agencies is not None else []
-    for r in q.rows(
-        ctx.session,
-        {"closed_at": t.occurred_at, "opened_at": q.CASES.c.opened_at, "by": q.payload_text("by")},
-        where=[*q.event_where(["case.closed"], ctx.start, ctx.end, process=DISPUTE_PROCESS), *need_agency],
-        select_from=q.timeline_with_case(),
-    ):
-        outcome = _BY_TO_OUTCOME.get(r.by or "", "rejected")
-        outcomes[outcome].append(_working_days(ctx, _aware(r.opened_at), _aware(r.closed_at)))
+    outcomes = _dispute_outcomes(ctx)
     resolved_days = [v for k in ("agreement", "designation", "government") for v in outcomes[k]]
 
     monthly: dict[str, Counter[str]] = defaultdict(Counter)
@@ -982,7 +1015,49 @@ def _disputes(ctx: _Context) -> Section:
     figures.append(_figure(s, "working_days_p90", percentile(resolved_days, 0.9)))
     figures.append(_figure(s, "extensions_used", extensions))
 
-    outcome_columns = _columns(s, ("label", "count", "working_days_median", "working_days_p90"))
+    series = [
+        ctx.series(s, "raised", dict(monthly["raised"])),
+        ctx.series(s, "resolved", dict(monthly["resolved"])),
+    ]
+    zh, en = SECTION_TITLES[s]
+    tables = [_dispute_outcome_table(outcomes), _dispute_agency_table(per_agency)]
+    return Section(key=s, zh=zh, en=en, figures=figures, tables=tables, series=series)
+
+
+def _disputes_raised(ctx: _Context, opened: str) -> tuple[dict[str | None, Counter[str]], Counter[str]]:
+    """Disputes opened in the period, positive and negative apart, per raising agency and in all."""
+    per_agency: dict[str | None, Counter[str]] = defaultdict(Counter)
+    totals: Counter[str] = Counter()
+    for r in ctx.tallies([opened], by=("agency", "detail"), trend=False):
+        kind_key = {"positive": "raised_positive", "negative": "raised_negative"}.get(r.detail)
+        for c in (per_agency[r.agency], totals):
+            c["raised"] += r.n
+            if kind_key:
+                c[kind_key] += r.n
+    return per_agency, totals
+
+
+def _dispute_outcomes(ctx: _Context) -> dict[str, list[int]]:
+    """Per outcome, the working days each dispute closed in the period took. Read from the
+    rows, not the monthly counts: the days need each case's opening time and the calendar."""
+    outcomes: dict[str, list[int]] = {k: [] for k in _DISPUTE_OUTCOMES}
+    t = q.TIMELINE.c
+    need_agency = [q.CASES.c.agency.in_(sorted(ctx.agencies))] if ctx.agencies is not None else []
+    for r in q.rows(
+        ctx.session,
+        {"closed_at": t.occurred_at, "opened_at": q.CASES.c.opened_at, "by": q.payload_text("by")},
+        where=[*q.event_where(["case.closed"], ctx.start, ctx.end, process=DISPUTE_PROCESS), *need_agency],
+        select_from=q.timeline_with_case(),
+    ):
+        outcome = _BY_TO_OUTCOME.get(r.by or "", "rejected")
+        outcomes[outcome].append(_working_days(ctx, _aware(r.opened_at), _aware(r.closed_at)))
+    return outcomes
+
+
+def _dispute_outcome_table(outcomes: dict[str, list[int]]) -> Table:
+    """Disputes closed by outcome with their working days; the total has no percentiles, since
+    a median of all outcomes together would mix rejections in with resolutions."""
+    s = DISPUTES
     outcome_rows = [
         _row(
             k,
@@ -996,7 +1071,28 @@ def _disputes(ctx: _Context) -> Section:
         )
         for k, (_, zh, en) in _DISPUTE_OUTCOMES.items()
     ]
-    agency_columns = _columns(s, ("label", "raised", "raised_positive", "raised_negative"))
+    return Table(
+        key="by_outcome",
+        zh="按解决方式",
+        en="By outcome",
+        columns=_columns(s, ("label", "count", "working_days_median", "working_days_p90")),
+        rows=outcome_rows,
+        total=_row(
+            "total",
+            "合计",
+            "Total",
+            {
+                "count": sum(len(v) for v in outcomes.values()),
+                "working_days_median": None,
+                "working_days_p90": None,
+            },
+        ),
+    )
+
+
+def _dispute_agency_table(per_agency: dict[str | None, Counter[str]]) -> Table:
+    """Disputes raised per agency, positive and negative apart, busiest first."""
+    agency_columns = _columns(DISPUTES, ("label", "raised", "raised_positive", "raised_negative"))
     agency_rows = _sorted_rows(
         [
             _agency_row(a, {k: c[k] for k in ("raised", "raised_positive", "raised_negative")})
@@ -1004,39 +1100,14 @@ def _disputes(ctx: _Context) -> Section:
         ],
         "raised",
     )
-    tables = [
-        Table(
-            key="by_outcome",
-            zh="按解决方式",
-            en="By outcome",
-            columns=outcome_columns,
-            rows=outcome_rows,
-            total=_row(
-                "total",
-                "合计",
-                "Total",
-                {
-                    "count": sum(len(v) for v in outcomes.values()),
-                    "working_days_median": None,
-                    "working_days_p90": None,
-                },
-            ),
-        ),
-        Table(
-            key="by_agency",
-            zh="按提出争议的机关",
-            en="By agency raising the dispute",
-            columns=agency_columns,
-            rows=agency_rows,
-            total=_total(agency_columns, agency_rows),
-        ),
-    ]
-    series = [
-        ctx.series(s, "raised", dict(monthly["raised"])),
-        ctx.series(s, "resolved", dict(monthly["resolved"])),
-    ]
-    zh, en = SECTION_TITLES[s]
-    return Section(key=s, zh=zh, en=en, figures=figures, tables=tables, series=series)
+    return Table(
+        key="by_agency",
+        zh="按提出争议的机关",
+        en="By agency raising the dispute",
+        columns=agency_columns,
+        rows=agency_rows,
+        total=_total(agency_columns, agency_rows),
+    )
 
 
 def _working_days(ctx: _Context, start: datetime, end: datetime) -> int:
@@ -1117,7 +1188,39 @@ def _referrals(ctx: _Context) -> Section:
 def _delegations(ctx: _Context) -> Section:
     s = DELEGATIONS
     in_scope = _items(ctx)
+    handled, monthly = _cases_handled(ctx, in_scope)
+    per_township = _per_township(in_scope, handled, _review_outcomes(ctx, in_scope))
+    totals: Counter[str] = Counter()
+    for c in per_township.values():
+        totals.update(c)
 
+    figures = [
+        _figure(s, "items_in_force", totals["items_in_force"]),
+        _figure(s, "townships", sum(1 for c in per_township.values() if c["items_in_force"])),
+        _figure(s, "cases_handled", totals["cases_handled"]),
+        _figure(s, "items_kept", totals["items_kept"]),
+        _figure(s, "items_adjusted", totals["items_adjusted"]),
+        _figure(s, "items_revoked", totals["items_revoked"]),
+        _figure(s, "items_revoked_early", totals["items_revoked_early"]),
+    ]
+    tables = [_township_table(per_township), _item_table(in_scope, handled)]
+    zh, en = SECTION_TITLES[s]
+    return Section(
+        key=s,
+        zh=zh,
+        en=en,
+        figures=figures,
+        tables=tables,
+        series=[ctx.series(s, "cases_handled", dict(monthly))],
+        note_zh="在施事项数为统计时的当前状态；办理案件数和评估结果按期间统计。",
+        note_en="Items in force are as they stand now; cases handled and review outcomes are the period's.",
+    )
+
+
+def _cases_handled(ctx: _Context, in_scope: dict[str, DelegatedItem]) -> tuple[Counter[str], Counter[str]]:
+    """Cases the townships reported handling under the items in scope: per item (its id,
+    ``<workflow_id>|<item_code>``) in the period, and by month in the trend months. The item
+    comes from the payload, so these are read from the entries, not the monthly counts."""
     handled: Counter[str] = Counter()
     t = q.TIMELINE.c
     item_key = {
@@ -1141,7 +1244,14 @@ def _delegations(ctx: _Context) -> Section:
     ):
         if r.activity == "handled" and f"{r.workflow_id}|{r.item}" in in_scope:
             monthly[r.m] += r.n
+    return handled, monthly
 
+
+def _review_outcomes(ctx: _Context, in_scope: dict[str, DelegatedItem]) -> dict[str, Counter[str]]:
+    """Per township, the items in scope that reviews concluded in the period kept, adjusted or
+    revoked, and those the government revoked early (``revoked_early``): one event decides
+    several items, so each payload's list is unpacked here."""
+    t = q.TIMELINE.c
     reviewed: dict[str, Counter[str]] = defaultdict(Counter)
     for r in q.rows(
         ctx.session,
@@ -1160,7 +1270,14 @@ def _delegations(ctx: _Context) -> Section:
             item = in_scope.get(f"{r.workflow_id}|{code}")
             if item is not None:
                 reviewed[item.township][str(outcome)] += 1
+    return reviewed
 
+
+def _per_township(
+    in_scope: dict[str, DelegatedItem], handled: Counter[str], reviewed: dict[str, Counter[str]]
+) -> dict[str, Counter[str]]:
+    """Each township's figures: items in force now, cases handled and review outcomes in the
+    period, under the figures' own keys so the table and the totals read them alike."""
     per_township: dict[str, Counter[str]] = defaultdict(Counter)
     for key, item in in_scope.items():
         if item.state in _ITEMS_IN_FORCE:
@@ -1171,37 +1288,39 @@ def _delegations(ctx: _Context) -> Section:
         per_township[township]["items_adjusted"] += c["adjust"]
         per_township[township]["items_revoked"] += c["revoke"]
         per_township[township]["items_revoked_early"] += c["revoked_early"]
-    totals: Counter[str] = Counter()
-    for c in per_township.values():
-        totals.update(c)
+    return per_township
 
-    figures = [
-        _figure(s, "items_in_force", totals["items_in_force"]),
-        _figure(s, "townships", sum(1 for c in per_township.values() if c["items_in_force"])),
-        _figure(s, "cases_handled", totals["cases_handled"]),
-        _figure(s, "items_kept", totals["items_kept"]),
-        _figure(s, "items_adjusted", totals["items_adjusted"]),
-        _figure(s, "items_revoked", totals["items_revoked"]),
-        _figure(s, "items_revoked_early", totals["items_revoked_early"]),
-    ]
-    township_keys = (
-        "label",
-        "items_in_force",
-        "cases_handled",
-        "items_kept",
-        "items_adjusted",
-        "items_revoked",
-    )
-    township_columns = _columns(s, township_keys)
+
+_TOWNSHIP_KEYS = ("label", "items_in_force", "cases_handled", "items_kept", "items_adjusted", "items_revoked")
+
+
+def _township_table(per_township: dict[str, Counter[str]]) -> Table:
+    """Townships with anything to show, most items in force first."""
+    township_columns = _columns(DELEGATIONS, _TOWNSHIP_KEYS)
     township_rows = _sorted_rows(
         [
-            _agency_row(township, {k: c[k] for k in township_keys[1:]})
+            _agency_row(township, {k: c[k] for k in _TOWNSHIP_KEYS[1:]})
             for township, c in per_township.items()
-            if any(c[k] for k in township_keys[1:])
+            if any(c[k] for k in _TOWNSHIP_KEYS[1:])
         ],
         "items_in_force",
     )
-    item_columns = _columns(s, ("label", "township", "state", "cases_handled", "cases_handled_total"))
+    return Table(
+        key="by_township",
+        zh="按乡镇（街道）",
+        en="By township",
+        columns=township_columns,
+        rows=township_rows,
+        total=_total(township_columns, township_rows),
+    )
+
+
+def _item_table(in_scope: dict[str, DelegatedItem], handled: Counter[str]) -> Table:
+    """Every item in scope, by township then busiest first, with the period's cases beside the
+    item's own running count since it was delegated."""
+    item_columns = _columns(
+        DELEGATIONS, ("label", "township", "state", "cases_handled", "cases_handled_total")
+    )
     item_rows = []
     for key, item in in_scope.items():
         state_zh = ITEM_STATE_LABELS.get(item.state, (item.state, item.state))[0]
@@ -1222,34 +1341,13 @@ def _delegations(ctx: _Context) -> Section:
     item_rows = sorted(
         item_rows, key=lambda r: (str(r.values["township"]), -int(r.values["cases_handled"] or 0), r.key)
     )
-    tables = [
-        Table(
-            key="by_township",
-            zh="按乡镇（街道）",
-            en="By township",
-            columns=township_columns,
-            rows=township_rows,
-            total=_total(township_columns, township_rows),
-        ),
-        Table(
-            key="by_item",
-            zh="按赋权事项",
-            en="By item",
-            columns=item_columns,
-            rows=item_rows,
-            total=_total(item_columns, item_rows),
-        ),
-    ]
-    zh, en = SECTION_TITLES[s]
-    return Section(
-        key=s,
-        zh=zh,
-        en=en,
-        figures=figures,
-        tables=tables,
-        series=[ctx.series(s, "cases_handled", dict(monthly))],
-        note_zh="在施事项数为统计时的当前状态；办理案件数和评估结果按期间统计。",
-        note_en="Items in force are as they stand now; cases handled and review outcomes are the period's.",
+    return Table(
+        key="by_item",
+        zh="按赋权事项",
+        en="By item",
+        columns=item_columns,
+        rows=item_rows,
+        total=_total(item_columns, item_rows),
     )
 
 

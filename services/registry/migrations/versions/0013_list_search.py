@@ -15,6 +15,7 @@ Revises: 0011_timeline_trace
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,6 +67,22 @@ def _create_tables() -> None:
 
 def _backfill(bind: sa.Connection) -> None:
     """One case_index row (and its case_agency rows) per case already projected."""
+    case, deadline, timeline = _source_tables()
+    index = CaseIndex.__table__
+    agency_table = sa.table("case_agency", sa.column("workflow_id"), sa.column("agency"))
+    cases = bind.execute(sa.select(case).order_by(case.c.workflow_id)).mappings().all()
+    for start in range(0, len(cases), _BATCH):
+        chunk = cases[start : start + _BATCH]
+        ids = [c["workflow_id"] for c in chunk]
+        values, links = _index_rows(chunk, _deadlines(bind, deadline, ids), _texts(bind, timeline, ids))
+        bind.execute(sa.insert(index), values)
+        if links:
+            bind.execute(sa.insert(agency_table), links)
+
+
+def _source_tables() -> tuple[sa.Table, sa.Table, sa.Table]:
+    """The columns the backfill reads of case, deadline and timeline_entry, as they stand at
+    this revision (not the models, which later revisions change)."""
     meta = sa.MetaData()
     case = sa.Table(
         "case",
@@ -98,54 +115,65 @@ def _backfill(bind: sa.Connection) -> None:
         sa.Column("seq", sa.Integer),
         sa.Column("payload", sa.JSON),
     )
-    index = CaseIndex.__table__
-    agency_table = sa.table("case_agency", sa.column("workflow_id"), sa.column("agency"))
-    cases = bind.execute(sa.select(case).order_by(case.c.workflow_id)).mappings().all()
-    for start in range(0, len(cases), _BATCH):
-        chunk = cases[start : start + _BATCH]
-        ids = [c["workflow_id"] for c in chunk]
-        deadlines: dict[str, dict[str, Any]] = defaultdict(dict)
-        for d in bind.execute(sa.select(deadline).where(deadline.c.workflow_id.in_(ids))).mappings():
-            deadlines[d["workflow_id"]][d["deadline_id"]] = [
-                d["due_at"].isoformat(),
-                d["status"],
-                d["nature"],
-                d["party"],
-                d["updated_seq"],
-                d["counting"],
-            ]
-        texts: dict[str, list[str]] = defaultdict(list)
-        rows = bind.execute(
-            sa.select(timeline.c.workflow_id, timeline.c.payload)
-            .where(timeline.c.workflow_id.in_(ids))
-            .order_by(timeline.c.workflow_id, timeline.c.seq)
+    return case, deadline, timeline
+
+
+def _deadlines(bind: sa.Connection, deadline: sa.Table, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Each case's deadlines in the shape the projection keeps in ``case_index.deadlines``."""
+    deadlines: dict[str, dict[str, Any]] = defaultdict(dict)
+    for d in bind.execute(sa.select(deadline).where(deadline.c.workflow_id.in_(ids))).mappings():
+        deadlines[d["workflow_id"]][d["deadline_id"]] = [
+            d["due_at"].isoformat(),
+            d["status"],
+            d["nature"],
+            d["party"],
+            d["updated_seq"],
+            d["counting"],
+        ]
+    return deadlines
+
+
+def _texts(bind: sa.Connection, timeline: sa.Table, ids: list[str]) -> dict[str, list[str]]:
+    """Each case's searchable texts (document numbers and titles from its entries' payloads),
+    in timeline order without repeats, as the projection gathers them."""
+    texts: dict[str, list[str]] = defaultdict(list)
+    rows = bind.execute(
+        sa.select(timeline.c.workflow_id, timeline.c.payload)
+        .where(timeline.c.workflow_id.in_(ids))
+        .order_by(timeline.c.workflow_id, timeline.c.seq)
+    )
+    for workflow_id, stored in rows:
+        payload: dict[str, Any] = stored or {}
+        found = document_numbers(payload)
+        title = next((payload[k] for k in _TITLE_KEYS if isinstance(payload.get(k), str)), None)
+        found += [title[:200]] if title and title.strip() else []
+        texts[workflow_id] += [t for t in found if t not in texts[workflow_id]]
+    return texts
+
+
+def _index_rows(
+    chunk: Sequence[sa.RowMapping], deadlines: dict[str, dict[str, Any]], texts: dict[str, list[str]]
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The case_index and case_agency rows of ``chunk``, computed by the projection's own
+    :func:`refresh`, so rows filled here and rows projected later are found alike."""
+    values: list[dict[str, Any]] = []
+    links: list[dict[str, str]] = []
+    for c in chunk:
+        row = CaseIndex(
+            workflow_id=c["workflow_id"],
+            case_id=c["case_id"],
+            confidential=bool(c["confidential"]),
+            agency=c["agency"],
+            parties=list(c["parties"] or []),
+            parties_seq=c["last_seq"] or 0,
+            texts=[] if c["confidential"] else texts[c["workflow_id"]][:40],
+            deadlines=deadlines[c["workflow_id"]],
+            next_due_at=NO_DUE,
         )
-        for workflow_id, stored in rows:
-            payload: dict[str, Any] = stored or {}
-            found = document_numbers(payload)
-            title = next((payload[k] for k in _TITLE_KEYS if isinstance(payload.get(k), str)), None)
-            found += [title[:200]] if title and title.strip() else []
-            texts[workflow_id] += [t for t in found if t not in texts[workflow_id]]
-        values: list[dict[str, Any]] = []
-        links: list[dict[str, str]] = []
-        for c in chunk:
-            row = CaseIndex(
-                workflow_id=c["workflow_id"],
-                case_id=c["case_id"],
-                confidential=bool(c["confidential"]),
-                agency=c["agency"],
-                parties=list(c["parties"] or []),
-                parties_seq=c["last_seq"] or 0,
-                texts=[] if c["confidential"] else texts[c["workflow_id"]][:40],
-                deadlines=deadlines[c["workflow_id"]],
-                next_due_at=NO_DUE,
-            )
-            refresh(row)
-            values.append(row.model_dump(exclude={"id"}))
-            links += [{"workflow_id": row.workflow_id, "agency": a} for a in row.agencies]
-        bind.execute(sa.insert(index), values)
-        if links:
-            bind.execute(sa.insert(agency_table), links)
+        refresh(row)
+        values.append(row.model_dump(exclude={"id"}))
+        links += [{"workflow_id": row.workflow_id, "agency": a} for a in row.agencies]
+    return values, links
 
 
 def upgrade() -> None:
