@@ -11,7 +11,7 @@ exception (the read model lagging a decision taken a moment ago), not the rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -45,45 +45,23 @@ from contracts.jurisdiction_dispute import (
     RequestOpinionsInput,
     UnclaimInput,
 )
+from services.disputes import client as disputes
 from services.settings import StackSettings
+from services.update_refusals import ActionRefused
 
-# Form action name -> (Update name on the workflow, input model).
-ACTIONS: dict[str, tuple[str, type[CoordinatorInput]]] = {
-    "claim": ("claim", ClaimInput),
-    "unclaim": ("unclaim", UnclaimInput),
-    "reassign": ("reassign", ReassignInput),
-    "request_opinions": ("request_opinions", RequestOpinionsInput),
-    "extend": ("extend", ExtendInput),
-    "designate": ("designate", DesignateInput),
-    "refer": ("refer_to_government", ReferInput),
-    "interim": ("name_interim_agency", InterimAgencyInput),
+# Form action name -> (the client call that sends its Update, input model).
+ACTIONS: dict[
+    str, tuple[Callable[[Client, str, Any], Awaitable[CoordinatorActionResult]], type[CoordinatorInput]]
+] = {
+    "claim": (disputes.claim, ClaimInput),
+    "unclaim": (disputes.unclaim, UnclaimInput),
+    "reassign": (disputes.reassign, ReassignInput),
+    "request_opinions": (disputes.request_opinions, RequestOpinionsInput),
+    "extend": (disputes.extend, ExtendInput),
+    "designate": (disputes.designate, DesignateInput),
+    "refer": (disputes.refer_to_government, ReferInput),
+    "interim": (disputes.name_interim_agency, InterimAgencyInput),
 }
-
-
-# Said when the refusal carries no Chinese of its own (Temporal unreachable, an unexpected error).
-REFUSAL_FALLBACK: dict[str, str] = {
-    "temporal": "工作流服务暂时无法连接，操作未执行，请稍后再试",
-    "case_id": "没有可办理的该争议",
-}
-GENERIC_REFUSAL_ZH = "工作流未接受此操作，争议未作任何改变"
-
-
-class ActionRefused(Exception):
-    """The workflow's validator (or Temporal) said no; ``field`` names the form field and
-    ``reason_zh`` the reason in Chinese (the workflow's rules say it in both languages)."""
-
-    def __init__(self, field: str, reason: str, reason_zh: str | None = None) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-        self.reason_zh = reason_zh
-
-    def text(self, lang: str) -> str:
-        """The reason in ``lang``; a refusal without Chinese of its own gets a Chinese sentence
-        that says what happened (the English detail stays on the English page)."""
-        if lang != "zh":
-            return self.reason
-        return self.reason_zh or REFUSAL_FALLBACK.get(self.field, GENERIC_REFUSAL_ZH)
 
 
 class DisputeActions(Protocol):
@@ -111,20 +89,17 @@ class TemporalDisputeActions:
 
     async def run(self, action: str, case_id: str, data: BaseModel) -> CoordinatorActionResult:
         """Execute the Update; the form's ``request_id`` is its id, so a double submit acts once."""
-        from services.disputes import client as disputes
-
         if action not in ACTIONS:
             raise ActionRefused("action", f"unknown action {action!r}")
-        update, _ = ACTIONS[action]
-        function = getattr(disputes, update)
+        function, _ = ACTIONS[action]
         try:
             client = await self._connect()
         except (RuntimeError, OSError, RPCError) as exc:
             raise ActionRefused("temporal", f"Temporal is not reachable: {exc}") from exc
         try:
             return await function(client, case_id, data)
-        except disputes.DisputeActionRefused as exc:
-            raise ActionRefused(exc.field, exc.reason, exc.reason_zh) from exc
+        except ActionRefused:
+            raise
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)

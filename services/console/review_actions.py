@@ -14,8 +14,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from contracts.power_delegation import ReviewDecisionIn, ReviewDecisionResult
-from services.delegations.client import REFUSED_FALLBACK_ZH, ReviewRefused, decide_review
+from services.delegations.client import REFUSED_FALLBACK_ZH, decide_review
 from services.settings import StackSettings
+from services.update_refusals import ActionRefused
 
 UNREACHABLE_ZH = "工作流服务暂时无法连接，评估决定未提交，请稍后再试"
 
@@ -24,7 +25,7 @@ class ReviewActions(Protocol):
     """Sends one review decision to a delegation."""
 
     async def decide(self, case_id: str, data: ReviewDecisionIn) -> ReviewDecisionResult:
-        """Apply the decision or raise :class:`ReviewRefused`."""
+        """Apply the decision or raise :class:`ActionRefused`."""
         ...
 
 
@@ -49,12 +50,12 @@ class TemporalReviewActions:
         try:
             client = await self._connect()
         except (RuntimeError, OSError, RPCError) as exc:
-            raise ReviewRefused("temporal", f"Temporal is not reachable: {exc}", UNREACHABLE_ZH) from exc
+            raise ActionRefused("temporal", f"Temporal is not reachable: {exc}", UNREACHABLE_ZH) from exc
         try:
             return await decide_review(client, case_id, data)
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
-            raise ReviewRefused("form", message, REFUSED_FALLBACK_ZH) from exc
+            raise ActionRefused("form", message, REFUSED_FALLBACK_ZH) from exc
         except RPCError as exc:
-            raise ReviewRefused("temporal", str(exc), UNREACHABLE_ZH) from exc
+            raise ActionRefused("temporal", str(exc), UNREACHABLE_ZH) from exc

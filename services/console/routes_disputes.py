@@ -21,7 +21,6 @@ from contracts.dispute_rules import acting_office
 from services.console import access, inbox_list, read
 from services.console.actions import (
     ACTIONS,
-    ActionRefused,
     DisputeActions,
     Offers,
     facts_from_read_model,
@@ -43,6 +42,7 @@ from services.console.web import (
     _safe_next,
 )
 from services.registry.models import Case
+from services.update_refusals import ActionRefused
 
 REASSIGN_REFUSED = (
     "只有协调机构负责人或管理员可以改派争议",

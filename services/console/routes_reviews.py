@@ -28,9 +28,9 @@ from services.console.decision_flow import RefusalCookie, wait_for_projection
 from services.console.i18n import enum_label, field_label, pick, validation_message
 from services.console.review_actions import ReviewActions
 from services.console.web import Console, _ip
-from services.delegations.client import ReviewRefused
 from services.delegations.reviews import OpenReview, open_review, why_not_decide
 from services.registry.models import Case
+from services.update_refusals import ActionRefused
 
 PERMISSION = "delegation.review"
 AUDIT_ACTION = "delegation.review"
@@ -218,7 +218,7 @@ class _ReviewRoutes:
             return self.page(request, user, case, review, errors=errors, values=form, status=422)
         try:
             result = await self.review_actions.decide(case_id, data)
-        except ReviewRefused as exc:
+        except ActionRefused as exc:
             record("refused", f"{exc.field}: {exc.reason}")
             values = {k: v for k, v in form.items() if k not in _FORM_ONLY}
             redirect = RedirectResponse(f"{review_path(case_id)}?refused=1", status_code=303)

@@ -2,7 +2,7 @@
 
 The workflow's validator checks who decides and that the decision covers exactly the items
 under review, item by item; it refuses in English with the field to correct
-(``reviewer``, ``type``, ``decisions[n].item_code``...). :class:`ReviewRefused` carries that
+(``reviewer``, ``type``, ``decisions[n].item_code``...). :class:`ActionRefused` carries that
 field, the English reason and a Chinese one for the console's zh-CN page. A delegation that does
 not exist or has ended is a refusal too (nothing was decided); anything else (a bug, Temporal
 failing mid-call) is raised as it is, so it is never mistaken for a business refusal.
@@ -11,16 +11,15 @@ failing mid-call) is raised as it is, so it is never mistaken for a business ref
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from contracts.agencies import get_agency
 from contracts.envelope import CASE_ID_PATTERN
 from contracts.power_delegation import PROCESS, ReviewDecisionIn, ReviewDecisionResult
 from contracts.workflow_io import workflow_id as case_workflow_id
+from services.update_refusals import ActionRefused, case_gone, validator_refusal
 from workflows.case_base import REFUSED_ERROR_TYPE
 from workflows.power_delegation import PowerDelegationWorkflow
 
@@ -28,21 +27,6 @@ _CASE_ID = re.compile(CASE_ID_PATTERN)
 _DECISION_FIELD = re.compile(r"^decisions\[(\d+)\]\.(item_code|new_scope|reason)$")
 _AGENCY_ID = re.compile(r"\b[a-z]{2}(?:-[a-z0-9]+)+\b")
 REFUSED_FALLBACK_ZH = "工作流未接受该评估决定，赋权事项未作任何改变"
-
-
-class ReviewRefused(Exception):
-    """A review decision the delegation refused; ``field`` names what to correct (a field of
-    :class:`ReviewDecisionIn`, ``case_id`` or ``temporal``), ``reason_zh`` says why in Chinese."""
-
-    def __init__(self, field: str, reason: str, reason_zh: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-        self.reason_zh = reason_zh
-
-    def text(self, lang: str) -> str:
-        """The reason in ``lang`` (the console's pages are zh-CN first, English second)."""
-        return self.reason_zh if lang == "zh" else self.reason
 
 
 def workflow_id(case_id: str) -> str:
@@ -98,25 +82,23 @@ async def decide_review(client: Client, case_id: str, data: ReviewDecisionIn) ->
     so the same form sent twice is one decision (the second answer says ``duplicate``).
 
     Raises:
-        ReviewRefused: the workflow's validator refused it, or there is no running delegation
+        ActionRefused: the workflow's validator refused it, or there is no running delegation
             ``case_id``.
     """
     if not _CASE_ID.match(case_id):
-        raise ReviewRefused("case_id", f"{case_id!r} is not a valid case id", f"{case_id} 不是有效的案件编号")
+        raise ActionRefused("case_id", f"{case_id!r} is not a valid case id", f"{case_id} 不是有效的案件编号")
     handle = client.get_workflow_handle(workflow_id(case_id))
     try:
         return await handle.execute_update(PowerDelegationWorkflow.decide_review, data, id=data.decision_id)
     except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == REFUSED_ERROR_TYPE:
-            details: Any = cause.details[0] if cause.details else {}
-            field = str(details.get("field", "$")) if isinstance(details, dict) else "$"
-            reason = str(details.get("reason", cause.message)) if isinstance(details, dict) else cause.message
-            raise ReviewRefused(field, reason, reason_zh(field, reason, data)) from None
+        refused = validator_refusal(exc, REFUSED_ERROR_TYPE)
+        if refused is not None:
+            field, reason, _ = refused
+            raise ActionRefused(field, reason, reason_zh(field, reason, data)) from None
         raise
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND or "already completed" in str(exc):
-            raise ReviewRefused(
+        if case_gone(exc):
+            raise ActionRefused(
                 "case_id",
                 f"no running delegation {case_id!r}",
                 f"没有进行中的赋权 {case_id}（不存在或已结束）",

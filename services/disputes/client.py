@@ -2,7 +2,7 @@
 
 Each function sends one Update to the dispute's workflow and returns what the workflow answered.
 A refusal by the workflow's validator (or by the handler, when another decision landed first)
-comes back as :class:`DisputeActionRefused` with the field and the reason, ready to show next to
+comes back as :class:`ActionRefused` with the field and the reason, ready to show next to
 the form field; nothing changed in the dispute. Anything else (Temporal unreachable, a bug) is
 raised as it is, so it is never mistaken for a business refusal.
 """
@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.envelope import CASE_ID_PATTERN
@@ -34,23 +33,13 @@ from contracts.jurisdiction_dispute import (
 )
 from contracts.workflow_io import CaseStatus
 from contracts.workflow_io import workflow_id as case_workflow_id
+from services.update_refusals import ActionRefused, case_gone, validator_refusal
 from workflows.jurisdiction_dispute import JurisdictionDisputeWorkflow as Dispute
 
 Update = Callable[[Dispute, Any], Awaitable[CoordinatorActionResult]]
 """One of the coordinator's Updates, named by its method on the workflow."""
 
 _CASE_ID = re.compile(CASE_ID_PATTERN)
-
-
-class DisputeActionRefused(Exception):
-    """A coordinator action the dispute refused; ``field`` names what to correct, ``reason_zh``
-    says it in Chinese when the workflow's rule did (contracts.dispute_rules)."""
-
-    def __init__(self, field: str, reason: str, reason_zh: str | None = None) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-        self.reason_zh = reason_zh
 
 
 def workflow_id(case_id: str) -> str:
@@ -62,23 +51,18 @@ async def _execute(
     client: Client, case_id: str, update: Update, data: CoordinatorInput
 ) -> CoordinatorActionResult:
     if not _CASE_ID.match(case_id):
-        raise DisputeActionRefused(
-            "case_id", f"{case_id!r} is not a valid case id", f"{case_id} 不是有效的案件编号"
-        )
+        raise ActionRefused("case_id", f"{case_id!r} is not a valid case id", f"{case_id} 不是有效的案件编号")
     handle = client.get_workflow_handle(workflow_id(case_id))
     try:
         return await handle.execute_update(update, data, id=data.request_id)
     except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == ACTION_REFUSED_ERROR_TYPE:
-            details: Any = cause.details[0] if cause.details else {}
-            field = details.get("field", "$") if isinstance(details, dict) else "$"
-            zh = details.get("reason_zh") if isinstance(details, dict) else None
-            raise DisputeActionRefused(field, cause.message, zh) from None
+        refused = validator_refusal(exc, ACTION_REFUSED_ERROR_TYPE)
+        if refused is not None:
+            raise ActionRefused(*refused) from None
         raise
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND or "already completed" in str(exc):
-            raise DisputeActionRefused(
+        if case_gone(exc):
+            raise ActionRefused(
                 "case_id", f"no open jurisdiction dispute {case_id!r}", f"没有进行中的管辖争议 {case_id}"
             ) from None
         raise
@@ -133,13 +117,13 @@ async def dispute_status(client: Client, case_id: str) -> CaseStatus:
     """The workflow's own view (state, open deadlines, claim, suggestion) for the decision page.
 
     Raises:
-        DisputeActionRefused: when no such dispute exists.
+        ActionRefused: when no such dispute exists.
     """
     if not _CASE_ID.match(case_id):
-        raise DisputeActionRefused("case_id", f"{case_id!r} is not a valid case id")
+        raise ActionRefused("case_id", f"{case_id!r} is not a valid case id")
     try:
         return await client.get_workflow_handle(workflow_id(case_id)).query(Dispute.status)
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise DisputeActionRefused("case_id", f"no jurisdiction dispute {case_id!r}") from None
+            raise ActionRefused("case_id", f"no jurisdiction dispute {case_id!r}") from None
         raise

@@ -13,9 +13,9 @@ from sqlmodel import Session
 from contracts import subjects
 from contracts.jurisdiction_dispute import ClaimInput, DesignateInput, RequestOpinionsInput
 from services.disputes import client as dc
-from services.disputes.client import DisputeActionRefused
 from services.disputes.inbox import DisputeTaskPublic, list_inbox
 from services.registry.db import make_engine
+from services.update_refusals import ActionRefused
 from tests.events import body, event, eventually, new_case_id
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -69,7 +69,7 @@ async def test_dispute_raised_decided_acknowledged_with_inbox_following(stack) -
             row, lambda r: r is not None and r.claimed_by == "u-coord-1" and r.claimed_by_name == "张明"
         )
 
-        with pytest.raises(DisputeActionRefused) as info:
+        with pytest.raises(ActionRefused) as info:
             await dc.designate(
                 stack.temporal, case_id, DesignateInput(**COORD, agency="rz-gaj", reason="理由")
             )

@@ -15,12 +15,12 @@ from sqlmodel import Session, select
 from contracts.agencies import AgencyKind, agencies
 from contracts.dispute_rules import DisputeFacts, check_designate
 from contracts.jurisdiction_dispute import DESIGNABLE_KINDS, ClaimInput, DesignateInput, ReassignInput, State
-from services.console.actions import ActionRefused, offers_for
+from services.console.actions import offers_for
 from services.console.tables import AuditEntry
 from services.disputes import client as dc
-from services.disputes.client import DisputeActionRefused
 from services.disputes.inbox import DisputeTask
 from services.registry.projection import project
+from services.update_refusals import ActionRefused
 from tests.events import new_case_id
 from tests.unit.console_day import PARTIES, _who, day, dispute, people  # noqa: F401 - fixtures
 from tests.unit.test_console_app import Env, csrf
@@ -253,7 +253,7 @@ async def test_the_workflow_reassigns_only_a_claimed_dispute_with_reasons(
         assert result.claimed_by == "u-coord-2"
         assert (await status(handle)).data["claimed_by"] == "u-coord-2"
         assert published.types(case_id).count("jurisdiction_dispute.reassigned") == 1
-        with pytest.raises(DisputeActionRefused) as info:  # the old holder no longer decides
+        with pytest.raises(ActionRefused) as info:  # the old holder no longer decides
             await dc.designate(client, case_id, DesignateInput(**coord(), agency="rz-scjgj", reason="理由"))
         assert info.value.field == "coordinator" and info.value.reason_zh and "李华" in info.value.reason_zh
 

@@ -25,7 +25,6 @@ from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
 from contracts.jurisdiction_dispute import CoordinatorActionResult
 from services.console import access
-from services.console.actions import ActionRefused
 from services.console.app import create_app
 from services.console.auth import CurrentUser, create_user
 from services.console.live import Change
@@ -40,6 +39,7 @@ from services.console.tables import AuditEntry, ConsoleUser, Role
 from services.registry.db import make_engine, migrate
 from services.registry.models import DeadLetter
 from services.registry.projection import project
+from services.update_refusals import ActionRefused
 from tests.servers import SERVICE_TOKEN, environ, free_port
 
 PASSWORD = "correct-horse-battery"

@@ -36,9 +36,10 @@ from contracts.power_delegation import (
 from services.console.app import create_app
 from services.console.review_actions import TemporalReviewActions
 from services.console.settings import ConsoleSettings
-from services.delegations.client import REFUSED_FALLBACK_ZH, ReviewRefused, reason_zh
+from services.delegations.client import REFUSED_FALLBACK_ZH, reason_zh
 from services.registry.models import Case
 from services.registry.projection import project
+from services.update_refusals import ActionRefused
 from tests.events import new_case_id
 from tests.unit.test_console_app import FakeActions, csrf
 from tests.unit.test_console_townships import Env, console_over
@@ -126,7 +127,7 @@ class FakeReviews:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, ReviewDecisionIn]] = []
-        self.refuse: ReviewRefused | None = None
+        self.refuse: ActionRefused | None = None
         self.engine: Any = None
 
     async def decide(self, case_id: str, data: ReviewDecisionIn) -> ReviewDecisionResult:
@@ -281,7 +282,7 @@ def test_a_refusal_redirects_to_the_form_which_shows_it_once(
         "reason.ZH-0107": "投诉较多，收回原部门",
         "outcome.ZH-0215": "adjust",
     }
-    fake(env).refuse = ReviewRefused(
+    fake(env).refuse = ActionRefused(
         "decisions[1].new_scope",
         "an adjustment must state the new scope",
         "事项 ZH-0215 调整范围的，须写明调整后的实施范围",
@@ -376,7 +377,7 @@ async def test_the_workflow_takes_keep_and_revoke_and_refuses_an_adjustment_with
     revoke = ItemDecision(item_code="SC-0032", outcome=ReviewOutcome.REVOKE, reason="评估为难以承接")
     async with delegation_worker(env.client, task_queue, case_id) as published:
         await granted_and_accepted(env, task_queue, case_id)
-        with pytest.raises(ReviewRefused) as early:
+        with pytest.raises(ActionRefused) as early:
             await seam.decide(
                 case_id, decision(keep, ItemDecision(item_code="ZH-0215", outcome=ReviewOutcome.KEEP), revoke)
             )
@@ -385,19 +386,19 @@ async def test_the_workflow_takes_keep_and_revoke_and_refuses_an_adjustment_with
         await eventually(lambda: reviews(published, case_id))
 
         no_scope = ItemDecision(item_code="ZH-0215", outcome=ReviewOutcome.ADJUST)
-        with pytest.raises(ReviewRefused) as refused:
+        with pytest.raises(ActionRefused) as refused:
             await seam.decide(case_id, decision(keep, no_scope, revoke))
         assert refused.value.field == "decisions[1].new_scope"
         assert refused.value.reason_zh == "事项 ZH-0215 调整范围的，须写明调整后的实施范围"
         assert refused.value.text("en") == "an adjustment must state the new scope"
-        with pytest.raises(ReviewRefused) as city:
+        with pytest.raises(ActionRefused) as city:
             await seam.decide(case_id, decision(keep, revoke, reviewer="rz-sfj"))
         assert city.value.field == "reviewer"
         assert city.value.reason_zh == (
             "日照市司法局不是本次评估的决定机关；"
             "本赋权的评估由日照市东港区司法局或中共日照市东港区委机构编制委员会办公室作出决定"
         )
-        with pytest.raises(ReviewRefused) as partial:
+        with pytest.raises(ActionRefused) as partial:
             await seam.decide(case_id, decision(keep, revoke))
         assert partial.value.field == "decisions" and partial.value.reason_zh.endswith("尚未决定：ZH-0215")
         assert not published.of_type("power_delegation.review_concluded", case_id)  # refusals changed nothing
@@ -418,7 +419,7 @@ async def test_the_workflow_takes_keep_and_revoke_and_refuses_an_adjustment_with
                 "事项 SC-0032 收回的，须说明收回理由",
             ),
         ):
-            with pytest.raises(ReviewRefused) as info:
+            with pytest.raises(ActionRefused) as info:
                 await seam.decide(case_id, bad)
             assert (info.value.field, info.value.reason_zh) == (field, zh)
         result = await seam.decide(case_id, decision(keep, also_keep, revoke))
@@ -427,10 +428,10 @@ async def test_the_workflow_takes_keep_and_revoke_and_refuses_an_adjustment_with
         outcomes = {d["item_code"]: d["outcome"] for d in concluded[0].payload["decisions"]}
         assert outcomes == {"ZH-0107": "keep", "ZH-0215": "keep", "SC-0032": "revoke"}
     # The delegation's run was ended with the test's worker: a decision now names the case.
-    with pytest.raises(ReviewRefused) as ended:
+    with pytest.raises(ActionRefused) as ended:
         await seam.decide(case_id, decision(keep, also_keep, revoke))
     assert ended.value.field == "case_id" and "没有进行中的赋权" in ended.value.reason_zh
-    with pytest.raises(ReviewRefused) as missing:
+    with pytest.raises(ActionRefused) as missing:
         await seam.decide("DLG-NOSUCH", decision(keep))
     assert missing.value.field == "case_id"
 

@@ -23,10 +23,11 @@ from contracts.dispute_rules import DisputeFacts, check_designate
 from contracts.jurisdiction_dispute import DesignateInput, State
 from services.console import i18n
 from services.console.access import POLICY
-from services.console.actions import ACTIONS, ActionRefused
+from services.console.actions import ACTIONS
 from services.console.case_views import content_text, with_names
 from services.console.web import TEMPLATES
 from services.notifier import recipients as rc
+from services.update_refusals import ActionRefused
 from tests.unit.console_day import BREACHED_DUE, DUE_10TH, day, people  # noqa: F401 - fixtures
 from tests.unit.test_console_app import Env, csrf
 

@@ -34,7 +34,7 @@ from contracts.jurisdiction_dispute import (
 )
 from contracts.workflow_io import CaseStatus
 from services.disputes import client as dc
-from services.disputes.client import DisputeActionRefused
+from services.update_refusals import ActionRefused
 from tests.events import event, example, new_case_id
 from tests.workflow_harness import CollectingPublisher, run_worker, send, start_case
 
@@ -92,7 +92,7 @@ async def refused(
     """The action is refused with ``field`` and a reason containing ``words``; nothing changes."""
     before_events = list(published.types(case_id))
     before = await status(handle)
-    with pytest.raises(DisputeActionRefused) as info:
+    with pytest.raises(ActionRefused) as info:
         await call
     assert info.value.field == field, info.value
     assert words in info.value.reason, info.value.reason
@@ -563,10 +563,10 @@ async def test_every_validator_refusal_changes_nothing(time_skipping_env, task_q
             "agency",
             "only in a negative dispute",
         )
-        with pytest.raises(DisputeActionRefused) as info:
+        with pytest.raises(ActionRefused) as info:
             await dc.claim(client, new_case_id("NONE"), ClaimInput(**coord()))
         assert info.value.field == "case_id"
-        with pytest.raises(DisputeActionRefused) as info:
+        with pytest.raises(ActionRefused) as info:
             await dc.claim(client, "bad id/with slash", ClaimInput(**coord()))
         assert info.value.field == "case_id"
         with pytest.raises(ValidationError):  # the model itself bounds an extension
@@ -586,7 +586,7 @@ async def test_every_validator_refusal_changes_nothing(time_skipping_env, task_q
         )
         await send(handle, ev("designation_acknowledged", case_id))
         await handle.result()
-        with pytest.raises(DisputeActionRefused) as info:
+        with pytest.raises(ActionRefused) as info:
             await dc.claim(client, case_id, ClaimInput(**coord()))
         assert info.value.field == "case_id"
 
