@@ -106,8 +106,8 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     from services.connections import connect_nats, ensure_streams
     from services.intake.app import create_app as create_intake
+    from services.readmodel.db import migrate
     from services.registry.app import create_app as create_registry
-    from services.registry.db import migrate
     from services.settings import IntakeSettings, StackSettings
     from services.tracing import temporal_interceptors
     from services.worker import build_worker

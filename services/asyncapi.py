@@ -30,10 +30,10 @@ import contracts
 from contracts import subjects
 from contracts.domain import DomainEvent
 from contracts.envelope import Envelope
+from contracts.notifications import Notification
 from contracts.validation import Rejection
 from services.connections import stream_configs
 from services.environ import temporary_environ
-from services.notifier.messages import Notification
 
 OUTPUT = Path(contracts.__file__).parent / "asyncapi.json"
 VERSION = "1.0.0"

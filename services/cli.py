@@ -30,7 +30,7 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(__import__("services.console.cli_users", fromlist=["app"]).app, name="users")
 app.add_typer(__import__("services.notifier.cli_webhooks", fromlist=["app"]).app, name="webhooks")
 app.add_typer(__import__("services.intake.cli_agencies", fromlist=["app"]).app, name="agencies")
-app.add_typer(__import__("services.registry.cli_db", fromlist=["app"]).app, name="db")
+app.add_typer(__import__("services.readmodel.cli_db", fromlist=["app"]).app, name="db")
 app.add_typer(__import__("services.deploy_init", fromlist=["app"]).app, name="deploy")
 app.add_typer(__import__("services.cli_service", fromlist=["app"]).app, name="service")
 app.command("serve")(__import__("services.serve", fromlist=["serve"]).serve)
@@ -292,7 +292,7 @@ def main() -> None:
     try:
         app()
     except RuntimeError as exc:
-        from services.registry.db import SchemaNotCurrent  # late: --help stays fast
+        from services.readmodel.db import SchemaNotCurrent  # late: --help stays fast
 
         if not isinstance(exc, SchemaNotCurrent):
             raise

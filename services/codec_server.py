@@ -34,8 +34,8 @@ from services.console.auth import CurrentUser, Sessions, audit
 from services.console.settings import ConsoleSettings, check_production
 from services.discipline.content import access_for
 from services.discipline.crypto import ContentDecryptError, ContentKeyError, load_key
-from services.registry.db import make_engine
-from services.registry.models import Case
+from services.readmodel.db import make_engine
+from services.readmodel.models import Case
 from services.temporal_codec import ENCRYPTED_ENCODING, ConfidentialPayloadCodec
 
 log = logging.getLogger("lawlink.codec_server")

@@ -267,7 +267,7 @@ def prepare_database(database_url: str) -> list[tuple[str, str, str | None, str]
     """Upgrade the read model (``lawlink db upgrade``, before any service starts: the services
     only check its revision) and create the console's demo accounts (new ones only)."""
     from services.console.cli_users import create_demo_users
-    from services.registry.db import make_engine, migrate
+    from services.readmodel.db import make_engine, migrate
 
     migrate(database_url)
     engine = make_engine(database_url)

@@ -20,11 +20,11 @@ from pathlib import Path
 from contracts.agencies import KIND_LABELS
 from contracts.catalog import DEFINITIONS
 from contracts.common import EventSpec
+from contracts.notifications import REASON_LABELS
 from contracts.process import PARTY_LABELS, Process
 from contracts.recipients import Who
 from contracts.time_limits import Rule
-from services.console.i18n import COUNTING_LABELS, ENUM_LABELS
-from services.notifier.messages import REASON_LABELS
+from services.i18n import COUNTING_LABELS, ENUM_LABELS
 from workflows.deadlines import env_var_for
 
 OUT = Path(__file__).resolve().parent.parent / "contracts" / "rulebook"

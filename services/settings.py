@@ -6,6 +6,8 @@ One class per concern; names match the variables ``make run`` writes, so a sourc
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -117,3 +119,16 @@ class IntakeSettings(StackSettings):
     credential_cache_seconds: float = Field(
         default=5.0, ge=0, le=60, alias="LAWLINK_CREDENTIAL_CACHE_SECONDS"
     )
+
+
+RULE_SETTING_PREFIXES = (
+    "LAWLINK_RULE_",
+    "LAWLINK_STATE_COUNCIL_DAYS",
+    "LAWLINK_MONTH_LIMITS",
+    "LAWLINK_DELEGATION_REVIEW_PERIOD_SECONDS",
+)
+
+
+def rule_settings_from_env() -> dict[str, str]:
+    """The operator's deadline settings, handed to every new workflow (see workflows/deadlines)."""
+    return {k: v for k, v in os.environ.items() if k.startswith(RULE_SETTING_PREFIXES)}

@@ -175,7 +175,7 @@ class ClusterStack:
 
     def start(self) -> None:
         """Cluster, engine, schema (``lawlink db upgrade``, once), then every replica, healthy."""
-        from services.registry.db import migrate
+        from services.readmodel.db import migrate
 
         self.nats.start()
         asyncio.run(self.nats.wait_ready())

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 from services.connections import connect_temporal_at
-from services.registry.db import make_engine
+from services.readmodel.db import make_engine
 from tests.bench.phases import OPENING_PROCESS
 from tests.chaos.load import STEPS, Load, opening_events, run_load
 from tests.chaos.run import count_outcome, until_converged, until_share_accepted

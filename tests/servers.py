@@ -36,7 +36,7 @@ def binary(name: str) -> str:
 
 def migrated(url: str) -> str:
     """``url`` after ``lawlink db upgrade`` (the services only check the schema's revision)."""
-    from services.registry.db import migrate
+    from services.readmodel.db import migrate
 
     migrate(url)
     return url
@@ -50,7 +50,7 @@ def postgres_schema(base: str) -> Iterator[str]:
 
     from sqlalchemy import text
 
-    from services.registry.db import make_engine
+    from services.readmodel.db import make_engine
 
     schema = f"t_{uuid.uuid4().hex[:10]}"
     admin = make_engine(base)

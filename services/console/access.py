@@ -24,12 +24,12 @@ from contracts.agencies import AgencyKind, AgencyLevel, agencies, get_agency, su
 from contracts.catalog import CONFIDENTIAL_PROCESSES
 from services.console.auth import CurrentUser
 from services.console.live import Change
-from services.console.tables import Role
 from services.discipline.content import Referral
 from services.discipline.content import can_read_content as discipline_rule
 from services.discipline.content import can_read_entry as discipline_entry_rule
-from services.notifier.queries import ROLE_SEES
-from services.registry.models import Case
+from services.readmodel.accounts import Role
+from services.readmodel.models import Case
+from services.readmodel.notification_queries import ROLE_SEES
 
 
 class Scope(StrEnum):

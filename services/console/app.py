@@ -65,7 +65,7 @@ from services.console.web import (
 )
 from services.metrics import ServiceMetrics
 from services.observability import observe
-from services.registry.db import make_engine, require_current_schema
+from services.readmodel.db import make_engine, require_current_schema
 from services.service_auth import ServiceAuth
 from services.settings import StackSettings
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from contracts.agencies import AgencyKind, get_agency
-from services.console.tables import LANGS, AuditEntry, ConsoleSession, ConsoleUser, Role
+from services.readmodel.accounts import LANGS, AuditEntry, ConsoleSession, ConsoleUser, Role
 
 _HASHER = PasswordHasher()
 # Verifying against this keeps a wrong username as slow as a wrong password (no user probing).

@@ -32,7 +32,7 @@ from contracts.agencies import get_agency
 from contracts.catalog import EVENT_TYPES
 from contracts.common import Attachment, Officer
 from contracts.domain import EntryKind
-from services.console.i18n import (
+from services.i18n import (
     PAYLOAD_VALUE_LABELS,
     agency_label,
     enum_label,

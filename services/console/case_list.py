@@ -21,9 +21,9 @@ from contracts.agencies import agencies
 from contracts.catalog import PROCESSES
 from services.console import access, lists, read
 from services.console.auth import CurrentUser
-from services.console.i18n import agency_label, process_label, state_label
 from services.discipline.content import Referral, access_for
-from services.registry.models import Case
+from services.i18n import agency_label, process_label, state_label
+from services.readmodel.models import Case
 from workflows.deadlines import SHANGHAI
 
 _STATE = re.compile(r"^[a-z0-9_]{1,60}$")

@@ -30,9 +30,7 @@ from services.console.auth import (
     CurrentUser,
 )
 from services.console.case_facts import Reader, Step, is_system, model_of, raw_json
-from services.console.i18n import agency_label, enum_label, field_label, install_filters
 from services.console.svg import timeline_svg
-from services.console.tables import Role
 from services.console.web import (
     TEMPLATES,
     Console,
@@ -43,8 +41,10 @@ from services.delegations.read_model import DelegatedItem
 from services.delegations.reviews import decidable_by
 from services.discipline.content import Referral, access_for, read_content
 from services.discipline.crypto import ContentDecryptError, ContentKeyError, cipher_from_env
-from services.registry import queries
-from services.registry.models import Case, Deadline
+from services.i18n import agency_label, enum_label, field_label, install_filters
+from services.readmodel import queries
+from services.readmodel.accounts import Role
+from services.readmodel.models import Case, Deadline
 
 log = logging.getLogger("lawlink.console")
 DELEGATION = "power_delegation"

@@ -27,7 +27,7 @@ from services.console.auth import (
     list_users,
     reset_password,
 )
-from services.console.tables import ConsoleUser, Role
+from services.readmodel.accounts import ConsoleUser, Role
 
 app = typer.Typer(
     help="Console accounts (coordinator, operator, agency officer, discipline officer, admin).",
@@ -50,7 +50,7 @@ DEMO_USERS: tuple[tuple[str, str, Role, str | None, bool], ...] = (
 
 def _engine() -> Engine:
     from services.env_file import load_stack_env
-    from services.registry.db import make_engine, require_current_schema
+    from services.readmodel.db import make_engine, require_current_schema
     from services.settings import StackSettings
 
     load_stack_env()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from contracts.validation import peek_ids
 from services.console.access import CONFIDENTIAL
-from services.registry.models import DeadLetter
+from services.readmodel.models import DeadLetter
 
 # Pretty-printing a huge body would make the page heavy; the operator sees its start.
 BODY_SHOWN_CHARS = 8000

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.console.auth import CurrentUser
-from services.registry.models import Case
+from services.readmodel.models import Case
 
 COOKIE = "lawlink_refused"
 MAX_AGE_SECONDS = 600

@@ -16,10 +16,10 @@ from datetime import date
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
-from services.console.i18n import word
 from services.console.paging import Page, Paging, day_end, day_start
 from services.console.web import BadInput
 from services.console.xlsx_stream import stream_workbook
+from services.i18n import word
 from services.statistics.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 
 T = TypeVar("T")

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from contracts.subjects import NOTIFY_ALL
-from services.registry.models import TimelineEntry
+from services.readmodel.models import TimelineEntry
 
 log = logging.getLogger("lawlink.console.live")
 

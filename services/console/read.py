@@ -24,16 +24,16 @@ from services.calendar_store import load_schedules
 from services.console import access
 from services.console.auth import CurrentUser
 from services.console.paging import Page, Paging, day_end, day_start
-from services.console.tables import AuditEntry
 from services.delegations.read_model import DelegatedItem
 from services.discipline.content import DISCIPLINE_OFFICER, Referral, ReferralAccess
 from services.discipline.content import can_read_content as discipline_rule
 from services.disputes.inbox import DisputeTask, DisputeTaskPublic
-from services.notifier.queries import ROLE_SEES
-from services.notifier.tables import NotificationRead, NotificationRecord
-from services.registry import queries
-from services.registry.case_index import NO_DUE, CaseAgency, CaseIndex, matches
-from services.registry.models import Case, DeadLetter, Deadline, DeadlinePublic, TimelineEntry
+from services.readmodel import queries
+from services.readmodel.accounts import AuditEntry
+from services.readmodel.case_index import NO_DUE, CaseAgency, CaseIndex, matches
+from services.readmodel.models import Case, DeadLetter, Deadline, DeadlinePublic, TimelineEntry
+from services.readmodel.notification_queries import ROLE_SEES
+from services.readmodel.notifications import NotificationRead, NotificationRecord
 from workflows import deadlines as dl
 
 DISPUTE = "jurisdiction_dispute"

@@ -17,7 +17,7 @@ from services.console.case_facts import substance_json
 from services.console.case_views import CaseViews
 from services.console.paging import Page
 from services.console.web import Console, _ip
-from services.registry.models import Case, DeadlinePublic
+from services.readmodel.models import Case, DeadlinePublic
 
 Todo = list[tuple[DeadlinePublic, read.Remaining, Case | None]]
 

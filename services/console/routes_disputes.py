@@ -32,8 +32,6 @@ from services.console.auth import (
 )
 from services.console.case_views import CaseViews
 from services.console.decision_flow import RefusalCookie, wait_for_projection
-from services.console.i18n import field_label, validation_message
-from services.console.tables import ConsoleUser, Role
 from services.console.web import (
     Console,
     Forbidden,
@@ -41,7 +39,9 @@ from services.console.web import (
     _ip,
     _safe_next,
 )
-from services.registry.models import Case
+from services.i18n import field_label, validation_message
+from services.readmodel.accounts import ConsoleUser, Role
+from services.readmodel.models import Case
 from services.update_refusals import ActionRefused
 
 REASSIGN_REFUSED = (

@@ -16,7 +16,6 @@ from services.console.auth import (
     CurrentUser,
     audit,
 )
-from services.console.i18n import translator
 from services.console.web import (
     TEMPLATES,
     BadInput,
@@ -26,9 +25,10 @@ from services.console.web import (
     _ip,
     _safe_next,
 )
-from services.notifier import queries as notes
-from services.notifier.queries import ROLE_SEES
-from services.notifier.tables import NotificationRead, NotificationRecord
+from services.i18n import translator
+from services.readmodel import notification_queries as notes
+from services.readmodel.notification_queries import ROLE_SEES
+from services.readmodel.notifications import NotificationRead, NotificationRecord
 
 
 def _records(session: Session, ids: list[str]) -> list[NotificationRecord]:

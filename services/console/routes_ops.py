@@ -14,7 +14,6 @@ from sqlmodel import Session
 from services.console import access, lists, read
 from services.console.auth import CurrentUser, audit
 from services.console.dead_letter_view import letter_view
-from services.console.i18n import agency_label, process_label, translator
 from services.console.paging import Page
 from services.console.settings import ConsoleSettings
 from services.console.svg import bar_chart, column_chart
@@ -24,6 +23,7 @@ from services.console.web import (
     NotFound,
     _ip,
 )
+from services.i18n import agency_label, process_label, translator
 from services.service_auth import service_headers
 
 # (dead letter id, the signed-in user it is replayed for)

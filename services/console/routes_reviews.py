@@ -25,11 +25,11 @@ from services.console import access
 from services.console.auth import CurrentUser, audit
 from services.console.case_views import CaseViews
 from services.console.decision_flow import RefusalCookie, wait_for_projection
-from services.console.i18n import enum_label, field_label, pick, validation_message
 from services.console.review_actions import ReviewActions
 from services.console.web import Console, _ip
 from services.delegations.reviews import OpenReview, open_review, why_not_decide
-from services.registry.models import Case
+from services.i18n import enum_label, field_label, pick, validation_message
+from services.readmodel.models import Case
 from services.update_refusals import ActionRefused
 
 PERMISSION = "delegation.review"

@@ -28,10 +28,10 @@ from contracts.agencies import Agency, AgencyKind, AgencyLevel, agencies, get_ag
 from services.console import access, read
 from services.console.access import Scope
 from services.console.auth import CurrentUser, audit
-from services.console.i18n import word
 from services.console.stat_charts import Series as ChartSeries
 from services.console.stat_charts import count_bars, rate_bars, trend_chart
 from services.console.web import BadInput, Console, NotFound, _ip
+from services.i18n import word
 from services.statistics import export
 from services.statistics.figures import compute, scope_agencies
 from services.statistics.model import Period, PeriodKind, Point, Section, Statistics, Table, Unit, Value

@@ -14,13 +14,13 @@ from services.console import access, read
 from services.console.auth import (
     CurrentUser,
 )
-from services.console.tables import Role
 from services.console.web import (
     Console,
     NotFound,
 )
 from services.delegations.read_model import DelegatedItemPublic, items_by_township
 from services.delegations.reviews import decidable_by
+from services.readmodel.accounts import Role
 
 
 def _township_ids() -> list[str]:

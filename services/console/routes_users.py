@@ -21,8 +21,8 @@ from services.console.auth import (
     list_users,
     reset_password,
 )
-from services.console.tables import Role
 from services.console.web import Console, _ip
+from services.readmodel.accounts import Role
 
 
 class _UserRoutes:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
-from services.console.i18n import STATUS_LABELS, due_text, event_label, pick, state_label, word
-from services.registry.models import DeadlinePublic, TimelineEntryPublic
+from services.i18n import STATUS_LABELS, due_text, event_label, pick, state_label, word
+from services.readmodel.models import DeadlinePublic, TimelineEntryPublic
 from workflows.deadlines import SHANGHAI
 
 WIDTH = 960

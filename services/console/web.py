@@ -16,7 +16,9 @@ from sqlmodel import Session
 
 from services.console import access, read
 from services.console.auth import CurrentUser, Sessions, audit, csrf_ok
-from services.console.i18n import (
+from services.console.settings import ConsoleSettings
+from services.console.throttle import LoginThrottle
+from services.i18n import (
     CONTENT_LABELS,
     COUNTING_LABELS,
     ITEM_STATE_LABELS,
@@ -34,11 +36,9 @@ from services.console.i18n import (
     translator,
     word,
 )
-from services.console.settings import ConsoleSettings
-from services.console.tables import LANGS, ROLE_LABELS, Role
-from services.console.throttle import LoginThrottle
-from services.notifier import queries as notes
-from services.notifier.queries import ROLE_SEES
+from services.readmodel import notification_queries as notes
+from services.readmodel.accounts import LANGS, ROLE_LABELS, Role
+from services.readmodel.notification_queries import ROLE_SEES
 from workflows.deadlines import SHANGHAI
 
 HERE = Path(__file__).parent

@@ -18,8 +18,8 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from contracts.domain import DomainEvent
 from contracts.power_delegation import PROCESS, DelegatedItemView
-from services.registry.models import UTCDateTime
-from services.registry.projectors import PROJECTORS
+from services.readmodel.models import UTCDateTime
+from services.readmodel.projectors import PROJECTORS
 
 
 class DelegatedItemBase(SQLModel):

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from contracts.agencies import get_agency
 from contracts.power_delegation import PROCESS, ItemCounters, ItemState
 from services.delegations.read_model import DelegatedItem, DelegatedItemPublic
-from services.registry.models import TimelineEntry
+from services.readmodel.models import TimelineEntry
 
 REVIEW_STARTED = f"{PROCESS}.review_started"
 

@@ -25,7 +25,7 @@ from contracts.power_delegation import (
 )
 from contracts.workflow_io import CaseStart, CaseStatus
 from services.demos.base import SHANGHAI, DemoContext
-from services.intake.app import rule_settings_from_env
+from services.settings import rule_settings_from_env
 from workflows.power_delegation import REVIEW_PERIOD_SETTING, review_period_override
 
 PROCESS = "power_delegation"

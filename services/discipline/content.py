@@ -29,8 +29,8 @@ from contracts.domain import DomainEvent, EntryKind
 from contracts.envelope import Envelope
 from contracts.workflow_io import workflow_id
 from services.discipline.crypto import ContentCipher, Sealed
-from services.registry.models import TimelineEntry, UTCDateTime
-from services.registry.projectors import PROJECTORS
+from services.readmodel.models import TimelineEntry, UTCDateTime
+from services.readmodel.projectors import PROJECTORS
 
 PROCESS = "discipline_referral"
 DISCIPLINE_OFFICER = "discipline_officer"

@@ -20,8 +20,8 @@ from sqlmodel import Field, Session, SQLModel, col, func, select
 from contracts.deadline_models import DeadlineStatus
 from contracts.domain import DomainEvent
 from contracts.jurisdiction_dispute import CLOSED_STATES, PROCESS
-from services.registry.models import Deadline, UTCDateTime
-from services.registry.projectors import PROJECTORS
+from services.readmodel.models import Deadline, UTCDateTime
+from services.readmodel.projectors import PROJECTORS
 
 _P = PROCESS + "."
 _LIVE = (DeadlineStatus.OPEN.value, DeadlineStatus.BREACHED.value)

@@ -21,7 +21,6 @@ import asyncio
 import dataclasses
 import functools
 import logging
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -69,23 +68,11 @@ from services.resilience import (
     workers_absent,
 )
 from services.service_auth import ServiceAuth, app_on_access
-from services.settings import IntakeSettings
+from services.settings import IntakeSettings, rule_settings_from_env
 from services.tracing import TRACEPARENT
 from workflows.deadlines import load_rules
 
 log = logging.getLogger("lawlink.intake")
-
-RULE_SETTING_PREFIXES = (
-    "LAWLINK_RULE_",
-    "LAWLINK_STATE_COUNCIL_DAYS",
-    "LAWLINK_MONTH_LIMITS",
-    "LAWLINK_DELEGATION_REVIEW_PERIOD_SECONDS",
-)
-
-
-def rule_settings_from_env() -> dict[str, str]:
-    """The operator's deadline settings, handed to every new workflow (see workflows/deadlines)."""
-    return {k: v for k, v in os.environ.items() if k.startswith(RULE_SETTING_PREFIXES)}
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:

@@ -31,20 +31,21 @@ from sqlmodel import Session
 
 from contracts import subjects
 from contracts.domain import DomainEvent
+from contracts.notifications import Notification
 from services.connections import ensure_streams, nats_connect_kwargs
 from services.domain_consumer import Prepare, subscribe_domain_events
 from services.metrics import ServiceMetrics
-from services.notifier import queries, store
+from services.notifier import store
 from services.notifier.config import NotifierSettings
-from services.notifier.messages import Notification
 from services.notifier.metrics import notifier_metrics
 from services.notifier.recipients import notifications_for
-from services.notifier.tables import DeliveryPublic
 from services.notifier.webhooks import WebhookDispatcher, reset_for_replay
 from services.observability import observe
 from services.partition import Partition
-from services.registry.db import make_engine, require_current_schema
-from services.registry.service_audit import record_call
+from services.readmodel import notification_queries as queries
+from services.readmodel.db import database_ok, make_engine, require_current_schema
+from services.readmodel.notifications import DeliveryPublic
+from services.readmodel.service_audit import record_call
 from services.resilience import (
     ConnectionKeeper,
     broker_keeper,
@@ -351,11 +352,10 @@ def _healthz(engine: Callable[[], Engine], broker: NatsBroker) -> Callable[[], A
 
     async def healthz() -> JSONResponse:
         """200 while the bus and the database answer; 503 naming what does not."""
-        from services.registry.app import _database_ok
 
         checks = {
             "nats": nats_ok(broker._connection),
-            "database": await anyio.to_thread.run_sync(_database_ok, engine()),
+            "database": await anyio.to_thread.run_sync(database_ok, engine()),
         }
         status, body = health_body(checks)
         return JSONResponse(body, status_code=status)

@@ -31,7 +31,7 @@ def _settings():  # noqa: ANN202 - NotifierSettings, imported late so --help sta
 
 
 def _engine():  # noqa: ANN202 - sqlalchemy Engine
-    from services.registry.db import make_engine, require_current_schema
+    from services.readmodel.db import make_engine, require_current_schema
 
     settings = _settings()
     require_current_schema(settings.database_url, "lawlink webhooks")
@@ -41,7 +41,7 @@ def _engine():  # noqa: ANN202 - sqlalchemy Engine
 def _audit(engine, target: str, outcome: str, detail: str | None = None) -> None:  # noqa: ANN001
     """A replay from this command bypasses the notifier's API, so it writes the API's audit row
     itself: done directly by the CLI, for the OS user."""
-    from services.registry.service_audit import record_call
+    from services.readmodel.service_audit import record_call
     from services.service_auth import Caller, os_actor
 
     caller = Caller("cli", os_actor())
@@ -117,7 +117,7 @@ def deliveries(
     limit: Annotated[int, typer.Option(help="How many.")] = 50,
 ) -> None:
     """Webhook deliveries, newest first (``--status failed`` is the replay list)."""
-    from services.notifier import queries
+    from services.readmodel import notification_queries as queries
 
     with Session(_engine()) as session:
         try:
@@ -152,8 +152,8 @@ def replay(
     agency: Annotated[str | None, typer.Option(help="Replay every failed delivery of this agency.")] = None,
 ) -> None:
     """Deliver failed notifications again, from this process, with the usual retries."""
-    from services.notifier.tables import Delivery
     from services.notifier.webhooks import WebhookDispatcher, reset_for_replay
+    from services.readmodel.notifications import Delivery
 
     if not ids and not agency:
         _fail("give delivery ids or --agency")

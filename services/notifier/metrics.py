@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from services.metrics import ReadCollector, Sample, ServiceMetrics
-from services.notifier.tables import Delivery
+from services.readmodel.notifications import Delivery
 
 GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "webhook_deliveries": (

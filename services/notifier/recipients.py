@@ -3,7 +3,7 @@
 A deadline only helps if the party that must act hears about it in time, so every domain event
 type in :data:`contracts.catalog.DOMAIN_EVENT_TYPES` has a row in :data:`RECIPIENTS` (the unit
 test fails for a type without one). A row lists rules (:class:`Who`): a selector that picks
-agencies from the event, why they are told (:class:`~services.notifier.messages.Reason`) and
+agencies from the event, why they are told (:class:`~contracts.notifications.Reason`) and
 what they must do, in zh-CN and English. An empty row means "nobody needs to be told" and says
 why in a comment; usually the deadline that the same step opens (``deadline.set``) is what
 tells the acting party.
@@ -28,9 +28,10 @@ from contracts.agencies import AgencyKind, get_agency
 from contracts.catalog import CONFIDENTIAL_PROCESSES, DEFINITIONS, DOMAIN_EVENT_TYPES
 from contracts.deadline_models import DeadlineInfo
 from contracts.domain import DomainEvent, EntryKind
+from contracts.notifications import REASON_RANK, Audience, Notification, Reason
 from contracts.recipients import COMMON_TELLS, PARTIES, Who, act, inform, kind_of
-from services.notifier.due_words import due_words
-from services.notifier.messages import REASON_RANK, Audience, Notification, Reason
+from services.due_words import due_words
+from services.readmodel.notification_queries import console_link
 
 log = logging.getLogger("lawlink.notifier")
 
@@ -141,11 +142,6 @@ def _fill(template: str | None, values: Mapping[str, str]) -> str | None:
             return ""
 
     return template.format_map(_Keep(values))
-
-
-def console_link(console_url: str, process: str, case_id: str) -> str:
-    """The console page of a case."""
-    return f"{console_url.rstrip('/')}/cases/{process}/{case_id}"
 
 
 def notifications_for(event: DomainEvent, *, console_url: str) -> list[Notification]:

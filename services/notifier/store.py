@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from services.notifier.messages import Notification
-from services.notifier.tables import Delivery, DeliveryStatus, NotificationRecord, Webhook
+from contracts.notifications import Notification
+from services.readmodel.notifications import Delivery, DeliveryStatus, NotificationRecord, Webhook
 
 
 @dataclass

@@ -30,8 +30,8 @@ from sqlmodel import Session, col, select
 from contracts.agencies import get_agency
 from contracts.workflow_io import workflow_id
 from services.discipline.crypto import ContentCipher, ContentDecryptError, cipher_from_env
-from services.notifier.tables import Delivery, DeliveryStatus, NotificationRecord, Webhook
 from services.partition import Partition
+from services.readmodel.notifications import Delivery, DeliveryStatus, NotificationRecord, Webhook
 
 log = logging.getLogger("lawlink.notifier.webhooks")
 

@@ -36,19 +36,19 @@ from services.domain_consumer import Prepare, subscribe_domain_events
 from services.metrics import ServiceMetrics
 from services.observability import observe
 from services.partition import Partition
-from services.registry import queries
-from services.registry.db import make_engine, require_current_schema
-from services.registry.dead_letters import open_body, record_body
-from services.registry.metrics import ReadModelMetrics
-from services.registry.models import (
+from services.readmodel import queries
+from services.readmodel.db import database_ok, make_engine, require_current_schema
+from services.readmodel.models import (
     CasePublic,
     DeadLetter,
     DeadLetterPublic,
     DeadlinePublic,
     TimelineEntryPublic,
 )
-from services.registry.projection import project
-from services.registry.service_audit import record_call
+from services.readmodel.projection import project
+from services.readmodel.service_audit import record_call
+from services.registry.dead_letters import open_body, record_body
+from services.registry.metrics import ReadModelMetrics
 from services.resilience import (
     ConnectionKeeper,
     broker_keeper,
@@ -425,23 +425,13 @@ def _healthz(
 
     async def healthz() -> JSONResponse:
         """200 while the bus (when consuming) and the read model answer; 503 naming what does not."""
-        checks = {"database": await anyio.to_thread.run_sync(_database_ok, engine())}
+        checks = {"database": await anyio.to_thread.run_sync(database_ok, engine())}
         if consume:
             checks["nats"] = nats_ok(broker._connection)
         status, body = health_body(checks)
         return JSONResponse(body, status_code=status)
 
     return healthz
-
-
-def _database_ok(engine: Engine) -> bool:
-    """Whether the read model's database answers a trivial query."""
-    try:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-        return True
-    except Exception:  # noqa: BLE001 - any failure is "down"
-        return False
 
 
 __getattr__ = app_on_access(globals(), create_app)

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from contracts.domain import DomainEvent
 from services.metrics import ReadCollector, Sample, ServiceMetrics
-from services.registry.models import Case, DeadLetter, Deadline
+from services.readmodel.models import Case, DeadLetter, Deadline
 from workflows.deadlines import SHANGHAI
 
 # Deadlines whose clock still runs (a breached one stays live until the step comes).

@@ -31,8 +31,8 @@ from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Field, Session, SQLModel
 
 from contracts.domain import DomainEvent
-from services.registry.models import Case, Deadline, TimelineEntry
-from services.registry.projectors import PROJECTORS, Snapshot, current_change
+from services.readmodel.models import Case, Deadline, TimelineEntry
+from services.readmodel.projectors import PROJECTORS, Snapshot, current_change
 from services.statistics.model import month_key, shanghai_midnight
 from services.statistics.queries import month_bucket
 from workflows.deadlines import SHANGHAI

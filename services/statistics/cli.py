@@ -45,8 +45,8 @@ def report(
     """Write the supervision statistics of a period: every figure, table and monthly series."""
     from sqlmodel import Session
 
-    from services.registry.cli_db import _database_url
-    from services.registry.db import make_engine, require_current_schema
+    from services.readmodel.cli_db import _database_url
+    from services.readmodel.db import make_engine, require_current_schema
     from services.statistics.export import section_csv, to_xlsx
     from services.statistics.figures import compute
     from services.statistics.model import Period

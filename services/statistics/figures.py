@@ -32,8 +32,8 @@ from sqlmodel import Session, col, select
 
 from contracts.agencies import AgencyKind, AgencyLevel, agencies, get_agency
 from contracts.jurisdiction_dispute import PROCESS as DISPUTE_PROCESS
-from services.console.i18n import ITEM_STATE_LABELS, agency_label, state_label
 from services.delegations.read_model import DelegatedItem
+from services.i18n import ITEM_STATE_LABELS, agency_label, state_label
 from services.statistics import aggregate as agg
 from services.statistics import queries as q
 from services.statistics.model import (

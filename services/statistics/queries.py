@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, String, case, extract, func, literal, sele
 from sqlalchemy.engine import Row
 from sqlmodel import Session
 
-from services.registry.models import Case, Deadline, TimelineEntry
+from services.readmodel.models import Case, Deadline, TimelineEntry
 
 TIMELINE = TimelineEntry.__table__
 CASES = Case.__table__

@@ -34,10 +34,10 @@ from services.console.auth import CurrentUser
 from services.console.case_list import EXPORT_HEADERS, CaseQuery, _csv_value, _export_rows
 from services.console.lists import csv_stream, xlsx_stream
 from services.console.paging import Paging
-from services.console.tables import Role
-from services.registry.case_index import CaseAgency, CaseIndex, refresh
-from services.registry.db import make_engine, migrate
-from services.registry.models import Case
+from services.readmodel.accounts import Role
+from services.readmodel.case_index import CaseAgency, CaseIndex, refresh
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.models import Case
 from tests.bench.phases import percentiles
 from tests.servers import postgres_schema
 

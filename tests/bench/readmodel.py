@@ -26,9 +26,9 @@ from sqlmodel import Session
 from tqdm import tqdm
 
 from contracts.agencies import agencies as all_agencies
-from services.registry import queries
-from services.registry.db import make_engine, migrate
-from services.registry.models import Case, TimelineEntry
+from services.readmodel import queries
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.models import Case, TimelineEntry
 from tests.bench.phases import percentiles
 from tests.bench.stack import BenchStack
 from tests.events import example

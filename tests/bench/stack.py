@@ -338,7 +338,7 @@ class BenchStack:
 
     def start_lawlink(self) -> None:
         """Worker, intake and registry, as ``lawlink dev`` would run them (after its schema upgrade)."""
-        from services.registry.db import migrate
+        from services.readmodel.db import migrate
 
         migrate(self.database_url)
         self.spawn_python("worker", "services.worker")

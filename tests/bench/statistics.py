@@ -29,8 +29,8 @@ from tqdm import tqdm
 
 from contracts.agencies import AgencyKind, agencies
 from services.delegations.read_model import DelegatedItem
-from services.registry.db import make_engine, migrate
-from services.registry.models import Case, Deadline, TimelineEntry
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.models import Case, Deadline, TimelineEntry
 from services.statistics.aggregate import rebuild
 from services.statistics.figures import compute
 from services.statistics.model import Period

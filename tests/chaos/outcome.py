@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from contracts import subjects
 from services.connections import DEAD_LETTER_STREAM, INTAKE_DURABLE
-from services.registry.db import make_engine
+from services.readmodel.db import make_engine
 from tests.bench.phases import OPENING_PROCESS
 
 WORKFLOW_TYPE = "CaseTransfer"

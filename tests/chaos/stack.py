@@ -65,7 +65,7 @@ class ChaosStack:
     def start(self) -> None:
         """Both engines, the read model's schema (``make run`` migrates before any service
         starts: registry and notifier share the database), then every service, each healthy."""
-        from services.registry.db import migrate
+        from services.readmodel.db import migrate
 
         self.bench.start_servers()
         migrate(self.bench.database_url)

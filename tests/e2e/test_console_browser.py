@@ -25,7 +25,7 @@ from services.console.actions import TemporalDisputeActions
 from services.console.app import create_app
 from services.console.auth import create_user
 from services.console.settings import ConsoleSettings
-from services.registry.db import make_engine, migrate
+from services.readmodel.db import make_engine, migrate
 from tests.events import event, new_case_id, publish
 from tests.servers import free_port, serve_asgi
 

@@ -29,12 +29,12 @@ from services.console.auth import create_user
 from services.console.settings import ConsoleSettings
 from services.delegations.read_model import DelegatedItem
 from services.discipline.content import ReferralContent
-from services.notifier import queries as notes
 from services.notifier.app import create_app as create_notifier
 from services.notifier.config import NotifierSettings
-from services.notifier.tables import NotificationRecord
-from services.registry.db import make_engine, migrate
-from services.registry.models import TimelineEntry
+from services.readmodel import notification_queries as notes
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.models import TimelineEntry
+from services.readmodel.notifications import NotificationRecord
 from tests.events import event, eventually, new_case_id, publish
 from tests.servers import SERVICE_TOKEN, free_port, serve_asgi
 

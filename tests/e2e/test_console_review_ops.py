@@ -34,9 +34,9 @@ from services.console.auth import create_user
 from services.console.review_actions import TemporalReviewActions
 from services.console.settings import ConsoleSettings
 from services.delegations.read_model import DelegatedItem
-from services.intake.app import rule_settings_from_env
-from services.registry.db import make_engine, migrate
-from services.registry.models import Case, DeadLetter, TimelineEntry
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.models import Case, DeadLetter, TimelineEntry
+from services.settings import rule_settings_from_env
 from tests.e2e.test_console_more import (  # noqa: F401 - fixtures used by name, marks by pytest
     PASSWORD,
     Console,

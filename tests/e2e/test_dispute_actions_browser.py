@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session
 
 from services.console.auth import create_user
-from services.registry.db import make_engine
+from services.readmodel.db import make_engine
 from tests.e2e.test_console_browser import (
     PASSWORD,
     _raise_dispute,

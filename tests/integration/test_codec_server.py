@@ -22,10 +22,10 @@ from contracts.envelope import Envelope
 from services.codec_server import AUDIT_ACTION, create_app
 from services.console.auth import Sessions, create_user
 from services.console.settings import ConsoleSettings
-from services.console.tables import AuditEntry
 from services.discipline.crypto import KEY_ENV, generate_key
-from services.registry.db import make_engine
-from services.registry.models import Case
+from services.readmodel.accounts import AuditEntry
+from services.readmodel.db import make_engine
+from services.readmodel.models import Case
 from services.temporal_codec import ENCRYPTED_ENCODING, ConfidentialPayloadCodec
 from tests.events import envelope, event
 from tests.servers import migrated

@@ -24,7 +24,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from services.console.app import create_app
 from services.console.auth import create_user
 from services.console.settings import ConsoleSettings
-from services.registry.db import make_engine, migrate
+from services.readmodel.db import make_engine, migrate
 from tests.servers import TemporalDevServer, free_port, serve_asgi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]

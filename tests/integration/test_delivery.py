@@ -97,8 +97,8 @@ async def test_exhausted_message_becomes_a_dead_letter_and_replays(
     from services.connections import connect_nats
     from services.console.routes_ops import registry_replayer
     from services.console.settings import ConsoleSettings
-    from services.registry.db import make_engine
-    from services.registry.service_audit import calls
+    from services.readmodel.db import make_engine
+    from services.readmodel.service_audit import calls
     from services.service_auth import os_actor
     from services.settings import StackSettings
     from services.worker import build_worker

@@ -25,7 +25,7 @@ from contracts import subjects
 from services.discipline.content import ReferralContent
 from services.discipline.content_api import content_router
 from services.discipline.crypto import cipher_from_env
-from services.registry.db import make_engine
+from services.readmodel.db import make_engine
 from tests.events import event, example, new_case_id, publish
 from tests.servers import SERVICE_TOKEN, api_headers, free_port, migrated, serve_asgi
 

@@ -14,7 +14,7 @@ from contracts import subjects
 from contracts.jurisdiction_dispute import ClaimInput, DesignateInput, RequestOpinionsInput
 from services.disputes import client as dc
 from services.disputes.inbox import DisputeTaskPublic, list_inbox
-from services.registry.db import make_engine
+from services.readmodel.db import make_engine
 from services.update_refusals import ActionRefused
 from tests.events import body, event, eventually, new_case_id
 

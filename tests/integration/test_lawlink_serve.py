@@ -15,7 +15,7 @@ import httpx
 import pytest
 from alembic import command
 
-from services.registry.db import alembic_config
+from services.readmodel.db import alembic_config
 from tests.servers import SERVICE_TOKEN, NatsServer, free_port, migrated
 
 pytestmark = pytest.mark.integration

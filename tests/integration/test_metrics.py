@@ -16,9 +16,9 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from contracts import subjects
 from services.connections import connect_temporal_at, temporal_runtime
-from services.notifier.tables import Webhook
 from services.notifier.webhooks import set_webhook
-from services.registry.db import make_engine
+from services.readmodel.db import make_engine
+from services.readmodel.notifications import Webhook
 from services.service_auth import credential
 from tests.events import event, eventually, new_case_id, publish
 from tests.servers import SERVICE_TOKEN, api_headers, free_port, notifier_serving

@@ -23,11 +23,11 @@ from sqlmodel import Session, col, select
 from contracts import subjects
 from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
-from services.notifier import queries
-from services.notifier.tables import NotificationRecord
 from services.notifier.webhooks import SIGNATURE_HEADER, set_webhook, verify_signature
-from services.registry.db import make_engine
-from services.registry.service_audit import calls
+from services.readmodel import notification_queries as queries
+from services.readmodel.db import make_engine
+from services.readmodel.notifications import NotificationRecord
+from services.readmodel.service_audit import calls
 from tests.events import body, event, eventually, new_case_id
 from tests.servers import api_headers, free_port, notifier_serving, serve_asgi
 
@@ -417,7 +417,7 @@ async def test_notifier_pushes_a_signed_webhook_for_a_domain_event(notifier: Run
 
 
 def _bell_db(tmp_path) -> Any:  # noqa: ANN001
-    from services.registry.db import migrate
+    from services.readmodel.db import migrate
 
     url = f"sqlite:///{tmp_path / 'bell.db'}"
     migrate(url)

@@ -18,9 +18,9 @@ from sqlmodel import Session
 
 from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
-from services.registry import queries
-from services.registry.db import make_engine, migrate
-from services.registry.projection import project
+from services.readmodel import queries
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.projection import project
 from tests.servers import SERVICE_TOKEN, api_headers, postgres_schema
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])

@@ -22,9 +22,9 @@ from sqlmodel import Session, select
 
 from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
-from services.registry.db import alembic_config, make_engine, migrate
-from services.registry.models import Deadline
-from services.registry.projection import project
+from services.readmodel.db import alembic_config, make_engine, migrate
+from services.readmodel.models import Deadline
+from services.readmodel.projection import project
 from services.statistics.figures import compute
 from services.statistics.model import Period
 from tests.integration import test_statistics_month as _month

@@ -27,8 +27,8 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.domain import DomainEvent
 from contracts.jurisdiction_dispute import ClaimInput, DesignateInput, ExtendInput
 from services.disputes import client as dc
-from services.registry.db import make_engine, migrate
-from services.registry.projection import project
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.projection import project
 from services.statistics.export import to_xlsx
 from services.statistics.figures import compute
 from services.statistics.model import Period, Statistics

@@ -155,7 +155,7 @@ def _case_page(database_url: str, case_id: str, *, role: str, agency: str | None
     from services.console.app import create_app as create_console
     from services.console.auth import Sessions, create_user
     from services.console.settings import ConsoleSettings
-    from services.registry.db import make_engine
+    from services.readmodel.db import make_engine
 
     secret = "tracing-test-session-secret-0123456789"
     engine = make_engine(database_url)

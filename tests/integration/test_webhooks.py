@@ -25,9 +25,8 @@ from typer.testing import CliRunner
 from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
 from services.discipline.crypto import ContentCipher, cipher_from_env, generate_key, parse_key
-from services.notifier import queries, store
+from services.notifier import store
 from services.notifier.recipients import notifications_for
-from services.notifier.tables import Delivery, NotificationRecord, Webhook
 from services.notifier.webhooks import (
     ATTEMPT_HEADER,
     NOTIFICATION_HEADER,
@@ -38,7 +37,9 @@ from services.notifier.webhooks import (
     verify_signature,
     webhook_secret,
 )
-from services.registry.db import make_engine, migrate
+from services.readmodel import notification_queries as queries
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.notifications import Delivery, NotificationRecord, Webhook
 from tests.servers import free_port, migrated, serve_asgi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -353,7 +354,7 @@ def test_cli_sets_a_webhook_and_shows_the_secret_once(
 def test_cli_replays_are_audited_for_the_os_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI replays through the database, not the notifier's API: it writes the audit row."""
     from services.cli import app
-    from services.registry.service_audit import calls
+    from services.readmodel.service_audit import calls
     from services.service_auth import os_actor
 
     url = migrated(f"sqlite:///{tmp_path / 'cli.db'}")

@@ -17,7 +17,7 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.catalog import DOMAIN_EVENT_TYPES
-from services.console import i18n
+from services import i18n
 from services.intake.routing import ROUTES
 from services.notifier.recipients import notifications_for
 from services.temporal_codec import lawlink_data_converter

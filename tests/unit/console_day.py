@@ -21,8 +21,8 @@ from contracts.domain import DomainEvent, EntryKind
 from services.console.app import create_app
 from services.console.auth import create_user
 from services.console.settings import ConsoleSettings
-from services.registry.db import make_engine, migrate
-from services.registry.projection import project
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.projection import project
 from tests.servers import SERVICE_TOKEN, free_port
 from tests.unit.test_console_app import NOW, PASSWORD, Env, FakeActions, _deadline, _ev, login
 
@@ -227,7 +227,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     with Session(engine) as session:
         from sqlmodel import select
 
-        from services.console.tables import ConsoleUser
+        from services.readmodel.accounts import ConsoleUser
 
         for user in session.exec(select(ConsoleUser)).all():
             user.lang = USERS[user.username][3]

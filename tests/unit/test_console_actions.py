@@ -16,10 +16,10 @@ from contracts.agencies import AgencyKind, agencies
 from contracts.dispute_rules import DisputeFacts, check_designate
 from contracts.jurisdiction_dispute import DESIGNABLE_KINDS, ClaimInput, DesignateInput, ReassignInput, State
 from services.console.actions import offers_for
-from services.console.tables import AuditEntry
 from services.disputes import client as dc
 from services.disputes.inbox import DisputeTask
-from services.registry.projection import project
+from services.readmodel.accounts import AuditEntry
+from services.readmodel.projection import project
 from services.update_refusals import ActionRefused
 from tests.events import new_case_id
 from tests.unit.console_day import PARTIES, _who, day, dispute, people  # noqa: F401 - fixtures
@@ -262,8 +262,8 @@ def test_list_pages_offer_the_claim_by_the_same_rule(day: Env) -> None:
     """The inbox's rows ask ``dispute_offers`` (a template global): no claim during negotiation,
     none for a dispute another coordinator holds."""
     from services.console.auth import CurrentUser
-    from services.console.tables import Role
     from services.console.web import TEMPLATES
+    from services.readmodel.accounts import Role
 
     user = CurrentUser(
         id=1,

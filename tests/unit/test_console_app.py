@@ -1,7 +1,7 @@
 """The console over HTTP: every role against every endpoint, need-to-know, CSRF, forms, audit.
 
 Runs FastAPI's TestClient on a temporary SQLite read model filled through the registry's own
-projection (``services.registry.projection.project``), with fakes for Temporal and the registry's
+projection (``services.readmodel.projection.project``), with fakes for Temporal and the registry's
 replay endpoint, so the tests are fast and check what a browser would see.
 """
 
@@ -35,10 +35,10 @@ from services.console.settings import (
     check_production,
     resolve_session_secret,
 )
-from services.console.tables import AuditEntry, ConsoleUser, Role
-from services.registry.db import make_engine, migrate
-from services.registry.models import DeadLetter
-from services.registry.projection import project
+from services.readmodel.accounts import AuditEntry, ConsoleUser, Role
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.models import DeadLetter
+from services.readmodel.projection import project
 from services.update_refusals import ActionRefused
 from tests.servers import SERVICE_TOKEN, environ, free_port
 

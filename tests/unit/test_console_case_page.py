@@ -22,14 +22,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from contracts.domain import DomainEvent, EntryKind
-from services.console import i18n
+from services import i18n
 from services.console.app import create_app
 from services.console.auth import create_user
 from services.console.case_facts import payload_fields
 from services.console.settings import ConsoleSettings
-from services.console.tables import ConsoleUser
-from services.registry.db import make_engine, migrate
-from services.registry.projection import project
+from services.readmodel.accounts import ConsoleUser
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.projection import project
 from tests.events import example
 from tests.unit.test_console_app import NOW, PASSWORD, Env, FakeActions, _deadline, _ev
 from tests.unit.test_console_notifications import REFERRAL, clients, env  # noqa: F401 - fixtures
@@ -39,7 +39,7 @@ from tests.unit.test_console_townships import Env as TownEnv
 from tests.unit.test_console_townships import console_over
 
 CT, JD, DR = "case_transfer", "jurisdiction_dispute", "discipline_referral"
-CSS = Path(i18n.__file__).parent / "static" / "console.css"
+CSS = Path(i18n.__file__).parent / "console" / "static" / "console.css"
 
 # username -> (role, agency, lang)
 USERS: dict[str, tuple[str, str | None, str]] = {

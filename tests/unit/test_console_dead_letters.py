@@ -10,8 +10,8 @@ import re
 
 from sqlmodel import Session
 
-from services.console.i18n import event_label
-from services.registry.models import DeadLetter
+from services.i18n import event_label
+from services.readmodel.models import DeadLetter
 from tests.unit.test_console_app import NOW, Env, csrf, env  # noqa: F401 - fixture by name
 
 

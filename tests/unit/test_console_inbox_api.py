@@ -22,8 +22,8 @@ from contracts.domain import DomainEvent, EntryKind
 from services.console.app import create_app
 from services.console.auth import create_user
 from services.console.settings import ConsoleSettings
-from services.registry.db import make_engine, migrate
-from services.registry.projection import project
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.projection import project
 from tests.servers import SERVICE_TOKEN, free_port
 from tests.unit.test_console_app import PASSWORD, FakeActions, _deadline, _ev, login
 

@@ -26,16 +26,16 @@ from contracts.domain import DomainEvent, EntryKind
 from services.console import read
 from services.console.app import create_app
 from services.console.auth import create_user
-from services.console.i18n import field_label
 from services.console.paging import Paging
 from services.console.settings import ConsoleSettings
-from services.console.tables import AuditEntry
-from services.notifier.tables import NotificationRead, NotificationRecord
-from services.registry import queries
-from services.registry.case_index import CaseAgency, CaseIndex, fts5_query, search_terms, tsquery
-from services.registry.db import alembic_config, make_engine, migrate
-from services.registry.models import Case, DeadLetter
-from services.registry.projection import project
+from services.i18n import field_label
+from services.readmodel import queries
+from services.readmodel.accounts import AuditEntry
+from services.readmodel.case_index import CaseAgency, CaseIndex, fts5_query, search_terms, tsquery
+from services.readmodel.db import alembic_config, make_engine, migrate
+from services.readmodel.models import Case, DeadLetter
+from services.readmodel.notifications import NotificationRead, NotificationRecord
+from services.readmodel.projection import project
 from tests.servers import SERVICE_TOKEN, free_port
 from tests.unit.test_console_app import PASSWORD, FakeActions, _deadline, _ev, login
 from tests.unit.test_db_upgrade import postgres_url  # noqa: F401  (a fresh PostgreSQL schema)
@@ -521,7 +521,7 @@ def test_postgresql_search_sort_and_filters(postgres_url: str) -> None:  # noqa:
     command.downgrade(config, "0013_list_search@-1")
     engine = make_engine(postgres_url)
     with Session(engine) as session:  # projected before this revision (no index tables yet)
-        from services.registry import projection
+        from services.readmodel import projection
 
         saved = list(projection.PROJECTORS)
         projection.PROJECTORS[:] = [p for p in saved if p.__name__ != "project_case_index"]

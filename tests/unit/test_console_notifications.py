@@ -25,20 +25,20 @@ from contracts.catalog import spec_for
 from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.discipline_referral import public_part
 from contracts.domain import DomainEvent, EntryKind
+from contracts.notifications import Audience, Notification, Reason
 from services.console import access
 from services.console.app import create_app
 from services.console.auth import CurrentUser, create_user
 from services.console.live import Change, LiveHub
 from services.console.settings import ConsoleSettings
-from services.console.tables import AuditEntry, Role
 from services.discipline.content import ReferralContent, store_content
 from services.discipline.crypto import cipher_from_env
 from services.notifier import store
-from services.notifier.messages import Audience, Notification, Reason
 from services.notifier.recipients import notifications_for
-from services.notifier.tables import NotificationRead, NotificationRecord
-from services.registry.db import make_engine, migrate
-from services.registry.projection import project
+from services.readmodel.accounts import AuditEntry, Role
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.notifications import NotificationRead, NotificationRecord
+from services.readmodel.projection import project
 from tests.events import envelope, event, new_case_id
 from tests.unit.test_console_app import PASSWORD, FakeActions, csrf, login
 

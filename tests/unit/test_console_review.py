@@ -37,8 +37,8 @@ from services.console.app import create_app
 from services.console.review_actions import TemporalReviewActions
 from services.console.settings import ConsoleSettings
 from services.delegations.client import REFUSED_FALLBACK_ZH, reason_zh
-from services.registry.models import Case
-from services.registry.projection import project
+from services.readmodel.models import Case
+from services.readmodel.projection import project
 from services.update_refusals import ActionRefused
 from tests.events import new_case_id
 from tests.unit.test_console_app import FakeActions, csrf

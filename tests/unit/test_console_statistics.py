@@ -29,9 +29,9 @@ from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
 from services.console.access import sees_referral_figures
 from services.console.auth import CurrentUser
-from services.console.i18n import field_label
 from services.console.routes_statistics import format_value
-from services.console.tables import Role
+from services.i18n import field_label
+from services.readmodel.accounts import Role
 from services.statistics.figures import compute
 from services.statistics.model import Period, Statistics
 from tests.unit.test_console_townships import Env as TownshipsEnv

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from services.console.case_views import DRAWN, TIMELINE_PER_PAGE
-from services.registry.models import TimelineEntry
+from services.readmodel.models import TimelineEntry
 from tests.unit.console_day import day, people  # noqa: F401 - fixtures
 from tests.unit.test_console_app import Env
 

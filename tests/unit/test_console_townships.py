@@ -25,9 +25,9 @@ from contracts.power_delegation import DelegatedItemView, ItemCounters, ItemStat
 from services.console.app import create_app
 from services.console.auth import create_user
 from services.console.settings import ConsoleSettings
-from services.console.tables import AuditEntry
-from services.registry.db import make_engine, migrate
-from services.registry.projection import project
+from services.readmodel.accounts import AuditEntry
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.projection import project
 from tests.unit.test_console_app import PASSWORD, FakeActions, login
 
 NOW = datetime.now(UTC)

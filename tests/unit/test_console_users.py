@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from services.cli import app
 from services.console.auth import authenticate
 from services.console.cli_users import DEMO_USERS, create_demo_users
-from services.console.tables import ConsoleUser
-from services.registry.db import make_engine, migrate
+from services.readmodel.accounts import ConsoleUser
+from services.readmodel.db import make_engine, migrate
 
 
 @pytest.fixture

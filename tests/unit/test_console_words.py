@@ -21,7 +21,7 @@ from contracts.catalog import DOMAIN_EVENT_TYPES, PROCESSES
 from contracts.deadline_models import DeadlineInfo
 from contracts.dispute_rules import DisputeFacts, check_designate
 from contracts.jurisdiction_dispute import DesignateInput, State
-from services.console import i18n
+from services import i18n
 from services.console.access import POLICY
 from services.console.actions import ACTIONS
 from services.console.case_views import content_text, with_names
@@ -31,7 +31,7 @@ from services.update_refusals import ActionRefused
 from tests.unit.console_day import BREACHED_DUE, DUE_10TH, day, people  # noqa: F401 - fixtures
 from tests.unit.test_console_app import Env, csrf
 
-CONSOLE = Path(i18n.__file__).parent
+CONSOLE = Path(i18n.__file__).parent / "console"
 
 
 def _info(due_at, counting: str = "working_days") -> DeadlineInfo:  # noqa: ANN001
@@ -113,8 +113,10 @@ def _workflow_states(process: str) -> set[str]:
 
 
 def _console_literals(keyword: str) -> set[str]:
-    """Literal ``keyword="..."`` values the console's routes pass to audit()."""
-    text = "\n".join(p.read_text() for p in CONSOLE.glob("*.py"))
+    """Literal ``keyword="..."`` values the console's routes (and the codec endpoint served with
+    it) pass to audit()."""
+    sources = [*CONSOLE.glob("*.py"), CONSOLE.parent / "codec_server.py"]
+    text = "\n".join(p.read_text() for p in sources)
     return set(re.findall(rf'{keyword}="([a-z_.]+)"', text))
 
 

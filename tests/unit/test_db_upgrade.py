@@ -18,7 +18,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from services.cli import app as cli
-from services.registry.db import (
+from services.readmodel.db import (
     SchemaNotCurrent,
     alembic_config,
     make_engine,

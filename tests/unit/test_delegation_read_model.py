@@ -20,9 +20,9 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.domain import DomainEvent
 from contracts.power_delegation import ItemDecision, ReviewOutcome
 from services.delegations.read_model import DelegatedItem, items_by_township, project_delegated_items
-from services.registry import projection
-from services.registry.db import alembic_config, make_engine
-from services.registry.models import Case
+from services.readmodel import projection
+from services.readmodel.db import alembic_config, make_engine
+from services.readmodel.models import Case
 from tests.events import event, new_case_id
 from tests.unit.test_power_delegation import (
     CODES,

@@ -18,8 +18,8 @@ from contracts.domain import DomainEvent
 from contracts.jurisdiction_dispute import ClaimInput, DesignateInput, RequestOpinionsInput
 from services.disputes import client as dc
 from services.disputes.inbox import DisputeTask, list_inbox
-from services.registry.db import make_engine, migrate
-from services.registry.projection import project
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.projection import project
 from tests.events import event, new_case_id
 from tests.workflow_harness import CollectingPublisher, run_worker, send, start_case
 

@@ -111,3 +111,34 @@ def test_no_import_cycles() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]
+
+
+# The services one deploys, each its own process; what they share is a library outside them.
+DEPLOYABLES = ("services.intake", "services.registry", "services.notifier", "services.console")
+# Tools that start, document or seed the deployables, and so may import them.
+TOOLS = (
+    "services.asyncapi",
+    "services.cli",
+    "services.devstack",
+    "services.serve",
+    "services.rulebook",
+    "services.demos",
+    # The Temporal UI's codec endpoint runs behind the console's sign-in and is served with it.
+    "services.codec_server",
+)
+
+
+def _deployable(module: str) -> str | None:
+    return next((d for d in DEPLOYABLES if module == d or module.startswith(d + ".")), None)
+
+
+def test_no_deployable_and_no_library_imports_another_deployable() -> None:
+    graph = import_graph()
+    crossing = sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if not module.startswith(TOOLS)
+        for target in targets
+        if _deployable(target) is not None and _deployable(target) != _deployable(module)
+    )
+    assert not crossing, "imports of another deployable's modules:\n" + "\n".join(crossing)

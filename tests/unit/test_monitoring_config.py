@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.intake.metrics import IntakeMetrics
 from services.metrics import ServiceMetrics
 from services.notifier.metrics import notifier_metrics
-from services.registry.db import make_engine
+from services.readmodel.db import make_engine
 from services.registry.metrics import ReadModelMetrics
 from tests.servers import migrated
 

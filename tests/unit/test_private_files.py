@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from services.devstack import make_private
-from services.registry.db import make_engine
+from services.readmodel.db import make_engine
 
 
 def _mode(path: Path) -> int:

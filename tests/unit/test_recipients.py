@@ -17,8 +17,8 @@ import pytest
 from contracts.catalog import CONFIDENTIAL_PROCESSES, DOMAIN_EVENT_TYPES, PROCESSES
 from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
+from contracts.notifications import Audience, Reason
 from services.notifier import recipients as rc
-from services.notifier.messages import Audience, Reason
 
 EXPECTED: dict[str, set[str]] = {
     "deadline.set": {"act:deadline_party"},

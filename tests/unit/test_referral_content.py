@@ -32,8 +32,8 @@ from services.discipline.crypto import (
     load_key,
     parse_key,
 )
-from services.registry.db import make_engine, migrate
-from services.registry.projection import project
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.projection import project
 from tests.events import body, envelope, event, new_case_id
 
 P = "discipline_referral"

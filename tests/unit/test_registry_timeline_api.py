@@ -8,9 +8,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from services.readmodel.db import make_engine
+from services.readmodel.models import TimelineEntry
 from services.registry.app import create_app as create_registry
-from services.registry.db import make_engine
-from services.registry.models import TimelineEntry
 from services.settings import StackSettings
 from tests.servers import SERVICE_TOKEN, api_headers, migrated
 

@@ -17,8 +17,8 @@ from sqlmodel import Session
 
 from services.notifier.app import create_app as create_notifier
 from services.notifier.config import NotifierSettings
+from services.readmodel.service_audit import calls
 from services.registry.app import create_app as create_registry
-from services.registry.service_audit import calls
 from services.service_auth import MissingServiceToken, credential
 from services.settings import StackSettings
 from tests.servers import SERVICE_TOKEN, api_headers, migrated

@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
-from services.registry.db import make_engine, migrate
-from services.registry.projection import project
+from services.readmodel.db import make_engine, migrate
+from services.readmodel.projection import project
 from services.statistics import export
 from services.statistics.figures import (
     DEFINITIONS,

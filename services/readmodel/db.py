@@ -169,3 +169,13 @@ def _ancestors(script: ScriptDirectory, name: str) -> set[str]:
                     seen.add(parent)
                     todo.append(parent)
     return seen
+
+
+def database_ok(engine: Engine) -> bool:
+    """Whether the read model's database answers a trivial query (the services' health checks)."""
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - any failure is "down"
+        return False

@@ -68,6 +68,6 @@ def current_change(session: Session) -> Change:
 
 
 # The case lists' search words, due dates and involved agencies (every process's cases).
-from services.registry.case_index import project_case_index  # noqa: E402
+from services.readmodel.case_index import project_case_index  # noqa: E402
 
 PROJECTORS.append(project_case_index)

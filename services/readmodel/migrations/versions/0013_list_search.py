@@ -1,7 +1,7 @@
 """case lists: case_index (search words, next due date), case_agency, full-text search, list indexes
 
 The console's lists page, sort, filter and search on the server. ``case_index`` and
-``case_agency`` are kept by the registry's projection (services/registry/case_index.py); this
+``case_agency`` are kept by the registry's projection (services/readmodel/case_index.py); this
 revision fills them for the cases already in the read model, from the case, deadline and
 timeline rows. Search: SQLite gets the FTS5 table ``case_search`` (external content over
 ``case_index.terms``, kept in step by triggers), PostgreSQL a stored generated column
@@ -21,8 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from services.registry.case_index import NO_DUE, CaseIndex, document_numbers, refresh
-from services.registry.models import UTCDateTime
+from services.readmodel.case_index import NO_DUE, CaseIndex, document_numbers, refresh
+from services.readmodel.models import UTCDateTime
 
 revision = "0013_list_search"
 down_revision = "0011_timeline_trace"

@@ -14,7 +14,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
-from services.registry.models import UTCDateTime
+from services.readmodel.models import UTCDateTime
 
 
 class Role(StrEnum):

@@ -1,5 +1,5 @@
 """The case lists' index: what a case is searched, filtered and sorted by, kept current from domain
-events (the projector :func:`project_case_index`, run by :mod:`services.registry.projection`).
+events (the projector :func:`project_case_index`, run by :mod:`services.readmodel.projection`).
 
 ``case_index`` holds one row per case: the words it is found by (case id, titles, document
 numbers 文号, the parties' names), its next duty's due date, and the agencies it involves;
@@ -32,7 +32,7 @@ from sqlmodel import Field, Session, SQLModel, col, delete, select
 from contracts.agencies import get_agency
 from contracts.catalog import CONFIDENTIAL_PROCESSES
 from contracts.domain import DomainEvent, EntryKind
-from services.registry.models import Case, UTCDateTime
+from services.readmodel.models import Case, UTCDateTime
 
 # Sorts after every real date, so "soonest due first" reads the index in order and a case without
 # a pending duty comes last; shown as no date.

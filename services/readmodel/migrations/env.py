@@ -6,8 +6,8 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import services.registry.models  # noqa: F401  (registers the tables)
-import services.registry.tables  # noqa: F401  (tables added by later features)
+import services.readmodel.models  # noqa: F401  (registers the tables)
+import services.readmodel.tables  # noqa: F401  (tables added by later features)
 
 target_metadata = SQLModel.metadata
 config = context.config

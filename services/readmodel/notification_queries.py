@@ -21,16 +21,15 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, func, select
 
 from contracts.catalog import CONFIDENTIAL_PROCESSES
-from services.notifier.messages import Audience
-from services.notifier.recipients import console_link
-from services.notifier.tables import (
+from contracts.notifications import Audience
+from services.readmodel.models import Deadline
+from services.readmodel.notifications import (
     Delivery,
     DeliveryPublic,
     DeliveryStatus,
     NotificationRead,
     NotificationRecord,
 )
-from services.registry.models import Deadline
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -320,3 +319,8 @@ def deliveries(
 def failed_deliveries(session: Session, *, agency: str | None = None) -> list[DeliveryPublic]:
     """Deliveries whose every attempt failed: the list an operator replays from."""
     return deliveries(session, status=DeliveryStatus.FAILED.value, agency=agency, limit=10000)
+
+
+def console_link(console_url: str, process: str, case_id: str) -> str:
+    """The console page of a case."""
+    return f"{console_url.rstrip('/')}/cases/{process}/{case_id}"

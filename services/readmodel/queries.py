@@ -11,7 +11,7 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, col, func, select
 
 from contracts.catalog import DOMAIN_EVENT_TYPES
-from services.registry.models import (
+from services.readmodel.models import (
     Case,
     CasePublic,
     DeadLetter,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from services.registry.models import ServiceAuditEntry
+from services.readmodel.models import ServiceAuditEntry
 from services.service_auth import Caller
 
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-import services.registry.tables  # noqa: F401,E402  (registers feature projectors such as the dispute inbox)
+import services.readmodel.tables  # noqa: F401,E402  (registers feature projectors such as the dispute inbox)
 from contracts.catalog import CONFIDENTIAL_PROCESSES
 from contracts.deadline_models import DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
-from services.registry.models import Case, Deadline, TimelineEntry
-from services.registry.projectors import PROJECTORS, Change, record_change, snapshot
+from services.readmodel.models import Case, Deadline, TimelineEntry
+from services.readmodel.projectors import PROJECTORS, Change, record_change, snapshot
 
 _IN_CHUNK = 500
 

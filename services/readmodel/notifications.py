@@ -1,6 +1,6 @@
 """The notifier's tables in the shared database: notifications, who read them, webhooks, deliveries.
 
-Registered in ``services/registry/tables.py`` so Alembic (revision ``0006_notifications``) sees
+Registered in ``services/readmodel/tables.py`` so Alembic (revision ``0006_notifications``) sees
 them. Every write is keyed so a redelivered domain event changes nothing: a notification's
 primary key is ``<domain_event_id>:<recipient>``, a delivery is unique per notification.
 """
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from services.registry.models import UTCDateTime
+from services.readmodel.models import UTCDateTime
 
 
 def _tz(nullable: bool = False, index: bool = False) -> Any:

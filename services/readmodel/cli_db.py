@@ -1,7 +1,7 @@
 """``lawlink db``: the read model's schema, changed by one command only.
 
 The registry, the notifier and the console never migrate: they check the schema's revision at
-start and refuse to run on another (``services/registry/db.py`` ``require_current_schema``), so
+start and refuse to run on another (``services/readmodel/db.py`` ``require_current_schema``), so
 several replicas starting at once never race each other's DDL. ``lawlink db upgrade`` is the one
 step that changes it: ``make run`` runs it before the services, Kubernetes as the
 ``lawlink-migrate`` Job, Compose as the ``migrate`` one-shot service.
@@ -27,7 +27,7 @@ def _database_url() -> str:
 
 def _where(url: str) -> str:
     """The database without its credentials, for messages."""
-    from services.registry.db import normalise_url
+    from services.readmodel.db import normalise_url
 
     return normalise_url(url).split("@")[-1]
 
@@ -35,7 +35,7 @@ def _where(url: str) -> str:
 @app.command()
 def upgrade() -> None:
     """Bring the read model at DATABASE_URL to this release's schema (idempotent)."""
-    from services.registry.db import migrate, schema_revisions
+    from services.readmodel.db import migrate, schema_revisions
 
     url = _database_url()
     before, expected = schema_revisions(url)
@@ -54,7 +54,7 @@ def upgrade() -> None:
 @app.command()
 def current() -> None:
     """Show the read model's revision and this release's; exits 1 if they differ."""
-    from services.registry.db import schema_revisions
+    from services.readmodel.db import schema_revisions
 
     url = _database_url()
     applied, expected = schema_revisions(url)

@@ -1,4 +1,5 @@
-"""The console's words, Chinese first and English second.
+"""Lawlink's words, Chinese first and English second: the console's pages, the statistics and
+their exports, and the rule book say every label and message from this one table.
 
 One table of ``key -> (zh, en)`` rather than gettext catalogues: the console has a few hundred
 words, the people who check the Chinese wording read Python as easily as ``.po`` files, and a
@@ -15,8 +16,8 @@ from jinja2.runtime import Context
 
 from contracts.agencies import KIND_LABELS, get_agency
 from contracts.catalog import DEFINITIONS, DOMAIN_EVENT_TYPES
-from services.notifier.due_words import due_words
-from services.notifier.messages import REASON_LABELS as NOTIFY_REASON_LABELS
+from contracts.notifications import REASON_LABELS as NOTIFY_REASON_LABELS
+from services.due_words import due_words
 
 # A process's name and its states' names come from its definition (contracts/<process>.py).
 PROCESS_LABELS: dict[str, tuple[str, str]] = {p.name: (p.label_zh, p.label_en) for p in DEFINITIONS}
@@ -626,6 +627,11 @@ ENUM_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "AgencyKind": {str(k): v for k, v in KIND_LABELS.items()},
     "Counting": dict(COUNTING_LABELS),
     "Reason": dict(REASON_LABELS),
+    "Audience": {
+        "agency_officer": ("执法机关工作人员", "agency officers"),
+        "coordinator": ("协调人员", "coordinators"),
+        "discipline_officer": ("纪检监察人员", "discipline officers"),
+    },
     "Nature": {
         "duty": ("法定职责期限（逾期即超期）", "duty (late is a breach)"),
         "window": ("权利行使期限（期满失效）", "window (lapses unused)"),
@@ -778,6 +784,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
 
 AUDIT_OUTCOME_LABELS: dict[str, tuple[str, str]] = {
     "ok": ("成功", "ok"),
+    "allowed": ("已允许", "allowed"),
     "forbidden": ("无权访问", "forbidden"),
     "refused": ("被拒绝", "refused"),
     "invalid": ("输入有误", "invalid input"),
