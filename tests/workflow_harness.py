@@ -22,7 +22,7 @@ from contracts.domain import DomainEvent, DomainEventBatch
 from contracts.validation import Rejection
 from contracts.workflow_io import CaseStart, ReceiveResult
 from services.worker import build_worker
-from workflows.case_base import PUBLISH_BATCH_ACTIVITY, REJECT_ACTIVITY
+from workflows.activities import PUBLISH_BATCH_ACTIVITY, REJECT_ACTIVITY
 
 
 class CollectingPublisher:

@@ -12,7 +12,10 @@ from temporalio import activity
 from contracts import subjects
 from contracts.domain import DomainEvent, DomainEventBatch
 from contracts.validation import Rejection
-from workflows.case_base import PUBLISH_BATCH_ACTIVITY, REJECT_ACTIVITY
+
+PUBLISH_BATCH_ACTIVITY = "publish_domain_events"
+REJECT_ACTIVITY = "publish_rejection"
+"""The activities' names, for a stand-in publisher registered in their place (tests)."""
 
 
 def _traced(headers: dict[str, str]) -> dict[str, str]:

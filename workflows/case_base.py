@@ -40,8 +40,9 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import deadlines as dl
 
-PUBLISH_BATCH_ACTIVITY = "publish_domain_events"
-REJECT_ACTIVITY = "publish_rejection"
+with workflow.unsafe.imports_passed_through():
+    from workflows.activities import PublishActivities
+
 SUBMIT_SIGNAL = "submit"
 _PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 REFUSED_ERROR_TYPE = "EventRefused"
@@ -385,8 +386,8 @@ class CaseWorkflow:
             await self.on_event(env, payload)
 
     async def _reject(self, env: Envelope, refusal: Refusal) -> None:
-        await workflow.execute_activity(
-            REJECT_ACTIVITY,
+        await workflow.execute_activity_method(
+            PublishActivities.publish_rejection,
             Rejection.single(
                 {
                     "event_id": str(env.event_id),
@@ -543,8 +544,8 @@ class CaseWorkflow:
         try:
             while self._outbox:
                 events, self._outbox = self._outbox, []
-                await workflow.execute_local_activity(
-                    PUBLISH_BATCH_ACTIVITY,
+                await workflow.execute_local_activity_method(
+                    PublishActivities.publish_domain_events,
                     DomainEventBatch(events=events),
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=_PUBLISH_RETRY,

@@ -21,7 +21,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import subjects
@@ -40,7 +40,8 @@ from services.calendar_store import calendar_dir, load_schedules
 from services.discipline.crypto import ContentCipher, cipher_from_env
 from services.discipline.sealed_inbound import erase_inbound, is_confidential_subject, publish_sealed
 from services.intake.routing import ROUTES, Mode, Route
-from workflows.case_base import REFUSED_ERROR_TYPE
+from services.update_refusals import validator_refusal
+from workflows.case_base import REFUSED_ERROR_TYPE, CaseWorkflow
 
 log = logging.getLogger("lawlink.intake")
 
@@ -352,20 +353,18 @@ class Intake:
             # same update id gets the outcome of the first one.
             return await asyncio.wait_for(
                 handle.execute_update(
-                    route.update,
+                    CaseWorkflow.receive,
                     env,
                     id=str(env.event_id),
-                    result_type=ReceiveResult,
                     rpc_timeout=timedelta(seconds=self._update_timeout),
                 ),
                 timeout=self._update_timeout,
             )
         except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            if isinstance(cause, ApplicationError) and cause.type == REFUSED_ERROR_TYPE:
-                details = cause.details[0] if cause.details else {}
-                field = details.get("field", "type") if isinstance(details, dict) else "type"
-                raise EventRejected(Rejection.single(hints, field, cause.message)) from None
+            refused = validator_refusal(exc, REFUSED_ERROR_TYPE)
+            if refused is not None:
+                field, reason, _ = refused
+                raise EventRejected(Rejection.single(hints, field, reason)) from None
             raise TransientError(f"workflow {wid} failed the update: {exc.cause or exc}") from exc
         except _CaseClosed:
             raise EventRejected(
@@ -402,7 +401,7 @@ class Intake:
         timeout = timedelta(seconds=self._update_timeout)
         try:
             await self._client.start_workflow(
-                route.workflow_type,
+                route.workflow.run,
                 CaseStart(
                     process=route.process,
                     case_id=env.case_id,
@@ -419,7 +418,7 @@ class Intake:
         except WorkflowAlreadyStartedError:
             pass
         try:
-            await self._client.get_workflow_handle(wid).signal(route.signal, env, rpc_timeout=timeout)
+            await self._client.get_workflow_handle(wid).signal(CaseWorkflow.submit, env, rpc_timeout=timeout)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise _CaseClosed from None

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from temporalio import workflow as wf
 
 from contracts.catalog import EVENT_TYPES
+from workflows.case_base import CaseWorkflow
 from workflows.registry import WORKFLOW_BY_PROCESS
 
 
@@ -34,10 +35,13 @@ class Route:
 
     event_type: str
     process: str
-    workflow_type: str
+    workflow: type[CaseWorkflow]
     mode: Mode
-    update: str = "receive"
-    signal: str = "submit"
+
+    @property
+    def workflow_type(self) -> str:
+        """The Temporal workflow type that carries the process."""
+        return wf._Definition.must_from_class(self.workflow).name or self.workflow.__name__
 
 
 def build_routes() -> Mapping[str, Route]:
@@ -52,11 +56,11 @@ def build_routes() -> Mapping[str, Route]:
         workflow_cls = WORKFLOW_BY_PROCESS.get(spec.process)
         if workflow_cls is None:
             raise ValueError(f"no workflow carries process {spec.process!r} (event {spec.type})")
-        definition = wf._Definition.must_from_class(workflow_cls)
+        wf._Definition.must_from_class(workflow_cls)  # a workflow class, or this fails here
         routes[spec.type] = Route(
             event_type=spec.type,
             process=spec.process,
-            workflow_type=definition.name or workflow_cls.__name__,
+            workflow=workflow_cls,
             mode=Mode.START if spec.opens else Mode.UPDATE,
         )
     return MappingProxyType(routes)
