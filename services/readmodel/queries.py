@@ -110,17 +110,21 @@ def timeline_page(
     table = TimelineEntry.__table__
     where = [table.c.case_id == case_id] + ([table.c.process == process] if process else [])
     connection = session.connection()
-    total = int(connection.execute(sa_select(func.count()).select_from(table).where(*where)).scalar_one())
-    start = connection.execute(
+    counted = sa_select(func.count()).select_from(table).where(*where).scalar_subquery()
+    first = (
         sa_select(table.c.occurred_at, table.c.seq)
         .where(*where)
         .order_by(table.c.occurred_at, table.c.seq)
         .offset(offset)
         .limit(1)
-    ).first()
+        .subquery()
+    )
+    # The count and the page's first key in one round trip; no row only past the last entry.
+    start = connection.execute(sa_select(counted, first.c.occurred_at, first.c.seq)).first()
     if start is None:
-        return [], total
-    return timeline(session, case_id=case_id, process=process, limit=limit, since=(start[0], start[1])), total
+        return [], int(connection.execute(sa_select(counted)).scalar_one())
+    total, since = int(start[0]), (start[1], start[2])
+    return timeline(session, case_id=case_id, process=process, limit=limit, since=since), total
 
 
 def deadlines(session: Session, *, case_id: str, process: str | None = None) -> list[DeadlinePublic]:

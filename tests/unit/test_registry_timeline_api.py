@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def test_a_timeline_page_and_its_total(tmp_path: Path) -> None:
     with TestClient(create_registry(settings, consume=False)) as registry:
         page = registry.get("/api/cases/CT-LONG/timeline?offset=200&limit=100", headers=api_headers())
         assert page.status_code == 200 and page.headers["X-Total-Count"] == "250"
+        # The server's own time, so a slow page can be told from a slow network.
+        assert re.fullmatch(r"app;dur=\d+\.\d", page.headers["Server-Timing"])
         assert [e["seq"] for e in page.json()] == list(range(201, 251))
         whole = registry.get("/api/cases/CT-LONG/timeline", headers=api_headers())
         assert len(whole.json()) == 250 and whole.headers["X-Total-Count"] == "250"
