@@ -125,12 +125,3 @@ class Process:
     def closed_states(self) -> frozenset[str]:
         """The states in which a case is over."""
         return frozenset(s.name for s in self.states if s.closed)
-
-    @property
-    def valid_in(self) -> dict[str, frozenset[str]]:
-        """``{event type: states it is valid in}``: the workflow's first check of every event."""
-        return {s.type: s.valid_in for s in self.steps}
-
-    def steps_sent_by(self, party: str) -> frozenset[str]:
-        """The event types only the case's ``party`` may send (e.g. its police or its agency)."""
-        return frozenset(s.type for s in self.steps if s.party == party)
