@@ -11,6 +11,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from services import tracing
 from services.connections import connect_nats, connect_temporal, ensure_streams
+from services.log_lines import FORMAT
 from services.resilience import ConnectionKeeper, until_connected
 from services.settings import StackSettings
 from workflows.activities import PublishActivities
@@ -67,7 +68,7 @@ def build_worker(
 
 async def main() -> None:
     """Connect to NATS and Temporal and run until interrupted."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=FORMAT)
     tracing.configure("worker")  # exports when the OTEL_* variables ask for it
     settings = StackSettings()
     # A connection the server closed (an oversized publish, say) is reopened, or every later

@@ -48,7 +48,7 @@ from services.connections import (
     nats_connect_kwargs,
 )
 from services.discipline.crypto import ContentCipher
-from services.intake.core import CachedSchedules, Intake, Outcome, TransientError, case_of
+from services.intake.core import CachedSchedules, Intake, Outcome, TransientError, WaitsForEarlier, case_of
 from services.intake.credentials import AuthFailure, Identity, Verifier, credential_cipher, open_buckets
 from services.intake.metrics import IntakeMetrics
 from services.metrics import ServiceMetrics
@@ -212,11 +212,36 @@ class _Runtime:
             headers = raw.headers or {}
             fallback = None if TRACEPARENT in headers else peek_ids(msg.body).get("trace")
             with tracing.continued("lawlink intake take", headers, fallback):
-                result = await intake.take(msg.body, raw.subject, raw.metadata.sequence.stream, final=final)
+                seq = raw.metadata.sequence.stream
+                result = await intake.take(
+                    msg.body,
+                    raw.subject,
+                    seq,
+                    final=final,
+                    earlier_pending=functools.partial(self.earlier_pending, seq),
+                )
         except Exception as exc:  # noqa: BLE001 - classified by take_held
             return exc
         self.counted.taken(result)
         return None
+
+    async def earlier_pending(self, seq: int) -> bool:
+        """Whether a message before stream sequence ``seq`` is still unhandled by this
+        replica's consumer (its ack floor is behind), or nobody can tell (NATS did not answer).
+
+        Every message of the stream passes this consumer (another replica's cases are acked
+        unread), so an ack floor at ``seq - 1`` means no earlier step of the case can still come.
+        """
+        js = self.broker.config.connection_state.stream
+        try:
+            info = await js.consumer_info(
+                subjects.STREAM_IN, self.durable, timeout=self.settings.health_timeout_seconds
+            )
+        except Exception:  # noqa: BLE001 - unknown: the caller waits, as if one were pending
+            log.debug("consumer info for the ack floor failed", exc_info=True)
+            return True
+        floor = info.ack_floor.stream_seq if info.ack_floor and info.ack_floor.stream_seq else 0
+        return floor < seq - 1
 
     async def engine_down(self, *, worker: bool = True) -> list[str]:
         """Which engines intake needs do not work right now (empty: all do): NATS, Temporal, and
@@ -287,7 +312,10 @@ class _Runtime:
         A nak'ed event loses its place: the case's next event (already fetched) would overtake
         it and be refused for good ("no open case", "form the team first"). So the first
         delivery's failures are retried here, with the case held, on the back-off schedule;
-        only then is it nak'ed.
+        only then is it nak'ed. An event that may wait for an earlier one (no open case yet, or
+        refused while an earlier message is pending) waits so on every delivery: that earlier
+        step may come back later than it (an intake that died holding both returns each after
+        its own ``ack_wait``), and a nak alone would spend its deliveries meanwhile.
         """
         intake: Intake = self.state["intake"]  # type: ignore[assignment]
         gave_way = True
@@ -295,7 +323,9 @@ class _Runtime:
             gave_way = False
             async with intake.case_order(msg.body, seq):
                 exc = await attempt()
-                if exc is not None and msg.raw_message.metadata.num_delivered == 1:
+                if exc is not None and (
+                    isinstance(exc, WaitsForEarlier) or msg.raw_message.metadata.num_delivered == 1
+                ):
                     exc, gave_way = await self._retry_holding_case(intake, msg, seq, exc, attempt)
         return exc
 

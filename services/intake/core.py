@@ -7,7 +7,7 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -39,6 +39,7 @@ from services import tracing
 from services.calendar_store import calendar_dir, load_schedules
 from services.discipline.crypto import ContentCipher, cipher_from_env
 from services.discipline.sealed_inbound import erase_inbound, is_confidential_subject, publish_sealed
+from services.intake.case_turns import UNORDERED, CaseTurns
 from services.intake.routing import ROUTES, Mode, Route
 from services.update_refusals import validator_refusal
 from workflows.case_base import REFUSED_ERROR_TYPE, CaseWorkflow
@@ -80,6 +81,28 @@ class IntakeResult:
 
 class TransientError(Exception):
     """Temporal did not take the event now; the message is redelivered with back-off."""
+
+
+class WaitsForEarlier(TransientError):
+    """The event found no case, or its workflow refused it, while an earlier message of the
+    stream is still unhandled: that may be the step it depends on (the case's opening held by
+    an intake that died, its previous step waiting out a back-off). It waits, holding its
+    case; refused only once nothing earlier is pending, or on its last delivery."""
+
+
+EarlierPending = Callable[[], Awaitable[bool]]
+"""Whether a message before this one in the stream is still unhandled (its consumer's ack
+floor is behind it)."""
+
+
+async def _may_wait(final: bool, earlier_pending: EarlierPending | None, *, unknown: bool) -> bool:
+    """Whether a refusal that an earlier event could undo waits rather than answers now;
+    ``unknown`` where nobody can tell."""
+    if final:
+        return False
+    if earlier_pending is None:
+        return unknown
+    return await earlier_pending()
 
 
 class _CaseClosed(Exception):
@@ -162,7 +185,7 @@ class Intake:
         self._max_future = max_future
         self.max_envelope_bytes = max_envelope_bytes
         self._clock = clock
-        self._case_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._turns = CaseTurns()
         # Stream sequences of the messages waiting for their case, by case (case_order).
         self._queued: dict[str, set[int]] = {}
         self._arrived = asyncio.Condition()
@@ -195,7 +218,15 @@ class Intake:
             )
         return event
 
-    async def take(self, raw: bytes, subject: str, stream_seq: int, *, final: bool = True) -> IntakeResult:
+    async def take(
+        self,
+        raw: bytes,
+        subject: str,
+        stream_seq: int,
+        *,
+        final: bool = True,
+        earlier_pending: EarlierPending | None = None,
+    ) -> IntakeResult:
         """Handle one message from the ``LAWLINK_IN`` stream, whose subject names the sender.
 
         A message of a confidential process leaves the stream here: a valid one is sealed onto
@@ -212,26 +243,34 @@ class Intake:
             await self.publish_rejection(raw, bad.agency, rejection)
             return IntakeResult(Outcome.REJECTED, rejection=rejection)
         if not is_confidential_subject(subject):
-            return await self.submit(raw, agency, subject_type, final=final)
+            return await self.submit(raw, agency, subject_type, final=final, earlier_pending=earlier_pending)
         try:
             event = self.check(raw, agency, subject_type)
         except EventRejected:
             pass  # nothing to keep; submit answers the sender
         else:
             await publish_sealed(self._js, self._cipher, raw, subject, str(event.envelope.event_id))
-        result = await self.submit(raw, agency, subject_type, final=final)
+        result = await self.submit(raw, agency, subject_type, final=final, earlier_pending=earlier_pending)
         await erase_inbound(self._js, stream_seq)
         return result
 
     async def submit(
-        self, raw: bytes, sender: str | None, subject_type: str | None = None, *, final: bool = True
+        self,
+        raw: bytes,
+        sender: str | None,
+        subject_type: str | None = None,
+        *,
+        final: bool = True,
+        earlier_pending: EarlierPending | None = None,
     ) -> IntakeResult:
         """Handle one message end to end.
 
         Bad input is answered on ``lawlink.rejected.<sender>`` and returned as REJECTED (the
         caller acks it: redelivering cannot make it valid). A failure to reach Temporal raises
-        :class:`TransientError` (the caller naks with back-off), as does an event for a case
-        with no workflow yet unless this is its ``final`` delivery.
+        :class:`TransientError` (the caller naks with back-off). An event for a case with no
+        workflow yet, or one its workflow refuses, raises :class:`WaitsForEarlier` instead of
+        being refused while ``earlier_pending`` says an earlier message may still change the
+        answer (for no case, also when nobody can tell), unless this is its ``final`` delivery.
         """
         try:
             event = self.check(raw, sender, subject_type)
@@ -241,7 +280,7 @@ class Intake:
         route = ROUTES[event.envelope.type]
         try:
             async with self._case_lock(workflow_id(route.process, event.envelope.case_id)):
-                result = await self._dispatch(route, event, final)
+                result = await self._dispatch(route, event, final, earlier_pending)
         except EventRejected as exc:
             await self.publish_rejection(raw, sender or event.envelope.source_agency, exc.rejection)
             return IntakeResult(Outcome.REJECTED, rejection=exc.rejection)
@@ -268,7 +307,7 @@ class Intake:
         async with self._arrived:
             self._arrived.notify_all()
         try:
-            async with self._case_lock(key):
+            async with self._case_lock(key, stream_seq):
                 queued.discard(stream_seq)
                 yield
         finally:
@@ -306,34 +345,31 @@ class Intake:
         return overtaken()
 
     @asynccontextmanager
-    async def _case_lock(self, key: str) -> AsyncIterator[None]:
-        """Hand one case's events to Temporal one at a time, in the order they arrived.
+    async def _case_lock(self, key: str, seq: float = UNORDERED) -> AsyncIterator[None]:
+        """Hand one case's events to Temporal one at a time, lowest stream sequence first.
 
         The consumer works on many messages at once; without this, a case's second event could
-        reach Temporal before the start of its first and be refused as "no open
-        case". asyncio locks are fair, and nothing awaits between a message's arrival and here,
-        so arrival order is kept (within one intake process).
+        reach Temporal before the start of its first and be refused as "no open case"
+        (services/intake/case_turns.py). A message from outside the stream waits behind those
+        from it.
         """
         if key in _HELD_CASES.get():
             yield  # this task holds the case already (case_order around submit)
             return
-        lock, users = self._case_locks.get(key, (asyncio.Lock(), 0))
-        self._case_locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                token = _HELD_CASES.set(_HELD_CASES.get() | {key})
-                try:
-                    yield
-                finally:
-                    _HELD_CASES.reset(token)
-        finally:
-            lock, users = self._case_locks[key]
-            if users == 1:
-                del self._case_locks[key]
-            else:
-                self._case_locks[key] = (lock, users - 1)
+        async with self._turns.turn(key, seq):
+            token = _HELD_CASES.set(_HELD_CASES.get() | {key})
+            try:
+                yield
+            finally:
+                _HELD_CASES.reset(token)
 
-    async def _dispatch(self, route: Route, event: ValidatedEvent, final: bool = True) -> ReceiveResult:
+    async def _dispatch(
+        self,
+        route: Route,
+        event: ValidatedEvent,
+        final: bool = True,
+        earlier_pending: EarlierPending | None = None,
+    ) -> ReceiveResult:
         env = traced(event.envelope)
         wid = workflow_id(route.process, env.case_id)
         hints = {
@@ -364,6 +400,10 @@ class Intake:
             refused = validator_refusal(exc, REFUSED_ERROR_TYPE)
             if refused is not None:
                 field, reason, _ = refused
+                if await _may_wait(final, earlier_pending, unknown=False):
+                    raise WaitsForEarlier(
+                        f"refused for now, an earlier event is still pending ({field}: {reason})"
+                    ) from None
                 raise EventRejected(Rejection.single(hints, field, reason)) from None
             raise TransientError(f"workflow {wid} failed the update: {exc.cause or exc}") from exc
         except _CaseClosed:
@@ -374,11 +414,9 @@ class Intake:
             ) from None
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
-                if not final:
-                    # The opening may be on its way still (its start failed once and waits for
-                    # redelivery): refusing now would be for good. Retried with back-off; the
-                    # last delivery refuses.
-                    raise TransientError(f"no open {route.process} case {env.case_id!r} yet") from exc
+                if await _may_wait(final, earlier_pending, unknown=True):
+                    # The opening may be on its way still: refusing now would be for good.
+                    raise WaitsForEarlier(f"no open {route.process} case {env.case_id!r} yet") from exc
                 raise EventRejected(
                     Rejection.single(hints, "case_id", f"no open {route.process} case {env.case_id!r}")
                 ) from None
