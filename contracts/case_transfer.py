@@ -35,7 +35,7 @@ from contracts.common import (
     Payload,
 )
 from contracts.envelope import AGENCY_ID_PATTERN
-from contracts.process import Process, StateDef
+from contracts.process import Clock, Clocks, Process, StateDef
 from contracts.recipients import CASE_AGENCY, POLICE, PROCURATORATE_PARTY, Who, act, inform, payload_agencies
 from contracts.time_limits import DAYS, HOURS, STATE_COUNCIL_310, WORKING_DAYS, Nature, Rule, limit
 
@@ -802,6 +802,53 @@ TELLS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
 })
 # fmt: on
 
+# What each outcome does to the time limits: the party whose duty it is and who is told of a
+# breach (art. 16: the agency's supervising authority; the police's: the procuratorate).
+_R = "case_transfer."
+_AGENCY_DUTY = ("agency", ("supervising_authority",))
+_POLICE_DUTY = ("police", ("procuratorate",))
+# fmt: off
+CLOCKS: Mapping[str, Clocks] = MappingProxyType({
+    _R + "awaiting_head_decision": Clocks(starts=(Clock(_R + "head_decision", *_AGENCY_DUTY),)),
+    _R + "transfer_approved": Clocks(
+        meets=(_R + "head_decision",), starts=(Clock(_R + "transfer_after_approval", *_AGENCY_DUTY),)),
+    _R + "transfer_refused_by_head": Clocks(meets=(_R + "head_decision",)),
+    _R + "sent_to_police": Clocks(
+        meets=(_R + "transfer_after_approval",), starts=(Clock(_R + "police_receipt", *_POLICE_DUTY),)),
+    _R + "accepted_by_police": Clocks(
+        meets=(_R + "police_receipt",), starts=(Clock(_R + "police_decision", *_POLICE_DUTY),)),
+    _R + "forward_pending": Clocks(
+        meets=(_R + "police_receipt",), starts=(Clock(_R + "police_forward", *_POLICE_DUTY),)),
+    # The competent authority signs a receipt of its own (art. 7).
+    _R + "forwarded_to_competent": Clocks(
+        meets=(_R + "police_forward",), cancels=(_R + "police_decision",),
+        starts=(Clock(_R + "police_receipt", *_POLICE_DUTY),)),
+    _R + "filing_refused": Clocks(
+        meets=(_R + "police_decision",),
+        starts=(Clock(_R + "reconsideration_request", "agency"), Clock(_R + "supervision_request", "agency"))),
+    # Filing ends every police clock: the one it answers is met, the others no longer apply.
+    _R + "case_filed": Clocks(
+        meets=(_R + "police_decision", _R + "reconsideration_decision", _R + "filing_after_order"),
+        cancels=(_R + "police_explanation", _R + "reconsideration_request", _R + "supervision_request",
+                 _R + "refer_after_reconsideration"),
+        starts=(Clock(_R + "materials_handover", *_AGENCY_DUTY),)),
+    _R + "reconsideration_pending": Clocks(
+        meets=(_R + "reconsideration_request",),
+        starts=(Clock(_R + "reconsideration_decision", *_POLICE_DUTY),)),
+    _R + "reconsideration_concluded": Clocks(meets=(_R + "reconsideration_decision",)),
+    _R + "refusal_upheld": Clocks(
+        meets=(_R + "reconsideration_decision",), starts=(Clock(_R + "refer_after_reconsideration", "agency"),)),
+    # Asked for by the agency, they are met; the procuratorate opening it on its own makes them moot.
+    _R + "supervision_opened": Clocks(cancels=(_R + "supervision_request", _R + "refer_after_reconsideration")),
+    _R + "supervision_started": Clocks(meets=(_R + "supervision_request", _R + "refer_after_reconsideration")),
+    _R + "explanation_pending": Clocks(starts=(Clock(_R + "police_explanation", *_POLICE_DUTY),)),
+    _R + "explanation_received": Clocks(meets=(_R + "police_explanation",)),
+    _R + "filing_order_issued": Clocks(
+        cancels=(_R + "police_explanation",), starts=(Clock(_R + "filing_after_order", *_POLICE_DUTY),)),
+    _R + "materials_complete": Clocks(meets=(_R + "materials_handover",)),
+})
+# fmt: on
+
 DEFINITION = Process(
     name=PROCESS,
     label_zh="行刑衔接（案件移送）",
@@ -812,6 +859,7 @@ DEFINITION = Process(
     states=STATES,
     steps=EVENTS,
     tells=TELLS,
+    clocks=CLOCKS,
     rules=RULES,
     domain_events=DOMAIN_EVENTS,
     sources=(

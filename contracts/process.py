@@ -28,9 +28,51 @@ PARTY_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "referring_agency": ("移送线索的单位", "the referring body"),
         "commission": ("线索所在的纪检监察机关", "the commission holding the clue"),
         "township": ("承接赋权的乡镇（街道）", "the township"),
+        "justice_bureau": ("本案行政执法机关的司法行政机关", "the justice bureau over the case's agency"),
+        "supervising_procuratorate": (
+            "监督本案公安机关的检察院",
+            "the procuratorate supervising the case's police",
+        ),
+        "supervising_authority": (
+            "本案行政执法机关的监督机关（本级人民政府或上级主管机关）",
+            "the agency's supervising authority (its government or superior authority)",
+        ),
     }
 )
 """The case roles a step's ``party`` may name; the workflow keeps who holds each role."""
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A time limit an outcome starts: the rule, the case role whose duty or window it is (None:
+    nobody in particular, a joint negotiation, or whoever the step names) and the roles told
+    when it is breached.
+
+    ``by_handler``: the workflow's handler starts it where it applies (one per party, a start
+    or a party the workflow computes: what a table cannot say), still with this party and
+    escalation; the rule book says so.
+    """
+
+    rule: str
+    party: str | None = None
+    escalate_to: tuple[str, ...] = ()
+    by_handler: bool = False
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """What one outcome (a domain event of the workflow) or step (an agency event taken, whatever
+    its outcome) does to the case's time limits.
+
+    ``meets``: the rules whose awaited step this is (met, or met late, at the step's own time);
+    ``cancels``: the rules that no longer apply; ``starts``: the limits it starts, after it is
+    announced. Meeting and cancelling come first, so an outcome that restarts a rule (a
+    receipt after forwarding) answers the old clock before the new one runs.
+    """
+
+    starts: tuple[Clock, ...] = ()
+    meets: tuple[str, ...] = ()
+    cancels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +102,9 @@ class Process:
         domain_events: what its workflow publishes besides the accepted steps.
         rules: its time limits (length, unit, start, nature and legal source of each).
         tells: who is told of each of its steps and domain events, why, and what they must do.
+        clocks: by domain event (an outcome) or step (whatever its outcome), the time limits it
+            starts, meets and cancels; the workflow applies them as it records the step or
+            announces the outcome.
         confidential: need-to-know content: the bus, the read model and notifications carry
             ids and states only.
         sources: the legal sources of the process, for the rule book.
@@ -76,6 +121,7 @@ class Process:
     domain_events: tuple[DomainEventSpec, ...] = ()
     rules: tuple[Rule, ...] = ()
     tells: Mapping[str, tuple[Who, ...]] = field(default_factory=dict)
+    clocks: Mapping[str, Clocks] = field(default_factory=dict)
     confidential: bool = False
     sources: tuple[str, ...] = ()
     short_zh: str = ""
@@ -100,8 +146,35 @@ class Process:
         strays = [r.name for r in self.rules if r.process != self.name]
         if strays:
             raise ValueError(f"{self.name}: time limits of another process {strays}")
+        self._check_clocks()
         object.__setattr__(self, "_states", MappingProxyType(states))
         object.__setattr__(self, "_steps", MappingProxyType(steps))
+
+    def _check_clocks(self) -> None:
+        """Every clock names an outcome of this process, one of its rules and known case roles."""
+        outcomes = {d.type for d in self.domain_events} | {s.type for s in self.steps}
+        rules = {r.name for r in self.rules}
+        for outcome, clocks in self.clocks.items():
+            if outcome not in outcomes:
+                raise ValueError(
+                    f"{self.name}: clocks for {outcome}, which is none of its steps or domain events"
+                )
+            named = {c.rule for c in clocks.starts} | set(clocks.meets) | set(clocks.cancels)
+            if named - rules:
+                raise ValueError(f"{self.name}: {outcome} names unknown time limits {sorted(named - rules)}")
+            roles = {r for c in clocks.starts for r in (c.party, *c.escalate_to) if r is not None}
+            if roles - set(PARTY_LABELS):
+                raise ValueError(
+                    f"{self.name}: {outcome} names unknown case roles {sorted(roles - set(PARTY_LABELS))}"
+                )
+
+    def clock(self, rule: str) -> Clock | None:
+        """How ``rule`` is started (its party and escalation), wherever an outcome starts it."""
+        for clocks in self.clocks.values():
+            for clock in clocks.starts:
+                if clock.rule == rule:
+                    return clock
+        return None
 
     @property
     def short_label(self) -> tuple[str, str]:

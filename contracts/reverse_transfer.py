@@ -34,7 +34,7 @@ from contracts.common import (
     Payload,
 )
 from contracts.envelope import AGENCY_ID_PATTERN
-from contracts.process import Process, StateDef
+from contracts.process import Clock, Clocks, Process, StateDef
 from contracts.recipients import AGENCY_PARTIES, Who, act, inform, payload_agencies
 from contracts.time_limits import DAYS, MONTHS, STATE_COUNCIL_310, WORKING_DAYS, Rule, limit
 
@@ -399,6 +399,30 @@ TELLS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
 })
 # fmt: on
 
+# What each step does to the time limits. The procuratorate's own review escalates to itself
+# (its leadership sees its dashboard); the agency's reply to the procuratorate and the justice
+# bureau; the police's return to the procuratorate that supervises them.
+_R = "reverse_transfer."
+_REVIEW = ("procuratorate", ("procuratorate",))
+# fmt: off
+CLOCKS: Mapping[str, Clocks] = MappingProxyType({
+    _R + "non_prosecution_decided": Clocks(starts=(Clock(_R + "internal_handover", *_REVIEW),)),
+    _R + "handed_over": Clocks(meets=(_R + "internal_handover",), starts=(Clock(_R + "review", *_REVIEW),)),
+    # The remaining working days run again from the resumption (or from the current last day
+    # for an extension): the workflow computes the start.
+    _R + "review_resumed": Clocks(starts=(
+        Clock(_R + "review", *_REVIEW, by_handler=True), Clock(_R + "review_extension", *_REVIEW, by_handler=True))),
+    _R + "review_extended": Clocks(starts=(Clock(_R + "review_extension", *_REVIEW, by_handler=True),)),
+    _R + "opinion_issued": Clocks(
+        meets=(_R + "review", _R + "review_extension"),
+        starts=(Clock(_R + "agency_reply", "agency", ("procuratorate", "justice_bureau")),)),
+    _R + "agency_replied": Clocks(meets=(_R + "agency_reply",)),
+    _R + "police_no_crime_found": Clocks(
+        starts=(Clock(_R + "police_return", "police", ("supervising_procuratorate",)),)),
+    _R + "police_returned": Clocks(meets=(_R + "police_return",)),
+})
+# fmt: on
+
 DEFINITION = Process(
     name=PROCESS,
     label_zh="行刑反向衔接",
@@ -408,6 +432,7 @@ DEFINITION = Process(
     states=STATES,
     steps=EVENTS,
     tells=TELLS,
+    clocks=CLOCKS,
     rules=RULES,
     domain_events=DOMAIN_EVENTS,
     sources=(

@@ -96,6 +96,45 @@ def _rule_rows(process: Process) -> list[list[str]]:
     ]
 
 
+def _outcomes(process: Process, names: Iterable[str]) -> str:
+    """Steps and outcomes by their Chinese names, with the event type."""
+    labels = {d.type: d.label_zh for d in process.domain_events} | {s.type: s.label_zh for s in process.steps}
+    return "<br>".join(f"{labels[n]}（`{n}`）" if n in labels else f"`{n}`" for n in names) or "—"
+
+
+def _role(role: str | None) -> str:
+    if role is None:
+        return "—（无特定一方 / no one party）"
+    zh, en = PARTY_LABELS[role]
+    return f"{zh}<br>{en}"
+
+
+def _clock_rows(process: Process) -> list[list[str]]:
+    """Per rule: which outcomes start it (whose duty, who is told of a breach), meet and cancel it."""
+    rows = []
+    for rule in sorted(process.rules, key=lambda r: r.name):
+        starts = [o for o, c in process.clocks.items() if any(k.rule == rule.name for k in c.starts)]
+        clock = process.clock(rule.name)
+        if clock is None:
+            party, escalation = "—", "—"
+        else:
+            party = _role(clock.party)
+            escalation = "<br>".join(_role(r) for r in clock.escalate_to) or "—（不上报 / none）"
+            if clock.by_handler:
+                party += "<br>（由流程按具体情形起算 / started where the case calls for it）"
+        rows.append(
+            [
+                f"`{rule.name}`",
+                _outcomes(process, starts),
+                party,
+                escalation,
+                _outcomes(process, (o for o, c in process.clocks.items() if rule.name in c.meets)),
+                _outcomes(process, (o for o, c in process.clocks.items() if rule.name in c.cancels)),
+            ]
+        )
+    return rows
+
+
 def _who(who: Who) -> str:
     reason = REASON_LABELS[who.reason][0]
     action = f"：{who.action_zh}<br>{who.action_en}" if who.action_zh else ""
@@ -150,6 +189,19 @@ def render(process: Process) -> str:
         ],
         _rule_rows(process),
     )
+    if process.clocks:
+        lines += ["", "## 时限的起止 When each limit starts and ends", ""]
+        lines += _table(
+            [
+                "规则 Rule",
+                "起算于 Started by",
+                "责任方 Whose duty",
+                "逾期告知 Escalated to",
+                "履行于 Met by",
+                "不再适用于 Cancelled by",
+            ],
+            _clock_rows(process),
+        )
     lines += ["", "## 通知 Who is told", ""]
     lines += _table(["事件 Event", "通知对象 Recipients"], _recipient_rows(process))
     return "\n".join(lines) + "\n"

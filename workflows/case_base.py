@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.deadline_models import DeadlineInfo, DeadlineStatus
     from contracts.domain import DomainEvent, DomainEventBatch, EntryKind
     from contracts.envelope import Envelope
-    from contracts.process import Process
+    from contracts.process import Clock, Clocks, Process
     from contracts.validation import Rejection
     from contracts.workflow_io import CaseStart, CaseStatus, HistoryItem, ReceiveResult, YearScheduleIn
 
@@ -383,7 +383,14 @@ class CaseWorkflow:
                 payload=self.received_payload(env, payload),
                 at=env.occurred_at,
             )
+            # A step's own clocks: answered before its handler moves the case, started after
+            # it (the handler records the parties they bind), unless the step closed the case.
+            clocks = self.DEFINITION.clocks.get(env.type)
+            if clocks is not None:
+                await self._answer_clocks(clocks)
             await self.on_event(env, payload)
+            if clocks is not None and not self.s.closed:
+                await self._start_clocks(clocks)
 
     async def _reject(self, env: Envelope, refusal: Refusal) -> None:
         await workflow.execute_activity_method(
@@ -484,8 +491,29 @@ class CaseWorkflow:
         """Publish one domain event; the activity de-duplicates by ``<workflow_id>:<seq>``.
 
         ``at`` is when it happened (default :meth:`step_time`); the event also carries when the
-        workflow recorded it.
+        workflow recorded it. An outcome the definition gives clocks to meets and cancels them
+        before it is announced and starts its own after (:class:`contracts.process.Clocks`; a
+        step's own clocks are applied where it is taken, :meth:`_take_caused`).
         """
+        clocks = self.DEFINITION.clocks.get(event_type) if kind is EntryKind.STEP else None
+        if clocks is not None:
+            await self._answer_clocks(clocks)
+        event = await self._announce(event_type, kind, actor, payload, deadline, event_id, causation_id, at)
+        if clocks is not None:
+            await self._start_clocks(clocks)
+        return event
+
+    async def _announce(
+        self,
+        event_type: str,
+        kind: EntryKind,
+        actor: str | None,
+        payload: dict[str, Any] | None,
+        deadline: DeadlineInfo | None,
+        event_id: str | None,
+        causation_id: str | None,
+        at: datetime | None,
+    ) -> DomainEvent:
         self.s.seq += 1
         info = workflow.info()
         event = DomainEvent(
@@ -552,6 +580,36 @@ class CaseWorkflow:
                 )
         finally:
             self._publishing -= 1
+
+    async def _answer_clocks(self, clocks: Clocks) -> None:
+        for rule in clocks.meets:
+            await self.close_deadline(rule)
+        for rule in clocks.cancels:
+            await self.close_deadline(rule, cancelled=True)
+
+    async def _start_clocks(self, clocks: Clocks) -> None:
+        for clock in clocks.starts:
+            if not clock.by_handler:
+                await self.start_clock(clock)
+
+    async def start_clock(
+        self, clock: Clock | str, *, key: str = "", start: datetime | None = None, party: str | None = None
+    ) -> DeadlineState:
+        """Start a time limit as the definition declares it: its party is the holder of the
+        clock's case role and a breach is told to the holders of its escalation roles.
+
+        A handler starts a clock itself (by rule name) only where a table cannot say it: several
+        of one rule (``key``, one opinion per party), a start the workflow computes, or a party
+        that is whoever the step names (``party``).
+        """
+        declared = clock if isinstance(clock, Clock) else self.DEFINITION.clock(clock)
+        if declared is None:
+            raise ValueError(f"{clock}: no outcome of {self.DEFINITION.name} starts this time limit")
+        holder = party
+        if holder is None and declared.party is not None:
+            holder = next((a for a in self.holders(declared.party) if a), None)
+        told = tuple(dict.fromkeys(a for role in declared.escalate_to for a in self.holders(role) if a))
+        return await self.open_deadline(declared.rule, party=holder, escalate_to=told, key=key, start=start)
 
     async def open_deadline(
         self,

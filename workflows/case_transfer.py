@@ -214,6 +214,7 @@ class CaseTransferWorkflow(CaseWorkflow):
             "agency": (self.d.agency,),
             "police": (self.d.police,),
             "procuratorate": (self._procuratorate,),
+            "supervising_authority": self._supervising_authority(),
         }[role]
 
     def out_of_state(self, env: Envelope, payload: Payload, step: EventSpec) -> Refusal:
@@ -287,14 +288,6 @@ class CaseTransferWorkflow(CaseWorkflow):
             P + event_type, actor=env.source_agency, causation_id=str(env.event_id), payload=payload
         )
 
-    async def _met(self, *rules: str, key: str = "") -> None:
-        for rule in rules:
-            await self.close_deadline(rule, key=key)
-
-    async def _cancel(self, *rules: str) -> None:
-        for rule in rules:
-            await self.close_deadline(rule, cancelled=True)
-
     async def _on_crime_suspected(self, env: Envelope, p: ct.CrimeSuspected) -> None:
         """Open the case; the head's clock waits for the team's report (art. 5)."""
         agency = env.source_agency
@@ -317,15 +310,10 @@ class CaseTransferWorkflow(CaseWorkflow):
     async def _on_transfer_report_submitted(self, env: Envelope, p: ct.TransferReportSubmitted) -> None:
         """The head's 3 days run from the report (art. 5)."""
         await self._step(REPORTED, "awaiting_head_decision", env, report_no=p.report_no)
-        await self.open_deadline(R_HEAD, party=self.d.agency, escalate_to=self._supervising_authority())
 
     async def _on_head_decided(self, env: Envelope, p: ct.HeadDecided) -> None:
-        await self._met(R_HEAD)
         if p.decision is ct.HeadDecision.APPROVE:
             await self._step(APPROVED, "transfer_approved", env, decided_by=p.decided_by)
-            await self.open_deadline(
-                R_TRANSFER, party=self.d.agency, escalate_to=self._supervising_authority()
-            )
             return
         # Refusal: the case stays with the agency, visible to the procuratorate and justice bureau.
         watchers = [a for a in (self._procuratorate, *self._justice()) if a]
@@ -344,7 +332,6 @@ class CaseTransferWorkflow(CaseWorkflow):
         self.d.procuratorate = p.procuratorate_copy
         self.d.transfer_letter_no = p.transfer_letter_no
         self.add_parties(p.police_agency, p.procuratorate_copy)
-        await self._met(R_TRANSFER)
         await self._step(
             TRANSFERRED,
             "sent_to_police",
@@ -353,21 +340,15 @@ class CaseTransferWorkflow(CaseWorkflow):
             procuratorate_copy=p.procuratorate_copy,
             penalty_already_imposed=p.penalty_already_imposed,
         )
-        await self.open_deadline(R_RECEIPT, party=self.d.police, escalate_to=self._watchers_of_police())
 
     async def _on_police_received(self, env: Envelope, p: ct.PoliceReceived) -> None:
-        await self._met(R_RECEIPT)
         if p.within_jurisdiction:
             await self._step(RECEIVED, "accepted_by_police", env, receipt_no=p.receipt_no)
-            await self.open_deadline(R_POLICE, party=self.d.police, escalate_to=self._watchers_of_police())
         else:
             await self._step(FORWARDING, "forward_pending", env, receipt_no=p.receipt_no, reasons=p.reasons)
-            await self.open_deadline(R_FORWARD, party=self.d.police, escalate_to=self._watchers_of_police())
 
     async def _on_police_forwarded(self, env: Envelope, p: ct.PoliceForwarded) -> None:
         """The competent authority takes over; it signs a receipt of its own next (art. 7)."""
-        await self._met(R_FORWARD)
-        await self._cancel(R_POLICE)
         previous = self.d.police
         self.d.police = p.forwarded_to
         self.add_parties(p.forwarded_to)
@@ -379,13 +360,11 @@ class CaseTransferWorkflow(CaseWorkflow):
             forwarded_to=p.forwarded_to,
             reasons=p.reasons,
         )
-        await self.open_deadline(R_RECEIPT, party=self.d.police, escalate_to=self._watchers_of_police())
 
     async def _on_police_decided(self, env: Envelope, p: ct.PoliceDecided) -> None:
         if p.decision is ct.PoliceDecision.FILE:
             await self._filed(env, p.decision_no)
             return
-        await self._met(R_POLICE)
         self.d.refused_at = env.occurred_at
         await self._step(
             POLICE_REFUSED,
@@ -395,19 +374,13 @@ class CaseTransferWorkflow(CaseWorkflow):
             reasons=p.reasons,
             file_returned=p.file_returned,
         )
-        await self.open_deadline(R_RECON_REQ, party=self.d.agency)
-        await self.open_deadline(R_SUPERV_REQ, party=self.d.agency)
 
     async def _filed(self, env: Envelope, decision_no: str) -> None:
         """Filing ends every police clock: the one it answers is met, the others no longer apply."""
-        await self._met(R_POLICE, R_RECON_DEC, R_FILE_ORDER)
-        await self._cancel(R_EXPLAIN, R_RECON_REQ, R_SUPERV_REQ, R_REFER)
         await self._step(FILED, "case_filed", env, decision_no=decision_no)
-        await self.open_deadline(R_MATERIALS, party=self.d.agency, escalate_to=self._supervising_authority())
 
     async def _on_reconsideration_requested(self, env: Envelope, p: ct.ReconsiderationRequested) -> None:
         """Asked alone, or beside supervision (art. 9 "and/or"): the supervision window stays open."""
-        await self._met(R_RECON_REQ)
         self.d.reconsideration = Reconsideration.PENDING
         self.d.reconsideration_at = env.occurred_at
         if self.s.state in _SUPERVISED:
@@ -419,14 +392,12 @@ class CaseTransferWorkflow(CaseWorkflow):
             )
         else:
             await self._step(RECONSIDERATION, "reconsideration_pending", env, request_no=p.request_no)
-        await self.open_deadline(R_RECON_DEC, party=self.d.police, escalate_to=self._watchers_of_police())
 
     async def _on_reconsideration_decided(self, env: Envelope, p: ct.ReconsiderationDecided) -> None:
         if p.outcome is ct.ReconsiderationOutcome.FILE:
             self.d.reconsideration = Reconsideration.DECIDED
             await self._filed(env, p.decision_no)
             return
-        await self._met(R_RECON_DEC)
         self.d.reconsideration = Reconsideration.DECIDED
         if self.s.state in _SUPERVISED:
             # Supervision goes on; the agency needs no referral window, it has one already.
@@ -438,10 +409,8 @@ class CaseTransferWorkflow(CaseWorkflow):
             )
             return
         await self._step(REFUSAL_UPHELD, "refusal_upheld", env, decision_no=p.decision_no, reasons=p.reasons)
-        await self.open_deadline(R_REFER, party=self.d.agency)
 
     async def _on_supervision_requested(self, env: Envelope, p: ct.SupervisionRequested) -> None:
-        await self._met(R_SUPERV_REQ, R_REFER)
         self.d.procuratorate = p.procuratorate
         self.add_parties(p.procuratorate)
         await self._step(
@@ -450,7 +419,6 @@ class CaseTransferWorkflow(CaseWorkflow):
 
     async def _on_supervision_opened(self, env: Envelope, p: ct.SupervisionOpened) -> None:
         """The procuratorate supervises on its own: the agency's request windows are moot."""
-        await self._cancel(R_SUPERV_REQ, R_REFER)
         await self._step(
             SUPERVISION,
             "supervision_started",
@@ -469,17 +437,13 @@ class CaseTransferWorkflow(CaseWorkflow):
             causation_id=str(env.event_id),
             payload={"request_no": p.request_no, "served_at": p.served_at.isoformat()},
         )
-        await self.open_deadline(R_EXPLAIN, party=self.d.police, escalate_to=self._watchers_of_police())
 
     async def _on_police_explained(self, env: Envelope, p: ct.PoliceExplained) -> None:
-        await self._met(R_EXPLAIN)
         await self._step(EXPLAINED, "explanation_received", env, explanation_no=p.explanation_no)
 
     async def _on_filing_ordered(self, env: Envelope, p: ct.FilingOrdered) -> None:
-        await self._cancel(R_EXPLAIN)
         self.d.filing_order_no = p.notice_no
         await self._step(FILING_ORDERED, "filing_order_issued", env, notice_no=p.notice_no)
-        await self.open_deadline(R_FILE_ORDER, party=self.d.police, escalate_to=self._watchers_of_police())
 
     async def _on_supervision_concluded(self, env: Envelope, p: ct.SupervisionConcluded) -> None:
         """The refusal stands; it is final unless a reconsideration still runs beside it."""
@@ -493,7 +457,6 @@ class CaseTransferWorkflow(CaseWorkflow):
         )
 
     async def _on_materials_handed_over(self, env: Envelope, p: ct.MaterialsHandedOver) -> None:
-        await self._met(R_MATERIALS)
         await self._step(MATERIALS_HANDED_OVER, "materials_complete", env, handover_no=p.handover_no)
 
     async def _on_criminal_outcome_reported(self, env: Envelope, p: ct.CriminalOutcomeReported) -> None:

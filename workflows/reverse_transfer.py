@@ -74,7 +74,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.workflow_io import CaseStart, CaseStatus
 
 from workflows import deadlines as dl
-from workflows.case_base import CaseWorkflow, DeadlineState, Instant, Refusal
+from workflows.case_base import CaseWorkflow, Instant, Refusal
 
 P = "reverse_transfer."
 
@@ -158,6 +158,8 @@ class ReverseTransferWorkflow(CaseWorkflow):
             "procuratorate": (self.d.procuratorate,),
             "agency": (self.d.agency,),
             "police": (self.d.police,),
+            "justice_bureau": _supervisor(self.d.agency, AgencyKind.JUSTICE),
+            "supervising_procuratorate": _supervisor(self.d.police, AgencyKind.PROCURATORATE),
         }[role]
 
     def out_of_state(self, env: Envelope, payload: Payload, step: EventSpec) -> Refusal:
@@ -221,18 +223,15 @@ class ReverseTransferWorkflow(CaseWorkflow):
             case_title=p.case_title,
             decision_no=p.decision_no,
         )
-        await self.open_deadline(R_HANDOVER, party=procuratorate, escalate_to=(procuratorate,))
 
     async def _on_handed_over(self, env: Envelope, p: rt.HandedOver) -> None:
         """The review's 10 working days run from the handover (its ``occurred_at``)."""
-        await self.close_deadline(R_HANDOVER)
         self.d.budget = self._rules[R_REVIEW].length
         self.d.used_before = 0
         self.d.running_since = _day(env.occurred_at)
         self.d.review_rule = R_REVIEW
         self.d.extended = False
         await self._step(UNDER_REVIEW, "under_review", env, department=p.receiving_department)
-        await self._open_review(R_REVIEW)
 
     async def _on_review_paused(self, env: Envelope, p: rt.ReviewPaused) -> None:
         """The clock stops on the day the pause began, whenever the pause is reported."""
@@ -266,7 +265,7 @@ class ReverseTransferWorkflow(CaseWorkflow):
         due = None
         if remaining > 0:
             start = self._effective_start(resumed_at, remaining, self._rules[rule_name].length)
-            opened = await self._open_review(rule_name, start=start)
+            opened = await self.start_clock(rule_name, start=start)
             due = opened.info.due_at
         await self.emit(
             P + "clock_resumed",
@@ -294,7 +293,7 @@ class ReverseTransferWorkflow(CaseWorkflow):
             else:
                 remaining = budget - self._used_until(_day(env.occurred_at))
                 start = self._effective_start(env.occurred_at, remaining, self._rules[R_EXTENSION].length)
-            opened = await self._open_review(R_EXTENSION, start=start)
+            opened = await self.start_clock(R_EXTENSION, start=start)
             due = opened.info.due_at
         await self.emit(
             P + "clock_extended",
@@ -308,8 +307,6 @@ class ReverseTransferWorkflow(CaseWorkflow):
         )
 
     async def _on_opinion_issued(self, env: Envelope, p: rt.OpinionIssued) -> None:
-        await self.close_deadline(R_REVIEW)
-        await self.close_deadline(R_EXTENSION)
         self.d.agency = p.agency
         self.d.opinion_no = p.opinion_no
         self.add_parties(p.agency)
@@ -321,20 +318,11 @@ class ReverseTransferWorkflow(CaseWorkflow):
             agency=p.agency,
             served_at=p.served_at.isoformat(),
         )
-        # 2 months from service (the rule's anchor, ``served_at``); refusal() keeps service
-        # between the review's start and the event reporting it.
-        justice = supervisor_of(p.agency, AgencyKind.JUSTICE)
-        await self.open_deadline(
-            R_REPLY,
-            party=p.agency,
-            escalate_to=tuple(a for a in (self.d.procuratorate, justice.id if justice else None) if a),
-        )
 
     async def _on_review_ended(self, env: Envelope, p: rt.ReviewEnded) -> None:
         await self.close(REVIEW_ENDED, actor=env.source_agency, payload={"reasons": p.reasons})
 
     async def _on_agency_replied(self, env: Envelope, p: rt.AgencyReplied) -> None:
-        await self.close_deadline(R_REPLY)
         await self.close(
             REPLIED,
             actor=env.source_agency,
@@ -343,7 +331,6 @@ class ReverseTransferWorkflow(CaseWorkflow):
 
     async def _on_police_no_crime_found(self, env: Envelope, p: rt.PoliceNoCrimeFound) -> None:
         police = env.source_agency
-        procuratorate = supervisor_of(police, AgencyKind.PROCURATORATE)
         self.d.path = ReturnPath.POLICE
         self.d.police = police
         self.d.agency = p.agency
@@ -359,12 +346,8 @@ class ReverseTransferWorkflow(CaseWorkflow):
             case_title=p.case_title,
             decision_no=p.decision_no,
         )
-        await self.open_deadline(
-            R_POLICE_RETURN, party=police, escalate_to=(procuratorate.id,) if procuratorate else ()
-        )
 
     async def _on_police_returned(self, env: Envelope, p: rt.PoliceReturned) -> None:
-        await self.close_deadline(R_POLICE_RETURN)
         await self._step(AWAITING_ACCEPTANCE, "awaiting_acceptance", env, return_letter_no=p.return_letter_no)
 
     async def _on_agency_accepted(self, env: Envelope, p: rt.AgencyAccepted) -> None:
@@ -373,15 +356,6 @@ class ReverseTransferWorkflow(CaseWorkflow):
         )
 
     # ----- the review clock --------------------------------------------------------------------
-
-    async def _open_review(self, rule_name: str, *, start: datetime | None = None) -> DeadlineState:
-        """Open a review deadline: from the event's ``occurred_at``, or from ``start`` (a resumed
-        or extended clock, whose start the workflow derives from the event's date)."""
-        procuratorate = self.d.procuratorate
-        assert procuratorate is not None  # only the procuratorate's path has a review
-        return await self.open_deadline(
-            rule_name, party=procuratorate, escalate_to=(procuratorate,), start=start
-        )
 
     async def _stop_review_clock(self, rule_name: str, at: datetime) -> None:
         """The review deadline stops counting at ``at`` (a pause, or its replacement by the extension).
@@ -468,3 +442,8 @@ def _service_refusal(
 def _day(moment: datetime) -> date:
     """The Shanghai calendar day of ``moment`` (deadlines count days on the Shanghai wall calendar)."""
     return moment.astimezone(dl.SHANGHAI).date()
+
+
+def _supervisor(agency: str | None, kind: AgencyKind) -> tuple[str | None, ...]:
+    found = supervisor_of(agency, kind) if agency else None
+    return (found.id if found else None,)
