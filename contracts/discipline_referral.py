@@ -28,7 +28,7 @@ from contracts import hotline
 from contracts.agencies import Agency, AgencyKind, AgencyLevel, get_agency, supervisor_of
 from contracts.common import MAX_ATTACHMENTS, Attachment, DomainEventSpec, EventSpec, Payload
 from contracts.envelope import AGENCY_ID_PATTERN, CASE_ID_PATTERN
-from contracts.process import Process, StateDef
+from contracts.process import Clock, Clocks, Process, StateDef
 from contracts.recipients import REFERRER, Who, act, inform, payload_agencies, payload_false, payload_true
 from contracts.time_limits import DAYS, STATE_COUNCIL_310, WORKING_DAYS, Nature, Rule, limit
 
@@ -551,6 +551,26 @@ TELLS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
 })
 # fmt: on
 
+# What each step or outcome does to the time limits. The disposition expectation (one per
+# commission and reminder), a forward (one per commission) and an inquiry's close (only for an
+# inquiry) are started by the workflow where they apply, with the party and escalation here.
+_R = "discipline_referral."
+# fmt: off
+CLOCKS: Mapping[str, Clocks] = MappingProxyType({
+    _R + "opened": Clocks(starts=(Clock(_R + "head_approval", "referring_agency", ("referrer_supervisor",)),)),
+    _R + "referral_approved": Clocks(meets=(_R + "head_approval",)),
+    _R + "referral_declined": Clocks(meets=(_R + "head_approval",)),
+    _R + "sent": Clocks(starts=(Clock(_R + "disposition_expectation", "commission", by_handler=True),)),
+    _R + "forward_pending": Clocks(
+        starts=(Clock(_R + "forward", "commission", ("commission_supervisor",), by_handler=True),)),
+    _R + "referral_forwarded": Clocks(meets=(_R + "forward",)),
+    _R + "forwarded": Clocks(starts=(Clock(_R + "disposition_expectation", "commission", by_handler=True),)),
+    _R + "referral_returned": Clocks(meets=(_R + "forward",)),
+    _R + "disposed": Clocks(starts=(Clock(_R + "inquiry_close", "commission", by_handler=True),)),
+    _R + "outcome_reported": Clocks(meets=(_R + "inquiry_close",)),
+})
+# fmt: on
+
 DEFINITION = Process(
     name=PROCESS,
     label_zh="问题线索移送纪检监察",
@@ -560,6 +580,7 @@ DEFINITION = Process(
     states=STATES,
     steps=(*hotline.EVENTS, *EVENTS),
     tells=TELLS,
+    clocks=CLOCKS,
     rules=RULES,
     domain_events=DOMAIN_EVENTS,
     confidential=CONFIDENTIAL,

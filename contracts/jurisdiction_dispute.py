@@ -30,7 +30,7 @@ from contracts.common import (
     EventSpec,
     Payload,
 )
-from contracts.process import Process, StateDef
+from contracts.process import Clock, Clocks, Process, StateDef
 from contracts.recipients import COORDINATOR, PARTIES, Who, act, coordinate, inform, payload_agencies
 from contracts.time_limits import WORKING_DAYS, Nature, Rule, limit
 
@@ -593,6 +593,32 @@ TELLS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
 })
 # fmt: on
 
+# What each step or outcome does to the time limits. Negotiation is a window of every party:
+# its lapse escalates nobody, it moves the dispute before the office. The office's acceptance
+# runs from a request or from the lapse, an opinion per agency asked, an extension by the
+# working days the coordinator grants: the workflow starts those where they apply. Cancelling
+# a limit a decision made moot is the workflow's too (a breached one is cancelled as well).
+_R = "jurisdiction_dispute."
+_OFFICE = ("office", ("government",))
+# fmt: off
+CLOCKS: Mapping[str, Clocks] = MappingProxyType({
+    _R + "opened": Clocks(starts=(Clock(_R + "negotiation"),)),
+    _R + "agreement_reached": Clocks(meets=(_R + "negotiation",)),
+    _R + "coordination_requested": Clocks(starts=(Clock(_R + "coordination_acceptance", *_OFFICE, by_handler=True),)),
+    _R + "taken_into_coordination": Clocks(
+        starts=(Clock(_R + "coordination_acceptance", *_OFFICE, by_handler=True),)),
+    _R + "coordination_accepted": Clocks(
+        meets=(_R + "coordination_acceptance",), starts=(Clock(_R + "designation", *_OFFICE),)),
+    _R + "coordination_rejected": Clocks(meets=(_R + "coordination_acceptance",)),
+    _R + "opinion_requested": Clocks(starts=(Clock(_R + "opinion", "asked_agency", ("office",), by_handler=True),)),
+    _R + "extended": Clocks(starts=(Clock(_R + "extension", *_OFFICE, by_handler=True),)),
+    _R + "jurisdiction_designated": Clocks(
+        meets=(_R + "designation", _R + "extension"),
+        starts=(Clock(_R + "acknowledgement", "designated_agency", ("office",)),)),
+    _R + "designation_acknowledged": Clocks(meets=(_R + "acknowledgement",)),
+})
+# fmt: on
+
 DEFINITION = Process(
     name=PROCESS,
     label_zh="管辖争议协调",
@@ -601,6 +627,7 @@ DEFINITION = Process(
     states=STATES,
     steps=EVENTS,
     tells=TELLS,
+    clocks=CLOCKS,
     rules=RULES,
     domain_events=DOMAIN_EVENTS,
     sources=("《行政处罚法》第25条", "市级行政执法协调规则"),

@@ -30,7 +30,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from contracts.agencies import AgencyKind, AgencyLevel, agencies
 from contracts.common import MAX_ATTACHMENTS, Attachment, DomainEventSpec, EventSpec, Payload
 from contracts.envelope import AGENCY_ID_PATTERN
-from contracts.process import Process, StateDef
+from contracts.process import Clock, Clocks, Process, StateDef
 from contracts.recipients import (
     CASE_AGENCY,
     JUSTICE_PARTY,
@@ -503,6 +503,19 @@ TELLS: Mapping[str, tuple[Who, ...]] = MappingProxyType({
 })
 # fmt: on
 
+# The yearly review: twelve months from the powers taking effect the workflow's own timer
+# starts it (and every anniversary after); each cycle's assessment window runs from that cycle's
+# anniversary (one per cycle); the assessments or the review's decision end it.
+_R = "power_delegation."
+# fmt: off
+CLOCKS: Mapping[str, Clocks] = MappingProxyType({
+    _R + "items_effective": Clocks(starts=(Clock(_R + "review_after_effective", "reviewer", by_handler=True),)),
+    _R + "review_started": Clocks(starts=(Clock(_R + "assessment_window", "reviewer", ("grantor",), by_handler=True),)),
+    _R + "assessments_complete": Clocks(meets=(_R + "assessment_window",)),
+    _R + "review_concluded": Clocks(meets=(_R + "assessment_window",)),
+})
+# fmt: on
+
 DEFINITION = Process(
     name=PROCESS,
     label_zh="赋权乡镇街道",
@@ -511,6 +524,7 @@ DEFINITION = Process(
     states=STATES,
     steps=EVENTS,
     tells=TELLS,
+    clocks=CLOCKS,
     rules=RULES,
     domain_events=DOMAIN_EVENTS,
     sources=("《行政处罚法》第24条", "市行政执法质量提升方案 任务33"),

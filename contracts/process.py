@@ -28,6 +28,15 @@ PARTY_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "referring_agency": ("移送线索的单位", "the referring body"),
         "commission": ("线索所在的纪检监察机关", "the commission holding the clue"),
         "township": ("承接赋权的乡镇（街道）", "the township"),
+        "referrer_supervisor": (
+            "移送单位的监督机关（司法行政机关；司法行政机关自身则为本级人民政府）",
+            "the referring body's supervisor (its justice bureau; for a justice bureau, its government)",
+        ),
+        "commission_supervisor": ("上级纪检监察机关", "the commission's superior commission"),
+        "government": ("协调机关的本级人民政府", "the coordinating office's government"),
+        "asked_agency": ("被征求意见的机关（每一机关各自计算）", "each agency asked for its opinion"),
+        "reviewer": ("组织赋权评估的司法行政机关", "the justice bureau that runs the delegation's review"),
+        "grantor": ("作出赋权决定的机关", "the authority that delegated the powers"),
         "justice_bureau": ("本案行政执法机关的司法行政机关", "the justice bureau over the case's agency"),
         "supervising_procuratorate": (
             "监督本案公安机关的检察院",
@@ -102,6 +111,8 @@ class Process:
         domain_events: what its workflow publishes besides the accepted steps.
         rules: its time limits (length, unit, start, nature and legal source of each).
         tells: who is told of each of its steps and domain events, why, and what they must do.
+        roles: case roles of its own beyond :data:`PARTY_LABELS`, with their ``(zh, en)``
+            names (a process added as a plugin names the parties only it has).
         clocks: by domain event (an outcome) or step (whatever its outcome), the time limits it
             starts, meets and cancels; the workflow applies them as it records the step or
             announces the outcome.
@@ -122,6 +133,7 @@ class Process:
     rules: tuple[Rule, ...] = ()
     tells: Mapping[str, tuple[Who, ...]] = field(default_factory=dict)
     clocks: Mapping[str, Clocks] = field(default_factory=dict)
+    roles: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     confidential: bool = False
     sources: tuple[str, ...] = ()
     short_zh: str = ""
@@ -140,7 +152,7 @@ class Process:
             unknown = sorted((set(step.valid_in) | set(step.leads_to)) - set(states))
             if unknown:
                 raise ValueError(f"{self.name}: step {step.type} names unknown states {unknown}")
-            roles = sorted(set(step.party) - set(PARTY_LABELS))
+            roles = sorted(set(step.party) - set(self.role_labels))
             if roles:
                 raise ValueError(f"{self.name}: step {step.type} names unknown case roles {roles}")
         strays = [r.name for r in self.rules if r.process != self.name]
@@ -163,10 +175,14 @@ class Process:
             if named - rules:
                 raise ValueError(f"{self.name}: {outcome} names unknown time limits {sorted(named - rules)}")
             roles = {r for c in clocks.starts for r in (c.party, *c.escalate_to) if r is not None}
-            if roles - set(PARTY_LABELS):
-                raise ValueError(
-                    f"{self.name}: {outcome} names unknown case roles {sorted(roles - set(PARTY_LABELS))}"
-                )
+            unknown = sorted(roles - set(self.role_labels))
+            if unknown:
+                raise ValueError(f"{self.name}: {outcome} names unknown case roles {unknown}")
+
+    @property
+    def role_labels(self) -> Mapping[str, tuple[str, str]]:
+        """``{role: (zh, en)}`` of every case role a step or clock of this process may name."""
+        return {**PARTY_LABELS, **self.roles}
 
     def clock(self, rule: str) -> Clock | None:
         """How ``rule`` is started (its party and escalation), wherever an outcome starts it."""

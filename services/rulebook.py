@@ -21,7 +21,7 @@ from contracts.agencies import KIND_LABELS
 from contracts.catalog import DEFINITIONS
 from contracts.common import EventSpec
 from contracts.notifications import REASON_LABELS
-from contracts.process import PARTY_LABELS, Process
+from contracts.process import Process
 from contracts.recipients import Who
 from contracts.time_limits import Rule
 from services.i18n import COUNTING_LABELS, ENUM_LABELS
@@ -48,11 +48,11 @@ def _states(process: Process, names: Iterable[str]) -> str:
     return "、".join(out) or "—"
 
 
-def _senders(step: EventSpec) -> str:
+def _senders(process: Process, step: EventSpec) -> str:
     kinds = "、".join(KIND_LABELS[k][0] for k in sorted(step.senders))
     if not step.party:
         return kinds
-    roles = "或".join(PARTY_LABELS[r][0] for r in step.party)
+    roles = "或".join(process.role_labels[r][0] for r in step.party)
     return f"{kinds}；限{roles}"
 
 
@@ -61,7 +61,7 @@ def _step_rows(process: Process) -> list[list[str]]:
         [
             f"`{step.type}`",
             f"{step.label_zh}<br>{step.label_en}",
-            _senders(step),
+            _senders(process, step),
             _states(process, step.valid_in),
             _states(process, step.leads_to) if step.leads_to else "（状态不变 / state unchanged）",
         ]
@@ -102,10 +102,10 @@ def _outcomes(process: Process, names: Iterable[str]) -> str:
     return "<br>".join(f"{labels[n]}（`{n}`）" if n in labels else f"`{n}`" for n in names) or "—"
 
 
-def _role(role: str | None) -> str:
+def _role(process: Process, role: str | None) -> str:
     if role is None:
         return "—（无特定一方 / no one party）"
-    zh, en = PARTY_LABELS[role]
+    zh, en = process.role_labels[role]
     return f"{zh}<br>{en}"
 
 
@@ -118,8 +118,8 @@ def _clock_rows(process: Process) -> list[list[str]]:
         if clock is None:
             party, escalation = "—", "—"
         else:
-            party = _role(clock.party)
-            escalation = "<br>".join(_role(r) for r in clock.escalate_to) or "—（不上报 / none）"
+            party = _role(process, clock.party)
+            escalation = "<br>".join(_role(process, r) for r in clock.escalate_to) or "—（不上报 / none）"
             if clock.by_handler:
                 party += "<br>（由流程按具体情形起算 / started where the case calls for it）"
         rows.append(

@@ -583,9 +583,9 @@ class CaseWorkflow:
 
     async def _answer_clocks(self, clocks: Clocks) -> None:
         for rule in clocks.meets:
-            await self.close_deadline(rule)
+            await self.close_deadline(rule, key=None)
         for rule in clocks.cancels:
-            await self.close_deadline(rule, cancelled=True)
+            await self.close_deadline(rule, key=None, cancelled=True)
 
     async def _start_clocks(self, clocks: Clocks) -> None:
         for clock in clocks.starts:
@@ -679,10 +679,11 @@ class CaseWorkflow:
         return _as_instant(value)
 
     async def close_deadline(
-        self, rule_name: str, *, key: str = "", cancelled: bool = False, at: datetime | None = None
+        self, rule_name: str, *, key: str | None = "", cancelled: bool = False, at: datetime | None = None
     ) -> None:
         """The step the deadline waited for happened at ``at`` (default: :meth:`step_time`), or
-        the deadline no longer applies.
+        the deadline no longer applies (``key`` None: every live deadline of the rule, whatever
+        its key, as a definition's clocks close them).
 
         Whether the step was late is judged by when it happened against the due date, not by
         what the workflow's timer saw: a step done in time but reported after the due date
@@ -691,7 +692,7 @@ class CaseWorkflow:
         """
         when = at if at is not None else self.step_time()
         for d in self.s.deadlines.values():
-            if d.info.rule != rule_name or d.key != key:
+            if d.info.rule != rule_name or (key is not None and d.key != key):
                 continue
             if d.info.status not in _ANSWERABLE:
                 continue

@@ -151,11 +151,13 @@ class DisciplineReferralWorkflow(CaseWorkflow):
     # ----- validity ----------------------------------------------------------------------
 
     def holders(self, role: str) -> tuple[str | None, ...]:
-        """The referring body and the commission that holds the clue."""
-        return {
-            "referring_agency": (self.d.referring_agency,),
-            "commission": (self.d.commission,),
-        }[role]
+        """The referring body and the commission that holds the clue, and those above them."""
+        referrer, commission = self.d.referring_agency, self.d.commission
+        if role == "referrer_supervisor":
+            return _escalation_for(referrer) if referrer else ()
+        if role == "commission_supervisor":
+            return _commission_supervisor(commission) if commission else ()
+        return {"referring_agency": (referrer,), "commission": (commission,)}[role]
 
     def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
         """Why ``env`` is not valid now (in words that name states and agencies, not content)."""
@@ -303,7 +305,6 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         if facts.related_case_id:
             opened["related_case_id"] = facts.related_case_id
         await self.emit(P + "opened", actor=referrer, causation_id=str(env.event_id), payload=opened)
-        await self.open_deadline(HEAD_APPROVAL, party=referrer, escalate_to=_escalation_for(referrer))
 
     async def _on_proposal_dismissed(self, env: Envelope, payload: Payload) -> None:
         """The justice bureau dismisses the proposal: recorded, and the case ends."""
@@ -323,13 +324,11 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         await self.close(DISMISSED, actor=env.source_agency)
 
     async def _on_referral_approved(self, env: Envelope, payload: Payload) -> None:
-        await self.close_deadline(HEAD_APPROVAL)
         self.transition(APPROVED)
         await self.emit(P + "approved", actor=env.source_agency, causation_id=str(env.event_id))
 
     async def _on_referral_declined(self, env: Envelope, payload: Payload) -> None:
         """Declined with reasons (kept encrypted): the referral ends."""
-        await self.close_deadline(HEAD_APPROVAL)
         self.transition(DECLINED)
         await self.emit(P + "declined", actor=env.source_agency, causation_id=str(env.event_id))
         await self.close(DECLINED, actor=env.source_agency)
@@ -359,15 +358,12 @@ class DisciplineReferralWorkflow(CaseWorkflow):
             return
         self.transition(FORWARD_PENDING)
         await self.emit(P + "forward_pending", actor=commission, causation_id=str(env.event_id))
-        await self.open_deadline(
-            FORWARD, party=commission, escalate_to=_commission_supervisor(commission), key=commission
-        )
+        await self.start_clock(FORWARD, key=commission)
 
     async def _on_referral_forwarded(self, env: Envelope, payload: Payload) -> None:
         """The competent commission takes over; the expectation restarts for it."""
         assert isinstance(payload, c.ReferralForwarded)
         previous = env.source_agency
-        await self.close_deadline(FORWARD, key=previous)
         await self._cancel_expectation()
         await self._hand_to(payload.forwarded_to)
         self.transition(FORWARDED)
@@ -381,7 +377,6 @@ class DisciplineReferralWorkflow(CaseWorkflow):
 
     async def _on_referral_returned(self, env: Envelope, payload: Payload) -> None:
         """No commission has jurisdiction: the clue goes back and the referral ends."""
-        await self.close_deadline(FORWARD, key=env.source_agency)
         self.transition(RETURNED)
         await self.emit(P + "returned", actor=env.source_agency, causation_id=str(env.event_id))
         await self.close(RETURNED, actor=env.source_agency)
@@ -403,12 +398,11 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         if payload.disposition is c.Disposition.TALK_OR_LETTER_INQUIRY:
             # The rule's anchor is the payload's inquiry_on (required for an inquiry): the 30 days
             # run from the talk or reply, which may be days before the disposition was reported.
-            await self.open_deadline(INQUIRY_CLOSE, party=commission)
+            await self.start_clock(INQUIRY_CLOSE)
 
     async def _on_outcome_reported(self, env: Envelope, payload: Payload) -> None:
         """The outcome reaches the referrer; it rectifies, or the referral concludes."""
         assert isinstance(payload, c.OutcomeReported)
-        await self.close_deadline(INQUIRY_CLOSE)
         self.d.rectification_required = payload.rectification_required
         state = OUTCOME_PENDING_RECTIFICATION if payload.rectification_required else CONCLUDED
         self.transition(state)
@@ -441,7 +435,7 @@ class DisciplineReferralWorkflow(CaseWorkflow):
         makes it fall due)."""
         key = f"{self.d.commission}#{self.d.reminders}"
         self.d.expect_key = key
-        await self.open_deadline(EXPECTATION, party=self.d.commission, key=key, start=start)
+        await self.start_clock(EXPECTATION, key=key, start=start)
 
     def _live_expectations(self) -> list[DeadlineState]:
         """The expectation periods of the commission holding the clue not yet settled: the open

@@ -241,12 +241,6 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             return self.d.government or ""
         return self.d.office
 
-    def _escalate_office(self) -> tuple[str, ...]:
-        return tuple(a for a in (self.d.office,) if a)
-
-    def _escalate_government(self) -> tuple[str, ...]:
-        return tuple(a for a in (self.d.government,) if a)
-
     def _decided_at(self) -> datetime:
         """When the coordinator's decision is taken. An Update is the decision itself, taken as
         it runs (no agency event dates it), so the workflow's clock is its legal time."""
@@ -287,6 +281,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             "parties": tuple(self.d.parties),
             "office": (self.d.office,),
             "designated_agency": (self.d.designated_agency,),
+            "government": (self.d.government,),
         }[role]
 
     def out_of_state(self, env: Envelope, payload: Payload, step: EventSpec) -> Refusal:
@@ -367,19 +362,13 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         elif step == "agreement_reached":
             agreed = payload.model_dump()["agreed_agency"]
             self.d.designated_agency = agreed
-            await self.close_deadline(NEGOTIATION)
             await self.close(State.AGREED, actor=sender, payload={"agency": agreed, "by": "agreement"})
         elif step == "coordination_requested":
             await self._on_coordination_requested(env)
         elif step == "coordination_accepted":
             self.d.accepted_at = env.occurred_at
             self.transition(State.COORDINATING)
-            await self.close_deadline(ACCEPTANCE)
-            await self.open_deadline(
-                DESIGNATION, party=self.d.office, escalate_to=self._escalate_government()
-            )
         elif step == "coordination_rejected":
-            await self.close_deadline(ACCEPTANCE)
             await self.close(State.REJECTED, actor=sender, payload={"reason": payload.model_dump()["reason"]})
         elif step == "opinion_submitted":
             pending = [a for a in self.d.opinions_pending if a != sender]
@@ -389,7 +378,6 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
                 self.transition(State.COORDINATING)
             await self.close_deadline(OPINION, key=sender)
         elif step == "designation_acknowledged":
-            await self.close_deadline(ACKNOWLEDGEMENT)
             await self.close(
                 State.RESOLVED,
                 actor=sender,
@@ -432,8 +420,6 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
                 "suggestion": suggestion.model_dump(mode="json"),
             },
         )
-        # A window of every party: lapsing escalates nobody, it moves the dispute on (on_lapse).
-        await self.open_deadline(NEGOTIATION, party=None)
 
     async def _on_coordination_requested(self, env: Envelope) -> None:
         """A party asks for coordination. During negotiation this ends it; after the lapse the
@@ -445,7 +431,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             self.d.coordination_requested_at = env.occurred_at
             self.transition(State.COORDINATION_REQUESTED)
             await self._cancel(NEGOTIATION)
-            await self.open_deadline(ACCEPTANCE, party=self.d.office, escalate_to=self._escalate_government())
+            await self.start_clock(ACCEPTANCE)
             return
         counted_from = self.d.coordination_requested_at
         assert counted_from is not None  # the lapse that moved the dispute on set it
@@ -457,7 +443,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         # The party asked in time: the negotiation did not lapse, it ended with the request.
         await self._cancel(NEGOTIATION)
         await self._cancel(ACCEPTANCE)
-        await self.open_deadline(ACCEPTANCE, party=self.d.office, escalate_to=self._escalate_government())
+        await self.start_clock(ACCEPTANCE)
 
     async def _take_into_coordination(self, negotiation: DeadlineState) -> None:
         """Negotiation lapsed: move the dispute before the coordinating office, dated at the lapse.
@@ -483,12 +469,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
                 "reason": "negotiation_lapsed",
             },
         )
-        await self.open_deadline(
-            ACCEPTANCE,
-            party=self.d.office,
-            escalate_to=self._escalate_government(),
-            start=_runs_on_from(lapsed_at),
-        )
+        await self.start_clock(ACCEPTANCE, start=_runs_on_from(lapsed_at))
 
     # ----- coordinator decisions (Updates with validators) ---------------------------------------
 
@@ -700,9 +681,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             },
         )
         for agency in data.agencies:
-            await self._open_with_length(
-                OPINION, length, party=agency, escalate_to=self._escalate_office(), key=agency
-            )
+            await self._open_with_length(OPINION, length, party=agency, key=agency)
         return True
 
     # ----- extension -----------------------------------------------------------------------------
@@ -732,13 +711,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             },
         )
         await self.close_deadline(DESIGNATION, cancelled=True)
-        await self._open_with_length(
-            EXTENSION,
-            data.working_days,
-            party=self.d.office,
-            escalate_to=self._escalate_government(),
-            start=start,
-        )
+        await self._open_with_length(EXTENSION, data.working_days, start=start)
         return True
 
     # ----- designation, referral, interim agency ----------------------------------------------
@@ -774,9 +747,6 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
                 "follows_suggestion": suggestion == data.agency if suggestion else None,
             },
         )
-        await self.close_deadline(DESIGNATION)
-        await self.close_deadline(EXTENSION)
-        await self.open_deadline(ACKNOWLEDGEMENT, party=data.agency, escalate_to=self._escalate_office())
         return True
 
     def _check_refer(self, data: ReferInput) -> ActionRefusal | None:
@@ -845,8 +815,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         rule_name: str,
         length: int | None,
         *,
-        party: str | None,
-        escalate_to: tuple[str, ...],
+        party: str | None = None,
         key: str = "",
         start: datetime | None = None,
     ) -> DeadlineState:
@@ -854,15 +823,11 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         extension of N days). The rule's length is swapped only for this call, under the lock,
         so the deadline records the chosen length and the table keeps the setting."""
         if length is None:
-            return await self.open_deadline(
-                rule_name, party=party, escalate_to=escalate_to, key=key, start=start
-            )
+            return await self.start_clock(rule_name, party=party, key=key, start=start)
         original = self._rules[rule_name]
         self._rules[rule_name] = replace(original, length=max(1, length))
         try:
-            return await self.open_deadline(
-                rule_name, party=party, escalate_to=escalate_to, key=key, start=start
-            )
+            return await self.start_clock(rule_name, party=party, key=key, start=start)
         finally:
             self._rules[rule_name] = original
 

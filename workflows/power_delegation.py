@@ -298,8 +298,13 @@ class PowerDelegationWorkflow(CaseWorkflow):
     # ----- agency events ---------------------------------------------------------------------
 
     def holders(self, role: str) -> tuple[str | None, ...]:
-        """The township the powers were delegated to."""
-        return (self.d.township,)
+        """The township the powers were delegated to, the justice bureau reviewing them and the
+        authority that delegated them."""
+        return {
+            "township": (self.d.township,),
+            "reviewer": (self.d.justice,),
+            "grantor": (self.d.grantor,),
+        }[role]
 
     def out_of_state(self, env: Envelope, payload: Payload, step: EventSpec) -> Refusal:
         """An ended delegation is named by its case id; an item's case in a state without
@@ -688,13 +693,7 @@ class PowerDelegationWorkflow(CaseWorkflow):
                     "items": self._views(ItemState.UNDER_REVIEW),
                 },
             )
-            await self.open_deadline(
-                ASSESSMENT_RULE,
-                party=self.d.justice,
-                escalate_to=(self.d.grantor,),
-                key=self._cycle_key(),
-                start=review_at,
-            )
+            await self.start_clock(ASSESSMENT_RULE, key=self._cycle_key(), start=review_at)
 
     async def _record_assessment(self, env: Envelope, payload: AssessmentSubmitted) -> None:
         if env.source_agency not in self.d.assessed_by:
@@ -710,7 +709,6 @@ class PowerDelegationWorkflow(CaseWorkflow):
                 causation_id=str(env.event_id),
                 payload={"cycle": self.d.cycle, "assessed_by": list(self.d.assessed_by)},
             )
-            await self.close_deadline(ASSESSMENT_RULE, key=self._cycle_key())
 
     async def _apply_decision(
         self, reviewer: str, document_no: str, decisions: Sequence[ItemDecision], causation_id: str
@@ -730,7 +728,6 @@ class PowerDelegationWorkflow(CaseWorkflow):
                 item.state = ItemState.ACTIVE
                 if decision.outcome is ReviewOutcome.ADJUST:
                     item.scope = decision.new_scope
-        await self.close_deadline(ASSESSMENT_RULE, key=self._cycle_key())
         await self._conclude_review(
             reviewer, causation_id, {"document_no": document_no, "decisions": outcomes}
         )

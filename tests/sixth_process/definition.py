@@ -10,7 +10,7 @@ from pydantic import Field
 
 from contracts.agencies import AgencyKind
 from contracts.common import AgencyRef, DomainEventSpec, EventSpec, Payload
-from contracts.process import Process, StateDef
+from contracts.process import Clock, Clocks, Process, StateDef
 from contracts.recipients import Who, act, payload_agencies
 from contracts.time_limits import WORKING_DAYS, Rule, limit
 
@@ -85,5 +85,10 @@ DEFINITION = Process(
     domain_events=(DomainEventSpec(PROCESS + ".opened", "整改通知已下达", "Rectification notice issued"),),
     rules=RULES,
     tells=TELLS,
+    clocks={
+        PROCESS + ".opened": Clocks(starts=(Clock(RECTIFICATION, "township", ("issuer",)),)),
+        PROCESS + ".rectification_reported": Clocks(meets=(RECTIFICATION,)),
+    },
+    roles={"issuer": ("下达整改通知的机关", "the agency that issued the notice")},
     sources=("测试用流程",),
 )

@@ -10,7 +10,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.common import Payload
     from contracts.envelope import Envelope
     from contracts.workflow_io import CaseStart, CaseStatus
-    from tests.sixth_process.definition import DEFINITION, PROCESS, RECTIFICATION, NoticeIssued
+    from tests.sixth_process.definition import DEFINITION, PROCESS, NoticeIssued
 
 from workflows.case_base import CaseWorkflow, Refusal
 
@@ -37,15 +37,16 @@ class RectificationNoticeWorkflow(CaseWorkflow):
         return await self.run_case(start)
 
     def holders(self, role: str) -> tuple[str | None, ...]:
-        """The township named by the notice."""
-        return (self.d.township,)
+        """The township named by the notice and the agency that issued it."""
+        return {"township": (self.d.township,), "issuer": (self.d.issuer,)}[role]
 
     def refusal(self, env: Envelope, payload: Payload) -> Refusal | None:
         """Nothing beyond the definition."""
         return None
 
     async def on_event(self, env: Envelope, payload: Payload) -> None:
-        """Open the rectification period on the notice; close the case on the report."""
+        """Record who issued the notice to whom (the definition starts and meets the
+        rectification period); close the case on the report."""
         if isinstance(payload, NoticeIssued):
             self.d.issuer, self.d.township = env.source_agency, payload.township
             self.add_parties(env.source_agency, payload.township)
@@ -53,9 +54,7 @@ class RectificationNoticeWorkflow(CaseWorkflow):
             await self.emit(
                 PROCESS + ".opened", actor=env.source_agency, payload={"township": payload.township}
             )
-            await self.open_deadline(RECTIFICATION, party=payload.township, escalate_to=(env.source_agency,))
             return
-        await self.close_deadline(RECTIFICATION)
         await self.close("rectified", actor=env.source_agency)
 
 

@@ -3,6 +3,7 @@ definition does not list, and every step, state and label is complete."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -11,7 +12,7 @@ from contracts import catalog
 from contracts.catalog import DEFINITIONS, EVENT_TYPES
 from contracts.common import EventSpec
 from contracts.envelope import Envelope
-from contracts.process import Process
+from contracts.process import Clock, Clocks, Process
 from contracts.workflow_io import CaseStart
 from tests.events import example
 from workflows.case_transfer import CaseTransferWorkflow
@@ -96,3 +97,48 @@ def test_an_opening_step_is_accepted_in_the_state_before_anything(step: EventSpe
     env = Envelope.model_validate_json(json.dumps(example(prefix, name)))
     workflow = WORKFLOWS[step.process](CaseStart(process=step.process, case_id=env.case_id))
     assert workflow._check(env) == (step.payload.model_validate(env.payload), None)
+
+
+def test_every_time_limit_is_started_where_the_definition_says_with_whose_duty_it_is() -> None:
+    """A reviewer finds for every limit the outcome that starts it, the party and who is told
+    of a breach in the definition (and its rule book), not only in a handler."""
+    for process in DEFINITIONS:
+        for rule in process.rules:
+            assert process.clock(rule.name) is not None, f"{rule.name}: no step or outcome starts it"
+
+
+def test_every_case_role_a_definition_names_is_one_its_workflow_holds() -> None:
+    for process in DEFINITIONS:
+        workflow = WORKFLOWS[process.name](CaseStart(process=process.name, case_id="RZ-ROLES-1"))
+        named = {r for step in process.steps for r in step.party}
+        named |= {
+            r
+            for clocks in process.clocks.values()
+            for clock in clocks.starts
+            for r in (clock.party, *clock.escalate_to)
+            if r is not None and not (clock.by_handler and r == clock.party)
+        }
+        for role in sorted(named):
+            assert isinstance(workflow.holders(role), tuple), f"{process.name}: {role}"
+
+
+def test_a_definition_refuses_a_clock_it_cannot_keep() -> None:
+    """A clock on no step or outcome, of no rule of the process, or for a role nobody holds is
+    refused when the definition is built, naming what is wrong."""
+    base = catalog.DEFINITIONS[0]
+    rule = base.rules[0].name
+    outcome = base.domain_events[0].type
+    cases = {
+        "which is none of its steps or domain events": {"case_transfer.nothing": Clocks(meets=(rule,))},
+        "names unknown time limits": {outcome: Clocks(meets=("case_transfer.no_such_limit",))},
+        "names unknown case roles": {outcome: Clocks(starts=(Clock(rule, "nobody_at_all"),))},
+    }
+    for words, clocks in cases.items():
+        with pytest.raises(ValueError, match=words):
+            dataclasses.replace(base, clocks=clocks)
+
+
+async def test_a_handler_cannot_start_a_limit_the_definition_does_not_declare() -> None:
+    workflow = CaseTransferWorkflow(CaseStart(process="case_transfer", case_id="RZ-ROLES-2"))
+    with pytest.raises(ValueError, match="no outcome of case_transfer starts this time limit"):
+        await workflow.start_clock("case_transfer.no_such_limit")
