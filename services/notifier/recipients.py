@@ -31,21 +31,12 @@ from contracts.domain import DomainEvent, EntryKind
 from contracts.notifications import REASON_RANK, Audience, Notification, Reason
 from contracts.recipients import COMMON_TELLS, PARTIES, Who, act, inform, kind_of
 from services.due_words import due_words
+from services.i18n import COUNTING_LABELS
 from services.readmodel.notification_queries import console_link
 
 log = logging.getLogger("lawlink.notifier")
 
 PROCESS_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({p.name: p.short_label for p in DEFINITIONS})
-
-_COUNTING: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        "calendar_days": ("日历日", "calendar days"),
-        "working_days": ("工作日", "working days"),
-        "hours": ("小时", "hours"),
-        "months": ("月", "months"),
-    }
-)
-
 
 RECIPIENTS: Mapping[str, tuple[Who, ...]] = MappingProxyType(
     {**COMMON_TELLS, **{t: row for process in DEFINITIONS for t, row in process.tells.items()}}
@@ -110,7 +101,7 @@ def due_texts(info: DeadlineInfo) -> tuple[str, str]:
     """The due date in words (zh, en): the last day for day limits, the instant for hour limits,
     with the counting and whether it is provisional."""
     zh, en = due_words(info.due_at, info.counting)
-    c_zh, c_en = _COUNTING.get(info.counting, (info.counting, info.counting))
+    c_zh, c_en = COUNTING_LABELS.get(info.counting, (info.counting, info.counting))
     zh += f"（{info.length}{c_zh}"
     en += f" ({info.length} {c_en}"
     if info.provisional:

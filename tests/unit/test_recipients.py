@@ -270,7 +270,7 @@ def test_warning_reaches_the_acting_party_with_the_due_date() -> None:
         and note.counting == "calendar_days"
         and note.provisional is False
     )
-    assert "2026-11-23" in note.action_zh and "3日历日" in note.action_zh
+    assert "2026-11-23" in note.action_zh and "（3日）" in note.action_zh  # the console's words
     assert "the end of 2026-11-23" in note.action_en and "3 calendar days" in note.action_en
     assert note.title_zh.startswith("【行刑衔接·RZSC-2026-0015】时限即将届满")
     assert note.link == f"{CONSOLE}/cases/case_transfer/RZSC-2026-0015"
