@@ -62,6 +62,8 @@ class Case(CaseBase, table=True):
     opened_at: datetime = Field(sa_column=Column(_tz(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(_tz(), nullable=False, index=True))
     last_seq: int = Field(default=0)
+    # How many timeline entries the case has: the projection adds one with each entry it writes,
+    # and the timeline page's total is read from here.
     events: int = Field(default=0)
 
 

@@ -91,6 +91,9 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
     def engine() -> Engine:
         return holder["engine"]
 
+    def reader() -> Engine:
+        return holder["reader"]
+
     partition = Partition.from_settings(settings)
     prepare_projection = subscribe_domain_events(
         broker,
@@ -109,6 +112,9 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(require_current_schema, settings.database_url, "registry")
         holder["engine"] = make_engine(settings.database_url)
+        # The read API's queries each stand alone: no transaction to open and roll back around
+        # them (two round trips of every read on PostgreSQL), on the same pool.
+        holder["reader"] = holder["engine"].execution_options(isolation_level="AUTOCOMMIT")
         if consume:
             await _start_consuming(settings, broker, keeper, prepare_projection, partition)
         try:
@@ -122,7 +128,7 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
     observe(app, metrics, auth)
     # Every /api route answers Lawlink's services only (services/service_auth.py).
     api = APIRouter(dependencies=[Depends(auth)])
-    api.include_router(_cases_router(settings, engine))
+    api.include_router(_cases_router(settings, reader))
     api.include_router(_dead_letters_router(auth, engine, broker, dead_letter_cipher))
     app.include_router(api)
     app.add_api_route("/healthz", _healthz(engine, broker, consume), methods=["GET"])

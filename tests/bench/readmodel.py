@@ -72,7 +72,11 @@ def seed(engine: Engine, cases: int, timeline_entries: int, other_entries: int) 
     started = time.perf_counter()
     case_table, entry_table = Case.__table__, TimelineEntry.__table__
 
-    def case_row(i: int, case_id: str, process: str, state: str) -> dict[str, Any]:
+    def entries_of(i: int) -> int:
+        """How many of the other entries go to case ``SEED-i`` (they are dealt round-robin)."""
+        return other_entries // cases + (1 if i < other_entries % cases else 0)
+
+    def case_row(i: int, case_id: str, process: str, state: str, events: int) -> dict[str, Any]:
         updated = now - timedelta(minutes=rng.randrange(0, 2 * 365 * 24 * 60))
         agency = rng.choice(agencies)
         return {
@@ -88,7 +92,8 @@ def seed(engine: Engine, cases: int, timeline_entries: int, other_entries: int) 
             "opened_at": updated - timedelta(days=3),
             "updated_at": updated,
             "last_seq": 3,
-            "events": 3,
+            # As the projection counts them: the case's timeline entries.
+            "events": events,
         }
 
     def entry_row(case_id: str, process: str, seq: int, at: datetime) -> dict[str, Any]:
@@ -110,11 +115,13 @@ def seed(engine: Engine, cases: int, timeline_entries: int, other_entries: int) 
     with engine.begin() as conn:
         rows: list[dict[str, Any]] = []
         for i in tqdm(range(cases), desc="seed cases", unit="row", leave=False, disable=None):
-            rows.append(case_row(i, f"SEED-{i}", PROCESSES[i % len(PROCESSES)], rng.choice(STATES)))
+            rows.append(
+                case_row(i, f"SEED-{i}", PROCESSES[i % len(PROCESSES)], rng.choice(STATES), entries_of(i))
+            )
             if len(rows) >= CHUNK:
                 conn.execute(case_table.insert(), rows)
                 rows = []
-        rows.append(case_row(cases, TIMELINE_CASE, "case_transfer", "opened"))
+        rows.append(case_row(cases, TIMELINE_CASE, "case_transfer", "opened", timeline_entries))
         conn.execute(case_table.insert(), rows)
         rows = []
         start = now - timedelta(days=400)

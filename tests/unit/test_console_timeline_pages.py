@@ -13,8 +13,10 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from contracts.domain import DomainEvent, EntryKind
 from services.console.case_views import DRAWN, TIMELINE_PER_PAGE
 from services.readmodel.models import TimelineEntry
+from services.readmodel.projection import project
 from tests.unit.console_day import day, people  # noqa: F401 - fixtures
 from tests.unit.test_console_app import Env
 
@@ -27,23 +29,26 @@ def _lengthen(day: Env, to: int) -> None:
     with Session(day.engine) as session:
         rows = session.exec(select(TimelineEntry).where(TimelineEntry.case_id == CASE)).all()
         last = max(rows, key=lambda r: r.seq)
-        for n in range(len(rows), to):
-            session.add(
-                TimelineEntry(
+        project(
+            session,
+            [
+                DomainEvent(
                     event_id=uuid.uuid4().hex,
-                    workflow_id=last.workflow_id,
-                    process=last.process,
-                    case_id=CASE,
-                    seq=last.seq + 1 + n,
                     type="jurisdiction_dispute.opinion_submitted",
-                    kind="event",
-                    actor="rz-scjgj",
-                    state=last.state,
                     occurred_at=last.occurred_at + timedelta(minutes=n + 1),
                     recorded_at=last.occurred_at + timedelta(minutes=n + 1),
+                    process=last.process,
+                    case_id=CASE,
+                    workflow_id=last.workflow_id,
+                    seq=last.seq + 1 + n,
+                    kind=EntryKind.RECEIVED,
+                    actor="rz-scjgj",
+                    state=last.state,
                     payload={"agency": "rz-scjgj", "opinion": f"第 {n} 份意见"},
                 )
-            )
+                for n in range(len(rows), to)
+            ],
+        )
         session.commit()
 
 

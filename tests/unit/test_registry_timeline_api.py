@@ -9,8 +9,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from contracts.domain import DomainEvent, EntryKind
 from services.readmodel.db import make_engine
-from services.readmodel.models import TimelineEntry
+from services.readmodel.projection import project
 from services.registry.app import create_app as create_registry
 from services.settings import StackSettings
 from tests.servers import SERVICE_TOKEN, api_headers, migrated
@@ -22,21 +23,25 @@ def test_a_timeline_page_and_its_total(tmp_path: Path) -> None:
     url = migrated(f"sqlite:///{tmp_path / 'rm.db'}")
     engine = make_engine(url)
     with Session(engine) as session:
-        for n in range(1, 251):
-            session.add(
-                TimelineEntry(
+        # Written as the projection writes them, which also counts the case's entries.
+        project(
+            session,
+            [
+                DomainEvent(
                     event_id=f"ev-{n}",
-                    workflow_id="case_transfer/CT-LONG",
+                    type="case_transfer.crime_suspected",
+                    occurred_at=START + timedelta(minutes=n),
                     process="case_transfer",
                     case_id="CT-LONG",
+                    workflow_id="case_transfer/CT-LONG",
                     seq=n,
-                    type="case_transfer.crime_suspected",
-                    kind="event",
+                    kind=EntryKind.RECEIVED,
                     state="opened",
-                    occurred_at=START + timedelta(minutes=n),
                     payload={},
                 )
-            )
+                for n in range(1, 251)
+            ],
+        )
         session.commit()
     engine.dispose()
     settings = StackSettings(
