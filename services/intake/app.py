@@ -226,22 +226,10 @@ class _Runtime:
         return None
 
     async def earlier_pending(self, seq: int) -> bool:
-        """Whether a message before stream sequence ``seq`` is still unhandled by this
-        replica's consumer (its ack floor is behind), or nobody can tell (NATS did not answer).
-
-        Every message of the stream passes this consumer (another replica's cases are acked
-        unread), so an ack floor at ``seq - 1`` means no earlier step of the case can still come.
-        """
+        """Whether a message before stream sequence ``seq`` may still be unhandled by this
+        replica's consumer (:func:`earlier_unhandled`)."""
         js = self.broker.config.connection_state.stream
-        try:
-            info = await js.consumer_info(
-                subjects.STREAM_IN, self.durable, timeout=self.settings.health_timeout_seconds
-            )
-        except Exception:  # noqa: BLE001 - unknown: the caller waits, as if one were pending
-            log.debug("consumer info for the ack floor failed", exc_info=True)
-            return True
-        floor = info.ack_floor.stream_seq if info.ack_floor and info.ack_floor.stream_seq else 0
-        return floor < seq - 1
+        return await earlier_unhandled(js, self.durable, seq, self.settings.health_timeout_seconds)
 
     async def engine_down(self, *, worker: bool = True) -> list[str]:
         """Which engines intake needs do not work right now (empty: all do): NATS, Temporal, and
@@ -367,6 +355,24 @@ class _Runtime:
         )
         await _remember_error(self.state, raw.metadata.sequence.stream, reason)
         await msg.nack(delay=delay)
+
+
+async def earlier_unhandled(js: JetStreamContext, durable: str, seq: int, timeout: float) -> bool:
+    """Whether a message before stream sequence ``seq`` (itself in hand) may still be unhandled
+    by the consumer ``durable`` of the inbound stream; True when NATS cannot tell.
+
+    Every message passes each replica's consumer (another replica's cases are acked unread),
+    so an ack floor at ``seq - 1`` means no earlier step of any case can still come. The floor
+    also stays behind a message that ran out of deliveries (a dead letter) until the next ack;
+    so a floor behind counts only while some message besides this one awaits its ack.
+    """
+    try:
+        info = await js.consumer_info(subjects.STREAM_IN, durable, timeout=timeout)
+    except Exception:  # noqa: BLE001 - unknown: the caller waits, as if one were pending
+        log.debug("consumer info for the ack floor failed", exc_info=True)
+        return True
+    floor = info.ack_floor.stream_seq if info.ack_floor and info.ack_floor.stream_seq else 0
+    return floor < seq - 1 and (info.num_ack_pending or 0) > 1
 
 
 def _log_held(seq: int, exc: Exception, unreachable: list[str], delay: float) -> None:
