@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -14,12 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from nats.js import JetStreamContext
-from temporalio.client import (
-    Client,
-    WorkflowUpdateFailedError,
-)
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -382,20 +381,7 @@ class Intake:
             if route.mode is Mode.START:
                 await self._start_or_signal(route, wid, env)
                 return ReceiveResult(accepted=True, duplicate=False, state="submitted")
-            handle = self._client.get_workflow_handle(wid)
-            # rpc_timeout bounds each call; the client's wait for the outcome repeats its poll
-            # without end, and an update the server admitted and then lost (a frozen Temporal)
-            # held the message and its case forever. The whole call is bounded; a retry with the
-            # same update id gets the outcome of the first one.
-            return await asyncio.wait_for(
-                handle.execute_update(
-                    CaseWorkflow.receive,
-                    env,
-                    id=str(env.event_id),
-                    rpc_timeout=timedelta(seconds=self._update_timeout),
-                ),
-                timeout=self._update_timeout,
-            )
+            return await self._receive(wid, env)
         except WorkflowUpdateFailedError as exc:
             refused = validator_refusal(exc, REFUSED_ERROR_TYPE)
             if refused is not None:
@@ -427,6 +413,40 @@ class Intake:
             raise TransientError(f"Temporal refused the call ({exc.status}): {exc}") from exc
         except (TimeoutError, ConnectionError) as exc:
             raise TransientError(f"Temporal did not answer: {exc}") from exc
+
+    async def _receive(self, wid: str, env: Envelope) -> ReceiveResult:
+        """Send the event to its case's workflow under its event id (a retry after a lost answer
+        gets the first call's outcome), and a refusal once more under a new id.
+
+        A workflow that takes an Update in the same task as its opening event accepts it and
+        checks it in the handler, and Temporal keeps that outcome under the Update's id: sent
+        again under the same id once the step before it has come, the event would get that old
+        refusal forever, and so would a repeat of one taken since under another id. Under a new
+        id the workflow judges it now; its own record of the event ids it took keeps it from
+        being taken twice.
+        """
+        handle = self._client.get_workflow_handle(wid)
+        try:
+            return await self._update(handle, env, str(env.event_id))
+        except WorkflowUpdateFailedError as exc:
+            if validator_refusal(exc, REFUSED_ERROR_TYPE) is None:
+                raise
+        return await self._update(handle, env, f"{env.event_id}#{uuid.uuid4().hex[:12]}")
+
+    async def _update(self, handle: WorkflowHandle[Any, Any], env: Envelope, update_id: str) -> ReceiveResult:
+        # rpc_timeout bounds each call; the client's wait for the outcome repeats its poll
+        # without end, and an update the server admitted and then lost (a frozen Temporal)
+        # held the message and its case forever. The whole call is bounded; a retry with the
+        # same update id gets the outcome of the first one.
+        return await asyncio.wait_for(
+            handle.execute_update(
+                CaseWorkflow.receive,
+                env,
+                id=update_id,
+                rpc_timeout=timedelta(seconds=self._update_timeout),
+            ),
+            timeout=self._update_timeout,
+        )
 
     async def _start_or_signal(self, route: Route, wid: str, env: Envelope) -> None:
         """Start the case's workflow with the event in its input, or signal the run that has it.

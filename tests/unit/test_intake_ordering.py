@@ -220,6 +220,8 @@ class _InOrderTemporal(_SlowTemporal):
     def __init__(self) -> None:
         super().__init__(start_delay=0.05)
         self.taken: list[str] = []
+        self.seen: set[str] = set()
+        self.outcomes: dict[str, WorkflowUpdateFailedError] = {}
 
     async def start_workflow(self, _type: Any, arg: Any, *, id: str, **kw: Any) -> None:
         await super().start_workflow(_type, arg, id=id, **kw)
@@ -229,14 +231,23 @@ class _InOrderTemporal(_SlowTemporal):
         temporal = self
 
         class _Ordered(_Handle):
-            async def execute_update(self, _update: Any, env: Any, **__: Any) -> ReceiveResult:
+            async def execute_update(self, _update: Any, env: Any, *, id: str, **__: Any) -> ReceiveResult:
+                """As Temporal does for an Update the workflow accepted and then refused in
+                its handler (one taken in the task of the opening event), the outcome stays
+                with the Update's id: the same id gets the same answer again."""
                 if wid not in temporal.started:
                     raise RPCError("workflow not found", RPCStatusCode.NOT_FOUND, b"")
+                if id in temporal.outcomes:
+                    raise temporal.outcomes[id]
+                if str(env.event_id) in temporal.seen:
+                    return ReceiveResult(accepted=True, duplicate=True, state=temporal.taken[-1])
                 step = env.type.split(".", 1)[1]
                 expected = temporal.ORDER[len(temporal.taken)]
                 if step != expected:
-                    raise _refused("type", f"{step} before {expected}")
+                    temporal.outcomes[id] = _refused("type", f"{step} before {expected}")
+                    raise temporal.outcomes[id]
                 temporal.taken.append(step)
+                temporal.seen.add(str(env.event_id))
                 return ReceiveResult(accepted=True, duplicate=False, state=step)
 
         return _Ordered(self, wid)
@@ -302,3 +313,30 @@ async def test_a_refusal_waits_while_an_earlier_message_is_pending_and_is_answer
     pending = True
     last = await intake.submit(raw, "rz-scjgj", final=True, earlier_pending=earlier_pending)
     assert last.outcome is Outcome.REJECTED
+
+
+async def test_an_event_refused_for_now_is_taken_once_the_step_before_it_has_come() -> None:
+    """A case's third step reaches its workflow first (the second is still out with an intake
+    that died) and is refused for now; the second comes and is taken; the third, tried again,
+    is taken too, although the workflow's first answer to it stays under its Update id."""
+    temporal = _InOrderTemporal()
+    temporal.started.add("case_transfer/RZ-TURN-3")
+    temporal.taken.append("crime_suspected")
+
+    async def pending() -> bool:
+        return "team_formed" not in temporal.taken
+
+    intake = _intake(temporal)
+    third = _raw("transfer_report_submitted", "RZ-TURN-3")
+    with pytest.raises(WaitsForEarlier):
+        await intake.submit(third, "rz-scjgj", final=False, earlier_pending=pending)
+    second = await intake.submit(
+        _raw("team_formed", "RZ-TURN-3"), "rz-scjgj", final=False, earlier_pending=pending
+    )
+    assert second.outcome is Outcome.ACCEPTED
+    again = await intake.submit(third, "rz-scjgj", final=False, earlier_pending=pending)
+    assert again.outcome is Outcome.ACCEPTED
+    assert temporal.taken == list(_InOrderTemporal.ORDER)
+    # Sent once more (its acknowledgement lost), it is a duplicate, not a second report.
+    repeated = await intake.submit(third, "rz-scjgj", final=False, earlier_pending=pending)
+    assert repeated.outcome is Outcome.DUPLICATE
