@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from contracts.workflow_io import CaseStatus
-from services.intake.core import Intake, Outcome
+from services.intake.core import Intake, Outcome, WaitsForEarlier
 from tests.events import body, event, new_case_id
 from tests.unit.test_power_delegation import eventually
 from tests.workflow_harness import run_worker, send, start_case
@@ -154,6 +154,38 @@ async def test_a_second_event_in_the_runs_first_workflow_task_waits_for_the_open
     kinds = [e.WhichOneof("attributes") for e in history.events]
     first_task_done = kinds.index("workflow_task_completed_event_attributes")
     assert kinds.index("workflow_execution_update_accepted_event_attributes") == first_task_done + 1
+
+
+async def test_a_step_refused_in_the_runs_first_task_is_taken_once_the_step_before_it_came(
+    time_skipping_env,  # noqa: ANN001
+    task_queue,  # noqa: ANN001
+) -> None:
+    """A case's third step reaches the run's first workflow task with the opening (its second
+    step is still out with an intake that died): the handler refuses it, and Temporal keeps that
+    refusal under the Update's id. Once the second step is taken, the third, sent again as intake
+    sends it, is taken too; sent once more, it is a duplicate."""
+    client = time_skipping_env.client
+    intake = Intake(client, _Rejections(), task_queue, {})  # type: ignore[arg-type]
+    case_id = new_case_id()
+    opening = body(event("case_transfer", "crime_suspected", case_id=case_id))
+    second = body(event("case_transfer", "team_formed", case_id=case_id))
+    third = body(event("case_transfer", "transfer_report_submitted", case_id=case_id))
+    await intake.submit(opening, "rz-scjgj")
+
+    async def pending() -> bool:
+        return True
+
+    early = asyncio.create_task(intake.submit(third, "rz-scjgj", final=False, earlier_pending=pending))
+    await asyncio.sleep(1.0)  # no worker yet: the Update waits with the run's first task
+    async with run_worker(client, task_queue) as published:
+        with pytest.raises(WaitsForEarlier):
+            await early
+        assert (await intake.submit(second, "rz-scjgj")).state == "team_formed"
+        taken = await intake.submit(third, "rz-scjgj")
+        repeated = await intake.submit(third, "rz-scjgj")
+    assert taken.outcome is Outcome.ACCEPTED and taken.state == "reported", taken.rejection
+    assert repeated.outcome is Outcome.DUPLICATE
+    assert published.types(case_id).count("case_transfer.transfer_report_submitted") == 1
 
 
 async def test_a_step_publishes_from_one_local_activity_and_records_no_patch_marker(
