@@ -48,7 +48,15 @@ from services.connections import (
     nats_connect_kwargs,
 )
 from services.discipline.crypto import ContentCipher
-from services.intake.core import CachedSchedules, Intake, Outcome, TransientError, WaitsForEarlier, case_of
+from services.intake.core import (
+    CachedSchedules,
+    CaseNotReady,
+    Intake,
+    Outcome,
+    TransientError,
+    WaitsForEarlier,
+    case_of,
+)
 from services.intake.credentials import AuthFailure, Identity, Verifier, credential_cipher, open_buckets
 from services.intake.metrics import IntakeMetrics
 from services.metrics import ServiceMetrics
@@ -303,7 +311,9 @@ class _Runtime:
         only then is it nak'ed. An event that may wait for an earlier one (no open case yet, or
         refused while an earlier message is pending) waits so on every delivery: that earlier
         step may come back later than it (an intake that died holding both returns each after
-        its own ``ack_wait``), and a nak alone would spend its deliveries meanwhile.
+        its own ``ack_wait``), and a nak alone would spend its deliveries meanwhile. So does
+        one whose case's workflow task is failing (a worker died holding it): Temporal takes
+        no Update until a worker runs the task again.
         """
         intake: Intake = self.state["intake"]  # type: ignore[assignment]
         gave_way = True
@@ -312,7 +322,8 @@ class _Runtime:
             async with intake.case_order(msg.body, seq):
                 exc = await attempt()
                 if exc is not None and (
-                    isinstance(exc, WaitsForEarlier) or msg.raw_message.metadata.num_delivered == 1
+                    isinstance(exc, (WaitsForEarlier, CaseNotReady))
+                    or msg.raw_message.metadata.num_delivered == 1
                 ):
                     exc, gave_way = await self._retry_holding_case(intake, msg, seq, exc, attempt)
         return exc

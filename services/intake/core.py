@@ -89,6 +89,12 @@ class WaitsForEarlier(TransientError):
     case; refused only once nothing earlier is pending, or on its last delivery."""
 
 
+class CaseNotReady(TransientError):
+    """Temporal turned the Update away because the case's workflow task keeps failing or timing
+    out (a worker that died holding it, a bug): the case is open and will take the event once a
+    worker runs its task again, so the event waits for it, holding its case."""
+
+
 EarlierPending = Callable[[], Awaitable[bool]]
 """Whether a message before this one in the stream is still unhandled (its consumer's ack
 floor is behind it)."""
@@ -399,6 +405,10 @@ class Intake:
                 )
             ) from None
         except RPCError as exc:
+            if "already completed" in str(exc):
+                raise EventRejected(
+                    Rejection.single(hints, "case_id", f"case {env.case_id!r} of {route.process} is closed")
+                ) from None
             if exc.status == RPCStatusCode.NOT_FOUND:
                 if await _may_wait(final, earlier_pending, unknown=True):
                     # The opening may be on its way still: refusing now would be for good.
@@ -406,10 +416,10 @@ class Intake:
                 raise EventRejected(
                     Rejection.single(hints, "case_id", f"no open {route.process} case {env.case_id!r}")
                 ) from None
-            if exc.status == RPCStatusCode.FAILED_PRECONDITION or "already completed" in str(exc):
-                raise EventRejected(
-                    Rejection.single(hints, "case_id", f"case {env.case_id!r} of {route.process} is closed")
-                ) from None
+            if exc.status == RPCStatusCode.FAILED_PRECONDITION:
+                raise CaseNotReady(
+                    f"workflow {wid} takes no Update now, its workflow task failing: {exc}"
+                ) from exc
             raise TransientError(f"Temporal refused the call ({exc.status}): {exc}") from exc
         except (TimeoutError, ConnectionError) as exc:
             raise TransientError(f"Temporal did not answer: {exc}") from exc

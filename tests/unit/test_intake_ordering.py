@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.workflow_io import ReceiveResult
-from services.intake.core import Intake, Outcome, WaitsForEarlier
+from services.intake.core import CaseNotReady, Intake, Outcome, WaitsForEarlier
 from tests.events import event
 from workflows.case_base import REFUSED_ERROR_TYPE
 
@@ -340,3 +340,44 @@ async def test_an_event_refused_for_now_is_taken_once_the_step_before_it_has_com
     # Sent once more (its acknowledgement lost), it is a duplicate, not a second report.
     repeated = await intake.submit(third, "rz-scjgj", final=False, earlier_pending=pending)
     assert repeated.outcome is Outcome.DUPLICATE
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        # Temporal's answer while the case's workflow task keeps failing (a worker died holding it).
+        (RPCError("workflow task is failing", RPCStatusCode.FAILED_PRECONDITION, b""), "waits"),
+        (RPCError("workflow execution already completed", RPCStatusCode.NOT_FOUND, b""), "closed"),
+    ],
+    ids=["workflow task failing", "closed"],
+)
+async def test_an_open_case_whose_workflow_task_fails_is_not_refused_as_closed(
+    error: RPCError, expected: str
+) -> None:
+    """The cluster test's killed worker left cases whose workflow task timed out; Temporal turned
+    their Updates away with FAILED_PRECONDITION, which intake took for a closed case and refused
+    the events for good. Only a case whose run has completed is closed."""
+    temporal = _SlowTemporal(start_delay=0)
+    temporal.started.add("case_transfer/RZ-BUSY-1")
+    handle = temporal.get_workflow_handle("case_transfer/RZ-BUSY-1")
+    temporal.get_workflow_handle = lambda _wid: handle  # type: ignore[method-assign]
+
+    async def answer(*_: Any, **__: Any) -> ReceiveResult:
+        raise error
+
+    handle.execute_update = answer  # type: ignore[method-assign]
+    published: list[bytes] = []
+
+    class _JetStream:
+        async def publish(self, _subject: str, body: bytes, **__: Any) -> None:
+            published.append(body)
+
+    intake = Intake(temporal, _JetStream(), "lawlink", {})  # type: ignore[arg-type]
+    raw = _raw("team_formed", "RZ-BUSY-1")
+    if expected == "waits":
+        with pytest.raises(CaseNotReady):
+            await intake.submit(raw, "rz-scjgj")
+        assert published == []
+    else:
+        result = await intake.submit(raw, "rz-scjgj")
+        assert result.rejection is not None and "is closed" in result.rejection.reason
