@@ -62,6 +62,16 @@ class _NoJetStream:
         raise AssertionError("nothing should be rejected")
 
 
+class _Recording:
+    """Intake's JetStream, keeping the refusals it publishes."""
+
+    def __init__(self) -> None:
+        self.published: list[bytes] = []
+
+    async def publish(self, _subject: str, body: bytes, **__: Any) -> None:
+        self.published.append(body)
+
+
 def _intake(temporal: _SlowTemporal) -> Intake:
     return Intake(temporal, _NoJetStream(), "lawlink", {})  # type: ignore[arg-type]
 
@@ -288,13 +298,9 @@ async def test_a_refusal_waits_while_an_earlier_message_is_pending_and_is_answer
     temporal = _InOrderTemporal()
     temporal.started.add("case_transfer/RZ-TURN-2")
     temporal.taken.append("crime_suspected")
-    published: list[bytes] = []
-
-    class _JetStream:
-        async def publish(self, _subject: str, body: bytes, **__: Any) -> None:
-            published.append(body)
-
-    intake = Intake(temporal, _JetStream(), "lawlink", {})  # type: ignore[arg-type]
+    jetstream = _Recording()
+    published = jetstream.published
+    intake = Intake(temporal, jetstream, "lawlink", {})  # type: ignore[arg-type]
     raw = _raw("transfer_report_submitted", "RZ-TURN-2")
     pending = True
 
@@ -366,13 +372,9 @@ async def test_an_open_case_whose_workflow_task_fails_is_not_refused_as_closed(
         raise error
 
     handle.execute_update = answer  # type: ignore[method-assign]
-    published: list[bytes] = []
-
-    class _JetStream:
-        async def publish(self, _subject: str, body: bytes, **__: Any) -> None:
-            published.append(body)
-
-    intake = Intake(temporal, _JetStream(), "lawlink", {})  # type: ignore[arg-type]
+    jetstream = _Recording()
+    published = jetstream.published
+    intake = Intake(temporal, jetstream, "lawlink", {})  # type: ignore[arg-type]
     raw = _raw("team_formed", "RZ-BUSY-1")
     if expected == "waits":
         with pytest.raises(CaseNotReady):
