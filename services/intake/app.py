@@ -237,7 +237,9 @@ class _Runtime:
         """Whether a message before stream sequence ``seq`` may still be unhandled by this
         replica's consumer (:func:`earlier_unhandled`)."""
         js = self.broker.config.connection_state.stream
-        return await earlier_unhandled(js, self.durable, seq, self.settings.health_timeout_seconds)
+        return await earlier_unhandled(
+            js, subjects.STREAM_IN, self.durable, seq, self.settings.health_timeout_seconds
+        )
 
     async def engine_down(self, *, worker: bool = True) -> list[str]:
         """Which engines intake needs do not work right now (empty: all do): NATS, Temporal, and
@@ -368,17 +370,20 @@ class _Runtime:
         await msg.nack(delay=delay)
 
 
-async def earlier_unhandled(js: JetStreamContext, durable: str, seq: int, timeout: float) -> bool:
+async def earlier_unhandled(
+    js: JetStreamContext, stream: str, durable: str, seq: int, timeout: float
+) -> bool:
     """Whether a message before stream sequence ``seq`` (itself in hand) may still be unhandled
-    by the consumer ``durable`` of the inbound stream; True when NATS cannot tell.
+    by the consumer ``durable`` of ``stream``; True when NATS cannot tell.
 
-    Every message passes each replica's consumer (another replica's cases are acked unread),
+    The consumer must take the whole stream (intake's filter is the inbound stream's subjects),
+    and every message passes each replica's consumer (another replica's cases are acked unread),
     so an ack floor at ``seq - 1`` means no earlier step of any case can still come. The floor
     also stays behind a message that ran out of deliveries (a dead letter) until the next ack;
     so a floor behind counts only while some message besides this one awaits its ack.
     """
     try:
-        info = await js.consumer_info(subjects.STREAM_IN, durable, timeout=timeout)
+        info = await js.consumer_info(stream, durable, timeout=timeout)
     except Exception:  # noqa: BLE001 - unknown: the caller waits, as if one were pending
         log.debug("consumer info for the ack floor failed", exc_info=True)
         return True
