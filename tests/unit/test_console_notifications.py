@@ -13,7 +13,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from contracts.deadline_models import DeadlineInfo, DeadlineStatus
 from contracts.discipline_referral import public_part
 from contracts.domain import DomainEvent, EntryKind
 from contracts.notifications import Audience, Notification, Reason
-from services.console import access
+from services.console import access, routes_notifications
 from services.console.app import create_app
 from services.console.auth import CurrentUser, create_user
 from services.console.live import Change, LiveHub
@@ -177,6 +177,23 @@ def _coordinator_note(case_id: str) -> Notification:
         action_en="Accept the request",
         link=f"/cases/jurisdiction_dispute/{case_id}",
     )
+
+
+class _Frozen(datetime):
+    """The console's clock held at the moment the module seeded its deadlines: the digest's
+    "due today" is today in Shanghai, and a run that crosses Shanghai's midnight (16:00 UTC)
+    between seeding and asking would otherwise find the day's deadline overdue."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+        return NOW if tz is None else NOW.astimezone(tz)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _console_clock() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(routes_notifications, "datetime", _Frozen)
+        yield
 
 
 @pytest.fixture(scope="module")
