@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import TypeAdapter
+from pydantic_core import to_json
+from sqlalchemy import Text, cast, tuple_
 from sqlalchemy import select as sa_select
-from sqlalchemy import tuple_
 from sqlmodel import Session, col, func, select
 
 from contracts.catalog import DOMAIN_EVENT_TYPES
@@ -61,6 +62,28 @@ def find_cases(session: Session, *, case_id: str, process: str | None = None) ->
 _TIMELINE_ENTRIES = TypeAdapter(list[TimelineEntryPublic])
 
 
+def _labels(kind: str) -> tuple[str, str]:
+    """An entry type's zh-CN and English names (the type itself for one the catalog lacks)."""
+    spec = DOMAIN_EVENT_TYPES.get(kind)
+    return (spec.label_zh, spec.label_en) if spec else (kind, kind)
+
+
+def _timeline_query(case_id: str, process: str | None) -> tuple[Any, list[Any]]:
+    """The timeline table and the conditions that select one case's entries."""
+    table = TimelineEntry.__table__
+    return table, [table.c.case_id == case_id] + ([table.c.process == process] if process else [])
+
+
+def _entries(rows: Iterable[Mapping[str, Any]]) -> list[TimelineEntryPublic]:
+    """Rows of the timeline table, labelled and validated in one pydantic call: building an ORM
+    object, dumping it and validating each entry on its own costs many times more on a long case."""
+    labelled = []
+    for row in rows:
+        label_zh, label_en = _labels(row["type"])
+        labelled.append({**row, "label_zh": label_zh, "label_en": label_en})
+    return _TIMELINE_ENTRIES.validate_python(labelled)
+
+
 def timeline(
     session: Session,
     *,
@@ -68,51 +91,27 @@ def timeline(
     process: str | None = None,
     limit: int = 10000,
     offset: int = 0,
-    since: tuple[datetime, int] | None = None,
 ) -> list[TimelineEntryPublic]:
-    """A case's entries in the order they happened (then in workflow order).
-
-    Reads plain rows and validates them in one pydantic call: building an ORM object, dumping it
-    and validating each entry on its own costs many times more on a long case.
-    """
-    table = TimelineEntry.__table__
-    query = sa_select(table).where(table.c.case_id == case_id)
-    if process:
-        query = query.where(table.c.process == process)
-    if since is not None:  # from this (occurred_at, seq) on
-        query = query.where(tuple_(table.c.occurred_at, table.c.seq) >= tuple_(*since))
-    query = query.order_by(table.c.occurred_at, table.c.seq).offset(offset).limit(limit)
-    labels: dict[str, tuple[str, str]] = {}
-    rows: list[dict[str, Any]] = []
-    for row in session.connection().execute(query).mappings():
-        kind = row["type"]
-        if kind not in labels:
-            spec = DOMAIN_EVENT_TYPES.get(kind)
-            labels[kind] = (spec.label_zh, spec.label_en) if spec else (kind, kind)
-        label_zh, label_en = labels[kind]
-        rows.append({**row, "label_zh": label_zh, "label_en": label_en})
-    return _TIMELINE_ENTRIES.validate_python(rows)
+    """A case's entries in the order they happened (then in workflow order)."""
+    table, where = _timeline_query(case_id, process)
+    query = (
+        sa_select(table).where(*where).order_by(table.c.occurred_at, table.c.seq).offset(offset).limit(limit)
+    )
+    return _entries(session.connection().execute(query).mappings())
 
 
-def timeline_json(entries: list[TimelineEntryPublic]) -> bytes:
-    """Timeline entries as the API sends them (JSON, in the response model's shape)."""
-    return _TIMELINE_ENTRIES.dump_json(entries)
-
-
-def timeline_page(
-    session: Session, *, case_id: str, process: str | None = None, offset: int = 0, limit: int = 100
-) -> tuple[list[TimelineEntryPublic], int]:
-    """One page of a case's timeline (in the order things happened) and how many entries it has.
+def _page_rows(
+    session: Session, case_id: str, process: str | None, offset: int, limit: int, payload_as_text: bool
+) -> tuple[list[Mapping[str, Any]], int]:
+    """One page of a case's timeline rows and how many entries the case has, in one statement.
 
     The page's first entry is found by skipping ``offset`` entries of ``ix_timeline_entry_case``
     alone (an index-only scan), then the page's rows are read from there: an OFFSET on the rows
     themselves would read every skipped row from the table, deep into a long case. The total is
-    the cases' own count of their entries."""
-    table, cases = TimelineEntry.__table__, Case.__table__
-    where = [table.c.case_id == case_id] + ([table.c.process == process] if process else [])
-    connection = session.connection()
-    # The projection counts each case's entries as it writes them (Case.events): reading that
-    # costs an index lookup, counting the entries a walk over all of them.
+    the cases' own count of their entries (Case.events, kept by the projection): an index lookup,
+    where counting the entries would walk all of them."""
+    table, where = _timeline_query(case_id, process)
+    cases = Case.__table__
     counted = (
         sa_select(func.coalesce(func.sum(cases.c.events), 0))
         .where(cases.c.case_id == case_id, *([cases.c.process == process] if process else []))
@@ -124,14 +123,48 @@ def timeline_page(
         .order_by(table.c.occurred_at, table.c.seq)
         .offset(offset)
         .limit(1)
-        .subquery()
+        .scalar_subquery()
     )
-    # The count and the page's first key in one round trip; no row only past the last entry.
-    start = connection.execute(sa_select(counted, first.c.occurred_at, first.c.seq)).first()
-    if start is None:
+    columns = [c for c in table.c if c.name != "payload"]
+    columns.append(cast(table.c.payload, Text).label("payload") if payload_as_text else table.c.payload)
+    query = (
+        sa_select(*columns, counted.label("_total"))
+        .where(*where, tuple_(table.c.occurred_at, table.c.seq) >= first)
+        .order_by(table.c.occurred_at, table.c.seq)
+        .limit(limit)
+    )
+    connection = session.connection()
+    result = connection.execute(query)
+    *keys, _ = result.keys()
+    fetched = result.all()
+    if not fetched:  # an empty case, or a page past its last entry: the total alone
         return [], int(connection.execute(sa_select(counted)).scalar_one())
-    total, since = int(start[0]), (start[1], start[2])
-    return timeline(session, case_id=case_id, process=process, limit=limit, since=since), total
+    return [dict(zip(keys, row, strict=False)) for row in fetched], int(fetched[0][-1])
+
+
+def timeline_page(
+    session: Session, *, case_id: str, process: str | None = None, offset: int = 0, limit: int = 100
+) -> tuple[list[TimelineEntryPublic], int]:
+    """One page of a case's timeline (in the order things happened) and how many entries it has."""
+    rows, total = _page_rows(session, case_id, process, offset, limit, payload_as_text=False)
+    return _entries(rows), total
+
+
+def timeline_page_json(
+    session: Session, *, case_id: str, process: str | None = None, offset: int = 0, limit: int = 100
+) -> tuple[bytes, int]:
+    """``timeline_page`` as the API sends it (a JSON array in the response model's shape).
+
+    A payload is JSON in the database and JSON on the wire, so its stored text goes out as it is:
+    parsing a page's payloads into objects, validating and serialising them again is most of the
+    time such a page takes."""
+    rows, total = _page_rows(session, case_id, process, offset, limit, payload_as_text=True)
+    parts = []
+    for row in rows:
+        payload = row.pop("payload")
+        row["label_zh"], row["label_en"] = _labels(row["type"])
+        parts.append(to_json(row)[:-1] + b',"payload":' + payload.encode() + b"}")
+    return b"[" + b",".join(parts) + b"]", total
 
 
 def deadlines(session: Session, *, case_id: str, process: str | None = None) -> list[DeadlinePublic]:

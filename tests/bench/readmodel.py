@@ -293,10 +293,11 @@ async def measure(
         seeded = seed(engine, sizes["cases"], sizes["timeline_entries"], sizes["other_entries"])
         results: dict[str, Any] = {"database": engine.dialect.name, "seeded": seeded}
 
-        timeline_fn = lambda s: queries.timeline(s, case_id=TIMELINE_CASE)  # noqa: E731
-        # A page from the middle of the long case, as the console's case page reads it.
+        # What the registry's timeline endpoint runs: the whole case, then a page from its middle.
+        whole = sizes["timeline_entries"]
+        timeline_fn = lambda s: queries.timeline_page_json(s, case_id=TIMELINE_CASE, limit=whole)  # noqa: E731
         middle = sizes["timeline_entries"] // 2
-        page_fn = lambda s: queries.timeline_page(s, case_id=TIMELINE_CASE, offset=middle, limit=100)[0]  # noqa: E731
+        page_fn = lambda s: queries.timeline_page_json(s, case_id=TIMELINE_CASE, offset=middle, limit=100)  # noqa: E731
         cases_fn = lambda s: queries.list_cases(s, process=INBOX_PROCESS, state=INBOX_STATE, limit=50)  # noqa: E731
         stack.extra_env["DATABASE_URL"] = url
         name = f"readmodel-{label}"

@@ -211,3 +211,37 @@ def test_registry_api_serves_cases_and_timelines(database_url: str, monkeypatch:
         missing = http.get("/api/cases/NOPE/timeline")
         assert missing.status_code == 404 and missing.json()["detail"]["field"] == "case_id"
         assert http.get("/api/deadlines", params={"status": "breached"}).json()[0]["case_id"] == "RM-API"
+
+
+def test_a_timeline_page_goes_out_as_the_typed_entries_would(database_url: str) -> None:
+    """The API writes a page's JSON from the stored rows, payload text included; what a client
+    reads must be the typed entries, labels and nested Chinese payloads alike, on both
+    backends (PostgreSQL keeps ``json`` as text, SQLite as a string)."""
+    from pydantic import TypeAdapter
+
+    from services.readmodel.models import TimelineEntryPublic
+
+    migrate(database_url)
+    engine = make_engine(database_url)
+    events = _events("RM-JSON")
+    events[0] = events[0].model_copy(
+        update={"payload": {"case_title": "某案“引号”\\n", "amounts": [1, 2.5], "who": {"名": None}}}
+    )
+    with Session(engine) as session:
+        project(session, events)
+        session.commit()
+    with Session(engine) as session:
+        for offset, limit in ((0, 100), (1, 2), (4, 10), (5, 10)):
+            typed, total = queries.timeline_page(session, case_id="RM-JSON", offset=offset, limit=limit)
+            body, sent_total = queries.timeline_page_json(
+                session, case_id="RM-JSON", offset=offset, limit=limit
+            )
+            assert sent_total == total == 5
+            as_sent = TypeAdapter(list[TimelineEntryPublic]).validate_json(body)
+            assert as_sent == typed and len(typed) == max(0, min(limit, 5 - offset))
+        first = TypeAdapter(list[TimelineEntryPublic]).validate_json(
+            queries.timeline_page_json(session, case_id="RM-JSON", limit=1)[0]
+        )[0]
+        assert first.payload["who"] == {"名": None} and first.label_zh == "发现涉嫌犯罪"
+        assert queries.timeline_page_json(session, case_id="RM-NONE") == (b"[]", 0)
+    engine.dispose()
