@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -39,6 +38,7 @@ from services.readmodel.case_index import CaseAgency, CaseIndex, refresh
 from services.readmodel.db import make_engine, migrate
 from services.readmodel.models import Case
 from tests.bench.phases import percentiles
+from tests.bench.readmodel import settle
 from tests.servers import postgres_schema
 
 PROCESSES = ("case_transfer", "reverse_transfer", "jurisdiction_dispute", "power_delegation")
@@ -106,8 +106,7 @@ def seed(engine: Engine, cases: int) -> float:
             if len(case_rows) >= CHUNK:
                 flush(conn)
         flush(conn)
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
+    settle(engine)
     return time.perf_counter() - started
 
 

@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from tqdm import tqdm
@@ -34,7 +33,7 @@ from services.readmodel.models import Case, Deadline, TimelineEntry
 from services.statistics.aggregate import rebuild
 from services.statistics.figures import compute
 from services.statistics.model import Period
-from tests.bench.readmodel import access_path, explain, time_sql
+from tests.bench.readmodel import access_path, explain, settle, time_sql
 from tests.servers import postgres_schema
 from workflows.deadlines import SHANGHAI
 
@@ -249,8 +248,7 @@ def seed(engine: Engine, cases: int, entries_per_case: int, now: datetime) -> di
         recount_started = time.perf_counter()
         monthly = rebuild(conn)
         recount_seconds = round(time.perf_counter() - recount_started, 1)
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
+    settle(engine)
     return {
         **counts,
         "delegated_items": len(items),
