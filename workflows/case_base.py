@@ -694,12 +694,10 @@ class CaseWorkflow:
         for d in self.s.deadlines.values():
             if d.info.rule != rule_name or (key is not None and d.key != key):
                 continue
-            if d.info.status not in _ANSWERABLE:
-                continue
             if cancelled:
-                if d.info.status in (DeadlineStatus.OPEN, DeadlineStatus.REMINDED):
-                    d.info = d.info.model_copy(update={"status": DeadlineStatus.CANCELLED})
-                    await self.emit("deadline.cancelled", kind=EntryKind.DEADLINE, deadline=d.info)
+                await self._cancel(d, WAITING)
+                continue
+            if d.info.status not in _ANSWERABLE:
                 continue
             late_by = (when - d.info.due_at).total_seconds()
             late = late_by >= 0 and d.info.nature != dl.Nature.REMINDER
@@ -726,9 +724,20 @@ class CaseWorkflow:
     async def cancel_open_deadlines(self) -> None:
         """Cancel every deadline still waiting for its step (the case closed or took another path)."""
         for d in self.s.deadlines.values():
-            if d.info.status in _LIVE:
-                d.info = d.info.model_copy(update={"status": DeadlineStatus.CANCELLED})
-                await self.emit("deadline.cancelled", kind=EntryKind.DEADLINE, deadline=d.info)
+            await self._cancel(d, _LIVE)
+
+    async def cancel_deadline(self, rule_name: str, *, key: str = "", of: tuple[DeadlineStatus, ...]) -> None:
+        """Cancel the rule's deadline (of this key) if its status is one of ``of``: ``WAITING``
+        for a step that became moot, ``WAITING + OVERDUE`` where a breach or lapse on record
+        must not stand once the step it waited for will never come."""
+        for d in self.s.deadlines.values():
+            if d.info.rule == rule_name and d.key == key:
+                await self._cancel(d, of)
+
+    async def _cancel(self, d: DeadlineState, of: tuple[DeadlineStatus, ...]) -> None:
+        if d.info.status in of:
+            d.info = d.info.model_copy(update={"status": DeadlineStatus.CANCELLED})
+            await self.emit("deadline.cancelled", kind=EntryKind.DEADLINE, deadline=d.info)
 
     def deadline(self, rule_name: str, key: str = "") -> DeadlineState | None:
         """The newest deadline of a rule (and key), if any."""
@@ -834,6 +843,9 @@ class CaseWorkflow:
 
 
 _LIVE = (DeadlineStatus.OPEN, DeadlineStatus.BREACHED, DeadlineStatus.REMINDED)
+# Still waiting for its step, and past its due date (a duty breached, a right lapsed).
+WAITING = (DeadlineStatus.OPEN, DeadlineStatus.REMINDED)
+OVERDUE = (DeadlineStatus.BREACHED, DeadlineStatus.LAPSED)
 # A window that lapsed can still be used late (the request is accepted and marked late).
 _ANSWERABLE = (*_LIVE, DeadlineStatus.LAPSED)
 

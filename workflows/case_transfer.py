@@ -103,16 +103,6 @@ RETURNED_FOR_PENALTY = "returned_for_penalty"
 # Rules (workflows/deadlines.py RULES).
 R_HEAD = P + "head_decision"
 R_TRANSFER = P + "transfer_after_approval"
-R_RECEIPT = P + "police_receipt"
-R_FORWARD = P + "police_forward"
-R_POLICE = P + "police_decision"
-R_RECON_REQ = P + "reconsideration_request"
-R_SUPERV_REQ = P + "supervision_request"
-R_RECON_DEC = P + "reconsideration_decision"
-R_REFER = P + "refer_after_reconsideration"
-R_EXPLAIN = P + "police_explanation"
-R_FILE_ORDER = P + "filing_after_order"
-R_MATERIALS = P + "materials_handover"
 
 # While the procuratorate supervises the refusal (a reconsideration may run beside it).
 _SUPERVISED = frozenset({SUPERVISION, EXPLAINED, FILING_ORDERED})

@@ -50,7 +50,6 @@ from workflows import deadlines as dl
 from workflows.case_base import CaseWorkflow, DeadlineState, Refusal
 
 P = "discipline_referral."
-HEAD_APPROVAL = P + "head_approval"
 FORWARD = P + "forward"
 INQUIRY_CLOSE = P + "inquiry_close"
 EXPECTATION = P + "disposition_expectation"

@@ -95,7 +95,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.workflow_io import CaseStart, CaseStatus
 
 from workflows import deadlines as dl
-from workflows.case_base import CaseWorkflow, DeadlineState, Instant, Refusal
+from workflows.case_base import OVERDUE, WAITING, CaseWorkflow, DeadlineState, Instant, Refusal
 
 P = "jurisdiction_dispute."
 NEGOTIATION = P + "negotiation"
@@ -103,7 +103,10 @@ ACCEPTANCE = P + "coordination_acceptance"
 OPINION = P + "opinion"
 DESIGNATION = P + "designation"
 EXTENSION = P + "extension"
-ACKNOWLEDGEMENT = P + "acknowledgement"
+# A limit the dispute no longer waits on is cancelled whether open, breached or lapsed: unlike a
+# late step, a breached limit whose step will never come must not stay overdue in the inbox,
+# and a lapse recorded before a step reported late turns out not to have happened.
+_MOOT = WAITING + OVERDUE
 
 In = TypeVar("In", bound=CoordinatorInput)
 
@@ -430,7 +433,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             self.d.coordination_requested_by = sender
             self.d.coordination_requested_at = env.occurred_at
             self.transition(State.COORDINATION_REQUESTED)
-            await self._cancel(NEGOTIATION)
+            await self.cancel_deadline(NEGOTIATION, of=_MOOT)
             await self.start_clock(ACCEPTANCE)
             return
         counted_from = self.d.coordination_requested_at
@@ -441,8 +444,8 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         self.d.coordination_requested_at = env.occurred_at
         self.transition(State.COORDINATION_REQUESTED)
         # The party asked in time: the negotiation did not lapse, it ended with the request.
-        await self._cancel(NEGOTIATION)
-        await self._cancel(ACCEPTANCE)
+        await self.cancel_deadline(NEGOTIATION, of=_MOOT)
+        await self.cancel_deadline(ACCEPTANCE, of=_MOOT)
         await self.start_clock(ACCEPTANCE)
 
     async def _take_into_coordination(self, negotiation: DeadlineState) -> None:
@@ -765,8 +768,8 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
             actor=data.coordinator,
             payload={**self._who(data), "government": government, "reason": data.reason},
         )
-        await self._cancel(DESIGNATION)
-        await self._cancel(EXTENSION)
+        await self.cancel_deadline(DESIGNATION, of=_MOOT)
+        await self.cancel_deadline(EXTENSION, of=_MOOT)
         return True
 
     def _check_interim(self, data: InterimAgencyInput) -> ActionRefusal | None:
@@ -794,21 +797,8 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
     async def _drop_pending_opinions(self) -> None:
         """The decision was taken: outstanding opinion requests no longer apply."""
         for agency in self.d.opinions_pending:
-            await self._cancel(OPINION, key=agency)
+            await self.cancel_deadline(OPINION, key=agency, of=_MOOT)
         self.d.opinions_pending = []
-
-    async def _cancel(self, rule_name: str, key: str = "") -> None:
-        """Cancel a deadline that no longer applies, open, already breached or lapsed: unlike a
-        late step, a breached limit whose step will never come must not stay overdue in the
-        inbox, and a lapse recorded before a step reported late turns out not to have happened."""
-        for d in self.s.deadlines.values():
-            if (
-                d.info.rule == rule_name
-                and d.key == key
-                and d.info.status in (DeadlineStatus.OPEN, DeadlineStatus.BREACHED, DeadlineStatus.LAPSED)
-            ):
-                d.info = d.info.model_copy(update={"status": DeadlineStatus.CANCELLED})
-                await self.emit("deadline.cancelled", kind=EntryKind.DEADLINE, deadline=d.info)
 
     async def _open_with_length(
         self,

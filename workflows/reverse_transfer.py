@@ -90,11 +90,8 @@ REPLIED = "replied"
 REVIEW_ENDED = "review_ended"
 ACCEPTED = "accepted"
 
-R_HANDOVER = P + "internal_handover"
 R_REVIEW = P + "review"
 R_EXTENSION = P + "review_extension"
-R_REPLY = P + "agency_reply"
-R_POLICE_RETURN = P + "police_return"
 
 _WHY: dict[tuple[str, str], str] = {
     (P + "opinion_issued", PAUSED): "the review is paused; resume it before issuing the opinion",
@@ -207,18 +204,27 @@ class ReverseTransferWorkflow(CaseWorkflow):
         )
 
     async def _on_non_prosecution_decided(self, env: Envelope, p: rt.NonProsecutionDecided) -> None:
-        procuratorate = env.source_agency
-        self.d.path = ReturnPath.PROCURATORATE
-        self.d.procuratorate = procuratorate
+        self.d.procuratorate = env.source_agency
+        await self._open(ReturnPath.PROCURATORATE, HANDOVER_PENDING, env, p)
+
+    async def _open(
+        self,
+        path: ReturnPath,
+        state: str,
+        env: Envelope,
+        p: rt.NonProsecutionDecided | rt.PoliceNoCrimeFound,
+    ) -> None:
+        """Either path opens on the deciding body's decision and names the agency it returns to."""
+        self.d.path = path
         self.d.agency = p.agency
         self.d.case_title = p.case_title
         self.d.decision_no = p.decision_no
-        self.add_parties(procuratorate, p.agency)
+        self.add_parties(env.source_agency, p.agency)
         await self._step(
-            HANDOVER_PENDING,
+            state,
             "opened",
             env,
-            path=ReturnPath.PROCURATORATE.value,
+            path=path.value,
             agency=p.agency,
             case_title=p.case_title,
             decision_no=p.decision_no,
@@ -330,22 +336,8 @@ class ReverseTransferWorkflow(CaseWorkflow):
         )
 
     async def _on_police_no_crime_found(self, env: Envelope, p: rt.PoliceNoCrimeFound) -> None:
-        police = env.source_agency
-        self.d.path = ReturnPath.POLICE
-        self.d.police = police
-        self.d.agency = p.agency
-        self.d.case_title = p.case_title
-        self.d.decision_no = p.decision_no
-        self.add_parties(police, p.agency)
-        await self._step(
-            RETURN_PENDING,
-            "opened",
-            env,
-            path=ReturnPath.POLICE.value,
-            agency=p.agency,
-            case_title=p.case_title,
-            decision_no=p.decision_no,
-        )
+        self.d.police = env.source_agency
+        await self._open(ReturnPath.POLICE, RETURN_PENDING, env, p)
 
     async def _on_police_returned(self, env: Envelope, p: rt.PoliceReturned) -> None:
         await self._step(AWAITING_ACCEPTANCE, "awaiting_acceptance", env, return_letter_no=p.return_letter_no)
