@@ -12,7 +12,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from services import tracing
 from services.connections import connect_nats, connect_temporal, ensure_streams
 from services.log_lines import FORMAT
-from services.resilience import ConnectionKeeper, until_connected
+from services.resilience import until_connected
+from services.service_broker import service_keeper
 from services.settings import StackSettings
 from workflows.activities import PublishActivities
 from workflows.registry import WORKFLOWS
@@ -73,9 +74,7 @@ async def main() -> None:
     settings = StackSettings()
     # A connection the server closed (an oversized publish, say) is reopened, or every later
     # publish of every workflow would fail on the closed client.
-    keeper = ConnectionKeeper(
-        name="worker", base=settings.nats_reconnect_wait_seconds, cap=settings.nats_reconnect_max_wait_seconds
-    )
+    keeper = service_keeper(settings, "worker")
     log.info("connecting to NATS at %s", settings.nats_url)
     nc = await until_connected(
         connect_nats(settings, "worker", keeper=keeper), f"connecting to NATS at {settings.nats_url}"

@@ -30,7 +30,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
-from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
@@ -45,7 +44,6 @@ from services.connections import (
     INTAKE_ERRORS_BUCKET,
     connect_temporal,
     ensure_streams,
-    nats_connect_kwargs,
 )
 from services.discipline.crypto import ContentCipher
 from services.intake.core import (
@@ -53,13 +51,13 @@ from services.intake.core import (
     CaseNotReady,
     Intake,
     Outcome,
+    Patience,
     TransientError,
     WaitsForEarlier,
     case_of,
 )
 from services.intake.credentials import AuthFailure, Identity, Verifier, credential_cipher, open_buckets
 from services.intake.metrics import IntakeMetrics
-from services.metrics import ServiceMetrics
 from services.observability import observe
 from services.partition import Partition, ensure_consumer
 from services.resilience import (
@@ -76,6 +74,7 @@ from services.resilience import (
     workers_absent,
 )
 from services.service_auth import ServiceAuth, app_on_access
+from services.service_broker import service_broker
 from services.settings import IntakeSettings, rule_settings_from_env
 from services.tracing import TRACEPARENT
 from workflows.deadlines import load_rules
@@ -93,20 +92,10 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     # No dependency injection and no per-message INFO lines: the handler needs only the message
     # itself, and resolving it through fast-depends ran a thread hop per message, the largest item
     # in intake's profile under load (tests/bench/README.md). Failures are still logged below.
-    keeper = ConnectionKeeper(
-        name="intake", base=settings.nats_reconnect_wait_seconds, cap=settings.nats_reconnect_max_wait_seconds
-    )
     auth = ServiceAuth(settings, server="intake")  # for /metrics; refuses to start without the token
-    metrics = ServiceMetrics("intake")
+    kept = service_broker(settings, "intake", apply_types=False, log_level=logging.DEBUG)
+    broker, keeper, metrics = kept.broker, kept.keeper, kept.metrics
     counted = IntakeMetrics(metrics)
-    broker = NatsBroker(
-        settings.nats_servers,
-        apply_types=False,
-        log_level=logging.DEBUG,
-        **nats_connect_kwargs(settings, "intake"),  # type: ignore[arg-type]
-        closed_cb=keeper.on_closed,
-        middlewares=(metrics.broker_middleware(), NatsTelemetryMiddleware()),
-    )
     partition = Partition.from_settings(settings)
     runtime = _Runtime(
         settings=settings,
@@ -221,13 +210,8 @@ class _Runtime:
             fallback = None if TRACEPARENT in headers else peek_ids(msg.body).get("trace")
             with tracing.continued("lawlink intake take", headers, fallback):
                 seq = raw.metadata.sequence.stream
-                result = await intake.take(
-                    msg.body,
-                    raw.subject,
-                    seq,
-                    final=final,
-                    earlier_pending=functools.partial(self.earlier_pending, seq),
-                )
+                patience = Patience(final=final, earlier_pending=functools.partial(self.earlier_pending, seq))
+                result = await intake.take(msg.body, raw.subject, seq, patience=patience)
         except Exception as exc:  # noqa: BLE001 - classified by take_held
             return exc
         self.counted.taken(result)

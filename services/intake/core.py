@@ -100,14 +100,28 @@ EarlierPending = Callable[[], Awaitable[bool]]
 floor is behind it)."""
 
 
-async def _may_wait(final: bool, earlier_pending: EarlierPending | None, *, unknown: bool) -> bool:
-    """Whether a refusal that an earlier event could undo waits rather than answers now;
-    ``unknown`` where nobody can tell."""
-    if final:
-        return False
-    if earlier_pending is None:
-        return unknown
-    return await earlier_pending()
+@dataclass(frozen=True)
+class Patience:
+    """Whether a refusal an earlier event could undo may wait rather than be answered now.
+
+    Never on the message's ``final`` delivery (the default: a caller without a stream behind it
+    answers at once); otherwise while ``earlier_pending`` says an earlier message may still
+    change the answer, or, where nobody can tell (no ``earlier_pending``), only for a refusal
+    that no case can be found."""
+
+    final: bool = True
+    earlier_pending: EarlierPending | None = None
+
+    async def may_wait(self, *, unknown: bool) -> bool:
+        """``unknown``: what to answer when nobody can tell whether anything earlier is pending."""
+        if self.final:
+            return False
+        if self.earlier_pending is None:
+            return unknown
+        return await self.earlier_pending()
+
+
+ANSWER_NOW = Patience()
 
 
 class _CaseClosed(Exception):
@@ -229,8 +243,7 @@ class Intake:
         subject: str,
         stream_seq: int,
         *,
-        final: bool = True,
-        earlier_pending: EarlierPending | None = None,
+        patience: Patience = ANSWER_NOW,
     ) -> IntakeResult:
         """Handle one message from the ``LAWLINK_IN`` stream, whose subject names the sender.
 
@@ -248,14 +261,14 @@ class Intake:
             await self.publish_rejection(raw, bad.agency, rejection)
             return IntakeResult(Outcome.REJECTED, rejection=rejection)
         if not is_confidential_subject(subject):
-            return await self.submit(raw, agency, subject_type, final=final, earlier_pending=earlier_pending)
+            return await self.submit(raw, agency, subject_type, patience=patience)
         try:
             event = self.check(raw, agency, subject_type)
         except EventRejected:
             pass  # nothing to keep; submit answers the sender
         else:
             await publish_sealed(self._js, self._cipher, raw, subject, str(event.envelope.event_id))
-        result = await self.submit(raw, agency, subject_type, final=final, earlier_pending=earlier_pending)
+        result = await self.submit(raw, agency, subject_type, patience=patience)
         await erase_inbound(self._js, stream_seq)
         return result
 
@@ -265,8 +278,7 @@ class Intake:
         sender: str | None,
         subject_type: str | None = None,
         *,
-        final: bool = True,
-        earlier_pending: EarlierPending | None = None,
+        patience: Patience = ANSWER_NOW,
     ) -> IntakeResult:
         """Handle one message end to end.
 
@@ -274,8 +286,7 @@ class Intake:
         caller acks it: redelivering cannot make it valid). A failure to reach Temporal raises
         :class:`TransientError` (the caller naks with back-off). An event for a case with no
         workflow yet, or one its workflow refuses, raises :class:`WaitsForEarlier` instead of
-        being refused while ``earlier_pending`` says an earlier message may still change the
-        answer (for no case, also when nobody can tell), unless this is its ``final`` delivery.
+        being refused while its ``patience`` lets it wait for an earlier message.
         """
         try:
             event = self.check(raw, sender, subject_type)
@@ -285,7 +296,7 @@ class Intake:
         route = ROUTES[event.envelope.type]
         try:
             async with self._case_lock(workflow_id(route.process, event.envelope.case_id)):
-                result = await self._dispatch(route, event, final, earlier_pending)
+                result = await self._dispatch(route, event, patience)
         except EventRejected as exc:
             await self.publish_rejection(raw, sender or event.envelope.source_agency, exc.rejection)
             return IntakeResult(Outcome.REJECTED, rejection=exc.rejection)
@@ -372,8 +383,7 @@ class Intake:
         self,
         route: Route,
         event: ValidatedEvent,
-        final: bool = True,
-        earlier_pending: EarlierPending | None = None,
+        patience: Patience = ANSWER_NOW,
     ) -> ReceiveResult:
         env = traced(event.envelope)
         wid = workflow_id(route.process, env.case_id)
@@ -392,7 +402,7 @@ class Intake:
             refused = validator_refusal(exc, REFUSED_ERROR_TYPE)
             if refused is not None:
                 field, reason, _ = refused
-                if await _may_wait(final, earlier_pending, unknown=False):
+                if await patience.may_wait(unknown=False):
                     raise WaitsForEarlier(
                         f"refused for now, an earlier event is still pending ({field}: {reason})"
                     ) from None
@@ -410,7 +420,7 @@ class Intake:
                     Rejection.single(hints, "case_id", f"case {env.case_id!r} of {route.process} is closed")
                 ) from None
             if exc.status == RPCStatusCode.NOT_FOUND:
-                if await _may_wait(final, earlier_pending, unknown=True):
+                if await patience.may_wait(unknown=True):
                     # The opening may be on its way still: refusing now would be for good.
                     raise WaitsForEarlier(f"no open {route.process} case {env.case_id!r} yet") from exc
                 raise EventRejected(

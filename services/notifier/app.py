@@ -25,16 +25,14 @@ import anyio
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
-from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from contracts import subjects
 from contracts.domain import DomainEvent
 from contracts.notifications import Notification
-from services.connections import ensure_streams, nats_connect_kwargs
+from services.connections import ensure_streams
 from services.domain_consumer import Prepare, subscribe_domain_events
-from services.metrics import ServiceMetrics
 from services.notifier import store
 from services.notifier.config import NotifierSettings
 from services.notifier.metrics import notifier_metrics
@@ -55,6 +53,7 @@ from services.resilience import (
     until_connected,
 )
 from services.service_auth import Caller, ServiceAuth, app_on_access
+from services.service_broker import service_broker
 
 log = logging.getLogger("lawlink.notifier")
 
@@ -63,18 +62,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     """Build the notifier app (a function so tests run it on their own database and durable)."""
     settings = settings or NotifierSettings()
     auth = ServiceAuth(settings, server="notifier")  # refuses to start without the token
-    keeper = ConnectionKeeper(
-        name="notifier",
-        base=settings.nats_reconnect_wait_seconds,
-        cap=settings.nats_reconnect_max_wait_seconds,
-    )
-    metrics = ServiceMetrics("notifier")
-    broker = NatsBroker(
-        settings.nats_servers,
-        **nats_connect_kwargs(settings, "notifier"),  # type: ignore[arg-type]
-        closed_cb=keeper.on_closed,
-        middlewares=(metrics.broker_middleware(), NatsTelemetryMiddleware()),
-    )
+    kept = service_broker(settings, "notifier")
+    broker, keeper, metrics = kept.broker, kept.keeper, kept.metrics
     holder: dict[str, object] = {}
 
     def engine() -> Engine:

@@ -20,7 +20,6 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
-from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, NotFoundError
 from sqlalchemy.engine import Engine
@@ -28,12 +27,11 @@ from sqlmodel import Session, select
 
 from contracts import subjects
 from contracts.domain import DomainEvent
-from services.connections import DEAD_LETTER_STREAM, INTAKE_ERRORS_BUCKET, ensure_streams, nats_connect_kwargs
+from services.connections import DEAD_LETTER_STREAM, INTAKE_ERRORS_BUCKET, ensure_streams
 from services.discipline.consumer import register_content_consumer
 from services.discipline.crypto import ContentCipher, cipher_from_env
 from services.discipline.sealed_inbound import erase_inbound
 from services.domain_consumer import Prepare, subscribe_domain_events
-from services.metrics import ServiceMetrics
 from services.observability import observe
 from services.partition import Partition
 from services.readmodel import queries
@@ -58,6 +56,7 @@ from services.resilience import (
     until_connected,
 )
 from services.service_auth import Caller, ServiceAuth, app_on_access
+from services.service_broker import service_broker
 from services.settings import StackSettings
 
 log = logging.getLogger("lawlink.registry")
@@ -74,18 +73,8 @@ def create_app(settings: StackSettings | None = None, *, consume: bool = True) -
     """
     settings = settings or StackSettings()
     auth = ServiceAuth(settings, server="registry")  # refuses to start without the token
-    keeper = ConnectionKeeper(
-        name="registry",
-        base=settings.nats_reconnect_wait_seconds,
-        cap=settings.nats_reconnect_max_wait_seconds,
-    )
-    metrics = ServiceMetrics("registry")
-    broker = NatsBroker(
-        settings.nats_servers,
-        **nats_connect_kwargs(settings, "registry"),  # type: ignore[arg-type]
-        closed_cb=keeper.on_closed,
-        middlewares=(metrics.broker_middleware(), NatsTelemetryMiddleware()),
-    )
+    kept = service_broker(settings, "registry")
+    broker, keeper, metrics = kept.broker, kept.keeper, kept.metrics
     holder: dict[str, Engine] = {}
 
     def engine() -> Engine:

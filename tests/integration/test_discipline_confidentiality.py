@@ -239,33 +239,6 @@ async def test_referral_content_never_crosses_the_bus(stack, tmp_path: Path) -> 
         await notifier_task
 
 
-async def test_demo_discipline_plays_through_the_stack(stack) -> None:  # noqa: ANN001
-    from io import StringIO
-
-    from rich.console import Console
-
-    from services.demos import DEMOS
-    from services.demos.base import DemoContext
-
-    nc = await nats.connect(stack.nats_url)
-    buffer = StringIO()
-    try:
-        ctx = DemoContext(
-            nc=nc,
-            temporal=stack.temporal,
-            registry_url=stack.registry_url,
-            registry_headers=api_headers(),
-            console_url="http://console.test",
-            task_queue=stack.task_queue,
-            out=Console(file=buffer, width=200),
-        )
-        await DEMOS["discipline"](ctx)
-    finally:
-        await nc.close()
-    printed = buffer.getvalue()
-    assert "state: rectified" in printed and "discipline_referral" in printed
-
-
 async def test_referral_content_is_encrypted_in_temporal_history(stack) -> None:  # noqa: ANN001
     """Temporal's history (the dev server's SQLite, the production PostgreSQL, the Web UI) holds
     every event a workflow took: read with a client that has no codec, none of the referral's

@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from contracts.workflow_io import CaseStatus
-from services.intake.core import Intake, Outcome, WaitsForEarlier
+from services.intake.core import Intake, Outcome, Patience, WaitsForEarlier
 from tests.events import body, event, new_case_id
 from tests.unit.test_case_transfer import to_next_monday_morning
 from tests.unit.test_power_delegation import eventually
@@ -179,7 +179,9 @@ async def test_a_step_refused_in_the_runs_first_task_is_taken_once_the_step_befo
     async def pending() -> bool:
         return True
 
-    early = asyncio.create_task(intake.submit(third, "rz-scjgj", final=False, earlier_pending=pending))
+    early = asyncio.create_task(
+        intake.submit(third, "rz-scjgj", patience=Patience(final=False, earlier_pending=pending))
+    )
     await asyncio.sleep(1.0)  # no worker yet: the Update waits with the run's first task
     async with run_worker(client, task_queue) as published:
         with pytest.raises(WaitsForEarlier):

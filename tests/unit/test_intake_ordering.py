@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.workflow_io import ReceiveResult
-from services.intake.core import CaseNotReady, Intake, Outcome, WaitsForEarlier
+from services.intake.core import CaseNotReady, Intake, Outcome, Patience, WaitsForEarlier
 from tests.events import event
 from workflows.case_base import REFUSED_ERROR_TYPE
 
@@ -174,7 +174,7 @@ async def _take(runtime: Any, intake: Intake, raw: bytes, seq: int, delivered: i
 
     async def attempt() -> Exception | None:
         try:
-            await intake.submit(raw, "rz-scjgj", final=False)
+            await intake.submit(raw, "rz-scjgj", patience=Patience(final=False))
         except Exception as exc:  # noqa: BLE001 - the consumer's classification
             return exc
         return None
@@ -308,16 +308,20 @@ async def test_a_refusal_waits_while_an_earlier_message_is_pending_and_is_answer
         return pending
 
     with pytest.raises(WaitsForEarlier, match="an earlier event is still pending"):
-        await intake.submit(raw, "rz-scjgj", final=False, earlier_pending=earlier_pending)
+        await intake.submit(raw, "rz-scjgj", patience=Patience(final=False, earlier_pending=earlier_pending))
     assert published == []
     pending = False
-    result = await intake.submit(raw, "rz-scjgj", final=False, earlier_pending=earlier_pending)
+    result = await intake.submit(
+        raw, "rz-scjgj", patience=Patience(final=False, earlier_pending=earlier_pending)
+    )
     assert result.outcome is Outcome.REJECTED
     assert result.rejection is not None and result.rejection.field == "type"
     assert len(published) == 1 and b"before team_formed" in published[0]
     # On its last delivery the refusal is answered whatever may still be pending.
     pending = True
-    last = await intake.submit(raw, "rz-scjgj", final=True, earlier_pending=earlier_pending)
+    last = await intake.submit(
+        raw, "rz-scjgj", patience=Patience(final=True, earlier_pending=earlier_pending)
+    )
     assert last.outcome is Outcome.REJECTED
 
 
@@ -335,16 +339,16 @@ async def test_an_event_refused_for_now_is_taken_once_the_step_before_it_has_com
     intake = _intake(temporal)
     third = _raw("transfer_report_submitted", "RZ-TURN-3")
     with pytest.raises(WaitsForEarlier):
-        await intake.submit(third, "rz-scjgj", final=False, earlier_pending=pending)
+        await intake.submit(third, "rz-scjgj", patience=Patience(final=False, earlier_pending=pending))
     second = await intake.submit(
-        _raw("team_formed", "RZ-TURN-3"), "rz-scjgj", final=False, earlier_pending=pending
+        _raw("team_formed", "RZ-TURN-3"), "rz-scjgj", patience=Patience(final=False, earlier_pending=pending)
     )
     assert second.outcome is Outcome.ACCEPTED
-    again = await intake.submit(third, "rz-scjgj", final=False, earlier_pending=pending)
+    again = await intake.submit(third, "rz-scjgj", patience=Patience(final=False, earlier_pending=pending))
     assert again.outcome is Outcome.ACCEPTED
     assert temporal.taken == list(_InOrderTemporal.ORDER)
     # Sent once more (its acknowledgement lost), it is a duplicate, not a second report.
-    repeated = await intake.submit(third, "rz-scjgj", final=False, earlier_pending=pending)
+    repeated = await intake.submit(third, "rz-scjgj", patience=Patience(final=False, earlier_pending=pending))
     assert repeated.outcome is Outcome.DUPLICATE
 
 
