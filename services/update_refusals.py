@@ -8,11 +8,17 @@ reason next to the field, in the reader's language.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
+
+from services.field_refusal import FieldRefusal
+from services.settings import StackSettings
+
+T = TypeVar("T")
 
 # Said when a refusal carries no Chinese of its own (Temporal unreachable, an unexpected error).
 FALLBACK_ZH: dict[str, str] = {
@@ -22,22 +28,13 @@ FALLBACK_ZH: dict[str, str] = {
 GENERIC_ZH = "工作流未接受此操作，案件未作任何改变"
 
 
-class ActionRefused(Exception):
-    """An action the workflow (or Temporal) did not take: ``field`` names what to correct,
-    ``reason`` says why in English and ``reason_zh`` in Chinese where it is known."""
+class ActionRefused(FieldRefusal):
+    """An action the workflow (or Temporal) did not take: ``field`` names what to correct."""
 
-    def __init__(self, field: str, reason: str, reason_zh: str | None = None) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-        self.reason_zh = reason_zh
-
-    def text(self, lang: str) -> str:
-        """The reason in ``lang``; a refusal without Chinese of its own gets a Chinese sentence
-        that says what happened (the English detail stays on the English page)."""
-        if lang != "zh":
-            return self.reason
-        return self.reason_zh or FALLBACK_ZH.get(self.field, GENERIC_ZH)
+    def chinese_fallback(self) -> str:
+        """A Chinese sentence that says what happened (the English detail stays on the English
+        page)."""
+        return FALLBACK_ZH.get(self.field, GENERIC_ZH)
 
 
 def validator_refusal(exc: WorkflowUpdateFailedError, error_type: str) -> tuple[str, str, str | None] | None:
@@ -56,3 +53,45 @@ def validator_refusal(exc: WorkflowUpdateFailedError, error_type: str) -> tuple[
 def case_gone(exc: RPCError) -> bool:
     """Whether Temporal refused because the case's workflow does not exist or has ended."""
     return exc.status == RPCStatusCode.NOT_FOUND or "already completed" in str(exc)
+
+
+class UpdateSender:
+    """Sends a page's actions to a case's workflow as Temporal Updates, connecting on the first
+    (the console's pages work without Temporal). Whatever stops one is an :class:`ActionRefused`
+    the page shows (nothing changed), never a 500 that loses what the user typed."""
+
+    def __init__(self, settings: StackSettings, client: Client | None = None) -> None:
+        self._settings = settings
+        self._client = client
+
+    async def _connect(self) -> Client:
+        if self._client is None:
+            from services.connections import connect_temporal
+
+            self._client = await connect_temporal(self._settings)
+        return self._client
+
+    async def send(
+        self,
+        update: Callable[[Client], Awaitable[T]],
+        *,
+        field: str,
+        refused_zh: str | None = None,
+        unreachable_zh: str | None = None,
+    ) -> T:
+        """Run ``update`` on the client: the workflow's refusal names ``field`` (``refused_zh``
+        its Chinese where the workflow gives none), Temporal out of reach names ``temporal``."""
+        try:
+            client = await self._connect()
+        except (RuntimeError, OSError, RPCError) as exc:
+            raise ActionRefused("temporal", f"Temporal is not reachable: {exc}", unreachable_zh) from exc
+        try:
+            return await update(client)
+        except ActionRefused:
+            raise
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+            raise ActionRefused(field, message, refused_zh) from exc
+        except RPCError as exc:
+            raise ActionRefused("temporal", str(exc), unreachable_zh) from exc

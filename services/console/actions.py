@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.client import Client
 
 from contracts.agencies import agencies
 from contracts.dispute_rules import (
@@ -46,8 +44,7 @@ from contracts.jurisdiction_dispute import (
     UnclaimInput,
 )
 from services.disputes import client as disputes
-from services.settings import StackSettings
-from services.update_refusals import ActionRefused
+from services.update_refusals import ActionRefused, UpdateSender
 
 # Form action name -> (the client call that sends its Update, input model).
 ACTIONS: dict[
@@ -72,40 +69,15 @@ class DisputeActions(Protocol):
         ...
 
 
-class TemporalDisputeActions:
-    """Updates on ``jurisdiction_dispute/<case_id>`` through :mod:`services.disputes.client`,
-    with a Temporal client connected on the first action (the pages work without Temporal)."""
-
-    def __init__(self, settings: StackSettings, client: Client | None = None) -> None:
-        self._settings = settings
-        self._client = client
-
-    async def _connect(self) -> Client:
-        if self._client is None:
-            from services.connections import connect_temporal
-
-            self._client = await connect_temporal(self._settings)
-        return self._client
+class TemporalDisputeActions(UpdateSender):
+    """Updates on ``jurisdiction_dispute/<case_id>`` through :mod:`services.disputes.client`."""
 
     async def run(self, action: str, case_id: str, data: BaseModel) -> CoordinatorActionResult:
         """Execute the Update; the form's ``request_id`` is its id, so a double submit acts once."""
         if action not in ACTIONS:
             raise ActionRefused("action", f"unknown action {action!r}")
         function, _ = ACTIONS[action]
-        try:
-            client = await self._connect()
-        except (RuntimeError, OSError, RPCError) as exc:
-            raise ActionRefused("temporal", f"Temporal is not reachable: {exc}") from exc
-        try:
-            return await function(client, case_id, data)
-        except ActionRefused:
-            raise
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
-            raise ActionRefused("action", message) from exc
-        except RPCError as exc:
-            raise ActionRefused("temporal", str(exc)) from exc
+        return await self.send(lambda client: function(client, case_id, data), field="action")
 
 
 # ----- what a page may offer ------------------------------------------------------------------

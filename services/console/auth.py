@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from contracts.agencies import AgencyKind, get_agency
+from services.field_refusal import FieldRefusal
 from services.readmodel.accounts import LANGS, AuditEntry, ConsoleSession, ConsoleUser, Role
 
 _HASHER = PasswordHasher()
@@ -29,19 +30,9 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 MIN_PASSWORD = 10
 
 
-class UserInputError(ValueError):
-    """Bad account data; ``field`` names the form field it is about, ``reason`` says what is
-    wrong in English and ``reason_zh`` in Chinese (the console shows the user's language)."""
-
-    def __init__(self, field: str, reason: str, reason_zh: str | None = None) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-        self.reason_zh = reason_zh or reason
-
-    def text(self, lang: str) -> str:
-        """The reason in ``lang`` (``zh`` or ``en``)."""
-        return self.reason_zh if lang == "zh" else self.reason
+class UserInputError(FieldRefusal, ValueError):
+    """Bad account data; ``field`` names the form field it is about (the console shows the
+    reason in the user's language, the CLI in English)."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from services.console import access, read
 from services.console.auth import CurrentUser, Sessions, audit, csrf_ok
 from services.console.settings import ConsoleSettings
 from services.console.throttle import LoginThrottle
+from services.field_refusal import FieldRefusal
 from services.i18n import (
     CONTENT_LABELS,
     COUNTING_LABELS,
@@ -94,23 +95,12 @@ class NotFound(Exception):
         )
 
 
-class BadInput(Exception):
-    """A query or form field the console cannot use (answered next to the field, or as JSON 422);
-    ``reason_zh`` says why in Chinese."""
-
-    def __init__(self, field: str, reason: str, reason_zh: str | None = None) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-        self.reason_zh = reason_zh
+class BadInput(FieldRefusal):
+    """A query or form field the console cannot use (answered next to the field, or as JSON 422)."""
 
     def text(self, lang: str) -> str:
-        """The field by its label and the reason, in ``lang`` (a generic Chinese reason where the
-        raiser gave none, so a zh-CN page never shows English)."""
-        label = field_label(self.field, lang)
-        if lang != "zh":
-            return f"{label}: {self.reason}"
-        return f"{label}：{self.reason_zh or '取值无效，请检查后重试'}"
+        """The field by its label, then the reason, in ``lang``."""
+        return f"{field_label(self.field, lang)}{'：' if lang == 'zh' else ': '}{super().text(lang)}"
 
 
 def _ip(request: Request) -> str | None:
