@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, ClassVar
 
@@ -35,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.domain import DomainEvent, DomainEventBatch, EntryKind
     from contracts.envelope import Envelope
     from contracts.process import Clock, Clocks, Process
+    from contracts.refusal import Refusal
     from contracts.validation import Rejection
     from contracts.workflow_io import CaseStart, CaseStatus, HistoryItem, ReceiveResult, YearScheduleIn
 
@@ -72,14 +72,6 @@ def _iso(moment: datetime) -> str:
 Instant = Annotated[AwareDatetime, PlainSerializer(_iso, return_type=str, when_used="json")]
 """A moment in a process's facts: in JSON the text ``datetime.isoformat`` writes (with the offset
 it was given, ``+00:00`` rather than pydantic's ``Z``), as the status query has always carried it."""
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why an event is not valid now: the field it is about and the reason, for the sender."""
-
-    field: str
-    reason: str
 
 
 class DeadlineState(BaseModel):

@@ -56,7 +56,6 @@ with workflow.unsafe.imports_passed_through():
     from contracts.common import EventSpec, Payload
     from contracts.deadline_models import DeadlineStatus
     from contracts.dispute_rules import (
-        ActionRefusal,
         DisputeFacts,
         by_common_superior,
         check_claim,
@@ -111,12 +110,12 @@ _MOOT = WAITING + OVERDUE
 In = TypeVar("In", bound=CoordinatorInput)
 
 
-def _action_refused(refusal: ActionRefusal) -> ApplicationError:
+def _action_refused(refusal: Refusal) -> ApplicationError:
     """The error a refused coordinator action raises; the console's client maps it back (with
     the Chinese reason, so the console shows it on a Chinese page)."""
     return ApplicationError(
-        refusal.en,
-        {"field": refusal.field, "reason": refusal.en, "reason_zh": refusal.zh},
+        refusal.reason,
+        {"field": refusal.field, "reason": refusal.reason, "reason_zh": refusal.reason_zh},
         type=ACTION_REFUSED_ERROR_TYPE,
         non_retryable=True,
     )
@@ -552,7 +551,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
 
     # ----- the shared shape of every decision ------------------------------------------------------
 
-    def _validate(self, data: In, check: Callable[[In], ActionRefusal | None]) -> None:
+    def _validate(self, data: In, check: Callable[[In], Refusal | None]) -> None:
         """Refuse before anything reaches history; a repeated request passes (the handler answers)."""
         if data.request_id and data.request_id in self.s.seen:
             return
@@ -564,7 +563,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         self,
         action: str,
         data: In,
-        check: Callable[[In], ActionRefusal | None],
+        check: Callable[[In], Refusal | None],
         apply: Callable[[In], Awaitable[bool]],
     ) -> CoordinatorActionResult:
         """Check again under the lock (another decision may have landed since validation), apply.
@@ -610,7 +609,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
 
     # ----- claim / unclaim ---------------------------------------------------------------------
 
-    def _check_claim(self, data: ClaimInput) -> ActionRefusal | None:
+    def _check_claim(self, data: ClaimInput) -> Refusal | None:
         return check_claim(self._facts(), data)
 
     async def _do_claim(self, data: ClaimInput) -> bool:
@@ -621,7 +620,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         await self.emit(P + "claimed", actor=data.coordinator, payload=self._who(data))
         return True
 
-    def _check_unclaim(self, data: UnclaimInput) -> ActionRefusal | None:
+    def _check_unclaim(self, data: UnclaimInput) -> Refusal | None:
         return check_unclaim(self._facts(), data)
 
     async def _do_unclaim(self, data: UnclaimInput) -> bool:
@@ -631,7 +630,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         await self.emit(P + "unclaimed", actor=data.coordinator, payload={**who, "reason": data.reason})
         return True
 
-    def _check_reassign(self, data: ReassignInput) -> ActionRefusal | None:
+    def _check_reassign(self, data: ReassignInput) -> Refusal | None:
         return check_reassign(self._facts(), data)
 
     async def _do_reassign(self, data: ReassignInput) -> bool:
@@ -657,7 +656,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
 
     # ----- opinions ------------------------------------------------------------------------------
 
-    def _check_request_opinions(self, data: RequestOpinionsInput) -> ActionRefusal | None:
+    def _check_request_opinions(self, data: RequestOpinionsInput) -> Refusal | None:
         return check_request_opinions(
             self._facts(),
             data,
@@ -689,7 +688,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
 
     # ----- extension -----------------------------------------------------------------------------
 
-    def _check_extend(self, data: ExtendInput) -> ActionRefusal | None:
+    def _check_extend(self, data: ExtendInput) -> Refusal | None:
         return check_extend(self._facts(), data, self._rules[EXTENSION].length)
 
     async def _do_extend(self, data: ExtendInput) -> bool:
@@ -719,7 +718,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
 
     # ----- designation, referral, interim agency ----------------------------------------------
 
-    def _check_designate(self, data: DesignateInput) -> ActionRefusal | None:
+    def _check_designate(self, data: DesignateInput) -> Refusal | None:
         return check_designate(self._facts(), data)
 
     async def _do_designate(self, data: DesignateInput) -> bool:
@@ -752,7 +751,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         )
         return True
 
-    def _check_refer(self, data: ReferInput) -> ActionRefusal | None:
+    def _check_refer(self, data: ReferInput) -> Refusal | None:
         return check_refer(self._facts(), data)
 
     async def _do_refer(self, data: ReferInput) -> bool:
@@ -772,7 +771,7 @@ class JurisdictionDisputeWorkflow(CaseWorkflow):
         await self.cancel_deadline(EXTENSION, of=_MOOT)
         return True
 
-    def _check_interim(self, data: InterimAgencyInput) -> ActionRefusal | None:
+    def _check_interim(self, data: InterimAgencyInput) -> Refusal | None:
         return check_interim(self._facts(), data)
 
     async def _do_interim(self, data: InterimAgencyInput) -> bool:

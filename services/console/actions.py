@@ -20,7 +20,6 @@ from temporalio.client import Client
 
 from contracts.agencies import agencies
 from contracts.dispute_rules import (
-    ActionRefusal,
     DisputeFacts,
     actor_refusal,
     designation_refusal,
@@ -43,6 +42,7 @@ from contracts.jurisdiction_dispute import (
     RequestOpinionsInput,
     UnclaimInput,
 )
+from contracts.refusal import Refusal
 from services.disputes import client as disputes
 from services.update_refusals import ActionRefused, UpdateSender
 
@@ -151,7 +151,7 @@ class Offers:
     refer: bool = False
     interim: tuple[str, ...] = ()
     # Why the user can do nothing now (shown instead of the forms), when that is so.
-    why_not: ActionRefusal | None = None
+    why_not: Refusal | None = None
 
     @property
     def decisions(self) -> bool:

@@ -104,7 +104,7 @@ class _AuthRoutes:
         cookie, _ = web.sessions.start(user_id, _ip(request))
         user = web.sessions.load(cookie)
         assert user is not None
-        audit(web.engine, action="login", outcome="ok", user=user, ip=_ip(request))
+        web.audit(request, action="login", outcome="ok", user=user)
         destination = target if target != "/" else access.home_for(user)
         response = RedirectResponse(destination, status_code=303)
         response.set_cookie(
@@ -128,7 +128,7 @@ class _AuthRoutes:
         form = await request.form()
         web.check_csrf(request, user, str(form.get("csrf_token", "")), "logout")
         web.sessions.end(user.session_id)
-        audit(web.engine, action="logout", outcome="ok", user=user, ip=_ip(request))
+        web.audit(request, action="logout", outcome="ok", user=user)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(
             Sessions.COOKIE, secure=web.settings.secure_cookies, httponly=True, samesite="lax"
@@ -145,9 +145,9 @@ class _AuthRoutes:
         try:
             set_language(engine, user.id, lang)
         except UserInputError as exc:
-            audit(engine, action="lang.set", outcome="invalid", user=user, ip=_ip(request), detail=str(exc))
+            web.audit(request, action="lang.set", outcome="invalid", user=user, detail=str(exc))
             return JSONResponse({"field": exc.field, "reason": exc.reason}, status_code=422)
-        audit(engine, action="lang.set", outcome="ok", user=user, ip=_ip(request), target=lang)
+        web.audit(request, action="lang.set", outcome="ok", user=user, target=lang)
         response = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
         response.set_cookie(
             LANG_COOKIE, lang, samesite="lax", secure=web.settings.secure_cookies, max_age=365 * 86400

@@ -12,11 +12,11 @@ from sqlmodel import Session
 from contracts.agencies import agencies
 from contracts.catalog import PROCESSES
 from services.console import access, case_list, lists, read
-from services.console.auth import CurrentUser, audit
+from services.console.auth import CurrentUser
 from services.console.case_facts import substance_json
 from services.console.case_views import CaseViews
 from services.console.paging import Page
-from services.console.web import Console, _ip
+from services.console.web import Console
 from services.readmodel.models import Case, DeadlinePublic
 
 Todo = list[tuple[DeadlinePublic, read.Remaining, Case | None]]
@@ -99,13 +99,12 @@ class _CaseRoutes:
         user = web.guard(request, "cases.list")
         query = case_list.parse(request.query_params)
         if query.export:
-            audit(
-                web.engine,
+            web.audit(
+                request,
                 action="cases.export",
                 outcome="ok",
                 user=user,
                 target=query.export,
-                ip=_ip(request),
                 detail=case_list.filter_summary(query),
             )
             return case_list.export(web.engine, user, query)
@@ -143,14 +142,7 @@ class _CaseRoutes:
         user = web.guard(request, "case.view", f"{process}/{case_id}")
         context = self.cases.case_context(request, user, process, case_id)
         if context["content"] is not None:
-            audit(
-                web.engine,
-                action="referral.read",
-                outcome="ok",
-                user=user,
-                target=f"{process}/{case_id}",
-                ip=_ip(request),
-            )
+            web.audit(request, action="referral.read", outcome="ok", user=user, target=f"{process}/{case_id}")
         return web.render(
             request, "case.html", user, **context, can_dispute=access.allowed(user, "dispute.view")
         )

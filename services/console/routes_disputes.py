@@ -28,7 +28,6 @@ from services.console.actions import (
 )
 from services.console.auth import (
     CurrentUser,
-    audit,
 )
 from services.console.case_views import CaseViews
 from services.console.decision_flow import RefusalCookie, wait_for_projection
@@ -36,7 +35,6 @@ from services.console.web import (
     Console,
     Forbidden,
     NotFound,
-    _ip,
     _safe_next,
 )
 from services.i18n import field_label, validation_message
@@ -277,14 +275,7 @@ class _DisputeRoutes:
         if action not in ACTIONS:
             raise NotFound(f"action {action}", field="action", what_zh=f"操作 {action}")
         if action == "reassign" and not (_leads(user) or user.role is Role.ADMIN):
-            audit(
-                engine,
-                action="dispute.reassign",
-                outcome="forbidden",
-                user=user,
-                target=target,
-                ip=_ip(request),
-            )
+            web.audit(request, action="dispute.reassign", outcome="forbidden", user=user, target=target)
             raise Forbidden(user, "dispute.reassign", REASSIGN_REFUSED)
         with Session(engine) as session:
             case = self.cases.load_case(session, request, user, read.DISPUTE, case_id)
@@ -294,14 +285,8 @@ class _DisputeRoutes:
         multi = [str(v) for v in raw.getlist("agencies")]
 
         def record(outcome: str, detail: str) -> None:
-            audit(
-                engine,
-                action=f"dispute.{action}",
-                outcome=outcome,
-                user=user,
-                target=target,
-                ip=_ip(request),
-                detail=detail,
+            web.audit(
+                request, action=f"dispute.{action}", outcome=outcome, user=user, target=target, detail=detail
             )
 
         data, errors = _decision_input(action, user, form, multi, reassign, web.lang_of(request, user))

@@ -14,7 +14,6 @@ from contracts.agencies import agencies, get_agency
 from services.console import access, lists, read
 from services.console.auth import (
     CurrentUser,
-    audit,
 )
 from services.console.web import (
     TEMPLATES,
@@ -22,7 +21,6 @@ from services.console.web import (
     Console,
     Forbidden,
     NotFound,
-    _ip,
     _safe_next,
 )
 from services.i18n import translator
@@ -129,26 +127,20 @@ class _NotificationRoutes:
         with Session(engine) as session:
             record = notes.get_notification(session, notification_id=notification_id)
             if record is None:
-                audit(
-                    engine,
-                    action="notifications.read",
-                    outcome="not_found",
-                    user=user,
-                    target=target,
-                    ip=_ip(request),
+                self.web.audit(
+                    request, action="notifications.read", outcome="not_found", user=user, target=target
                 )
                 raise NotFound(f"notification {notification_id}", field="id")
             audience_ok = record.audience in ROLE_SEES.get(user.role.value, frozenset())
             if not user.agency or record.agency != user.agency or not audience_ok:
                 raise self.refuse_foreign(request, user, record)
             changed = notes.mark_read(session, notification_id=notification_id, user=user.username)
-        audit(
-            engine,
+        self.web.audit(
+            request,
             action="notifications.read",
             outcome="ok",
             user=user,
             target=target,
-            ip=_ip(request),
             detail=None if changed else "already read",
         )
         return changed
@@ -166,13 +158,12 @@ class _NotificationRoutes:
                 if record.agency != user.agency or record.audience not in seen:
                     raise self.refuse_foreign(request, user, record)
             changed = _mark_many(session, [r.id for r in records], user=user.username)
-        audit(
-            self.web.engine,
+        self.web.audit(
+            request,
             action="notifications.read_selected",
             outcome="ok",
             user=user,
             target=f"agency/{user.agency}",
-            ip=_ip(request),
             detail=f"{changed} of {len(ids)} marked read",
         )
         return changed
@@ -269,13 +260,12 @@ class _NotificationRoutes:
             return RedirectResponse(f"{back}{sep}done=read_selected", status_code=303)
         with Session(web.engine) as session:
             count = notes.mark_all_read(session, agency=user.agency, user=user.username, role=user.role.value)
-        audit(
-            web.engine,
+        web.audit(
+            request,
             action="notifications.read_all",
             outcome="ok",
             user=user,
             target=f"agency/{user.agency}",
-            ip=_ip(request),
             detail=f"{count} marked read",
         )
         return RedirectResponse("/notifications?done=read_all", status_code=303)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from services.console import access, lists, read
-from services.console.auth import CurrentUser, audit
+from services.console.auth import CurrentUser
 from services.console.dead_letter_view import letter_view
 from services.console.paging import Page
 from services.console.settings import ConsoleSettings
@@ -21,7 +21,6 @@ from services.console.web import (
     BadInput,
     Console,
     NotFound,
-    _ip,
 )
 from services.i18n import agency_label, process_label, translator
 from services.service_auth import service_headers
@@ -189,14 +188,8 @@ class _OpsRoutes:
         target = f"dead_letter/{letter_id}"
 
         def record(outcome: str, detail: str | None = None) -> None:
-            audit(
-                self.web.engine,
-                action="dead_letter.replay",
-                outcome=outcome,
-                user=user,
-                target=target,
-                ip=_ip(request),
-                detail=detail,
+            self.web.audit(
+                request, action="dead_letter.replay", outcome=outcome, user=user, target=target, detail=detail
             )
 
         try:
@@ -216,13 +209,12 @@ class _OpsRoutes:
         """Replay the chosen letters once the operator ticked the confirmation; back to the
         dashboard (a redirect: reloading it replays nothing) saying how many went and which failed."""
         if not confirmed:
-            audit(
-                self.web.engine,
+            self.web.audit(
+                request,
                 action="dead_letter.replay",
                 outcome="invalid",
                 user=user,
                 target=",".join(f"dead_letter/{i}" for i in ids),
-                ip=_ip(request),
                 detail="not confirmed",
             )
             return RedirectResponse("/dashboard?confirm=missing#dead-letters", status_code=303)

@@ -22,11 +22,11 @@ from sqlmodel import Session
 
 from contracts.power_delegation import PROCESS, ReviewDecisionIn, ReviewOutcome
 from services.console import access
-from services.console.auth import CurrentUser, audit
+from services.console.auth import CurrentUser
 from services.console.case_views import CaseViews
 from services.console.decision_flow import RefusalCookie, wait_for_projection
 from services.console.review_actions import ReviewActions
-from services.console.web import Console, _ip
+from services.console.web import Console
 from services.delegations.reviews import OpenReview, open_review, why_not_decide
 from services.i18n import enum_label, field_label, pick, validation_message
 from services.readmodel.models import Case
@@ -200,15 +200,7 @@ class _ReviewRoutes:
         lang = web.lang_of(request, user)
 
         def record(outcome: str, detail: str) -> None:
-            audit(
-                web.engine,
-                action=AUDIT_ACTION,
-                outcome=outcome,
-                user=user,
-                target=target,
-                ip=_ip(request),
-                detail=detail,
-            )
+            web.audit(request, action=AUDIT_ACTION, outcome=outcome, user=user, target=target, detail=detail)
 
         try:
             data = decision_from_form(user, form, codes)

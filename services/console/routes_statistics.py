@@ -27,10 +27,10 @@ from sqlmodel import Session
 from contracts.agencies import Agency, AgencyKind, AgencyLevel, agencies, get_agency, supervisor_of
 from services.console import access, read
 from services.console.access import Scope
-from services.console.auth import CurrentUser, audit
+from services.console.auth import CurrentUser
 from services.console.stat_charts import Series as ChartSeries
 from services.console.stat_charts import count_bars, rate_bars, trend_chart
-from services.console.web import BadInput, Console, NotFound, _ip
+from services.console.web import BadInput, Console, NotFound
 from services.i18n import word
 from services.statistics import export
 from services.statistics.figures import compute, scope_agencies
@@ -410,13 +410,12 @@ class _StatisticsRoutes:
 
     def exported(self, request: Request, user: CurrentUser, stats: Statistics, what: str) -> None:
         """Audit a download: whose figures left the console, and in which file."""
-        audit(
-            self.web.engine,
+        self.web.audit(
+            request,
             action="statistics.export",
             outcome="ok",
             user=user,
             target=f"statistics/{stats.period.key}",
-            ip=_ip(request),
             detail=f"{what} district={stats.scope.district or '-'} agency={stats.scope.agency or '-'}",
         )
 

@@ -19,8 +19,8 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from services.console import access
-from services.console.auth import Sessions, audit
-from services.console.web import LANG_COOKIE, LOGIN_CSRF_COOKIE, TEMPORAL_UI_PATH, Console, _ip
+from services.console.auth import Sessions
+from services.console.web import LANG_COOKIE, LOGIN_CSRF_COOKIE, TEMPORAL_UI_PATH, Console
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -112,7 +112,7 @@ class TemporalUIProxy:
 def build_router(web: Console, proxy: TemporalUIProxy) -> APIRouter:
     """``/temporal`` and everything under it."""
     router = APIRouter()
-    guard, forbid, engine = web.guard, web.forbid, web.engine
+    guard, forbid = web.guard, web.forbid
 
     @router.get(TEMPORAL_UI_PATH)
     def temporal_root(request: Request) -> Response:
@@ -134,13 +134,12 @@ def build_router(web: Console, proxy: TemporalUIProxy) -> APIRouter:
                 access.CROSS_SITE_REFUSED,
             )
         response = await proxy.forward(request)
-        audit(
-            engine,
+        web.audit(
+            request,
             action="temporal_ui.use",
             outcome="ok" if response.status_code < 400 else "failed",
             user=user,
             target=request.url.path[:200],
-            ip=_ip(request),
             detail=f"{request.method} -> {response.status_code}",
         )
         return response

@@ -15,13 +15,12 @@ from services.console.auth import (
     AccountChange,
     CurrentUser,
     UserInputError,
-    audit,
     change_user,
     create_user,
     list_users,
     reset_password,
 )
-from services.console.web import Console, _ip
+from services.console.web import Console
 from services.readmodel.accounts import Role
 
 
@@ -53,15 +52,7 @@ class _UserRoutes:
         self, request: Request, user: CurrentUser, action: str, target: str, exc: UserInputError, **extra: Any
     ) -> Response:
         """Audit the refused change and show the page again with the reason by the field."""
-        audit(
-            self.web.engine,
-            action=action,
-            outcome="invalid",
-            user=user,
-            target=target,
-            ip=_ip(request),
-            detail=str(exc),
-        )
+        self.web.audit(request, action=action, outcome="invalid", user=user, target=target, detail=str(exc))
         lang = self.web.lang_of(request, user)
         return self.page(request, user, status=422, errors={exc.field: exc.text(lang)}, **extra)
 
@@ -69,15 +60,7 @@ class _UserRoutes:
         self, request: Request, user: CurrentUser, action: str, target: str, detail: str | None = None
     ) -> Response:
         """Audit the change and answer with the page (a redirect, so a reload repeats nothing)."""
-        audit(
-            self.web.engine,
-            action=action,
-            outcome="ok",
-            user=user,
-            target=target,
-            ip=_ip(request),
-            detail=detail,
-        )
+        self.web.audit(request, action=action, outcome="ok", user=user, target=target, detail=detail)
         return RedirectResponse(f"/users?done={action.removeprefix('users.')}&who={target}", status_code=303)
 
     def users_page(self, request: Request) -> Response:

@@ -176,19 +176,39 @@ class Console:
     def user_of(self, request: Request) -> CurrentUser | None:
         return self.sessions.load(request.cookies.get(Sessions.COOKIE))
 
+    def audit(
+        self,
+        request: Request,
+        *,
+        action: str,
+        outcome: str,
+        user: CurrentUser | None = None,
+        target: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """One audit row for a request: who, what, the outcome, and the client's address."""
+        audit(
+            self.engine,
+            action=action,
+            outcome=outcome,
+            user=user,
+            target=target,
+            ip=_ip(request),
+            detail=detail,
+        )
+
     def guard(self, request: Request, permission: str, target: str | None = None) -> CurrentUser:
         """The signed-in user if their role holds ``permission``; else 401/403 with an audit row."""
         user = self.user_of(request)
         if user is None:
             raise NotSignedIn()
         if not access.allowed(user, permission):
-            audit(
-                self.engine,
+            self.audit(
+                request,
                 action=permission,
                 outcome="forbidden",
                 user=user,
                 target=target or request.url.path,
-                ip=_ip(request),
                 detail=f"{request.method} {request.url.path}",
             )
             raise Forbidden(user, permission, access.ROLE_REFUSED)
@@ -205,27 +225,12 @@ class Console:
     ) -> Forbidden:
         """Audit a refusal on one record and return the 403 to raise; without ``reason``, the
         record is outside the scope the user's role holds ``permission`` over."""
-        audit(
-            self.engine,
-            action=permission,
-            outcome="forbidden",
-            user=user,
-            target=target,
-            ip=_ip(request),
-            detail=detail,
-        )
+        self.audit(request, action=permission, outcome="forbidden", user=user, target=target, detail=detail)
         return Forbidden(user, permission, reason or access.refusal(user, permission), "scope")
 
     def check_csrf(self, request: Request, user: CurrentUser, token: str | None, permission: str) -> None:
         if not csrf_ok(user, token or request.headers.get("X-CSRF-Token")):
-            audit(
-                self.engine,
-                action=permission,
-                outcome="csrf_failed",
-                user=user,
-                target=request.url.path,
-                ip=_ip(request),
-            )
+            self.audit(request, action=permission, outcome="csrf_failed", user=user, target=request.url.path)
             raise Forbidden(user, permission, access.CSRF_REFUSED, "csrf_token")
 
     def lang_of(self, request: Request, user: CurrentUser | None) -> str:

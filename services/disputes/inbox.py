@@ -21,7 +21,7 @@ from contracts.deadline_models import DeadlineStatus
 from contracts.domain import DomainEvent
 from contracts.jurisdiction_dispute import CLOSED_STATES, PROCESS
 from services.readmodel.models import Deadline, UTCDateTime
-from services.readmodel.projectors import PROJECTORS
+from services.readmodel.projectors import PROJECTORS, case_columns, follow_case
 
 _P = PROCESS + "."
 _LIVE = (DeadlineStatus.OPEN.value, DeadlineStatus.BREACHED.value)
@@ -94,16 +94,7 @@ def project_dispute(session: Session, event: DomainEvent) -> None:
         return
     row = session.get(DisputeTask, event.workflow_id)
     if row is None:
-        row = DisputeTask(
-            workflow_id=event.workflow_id,
-            case_id=event.case_id,
-            state=event.state,
-            closed=event.closed,
-            parties=list(event.parties),
-            opened_at=event.occurred_at,
-            updated_at=event.occurred_at,
-            updated_seq=0,
-        )
+        row = DisputeTask(**case_columns(event), updated_seq=0)
         session.add(row)
     payload = event.payload
     if event.type == _P + "opened":
@@ -137,15 +128,10 @@ def project_dispute(session: Session, event: DomainEvent) -> None:
     if event.type == _P + "interim_agency_named" and event.seq > row.interim_seq:
         row.interim_seq = event.seq
         row.interim_agency = payload.get("agency")
-    if event.occurred_at < row.opened_at:
-        row.opened_at = event.occurred_at
-    if event.seq > row.updated_seq:
+    newest = event.seq > row.updated_seq
+    if newest:
         row.updated_seq = event.seq
-        row.state = event.state
-        row.closed = event.closed
-        if event.parties:
-            row.parties = list(event.parties)
-        row.updated_at = max(row.updated_at, event.occurred_at)
+    follow_case(row, event, newest=newest)
     # The generic projection has written this event's deadline row already (same transaction).
     row.due_at = session.exec(
         select(func.min(Deadline.due_at)).where(

@@ -17,7 +17,14 @@ from contracts.catalog import CONFIDENTIAL_PROCESSES
 from contracts.deadline_models import DeadlineStatus
 from contracts.domain import DomainEvent, EntryKind
 from services.readmodel.models import Case, Deadline, TimelineEntry
-from services.readmodel.projectors import PROJECTORS, Change, record_change, snapshot
+from services.readmodel.projectors import (
+    PROJECTORS,
+    Change,
+    case_columns,
+    follow_case,
+    record_change,
+    snapshot,
+)
 
 _IN_CHUNK = 500
 
@@ -104,14 +111,8 @@ def _case(session: Session, cases: dict[str, Case], event: DomainEvent) -> None:
     case = cases.get(event.workflow_id)
     if case is None:
         case = Case(
-            workflow_id=event.workflow_id,
+            **case_columns(event),
             process=event.process,
-            case_id=event.case_id,
-            state=event.state,
-            closed=event.closed,
-            parties=list(event.parties),
-            opened_at=event.occurred_at,
-            updated_at=event.occurred_at,
             last_seq=0,
             events=0,
             confidential=event.process in CONFIDENTIAL_PROCESSES,
@@ -119,8 +120,6 @@ def _case(session: Session, cases: dict[str, Case], event: DomainEvent) -> None:
         session.add(case)
         cases[case.workflow_id] = case
     case.events += 1
-    if event.occurred_at < case.opened_at:
-        case.opened_at = event.occurred_at
     # The case's agency is who sent the opening event, the workflow's first (seq 1): that
     # event wins whenever it arrives, so a later agency's event projected first (a batch in
     # another order, a replay) does not make, say, the police the owner of a transfer.
@@ -129,12 +128,10 @@ def _case(session: Session, cases: dict[str, Case], event: DomainEvent) -> None:
     title = event.payload.get("case_title") or event.payload.get("title")
     if case.title is None and isinstance(title, str) and not case.confidential:
         case.title = title[:200]
-    if event.seq > case.last_seq:
+    newest = event.seq > case.last_seq
+    if newest:
         case.last_seq = event.seq
-        case.state = event.state
-        case.closed = event.closed
-        case.parties = list(event.parties)
-        case.updated_at = max(case.updated_at, event.occurred_at)
+    follow_case(case, event, newest=newest)
 
 
 def _deadline(session: Session, deadlines: dict[str, Deadline], event: DomainEvent) -> None:

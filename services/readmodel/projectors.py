@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import inspect
 from sqlmodel import Session, SQLModel
@@ -71,3 +72,41 @@ def current_change(session: Session) -> Change:
 from services.readmodel.case_index import project_case_index  # noqa: E402
 
 PROJECTORS.append(project_case_index)
+
+
+class CaseRow(Protocol):
+    """The columns every per-case row keeps of its case (the case itself, the inbox's task)."""
+
+    state: str
+    closed: bool
+    parties: list[str]
+    opened_at: datetime
+    updated_at: datetime
+
+
+def case_columns(event: DomainEvent) -> dict[str, Any]:
+    """A per-case row's columns from the first event of its case the projection sees."""
+    return {
+        "workflow_id": event.workflow_id,
+        "case_id": event.case_id,
+        "state": event.state,
+        "closed": event.closed,
+        "parties": list(event.parties),
+        "opened_at": event.occurred_at,
+        "updated_at": event.occurred_at,
+    }
+
+
+def follow_case(row: CaseRow, event: DomainEvent, *, newest: bool) -> None:
+    """Keep a per-case row current whatever order its events arrive in: opened at the earliest
+    moment any event shows; state, closure and parties as the ``newest`` event by the workflow's
+    sequence leaves them (an event without parties, the inbound one before the case opened,
+    keeps those known)."""
+    if event.occurred_at < row.opened_at:
+        row.opened_at = event.occurred_at
+    if newest:
+        row.state = event.state
+        row.closed = event.closed
+        if event.parties:
+            row.parties = list(event.parties)
+        row.updated_at = max(row.updated_at, event.occurred_at)

@@ -221,9 +221,9 @@ def test_a_refusal_by_the_workflow_is_said_in_chinese(day: Env, people: dict[str
         facts,
         DesignateInput(coordinator="coord", coordinator_agency="rz-sfj", agency="rz-scjgj", reason="理由"),
     )
-    assert refusal is not None and refusal.en == "claim the dispute before acting on it"
+    assert refusal is not None and refusal.reason == "claim the dispute before acting on it"
     coord = people["coord"]
-    day.actions.refuse = ActionRefused("coordinator", refusal.en, refusal.zh)
+    day.actions.refuse = ActionRefused("coordinator", refusal.reason, refusal.reason_zh)
     try:
         resp = coord.post(
             "/disputes/JD-MINE/designate",
