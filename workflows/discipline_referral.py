@@ -328,9 +328,13 @@ class DisciplineReferralWorkflow(CaseWorkflow):
 
     async def _on_referral_declined(self, env: Envelope, payload: Payload) -> None:
         """Declined with reasons (kept encrypted): the referral ends."""
-        self.transition(DECLINED)
-        await self.emit(P + "declined", actor=env.source_agency, causation_id=str(env.event_id))
-        await self.close(DECLINED, actor=env.source_agency)
+        await self._end(env, DECLINED, "declined")
+
+    async def _end(self, env: Envelope, state: str, outcome: str) -> None:
+        """The referral ends on the sender's step: its outcome announced, then the case closed."""
+        self.transition(state)
+        await self.emit(P + outcome, actor=env.source_agency, causation_id=str(env.event_id))
+        await self.close(state, actor=env.source_agency)
 
     async def _on_referred(self, env: Envelope, payload: Payload) -> None:
         """Sent to the commission: the disposition expectation (a reminder) starts."""
@@ -376,9 +380,7 @@ class DisciplineReferralWorkflow(CaseWorkflow):
 
     async def _on_referral_returned(self, env: Envelope, payload: Payload) -> None:
         """No commission has jurisdiction: the clue goes back and the referral ends."""
-        self.transition(RETURNED)
-        await self.emit(P + "returned", actor=env.source_agency, causation_id=str(env.event_id))
-        await self.close(RETURNED, actor=env.source_agency)
+        await self._end(env, RETURNED, "returned")
 
     async def _on_disposition_decided(self, env: Envelope, payload: Payload) -> None:
         """Record the disposition's kind as a state; an inquiry must close within 30 days."""

@@ -23,10 +23,11 @@ from contracts.power_delegation import (
     ReviewDecisionResult,
     ReviewOutcome,
 )
-from contracts.workflow_io import CaseStart, CaseStatus
+from contracts.workflow_io import CaseStart
+from services.delegations.client import decide_review
 from services.demos.base import SHANGHAI, DemoContext
 from services.settings import rule_settings_from_env
-from workflows.power_delegation import REVIEW_PERIOD_SETTING, review_period_override
+from workflows.power_delegation import REVIEW_PERIOD_SETTING, PowerDelegationWorkflow, review_period_override
 
 PROCESS = "power_delegation"
 DEFAULT_DEMO_PERIOD_SECONDS = 120
@@ -55,7 +56,7 @@ async def play(ctx: DemoContext) -> None:
     await _start_with_short_period(ctx, case_id, workflow_id, seconds)
     await _grant_and_record_cases(ctx, case_id)
     await _assess(ctx, case_id, seconds)
-    result = await _decide_review(ctx, workflow_id)
+    result = await _decide_review(ctx, case_id)
     ctx.out.print(f"    保留 ZH-0107，调整 ZH-0215，收回 {', '.join(result.returned)} → state {result.state}")
 
     await ctx.send(ctx.envelope(PROCESS, "case_handed_over", case_id))
@@ -82,7 +83,7 @@ async def _start_with_short_period(ctx: DemoContext, case_id: str, workflow_id: 
     )
     # Intake's id and input shape, without the opening event: the grant comes through intake.
     await ctx.temporal.start_workflow(
-        "PowerDelegation",
+        PowerDelegationWorkflow.run,
         CaseStart(
             process=PROCESS,
             case_id=case_id,
@@ -143,13 +144,12 @@ async def _assess(ctx: DemoContext, case_id: str, seconds: int) -> None:
     await ctx.wait_for_state(case_id, PROCESS, "assessed")
 
 
-async def _decide_review(ctx: DemoContext, workflow_id: str) -> ReviewDecisionResult:
+async def _decide_review(ctx: DemoContext, case_id: str) -> ReviewDecisionResult:
     """Keep one item, adjust one, revoke one, through the same ``decide_review`` Update the
     console sends, so the demo exercises the reviewer's real path."""
     ctx.out.print(
         "  司法局作出评估决定（控制台同一 Update）/ the justice bureau decides (the console's Update):"
     )
-    handle = ctx.temporal.get_workflow_handle(workflow_id)
     decision = ReviewDecisionIn(
         decision_id=str(uuid.uuid4()),
         reviewer="rz-dg-sfj",
@@ -162,9 +162,7 @@ async def _decide_review(ctx: DemoContext, workflow_id: str) -> ReviewDecisionRe
             ),
         ),
     )
-    return await handle.execute_update(
-        "decide_review", decision, id=decision.decision_id, result_type=ReviewDecisionResult
-    )
+    return await decide_review(ctx.temporal, case_id, decision)
 
 
 async def _show_items(ctx: DemoContext, workflow_id: str, items: dict[str, Any], seconds: int) -> None:
@@ -177,7 +175,7 @@ async def _show_items(ctx: DemoContext, workflow_id: str, items: dict[str, Any],
             f"  计数 {item['counters']}"
         )
     handle = ctx.temporal.get_workflow_handle(workflow_id)
-    data = (await handle.query("status", result_type=CaseStatus)).data["delegation"]
+    data = (await handle.query(PowerDelegationWorkflow.status)).data["delegation"]
     ctx.out.print(f"  下次评估 / next review: {data['next_review_at']} (demo period, {seconds} s)")
 
 
@@ -188,7 +186,7 @@ async def _wait_for_item_state(
     handle = ctx.temporal.get_workflow_handle(workflow_id)
     end = asyncio.get_running_loop().time() + timeout
     while True:
-        status = await handle.query("status", result_type=CaseStatus)
+        status = await handle.query(PowerDelegationWorkflow.status)
         items: dict[str, Any] = status.data["delegation"]["items"]
         if items[code]["state"] == state:
             return items
