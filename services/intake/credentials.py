@@ -240,6 +240,23 @@ async def revoke_key(keys: KeyValue, key_id: str, *, now: Callable[[], datetime]
     return revoked
 
 
+async def _key_names(keys: KeyValue, attempts: int = 5) -> list[str]:
+    """The bucket's keys. nats-py's ``keys()`` watches the bucket and can end its first pass
+    before counting the entries it has already received, saying "no keys" of a bucket that
+    holds some; so "no keys" is believed only from a bucket whose stream holds no entry, and
+    asked again otherwise (each watch is a new one). Keys are never deleted from this bucket
+    (a revoked key's record says so), so entries on record mean keys to list."""
+    for _ in range(attempts):
+        try:
+            return list(await keys.keys())
+        except NoKeysError:
+            if not (await keys.status()).values:
+                return []
+    raise RuntimeError(
+        f"the {KEYS_BUCKET} bucket holds entries, yet listing its keys found none {attempts} times"
+    )
+
+
 async def list_keys(keys: KeyValue, agency: str | None = None) -> list[KeyRecord]:
     """Every issued key (of ``agency`` only, when given), oldest first.
 
@@ -248,12 +265,8 @@ async def list_keys(keys: KeyValue, agency: str | None = None) -> list[KeyRecord
     """
     if agency is not None:
         require_agency(agency)
-    try:
-        names = await keys.keys()
-    except NoKeysError:
-        return []
     records: list[KeyRecord] = []
-    for name in names:
+    for name in await _key_names(keys):
         try:
             records.append(KeyRecord.model_validate_json((await keys.get(name)).value))
         except KeyNotFoundError:

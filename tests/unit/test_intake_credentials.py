@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
@@ -75,6 +76,10 @@ class FakeKV:
         if not self.data:
             raise NoKeysError
         return list(self.data)
+
+    async def status(self) -> SimpleNamespace:
+        """The bucket's status as far as its count of stored entries."""
+        return SimpleNamespace(values=len(self.data))
 
     def _put(self, key: str, value: bytes) -> int:
         self._revision += 1
@@ -366,3 +371,29 @@ def test_make_run_generates_a_key_encryption_key_once_and_keeps_it(tmp_path) -> 
     assert load_or_create_secrets(path)[KEK_VAR] == first[KEK_VAR]
     cipher = credential_cipher(IntakeSettings(LAWLINK_CREDENTIAL_KEK=first[KEK_VAR]), allow_ephemeral=False)
     assert cipher.open_text(cipher.seal_text("s", context="c"), context="c") == "s"
+
+
+class RacingKV(FakeKV):
+    """nats-py's ``keys()`` as it sometimes answers: its watcher ends its first pass before
+    counting the entries it has already received, so a bucket with keys says it has none."""
+
+    def __init__(self, misses: int) -> None:
+        super().__init__()
+        self.misses = misses
+
+    async def keys(self) -> list[str]:
+        if self.misses:
+            self.misses -= 1
+            raise NoKeysError
+        return await super().keys()
+
+
+async def test_listing_keys_is_not_fooled_by_a_watch_that_ends_too_early(cipher) -> None:  # noqa: ANN001
+    keys = RacingKV(misses=0)
+    issued = await issue_key(keys, cipher, "rz-gaj")
+    keys.misses = 2
+    assert [r.key_id for r in await list_keys(keys, "rz-gaj")] == [issued.key_id]
+    keys.misses = 99
+    with pytest.raises(RuntimeError, match="holds entries"):
+        await list_keys(keys)
+    assert await list_keys(RacingKV(misses=1)) == []  # an empty bucket is empty at once
