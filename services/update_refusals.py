@@ -1,4 +1,4 @@
-"""One refusal type for an action sent to a workflow as a Temporal Update.
+"""One refusal type, and one sender, for an action sent to a workflow as a Temporal Update.
 
 The coordinator's decisions on a dispute and the reviewer's decision on a delegation both ask
 the workflow, whose validator may refuse with the field to correct and the reason; Temporal

@@ -834,10 +834,12 @@ class CaseWorkflow:
         return False
 
 
-_LIVE = (DeadlineStatus.OPEN, DeadlineStatus.BREACHED, DeadlineStatus.REMINDED)
-# Still waiting for its step, and past its due date (a duty breached, a right lapsed).
+# Still waiting for its step, not yet due.
 WAITING = (DeadlineStatus.OPEN, DeadlineStatus.REMINDED)
+# Past its due date with its step not done: a duty breached, a right lapsed.
 OVERDUE = (DeadlineStatus.BREACHED, DeadlineStatus.LAPSED)
+# A duty whose step may still come, in time or late.
+_LIVE = (*WAITING, DeadlineStatus.BREACHED)
 # A window that lapsed can still be used late (the request is accepted and marked late).
 _ANSWERABLE = (*_LIVE, DeadlineStatus.LAPSED)
 

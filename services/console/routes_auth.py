@@ -13,7 +13,6 @@ from services.console import access
 from services.console.auth import (
     Sessions,
     UserInputError,
-    audit,
     authenticate,
     set_language,
 )
@@ -58,14 +57,14 @@ class _AuthRoutes:
         token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
         who, ip = username[:40] or None, _ip(request)
         if not token or not secrets.compare_digest(token, str(form.get("csrf_token", ""))):
-            audit(engine, action="login", outcome="csrf_failed", username=who, ip=ip)
+            web.audit(request, action="login", outcome="csrf_failed", username=who)
             return self.login_again(request, 403, target, token, "bad_login", username)
 
         throttle = web.login_throttle
         wait = throttle.retry_after(username, ip or "")
         if wait is not None:
             detail = f"retry after {wait:.0f}s"
-            audit(engine, action="login", outcome="throttled", username=who, ip=ip, detail=detail)
+            web.audit(request, action="login", outcome="throttled", username=who, detail=detail)
             response = self.login_again(request, 429, target, token, "login_throttled", username)
             response.headers["Retry-After"] = str(max(1, round(wait)))
             return response
@@ -78,7 +77,7 @@ class _AuthRoutes:
         found = await anyio.to_thread.run_sync(check)
         if found is None:
             throttle.failed(username, ip or "")
-            audit(engine, action="login", outcome="refused", username=who, ip=ip)
+            web.audit(request, action="login", outcome="refused", username=who)
             return self.login_again(request, 401, target, token, "bad_login", username)
         throttle.succeeded(username, ip or "")
         return self.signed_in(request, found[0], target)

@@ -183,15 +183,18 @@ class Console:
         action: str,
         outcome: str,
         user: CurrentUser | None = None,
+        username: str | None = None,
         target: str | None = None,
         detail: str | None = None,
     ) -> None:
-        """One audit row for a request: who, what, the outcome, and the client's address."""
+        """One audit row for a request: who (the signed-in ``user``, or the ``username`` a
+        failed sign-in gave), what, the outcome, and the client's address."""
         audit(
             self.engine,
             action=action,
             outcome=outcome,
             user=user,
+            username=username,
             target=target,
             ip=_ip(request),
             detail=detail,

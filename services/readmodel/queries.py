@@ -135,11 +135,11 @@ def _page_rows(
     )
     connection = session.connection()
     result = connection.execute(query)
-    *keys, _ = result.keys()
+    names = [c.key for c in columns]  # every column but the total, which comes last
     fetched = result.all()
     if not fetched:  # an empty case, or a page past its last entry: the total alone
         return [], int(connection.execute(sa_select(counted)).scalar_one())
-    return [dict(zip(keys, row, strict=False)) for row in fetched], int(fetched[0][-1])
+    return [dict(zip(names, row[:-1], strict=True)) for row in fetched], int(fetched[0][-1])
 
 
 def timeline_page(
